@@ -1,0 +1,277 @@
+//! Baseline vs candidate, per target x metric, with the method the data allows:
+//!
+//! 1. **across runs** (baseline has >= 3 runs with the value): Welch's t-test when the
+//!    candidate has >= 2 runs, else the prediction-interval test of the one candidate value.
+//!    Preferred whenever history exists, because run-to-run noise of CI runners is then in the
+//!    variance; per-request tests cannot see it and cry wolf.
+//! 2. **histograms** (latency, both sides have per-request histograms): percentile bootstrap
+//!    of the quantile ratio (2000 resamples) for the interval, Mann-Whitney U for the p-value.
+//! 3. **threshold** (one baseline run, no samples): the relative change against a plain
+//!    threshold (default 10%), reported as such, with no p-value.
+//!
+//! p-values of one comparison are adjusted together (Benjamini-Hochberg, q = 0.05 by
+//! default). A change is a regression only if it is significant after adjustment, in the bad
+//! direction, and at least the minimum practical effect (5% by default, per metric settable).
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{buckets_ms, direction, merged_histogram, quantile_of, values, Direction};
+use crate::db::Warehouse;
+use crate::error::{Error, Result};
+use crate::stats::{bootstrap, fdr, mean, rank, tests};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Settings {
+    pub fdr_q: f64,
+    pub min_effect: f64,
+    pub min_effect_per_metric: BTreeMap<String, f64>,
+    pub threshold: f64,
+    pub bootstrap_resamples: usize,
+    pub allow_different_load: bool,
+    pub metrics: Vec<String>,
+    pub targets: Option<Vec<String>>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            fdr_q: 0.05,
+            min_effect: 0.05,
+            min_effect_per_metric: BTreeMap::new(),
+            threshold: 0.10,
+            bootstrap_resamples: 2000,
+            allow_different_load: false,
+            metrics: super::KEY_METRICS.iter().map(|s| s.to_string()).collect(),
+            targets: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    Regressed,
+    Improved,
+    Unchanged,
+    InsufficientData,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Regressed => "regressed",
+            Verdict::Improved => "improved",
+            Verdict::Unchanged => "unchanged",
+            Verdict::InsufficientData => "insufficient data",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub target: String,
+    pub metric: String,
+    pub direction: Direction,
+    pub baseline: Option<f64>,
+    pub candidate: Option<f64>,
+    pub baseline_runs: usize,
+    pub candidate_runs: usize,
+    pub relative_change: Option<f64>,
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    pub p_value: Option<f64>,
+    pub p_adjusted: Option<f64>,
+    pub method: &'static str,
+    pub min_effect: f64,
+    pub verdict: Verdict,
+    pub acknowledged: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Comparison {
+    pub baseline_runs: Vec<i64>,
+    pub candidate_runs: Vec<i64>,
+    pub settings: Settings,
+    pub results: Vec<Row>,
+    pub notes: Vec<String>,
+}
+
+impl Comparison {
+    pub fn regressions(&self) -> usize {
+        self.results.iter().filter(|r| r.verdict == Verdict::Regressed && !r.acknowledged).count()
+    }
+}
+
+struct Test {
+    rel: f64,
+    ci: (f64, f64),
+    p: Option<f64>,
+    method: &'static str,
+}
+
+fn across_runs(b: &[f64], c: &[f64]) -> Option<Test> {
+    let mb = mean(b)?;
+    if b.len() < 3 || mb == 0.0 {
+        return None;
+    }
+    let r = if c.len() >= 2 { tests::welch(b, c)? } else { tests::prediction(b, *c.first()?)? };
+    let method = if c.len() >= 2 { "welch t-test across runs" } else { "prediction interval across runs" };
+    Some(Test { rel: r.diff / mb, ci: (r.ci.0 / mb, r.ci.1 / mb), p: Some(r.p_value), method })
+}
+
+/// Error rates from summed counts: a zero baseline has no relative change, so a rise from
+/// zero counts as +100%.
+fn error_rate_test(fb: Option<f64>, nb: Option<f64>, fc: Option<f64>, nc: Option<f64>) -> Option<Test> {
+    let (fb, nb, fc, nc) = (fb?, nb?, fc?, nc?);
+    let p = tests::two_proportion(fb, nb, fc, nc)?;
+    let (rb, rc) = (fb / nb, fc / nc);
+    let rel = if rb > 0.0 { rc / rb - 1.0 } else if rc > 0.0 { 1.0 } else { 0.0 };
+    Some(Test { rel, ci: (f64::NAN, f64::NAN), p: Some(p), method: "two-proportion z-test on summed counts" })
+}
+
+fn from_histograms(b: &[(f64, u64)], c: &[(f64, u64)], metric: &str, resamples: usize) -> Option<Test> {
+    let q = quantile_of(metric)?;
+    let ci = bootstrap::quantile_ratio(b, c, q, resamples, 0.05, 0x5eed)?;
+    let mw = rank::mann_whitney(b, c)?;
+    Some(Test { rel: ci.ratio - 1.0, ci: (ci.low - 1.0, ci.high - 1.0), p: Some(mw.p_value), method: "bootstrap CI + Mann-Whitney U on histograms" })
+}
+
+/// Refuses runs whose load differs (users, connections, threads, rate, planned requests,
+/// duration beyond 10%) unless allowed; returns notes on what differs.
+fn check_load(wh: &Warehouse, base: &[i64], cand: &[i64], allow: bool) -> Result<Vec<String>> {
+    let cols = ["users", "connections", "threads", "target_rate", "requests_planned", "duration_s"];
+    let profile = |ids: &[i64]| -> Result<BTreeMap<&'static str, Vec<f64>>> {
+        let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+        let df = crate::frame::query(&wh.conn, &format!("SELECT {} FROM run WHERE id IN ({list})", cols.map(|c| format!("CAST({c} AS DOUBLE) AS {c}")).join(",")), [])?;
+        let mut m = BTreeMap::new();
+        for c in cols {
+            m.insert(c, crate::frame::f64_column(&df, c)?.into_iter().flatten().collect());
+        }
+        Ok(m)
+    };
+    let (pb, pc) = (profile(base)?, profile(cand)?);
+    let mut diffs = Vec::new();
+    for c in cols {
+        let (Some(b), Some(x)) = (mean(&pb[c]), mean(&pc[c])) else { continue };
+        let tol = if c == "duration_s" { 0.10 } else { 0.0 };
+        if (x - b).abs() > tol * b.abs().max(1e-9) {
+            diffs.push(format!("{c}: baseline {b:.6} vs candidate {x:.6}"));
+        }
+    }
+    if !diffs.is_empty() && !allow {
+        return Err(Error::Usage(format!(
+            "baseline and candidate ran different loads ({}); comparing them would mislead. Pass --allow-different-load to compare anyway",
+            diffs.join("; ")
+        )));
+    }
+    Ok(diffs.into_iter().map(|d| format!("different load allowed: {d}")).collect())
+}
+
+fn acknowledged_runs(wh: &Warehouse, runs: &[i64]) -> Result<Vec<i64>> {
+    let list = runs.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let df = crate::frame::query(&wh.conn, &format!("SELECT DISTINCT run_id FROM annotation WHERE kind = 'ack' AND run_id IN ({list})"), [])?;
+    Ok(crate::frame::i64_column(&df, "run_id")?.into_iter().flatten().collect())
+}
+
+pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Result<Comparison> {
+    let notes = check_load(wh, base, cand, s.allow_different_load)?;
+    let metrics: Vec<&str> = s.metrics.iter().map(String::as_str).collect();
+    let mut wanted = metrics.clone();
+    wanted.extend(["requests", "failures"]);
+    let vb = values(wh, base, &wanted)?;
+    let vc = values(wh, cand, &wanted)?;
+    let sum = |v: &BTreeMap<(String, String), BTreeMap<i64, f64>>, t: &str, m: &str| v.get(&(t.to_string(), m.to_string())).map(|x| x.values().sum::<f64>());
+    let acked = !acknowledged_runs(wh, cand)?.is_empty();
+    let mut keys: Vec<(String, String)> = vb.keys().chain(vc.keys()).filter(|(_, m)| metrics.contains(&m.as_str())).cloned().collect();
+    keys.sort_by_key(|(t, m)| (t != "TOTAL", t.clone(), metrics.iter().position(|x| x == m)));
+    keys.dedup();
+    if let Some(ts) = &s.targets {
+        keys.retain(|(t, _)| ts.contains(t));
+    }
+    let mut hist_cache: BTreeMap<String, (Option<Vec<(f64, u64)>>, Option<Vec<(f64, u64)>>)> = BTreeMap::new();
+    let mut rows = Vec::new();
+    let mut tests_run: Vec<Option<Test>> = Vec::new();
+    for (target, metric) in keys {
+        let b: Vec<f64> = vb.get(&(target.clone(), metric.clone())).map(|m| m.values().copied().collect()).unwrap_or_default();
+        let c: Vec<f64> = vc.get(&(target.clone(), metric.clone())).map(|m| m.values().copied().collect()).unwrap_or_default();
+        let min_effect = *s.min_effect_per_metric.get(&metric).unwrap_or(&s.min_effect);
+        let mut test = if b.is_empty() || c.is_empty() {
+            None
+        } else if metric == "error_rate" {
+            error_rate_test(sum(&vb, &target, "failures"), sum(&vb, &target, "requests"), sum(&vc, &target, "failures"), sum(&vc, &target, "requests"))
+                .or_else(|| across_runs(&b, &c))
+        } else {
+            across_runs(&b, &c)
+        };
+        if test.is_none() && quantile_of(&metric).is_some() && !b.is_empty() && !c.is_empty() {
+            let entry = match hist_cache.get(&target) {
+                Some(e) => e.clone(),
+                None => {
+                    let e = (merged_histogram(wh, base, &target)?.map(|h| buckets_ms(&h)), merged_histogram(wh, cand, &target)?.map(|h| buckets_ms(&h)));
+                    hist_cache.insert(target.clone(), e.clone());
+                    e
+                }
+            };
+            if let (Some(hb), Some(hc)) = entry {
+                test = from_histograms(&hb, &hc, &metric, s.bootstrap_resamples);
+            }
+        }
+        if test.is_none() {
+            if let (Some(mb), Some(mc)) = (mean(&b), mean(&c)) {
+                if mb != 0.0 {
+                    test = Some(Test { rel: mc / mb - 1.0, ci: (f64::NAN, f64::NAN), p: None, method: "threshold (one run each side, no samples)" });
+                }
+            }
+        }
+        rows.push(Row {
+            direction: direction(&metric),
+            baseline: mean(&b),
+            candidate: mean(&c),
+            baseline_runs: b.len(),
+            candidate_runs: c.len(),
+            relative_change: test.as_ref().map(|t| t.rel),
+            ci_low: test.as_ref().map(|t| t.ci.0).filter(|v| v.is_finite()),
+            ci_high: test.as_ref().map(|t| t.ci.1).filter(|v| v.is_finite()),
+            p_value: test.as_ref().and_then(|t| t.p),
+            p_adjusted: None,
+            method: test.as_ref().map_or("none", |t| t.method),
+            min_effect,
+            verdict: Verdict::InsufficientData,
+            acknowledged: false,
+            target,
+            metric,
+        });
+        tests_run.push(test);
+    }
+    let idx: Vec<usize> = rows.iter().enumerate().filter(|(_, r)| r.p_value.is_some()).map(|(i, _)| i).collect();
+    let ps: Vec<f64> = idx.iter().map(|&i| rows[i].p_value.expect("filtered")).collect();
+    if let Some(adj) = fdr::bh_adjust(&ps) {
+        for (k, &i) in idx.iter().enumerate() {
+            rows[i].p_adjusted = Some(adj[k]);
+        }
+    }
+    for r in &mut rows {
+        r.verdict = verdict(r, s);
+        r.acknowledged = acked && r.verdict == Verdict::Regressed;
+    }
+    Ok(Comparison { baseline_runs: base.to_vec(), candidate_runs: cand.to_vec(), settings: s.clone(), results: rows, notes })
+}
+
+fn verdict(r: &Row, s: &Settings) -> Verdict {
+    let Some(rel) = r.relative_change else { return Verdict::InsufficientData };
+    let worse = match r.direction {
+        Direction::LowerIsBetter => rel > 0.0,
+        Direction::HigherIsBetter => rel < 0.0,
+    };
+    let (significant, practical) = match r.p_adjusted {
+        Some(p) => (p <= s.fdr_q, rel.abs() >= r.min_effect),
+        None => (true, rel.abs() >= s.threshold.max(r.min_effect)),
+    };
+    match (significant && practical, worse) {
+        (true, true) => Verdict::Regressed,
+        (true, false) => Verdict::Improved,
+        _ => Verdict::Unchanged,
+    }
+}

@@ -1,0 +1,225 @@
+//! Goals: a TOML file of metric targets with alert thresholds and phased milestones (see
+//! `goals.example.toml`). A goal passes only when the evidence supports it:
+//!
+//! - latency percentiles with a per-request histogram: the one-sided 95% upper bound of the
+//!   percentile (bootstrap, 2000 resamples) must meet the limit;
+//! - error rate / success rate with request counts: the one-sided 95% Wilson bound;
+//! - anything else: the point estimate, and the rule says so.
+//!
+//! Status: `fail` when the point estimate misses the limit in force or crosses an alert
+//! threshold; `warn` when the point meets it but the bound does not; `pass` otherwise.
+
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+
+use super::{buckets_ms, merged_histogram, quantile_of, values};
+use crate::db::Warehouse;
+use crate::error::{Error, Result};
+use crate::import::text::parse_time;
+use crate::stats::{bootstrap, tests::wilson};
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoalsFile {
+    #[serde(default, rename = "goal")]
+    pub goals: Vec<Goal>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Goal {
+    pub name: String,
+    pub metric: String,
+    #[serde(default = "total")]
+    pub target: String,
+    pub tool: Option<String>,
+    pub scenario: Option<String>,
+    /// Long-term target: value must be <= max (or >= min).
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    /// Alert thresholds: crossing one fails the run outright.
+    pub alert_max: Option<f64>,
+    pub alert_min: Option<f64>,
+    #[serde(default)]
+    pub milestones: Vec<Milestone>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Milestone {
+    /// Date from which this milestone's limit is in force.
+    pub from: String,
+    pub max: Option<f64>,
+    pub min: Option<f64>,
+    pub label: Option<String>,
+}
+
+fn total() -> String {
+    "TOTAL".into()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+    NoData,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+            Status::NoData => "no data",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GoalResult {
+    pub goal: String,
+    pub metric: String,
+    pub target: String,
+    pub value: Option<f64>,
+    /// The evidence bound compared with the limit.
+    pub bound: Option<f64>,
+    pub limit: Option<f64>,
+    pub limit_kind: &'static str,
+    pub in_force: String,
+    pub status: Status,
+    pub rule: String,
+}
+
+pub fn load(path: &std::path::Path) -> Result<GoalsFile> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, None, format!("cannot read goals file: {e}")))?;
+    let f: GoalsFile = toml::from_str(&text).map_err(|e| {
+        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        Error::input(path, line, format!("invalid goals file: {}", e.message()))
+    })?;
+    for g in &f.goals {
+        if g.max.is_none() && g.min.is_none() && g.milestones.is_empty() && g.alert_max.is_none() && g.alert_min.is_none() {
+            return Err(Error::input(path, None, format!("goal '{}' sets no max, min, milestones or alert threshold", g.name)));
+        }
+        for m in &g.milestones {
+            if parse_time(&m.from).is_none() {
+                return Err(Error::input(path, None, format!("goal '{}': milestone date '{}' is not a date (YYYY-MM-DD)", g.name, m.from)));
+            }
+        }
+    }
+    Ok(f)
+}
+
+/// The limit in force at `at`: the latest milestone that has started, else the goal's own.
+pub fn limit_at(g: &Goal, at: NaiveDateTime) -> (Option<f64>, Option<f64>, String) {
+    let mut ms: Vec<&Milestone> = g.milestones.iter().filter(|m| parse_time(&m.from).is_some_and(|d| d <= at)).collect();
+    ms.sort_by_key(|m| parse_time(&m.from));
+    match ms.last() {
+        Some(m) => (m.max, m.min, format!("milestone from {}{}", m.from, m.label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default())),
+        None if !g.milestones.is_empty() && g.max.is_none() && g.min.is_none() => (None, None, "before the first milestone".into()),
+        None => (g.max, g.min, "goal".into()),
+    }
+}
+
+struct Evidence {
+    point: f64,
+    low: f64,
+    high: f64,
+    rule: &'static str,
+}
+
+fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
+    let metric = if g.metric == "success_rate" { "error_rate" } else { g.metric.as_str() };
+    let v = values(wh, &[run], &[metric, "requests", "failures"])?;
+    let get = |m: &str| v.get(&(g.target.clone(), m.to_string())).and_then(|x| x.get(&run)).copied();
+    let Some(point) = get(metric) else { return Ok(None) };
+    if let Some(q) = quantile_of(metric) {
+        if let Some(h) = merged_histogram(wh, &[run], &g.target)? {
+            if let Some((_, lo, hi)) = bootstrap::quantile_ci(&buckets_ms(&h), q, 2000, 0.10, 0x90a1) {
+                return Ok(Some(Evidence { point, low: lo, high: hi, rule: "one-sided 95% bootstrap bound of the percentile" }));
+            }
+        }
+    }
+    if metric == "error_rate" {
+        if let (Some(n), Some(f)) = (get("requests"), get("failures")) {
+            if let Some((lo, hi)) = wilson(f, n, 0.10) {
+                let e = if g.metric == "success_rate" {
+                    Evidence { point: 1.0 - point, low: 1.0 - hi, high: 1.0 - lo, rule: "one-sided 95% Wilson bound" }
+                } else {
+                    Evidence { point, low: lo, high: hi, rule: "one-sided 95% Wilson bound" }
+                };
+                return Ok(Some(e));
+            }
+        }
+    }
+    let point = if g.metric == "success_rate" { 1.0 - point } else { point };
+    Ok(Some(Evidence { point, low: point, high: point, rule: "point estimate (no per-request data)" }))
+}
+
+pub fn applies(g: &Goal, tool: &str, scenario: Option<&str>) -> bool {
+    g.tool.as_deref().is_none_or(|t| t == tool) && g.scenario.as_deref().is_none_or(|s| Some(s) == scenario)
+}
+
+pub fn evaluate(wh: &Warehouse, run: i64, at: NaiveDateTime, g: &Goal) -> Result<GoalResult> {
+    let (max, min, in_force) = limit_at(g, at);
+    let mut r = GoalResult {
+        goal: g.name.clone(),
+        metric: g.metric.clone(),
+        target: g.target.clone(),
+        value: None,
+        bound: None,
+        limit: max.or(min),
+        limit_kind: if max.is_some() { "max" } else { "min" },
+        in_force,
+        status: Status::NoData,
+        rule: "no value for this metric and target in the run".into(),
+    };
+    let Some(e) = evidence(wh, run, g)? else { return Ok(r) };
+    r.value = Some(e.point);
+    r.rule = e.rule.to_string();
+    let mut status = Status::Pass;
+    if let Some(m) = max {
+        r.bound = Some(e.high);
+        status = if e.point > m { Status::Fail } else if e.high > m { Status::Warn } else { Status::Pass };
+    } else if let Some(m) = min {
+        r.bound = Some(e.low);
+        status = if e.point < m { Status::Fail } else if e.low < m { Status::Warn } else { Status::Pass };
+    }
+    if g.alert_max.is_some_and(|a| e.point > a) || g.alert_min.is_some_and(|a| e.point < a) {
+        status = Status::Fail;
+        r.rule = format!("{}; alert threshold crossed", r.rule);
+    }
+    r.status = status;
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn milestone_in_force() {
+        let g: GoalsFile = toml::from_str(
+            r#"
+            [[goal]]
+            name = "p95"
+            metric = "latency_p95_ms"
+            max = 40
+            milestones = [
+              { from = "2026-01-01", max = 100 },
+              { from = "2026-03-31", max = 75 },
+              { from = "2026-09-30", max = 50 },
+            ]
+            "#,
+        )
+        .unwrap();
+        let g = &g.goals[0];
+        let at = |s: &str| parse_time(s).unwrap();
+        assert_eq!(limit_at(g, at("2026-02-01")).0, Some(100.0));
+        assert_eq!(limit_at(g, at("2026-04-01")).0, Some(75.0));
+        assert_eq!(limit_at(g, at("2026-11-01")).0, Some(50.0));
+        assert_eq!(limit_at(g, at("2025-06-01")).0, Some(40.0));
+    }
+}

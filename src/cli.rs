@@ -1,0 +1,410 @@
+//! Command-line types (clap derive). Validation into command inputs happens in `commands/`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::frame::Format;
+
+const AFTER_HELP: &str = "\
+Exit codes:
+  0  success
+  1  internal error
+  2  usage error (bad arguments)
+  3  bad input: unreadable, malformed or unrecognised file, or a run with no results
+  4  warehouse error: locked too long, newer schema, read-only or full disk
+  5  check/compare: a regression was found or a goal failed
+
+Examples:
+  perfledger import results/                      # everything recognised in a folder
+  perfledger import --label branch=main --label commit=abc123 k6-summary.json
+  perfledger runs --tool k6 --label branch=main --limit 10
+  perfledger show latest
+  perfledger sql \"SELECT * FROM metrics WHERE metric = 'latency_p95_ms'\"
+  perfledger demo";
+
+#[derive(Parser, Debug)]
+#[command(name = "perfledger", version, about = "A warehouse for performance-test results and a regression analyst on top of it", after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The warehouse file (DuckDB).
+    #[arg(long, global = true, env = "PERFLEDGER_DB", default_value = "perfledger.duckdb")]
+    pub db: PathBuf,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Import tool output (files or folders); the format is detected from the content.
+    #[command(after_help = IMPORT_HELP)]
+    Import(ImportArgs),
+    /// List runs, newest first.
+    Runs(RunsArgs),
+    /// One run: its summary and a per-target table.
+    Show(ShowArgs),
+    /// Run a read-only SQL query against the warehouse.
+    #[command(after_help = SQL_HELP)]
+    Sql(SqlArgs),
+    /// Take a live pg_stat_statements snapshot.
+    Snapshot(SnapshotArgs),
+    /// Compare a candidate against a baseline, per target and metric, with a verdict.
+    #[command(after_help = COMPARE_HELP)]
+    Compare(CompareArgs),
+    /// The CI gate: a run against the goals in force on its date and against a baseline.
+    #[command(after_help = CHECK_HELP)]
+    Check(CheckArgs),
+    /// A metric over runs: rolling median, Mann-Kendall trend, Theil-Sen slope, change points.
+    #[command(after_help = TREND_HELP)]
+    Trend(TrendArgs),
+    /// Named baselines: set, list, show, delete.
+    #[command(subcommand)]
+    Baseline(BaselineCmd),
+    /// Mark a known change (deploy, config) or acknowledge a regression so it stops alerting.
+    Annotate(AnnotateArgs),
+    /// HTML reports with PNG charts: a run, a comparison, a month, a quarter.
+    #[command(subcommand)]
+    Report(ReportCmd),
+    /// Import the bundled real-tool fixtures into a fresh warehouse and show what perfledger does.
+    Demo(DemoArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportOut {
+    /// Output folder (index.html and PNG charts).
+    #[arg(long, default_value = "perfledger-report")]
+    pub out: PathBuf,
+    /// One HTML file with the images embedded.
+    #[arg(long)]
+    pub self_contained: bool,
+    /// Goals file for the goal sections.
+    #[arg(long)]
+    pub goals: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ReportCmd {
+    /// One run: summary, per-target table, interval charts, latency distribution.
+    Run {
+        #[arg(default_value = "latest")]
+        run: String,
+        #[command(flatten)]
+        out: ReportOut,
+    },
+    /// A comparison with verdicts and the two latency distributions.
+    Compare {
+        #[arg(long, value_name = "SEL")]
+        baseline: String,
+        #[arg(long, value_name = "SEL", default_value = "latest")]
+        candidate: String,
+        #[command(flatten)]
+        filter: RunFilterArgs,
+        #[command(flatten)]
+        stats: StatArgs,
+        #[command(flatten)]
+        out: ReportOut,
+    },
+    /// The monthly benchmark review, e.g. --month 2026-11.
+    Monthly {
+        #[arg(long)]
+        month: String,
+        /// Name of the baseline in force, shown in the summary.
+        #[arg(long)]
+        baseline: Option<String>,
+        #[command(flatten)]
+        out: ReportOut,
+    },
+    /// The quarterly audit, e.g. --quarter 2026Q4.
+    Quarterly {
+        #[arg(long)]
+        quarter: String,
+        #[arg(long)]
+        baseline: Option<String>,
+        #[command(flatten)]
+        out: ReportOut,
+    },
+}
+
+const COMPARE_HELP: &str = "\
+Method per target x metric, by the data available:
+  across runs   baseline has >= 3 runs: Welch t-test (>= 2 candidate runs) or prediction interval (1 run)
+  histograms    per-request histograms on both sides: bootstrap CI of the percentile ratio + Mann-Whitney U
+  error rate    two-proportion z-test on summed failures / requests
+  threshold     one run each side and no samples: plain relative threshold (--threshold), labelled as such
+p-values are adjusted together (Benjamini-Hochberg, --fdr-q); a regression must also exceed --min-effect.
+
+Selectors (SEL): 42 | 41,42,43 | latest | last:N | KEY=VALUE[,KEY=VALUE] | last:N,KEY=VALUE | NAME (a baseline)
+
+Examples:
+  perfledger compare --baseline last:10,branch=main --candidate latest --tool k6
+  perfledger compare --baseline 2025-12 --candidate 57 --format markdown >> $GITHUB_STEP_SUMMARY";
+
+const CHECK_HELP: &str = "\
+Exit code 0 when every goal passes (or warns) and nothing regressed, 5 otherwise.
+
+Examples:
+  perfledger check --goals goals.toml --baseline last:10,branch=main latest
+  perfledger check --goals goals.toml --format junit > perf-junit.xml";
+
+const TREND_HELP: &str = "\
+Change points: PELT on log values with a robust noise estimate, spike clipping, a minimum segment of
+--min-size runs and a penalty of --penalty x ln(n); each kept change is significant (Welch, p < 0.001)
+and at least 2%. Lower --penalty finds smaller changes at more false alarms.
+
+Examples:
+  perfledger trend latency_p95_ms --tool wrk --label branch=main
+  perfledger trend throughput_rps --target 'GET users' --since 2026-10-01 --format json";
+
+#[derive(Args, Debug, Clone)]
+pub struct StatArgs {
+    /// False discovery rate across the tests of one comparison (Benjamini-Hochberg).
+    #[arg(long, default_value_t = 0.05)]
+    pub fdr_q: f64,
+    /// Minimum practical effect, as a fraction (0.05 = 5%).
+    #[arg(long, default_value_t = 0.05)]
+    pub min_effect: f64,
+    /// Minimum effect for one metric, METRIC=FRACTION (repeatable), e.g. error_rate=0.5.
+    #[arg(long = "min-effect-for", value_name = "METRIC=FRACTION")]
+    pub min_effect_for: Vec<String>,
+    /// Threshold of the plain-threshold method (one run each side, no samples).
+    #[arg(long, default_value_t = 0.10)]
+    pub threshold: f64,
+    /// Metrics to compare (repeatable; default: the key latency, throughput, error and query metrics).
+    #[arg(long = "metric")]
+    pub metrics: Vec<String>,
+    /// Targets to compare (repeatable; default: all).
+    #[arg(long = "target")]
+    pub targets: Vec<String>,
+    /// Compare even when the load profiles differ.
+    #[arg(long)]
+    pub allow_different_load: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    #[arg(long, value_name = "SEL")]
+    pub baseline: String,
+    #[arg(long, value_name = "SEL", default_value = "latest")]
+    pub candidate: String,
+    #[command(flatten)]
+    pub filter: RunFilterArgs,
+    #[command(flatten)]
+    pub stats: StatArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct CheckArgs {
+    /// The run to check (id or latest).
+    #[arg(default_value = "latest")]
+    pub run: String,
+    /// Goals file (TOML, see goals.example.toml).
+    #[arg(long)]
+    pub goals: Option<PathBuf>,
+    /// Baseline to compare against (a selector; the checked run is left out of it).
+    #[arg(long, value_name = "SEL")]
+    pub baseline: Option<String>,
+    #[command(flatten)]
+    pub filter: RunFilterArgs,
+    #[command(flatten)]
+    pub stats: StatArgs,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct TrendArgs {
+    /// Metric name, e.g. latency_p95_ms.
+    pub metric: String,
+    /// Target (endpoint, tag set, statement).
+    #[arg(long, default_value = "TOTAL")]
+    pub target: String,
+    #[command(flatten)]
+    pub filter: RunFilterArgs,
+    /// Change point penalty multiplier (sensitivity; lower finds more).
+    #[arg(long, default_value_t = 3.0)]
+    pub penalty: f64,
+    /// Minimum runs per segment (a spike shorter than this never makes a change point).
+    #[arg(long, default_value_t = 5)]
+    pub min_size: usize,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BaselineCmd {
+    /// Name the runs a selector matches now, e.g. `baseline set 2025-12 last:20,branch=main`.
+    Set {
+        name: String,
+        #[arg(value_name = "SEL")]
+        selector: String,
+        #[command(flatten)]
+        filter: RunFilterArgs,
+    },
+    /// List baselines.
+    List {
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// The runs of a baseline.
+    Show {
+        name: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Delete a baseline (its runs stay).
+    Delete { name: String },
+}
+
+#[derive(Args, Debug)]
+pub struct AnnotateArgs {
+    /// When the change happened.
+    #[arg(long, conflicts_with = "run", required_unless_present = "run")]
+    pub at: Option<String>,
+    /// The run it concerns.
+    #[arg(long)]
+    pub run: Option<i64>,
+    #[arg(long, value_enum, default_value = "deploy")]
+    pub kind: AnnotationKind,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+pub enum AnnotationKind {
+    Deploy,
+    Config,
+    Ack,
+}
+
+const IMPORT_HELP: &str = "\
+Formats (detected from content; --tool restricts the choice):
+  locust     --csv set (X_stats.csv, X_stats_history.csv, X_failures.csv, X_exceptions.csv = one run),
+             --json / --json-file output, 2.x HTML report
+  k6         --summary-export JSON, handleSummary data JSON, --out json NDJSON (.gz too), --out csv
+  wrk        text output (with or without --latency), JSON of scripts/wrk_report.lua
+  ab         text output, -g gnuplot TSV, -e percentile CSV
+  pgbench    printed summary (with --progress), -l per-transaction log, --aggregate-interval log
+  postgres   pg_stat_statements CSV (with header) or json_agg JSON
+  artillery  run --output JSON report
+  series     generic CSV/JSON rows: timestamp,series,value[,unit][,labels]
+
+Examples:
+  perfledger import --label branch=main --label commit=$GIT_SHA out/k6-summary.json
+  perfledger import --tool ab --at 2026-11-01T02:00:00Z ab.txt
+  perfledger import --tool postgres --server prod-db --at 2026-11-27T10:00:00Z pgss.csv
+  perfledger import --dry-run --format json results/";
+
+const SQL_HELP: &str = "\
+Tables: run, run_label, source_file, target, measurement, histogram, series_point, error, threshold,
+        pg_snapshot, pg_statement, baseline, annotation
+Views:  metrics(run_id, target, metric, value, unit), pg_statement_delta
+
+Example:
+  perfledger sql \"SELECT run_id, value FROM metrics WHERE target = 'TOTAL' AND metric = 'latency_p95_ms'\"";
+
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// Files or folders to import.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Only consider this tool's formats.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// A label for the run, KEY=VALUE (repeatable): commit, branch, env, host, build...
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Scenario name (default: none).
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Start time for outputs that carry none (default: the file's modification time).
+    #[arg(long, value_name = "TIMESTAMP")]
+    pub at: Option<String>,
+    /// pg_stat_statements: the server the export came from (snapshots of one server are chained).
+    #[arg(long)]
+    pub server: Option<String>,
+    /// pg_stat_statements: attach the snapshot to this run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub run: Option<i64>,
+    /// Parse and print, write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug, Default, Clone)]
+pub struct RunFilterArgs {
+    /// Only runs of this tool.
+    #[arg(long)]
+    pub tool: Option<String>,
+    /// Only runs with this label, KEY=VALUE (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Only runs of this scenario.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Only runs started at or after this time.
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Only runs started before this time.
+    #[arg(long)]
+    pub until: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct RunsArgs {
+    #[command(flatten)]
+    pub filter: RunFilterArgs,
+    /// At most this many runs.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Run id, or `latest`.
+    pub run: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct SqlArgs {
+    pub query: String,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+}
+
+#[derive(Args, Debug)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub source: SnapshotSource,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SnapshotSource {
+    /// Read pg_stat_statements from a live server.
+    Postgres {
+        /// Connection string, e.g. "host=127.0.0.1 port=5432 user=postgres dbname=app".
+        #[arg(long, env = "PERFLEDGER_PG_DSN")]
+        dsn: String,
+        /// Name of the server (default: host:port/dbname from the DSN).
+        #[arg(long)]
+        server: Option<String>,
+        /// Attach the snapshot to this run.
+        #[arg(long, value_name = "RUN_ID")]
+        run: Option<i64>,
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct DemoArgs {
+    /// Folder for the demo warehouse and outputs (recreated).
+    #[arg(long, default_value = "perfledger-demo")]
+    pub out: PathBuf,
+}

@@ -1,0 +1,160 @@
+//! `perfledger demo`: writes the bundled real-tool fixtures (embedded in the binary) to a
+//! folder, imports them into a fresh warehouse there, and runs the main jobs on them: a
+//! 24-night history (real wrk runs; the last 8 against the same server made 20% slower),
+//! a named baseline, a deploy annotation, a comparison, a CI check against goals, a trend
+//! with its change point, and the monthly report.
+
+use std::path::{Path, PathBuf};
+
+use crate::analysis::{compare, goals, selector, trend};
+use crate::cli::DemoArgs;
+use crate::commands::select::RunFilter;
+use crate::db::Warehouse;
+use crate::error::{Error, Result};
+use crate::frame::{self, Format};
+use crate::import::ImportOptions;
+use crate::report::{period_page, run_page, Out};
+use crate::stats::changepoint::Params;
+
+/// (path under fixtures/, bytes)
+macro_rules! fixtures {
+    ($($p:literal),* $(,)?) => { &[$(($p, include_bytes!(concat!("../../fixtures/", $p)) as &[u8])),*] };
+}
+
+/// One output of each kind of tool, imported as they are.
+pub const SAMPLES: &[(&str, &[u8])] = fixtures![
+    "locust/shop_v2_47_stats.csv",
+    "locust/shop_v2_47_stats_history.csv",
+    "locust/shop_v2_47_failures.csv",
+    "locust/shop_v2_47_exceptions.csv",
+    "k6/shop_summary_export.json",
+    "k6/shop_points.json",
+    "wrk/users_t2_c8_d3s.txt",
+    "ab/users_n2000_c10.txt",
+    "pgbench/tpcb_c4_j2_T4_progress.txt",
+    "pgbench/tpcb_c2_t150_txlog.log",
+];
+
+/// The nightly history, in night order: 16 runs against the normal server, then 8 against
+/// the same server with --slowdown 1.2 (captured interleaved by capture/capture_history.sh).
+pub const HISTORY: &[(&str, &[u8])] = fixtures![
+    "history/wrk_base_1.json", "history/wrk_again_1.json", "history/wrk_base_2.json", "history/wrk_again_2.json",
+    "history/wrk_base_3.json", "history/wrk_again_3.json", "history/wrk_base_4.json", "history/wrk_again_4.json",
+    "history/wrk_base_5.json", "history/wrk_again_5.json", "history/wrk_base_6.json", "history/wrk_again_6.json",
+    "history/wrk_base_7.json", "history/wrk_again_7.json", "history/wrk_base_8.json", "history/wrk_again_8.json",
+    "history/wrk_slow20_1.json", "history/wrk_slow20_2.json", "history/wrk_slow20_3.json", "history/wrk_slow20_4.json",
+    "history/wrk_slow20_5.json", "history/wrk_slow20_6.json", "history/wrk_slow20_7.json", "history/wrk_slow20_8.json",
+];
+
+const GOALS: &str = include_str!("../../fixtures/demo_goals.toml");
+const FIRST_NIGHT: &str = "2026-10-26T02:00:00Z";
+
+fn write(dir: &Path, set: &[(&str, &[u8])]) -> Result<Vec<PathBuf>> {
+    set.iter()
+        .map(|(rel, bytes)| {
+            let p = dir.join(rel);
+            std::fs::create_dir_all(p.parent().expect("has parent")).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+            std::fs::write(&p, bytes).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+            Ok(p)
+        })
+        .collect()
+}
+
+fn section(title: &str) -> Result<()> {
+    crate::emit(&format!("\n== {title} ==\n"))
+}
+
+/// Imports the nightly history: one run per night at 02:00 UTC, labelled like a CI job would.
+pub fn import_history(wh: &mut Warehouse, files: &[PathBuf]) -> Result<Vec<i64>> {
+    let first = crate::import::text::parse_time(FIRST_NIGHT).expect("valid constant");
+    let mut ids = Vec::new();
+    for (night, f) in files.iter().enumerate() {
+        let mut opts = ImportOptions { scenario: Some("orders-api".into()), at: Some(first + chrono::Duration::days(night as i64)), ..Default::default() };
+        opts.labels.insert("branch".into(), "main".into());
+        opts.labels.insert("commit".into(), format!("c{:03}", night + 1));
+        opts.labels.insert("env".into(), "ci".into());
+        let report = super::import::import_paths(Some(wh), std::slice::from_ref(f), None, &opts)?;
+        if let Some(e) = report.failed.into_iter().next() {
+            return Err(e);
+        }
+        ids.extend(report.results.iter().filter_map(|r| r.run_id));
+    }
+    Ok(ids)
+}
+
+pub fn run(a: &DemoArgs) -> Result<()> {
+    let out = &a.out;
+    if out.exists() {
+        std::fs::remove_dir_all(out).map_err(|e| Error::Data(format!("cannot clear {}: {e}", out.display())))?;
+    }
+    let inputs = out.join("inputs");
+    let samples = write(&inputs, SAMPLES)?;
+    let history = write(&inputs, HISTORY)?;
+    let goals_path = out.join("goals.toml");
+    std::fs::write(&goals_path, GOALS).map_err(|e| Error::Data(e.to_string()))?;
+    let db = out.join("demo.duckdb");
+    let mut wh = Warehouse::open_rw(&db)?;
+
+    section("1. import: one output of each tool (format detected from content)")?;
+    let report = super::import::import_paths(Some(&mut wh), &samples, None, &ImportOptions::default())?;
+    if let Some(e) = report.failed.into_iter().next() {
+        return Err(e);
+    }
+    crate::emit(&super::import::render(&report.results, Format::Table))?;
+
+    section("2. a nightly history: 24 wrk runs of scenario orders-api (nights 17-24 ran against a 20% slower server)")?;
+    let ids = import_history(&mut wh, &history)?;
+    wh.conn
+        .execute(
+            "INSERT INTO annotation (at, run_id, kind, text, created_at) VALUES (CAST(? AS TIMESTAMP), NULL, 'deploy', 'deploy v2.3 (new payment client)', current_timestamp)",
+            [crate::db::ts(crate::import::text::parse_time("2026-11-11T01:00:00Z").expect("valid"))],
+        )
+        .map_err(|e| Error::Data(e.to_string()))?;
+    let filter = RunFilter { scenario: Some("orders-api".into()), ..Default::default() };
+    crate::emit(&frame::render(&super::runs::frame(&wh, &filter, 30)?, Format::Table))?;
+
+    section("3. baseline '2026-10' = the 6 October nights; compare the latest night against it")?;
+    let base = ids[..6].to_vec();
+    {
+        let tx = wh.conn.transaction().map_err(|e| Error::Data(e.to_string()))?;
+        tx.execute("INSERT INTO baseline VALUES ('2026-10', 'demo: October nights', current_timestamp)", []).map_err(|e| Error::Data(e.to_string()))?;
+        for id in &base {
+            tx.execute("INSERT INTO baseline_run VALUES ('2026-10', ?)", [id]).map_err(|e| Error::Data(e.to_string()))?;
+        }
+        tx.commit().map_err(|e| Error::Data(e.to_string()))?;
+    }
+    let latest = selector::resolve(&wh, &selector::parse("latest")?, &filter, &[])?;
+    let settings = compare::Settings { metrics: vec!["latency_p50_ms".into(), "latency_p95_ms".into(), "latency_p99_ms".into(), "throughput_rps".into(), "error_rate".into()], ..Default::default() };
+    let cmp = compare::compare(&wh, &base, &latest, &settings)?;
+    crate::emit(&super::output::render_comparison(&cmp, Format::Table))?;
+
+    section("4. check: the latest night against the goals in force on its date and the baseline")?;
+    let gf = goals::load(&goals_path)?;
+    let at = crate::import::text::parse_time(FIRST_NIGHT).expect("valid") + chrono::Duration::days(23);
+    let results: Vec<_> = gf.goals.iter().map(|g| goals::evaluate(&wh, latest[0], at, g)).collect::<Result<_>>()?;
+    let passed = results.iter().all(|g| g.status != goals::Status::Fail) && cmp.regressions() == 0;
+    crate::emit(&super::output::render_check(latest[0], passed, &results, Some(&cmp), Format::Table))?;
+    crate::emit(&format!("(as `perfledger check` this would exit {})\n", if passed { 0 } else { crate::error::exit::GATE_FAILED }))?;
+
+    section("5. trend of p95 over the 24 nights, with its change point")?;
+    let t = trend::analyse(&wh, &filter, "TOTAL", "latency_p95_ms", &Params::default())?;
+    crate::emit(&super::trend::render(&t, Format::Table))?;
+
+    section("6. reports")?;
+    let month = Out::new(&out.join("report-2026-11"), false)?;
+    let opts = period_page::Options { spec: "2026-11", quarterly: false, goals: Some(&gf), baseline: Some("2026-10".into()), params: Params::default(), max_series: 50 };
+    let month_path = month.write_page("period.html", &period_page::build(&wh, &opts, &month)?)?;
+    let quarter = Out::new(&out.join("report-2026Q4"), true)?;
+    let qopts = period_page::Options { spec: "2026Q4", quarterly: true, ..opts };
+    let quarter_path = quarter.write_page("period.html", &period_page::build(&wh, &qopts, &quarter)?)?;
+    let run_out = Out::new(&out.join("report-run"), false)?;
+    let run_path = run_out.write_page("run.html", &run_page::build(&wh, latest[0], Some(&goals_path), &run_out)?)?;
+    crate::emit(&format!(
+        "monthly review:  {}\nquarterly audit: {} (self-contained)\nlatest run:      {}\n\nwarehouse: {} (try: perfledger --db {} runs)\n",
+        month_path.display(),
+        quarter_path.display(),
+        run_path.display(),
+        db.display(),
+        db.display()
+    ))
+}

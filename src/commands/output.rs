@@ -1,0 +1,188 @@
+//! Rendering of comparisons and goal results: table, JSON, Markdown (for a pull-request
+//! comment or $GITHUB_STEP_SUMMARY) and JUnit XML (one test case per goal and per comparison).
+
+use serde::Serialize;
+
+use crate::analysis::compare::{Comparison, Row, Verdict};
+use crate::analysis::goals::{GoalResult, Status};
+use crate::frame::{fmt_float, markdown, table, Format};
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| format!("{:+.1}%", v * 100.0))
+}
+
+fn ci(r: &Row) -> String {
+    match (r.ci_low, r.ci_high) {
+        (Some(a), Some(b)) => format!("[{:+.1}%, {:+.1}%]", a * 100.0, b * 100.0),
+        _ => String::new(),
+    }
+}
+
+fn num(x: Option<f64>) -> String {
+    x.map(fmt_float).unwrap_or_default()
+}
+
+fn p(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| if v < 0.0001 { "<0.0001".into() } else { format!("{v:.4}") })
+}
+
+fn verdict_text(r: &Row) -> String {
+    let v = r.verdict.as_str().to_string();
+    if r.acknowledged { format!("{v} (acknowledged)") } else { v }
+}
+
+pub fn comparison_rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = ["target", "metric", "baseline", "candidate", "change", "95% CI", "p (BH)", "method", "verdict"].map(String::from).to_vec();
+    let rows = c
+        .results
+        .iter()
+        .map(|r| vec![r.target.clone(), r.metric.clone(), num(r.baseline), num(r.candidate), pct(r.relative_change), ci(r), p(r.p_adjusted), r.method.to_string(), verdict_text(r)])
+        .collect();
+    (header, rows)
+}
+
+pub fn goal_rows(g: &[GoalResult]) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = ["goal", "target", "metric", "value", "bound", "limit", "in force", "status", "rule"].map(String::from).to_vec();
+    let rows = g
+        .iter()
+        .map(|r| {
+            vec![
+                r.goal.clone(),
+                r.target.clone(),
+                r.metric.clone(),
+                num(r.value),
+                num(r.bound),
+                r.limit.map(|l| format!("{} {}", if r.limit_kind == "max" { "<=" } else { ">=" }, fmt_float(l))).unwrap_or_default(),
+                r.in_force.clone(),
+                r.status.as_str().to_string(),
+                r.rule.clone(),
+            ]
+        })
+        .collect();
+    (header, rows)
+}
+
+pub fn xml_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&apos;".to_string(),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => " ".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// JUnit XML: a suite of goal cases and a suite of comparison cases.
+pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
+    let mut suites = String::new();
+    let mut total = (0, 0);
+    if !goals.is_empty() {
+        let fails = goals.iter().filter(|g| g.status == Status::Fail).count();
+        suites += &format!("  <testsuite name=\"perfledger.goals\" tests=\"{}\" failures=\"{fails}\">\n", goals.len());
+        for g in goals {
+            let name = xml_escape(&format!("{} ({} {})", g.goal, g.target, g.metric));
+            let detail = xml_escape(&format!("value {} bound {} limit {} [{}]: {}", num(g.value), num(g.bound), num(g.limit), g.in_force, g.rule));
+            suites += &format!("    <testcase classname=\"perfledger.goals\" name=\"{name}\">");
+            match g.status {
+                Status::Fail => suites += &format!("<failure message=\"{}\">{detail}</failure>", xml_escape(&format!("goal failed: {detail}"))),
+                Status::NoData => suites += "<skipped message=\"no data\"/>",
+                Status::Warn => suites += &format!("<system-out>warn: {detail}</system-out>"),
+                Status::Pass => suites += &format!("<system-out>{detail}</system-out>"),
+            }
+            suites += "</testcase>\n";
+        }
+        suites += "  </testsuite>\n";
+        total = (total.0 + goals.len(), total.1 + fails);
+    }
+    if let Some(c) = cmp {
+        let fails = c.regressions();
+        suites += &format!("  <testsuite name=\"perfledger.compare\" tests=\"{}\" failures=\"{fails}\">\n", c.results.len());
+        for r in &c.results {
+            let name = xml_escape(&format!("{} {}", r.target, r.metric));
+            let detail = xml_escape(&format!("{} -> {} ({}, CI {}, p {}) by {}", num(r.baseline), num(r.candidate), pct(r.relative_change), ci(r), p(r.p_adjusted), r.method));
+            suites += &format!("    <testcase classname=\"perfledger.compare\" name=\"{name}\">");
+            match r.verdict {
+                Verdict::Regressed if !r.acknowledged => suites += &format!("<failure message=\"regressed\">{detail}</failure>"),
+                Verdict::InsufficientData => suites += "<skipped message=\"insufficient data\"/>",
+                _ => suites += &format!("<system-out>{}: {detail}</system-out>", verdict_text(r)),
+            }
+            suites += "</testcase>\n";
+        }
+        suites += "  </testsuite>\n";
+        total = (total.0 + c.results.len(), total.1 + fails);
+    }
+    format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"perfledger\" tests=\"{}\" failures=\"{}\">\n{suites}</testsuites>\n", total.0, total.1)
+}
+
+#[derive(Serialize)]
+struct CheckJson<'a> {
+    run_id: i64,
+    passed: bool,
+    goals: &'a [GoalResult],
+    comparison: Option<&'a Comparison>,
+}
+
+/// Everything `check` prints, in the requested format.
+pub fn render_check(run_id: i64, passed: bool, goals: &[GoalResult], cmp: Option<&Comparison>, f: Format) -> String {
+    match f {
+        Format::Json => serde_json::to_string_pretty(&CheckJson { run_id, passed, goals, comparison: cmp }).expect("serialisable") + "\n",
+        Format::Junit => junit(goals, cmp),
+        _ => {
+            let verdict = if passed { "PASS" } else { "FAIL" };
+            let mut out = match f {
+                Format::Markdown => format!("## perfledger check: {verdict} (run {run_id})\n\n"),
+                _ => format!("perfledger check: {verdict} (run {run_id})\n\n"),
+            };
+            let render = |(h, r): (Vec<String>, Vec<Vec<String>>)| if f == Format::Markdown { markdown(&h, &r) } else { table(&h, &r) };
+            if !goals.is_empty() {
+                out += if f == Format::Markdown { "### Goals\n\n" } else { "Goals\n" };
+                out += &render(goal_rows(goals));
+                out.push('\n');
+            }
+            if let Some(c) = cmp {
+                out += &render_comparison(c, f);
+            }
+            out
+        }
+    }
+}
+
+pub fn render_comparison(c: &Comparison, f: Format) -> String {
+    match f {
+        Format::Json => serde_json::to_string_pretty(c).expect("serialisable") + "\n",
+        Format::Junit => junit(&[], Some(c)),
+        Format::Csv => {
+            let (h, rows) = comparison_rows(c);
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record(&h).expect("in-memory");
+            for r in rows {
+                w.write_record(&r).expect("in-memory");
+            }
+            String::from_utf8(w.into_inner().expect("in-memory")).expect("utf-8")
+        }
+        Format::Table | Format::Markdown => {
+            let (h, rows) = comparison_rows(c);
+            let count = |v: Verdict| c.results.iter().filter(|r| r.verdict == v).count();
+            let summary = format!(
+                "baseline runs {:?} vs candidate runs {:?}: {} regressed, {} improved, {} unchanged, {} insufficient data (BH q = {}, min effect {}%)",
+                c.baseline_runs,
+                c.candidate_runs,
+                count(Verdict::Regressed),
+                count(Verdict::Improved),
+                count(Verdict::Unchanged),
+                count(Verdict::InsufficientData),
+                c.settings.fdr_q,
+                c.settings.min_effect * 100.0
+            );
+            let mut out = if f == Format::Markdown { format!("### Comparison\n\n{summary}\n\n{}", markdown(&h, &rows)) } else { format!("Comparison: {summary}\n{}", table(&h, &rows)) };
+            for n in &c.notes {
+                out += &format!("note: {n}\n");
+            }
+            out
+        }
+    }
+}

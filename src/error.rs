@@ -1,0 +1,91 @@
+//! Errors and the exit codes they map to. Every input error names the file, and the line or
+//! byte offset where that applies, and says what was expected.
+
+use std::path::{Path, PathBuf};
+
+/// Exit codes, documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    /// An unexpected internal failure.
+    pub const INTERNAL: u8 = 1;
+    /// The command line was wrong (clap also uses 2).
+    pub const USAGE: u8 = 2;
+    /// An input file was unreadable, malformed, of an unknown format, or held no results.
+    pub const BAD_INPUT: u8 = 3;
+    /// The warehouse could not be opened or written (locked, newer schema, read-only, full disk).
+    pub const WAREHOUSE: u8 = 4;
+    /// `check` / `compare`: a regression was found or a goal failed.
+    pub const GATE_FAILED: u8 = 5;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+
+    #[error("{}: {msg}", location(path, *line, *offset))]
+    Input { path: PathBuf, line: Option<usize>, offset: Option<u64>, msg: String },
+
+    #[error("{}: the run produced no results: {reason}", path.display())]
+    NoResults { path: PathBuf, reason: String },
+
+    #[error("{}: not a format perfledger recognises{}", path.display(), hint(tried))]
+    Unrecognized { path: PathBuf, tried: Vec<String> },
+
+    #[error("warehouse {}: {msg}", path.display())]
+    Warehouse { path: PathBuf, msg: String },
+
+    #[error("{0}")]
+    Data(String),
+
+    /// `check` / `compare` found a regression or a failed goal (not an error of the tool).
+    #[error("{0}")]
+    Gate(String),
+
+    #[error(transparent)]
+    Other(#[from] anyhow::Error),
+}
+
+fn location(path: &Path, line: Option<usize>, offset: Option<u64>) -> String {
+    match (line, offset) {
+        (Some(l), _) => format!("{}:{l}", path.display()),
+        (None, Some(o)) => format!("{} (byte {o})", path.display()),
+        (None, None) => path.display().to_string(),
+    }
+}
+
+fn hint(tried: &[String]) -> String {
+    if tried.is_empty() {
+        String::new()
+    } else {
+        format!("\n  {}", tried.join("\n  "))
+    }
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => exit::USAGE,
+            Error::Input { .. } | Error::NoResults { .. } | Error::Unrecognized { .. } | Error::Data(_) => {
+                exit::BAD_INPUT
+            }
+            Error::Warehouse { .. } => exit::WAREHOUSE,
+            Error::Gate(_) => exit::GATE_FAILED,
+            Error::Other(_) => exit::INTERNAL,
+        }
+    }
+
+    pub fn input(path: &Path, line: Option<usize>, msg: impl Into<String>) -> Self {
+        Error::Input { path: path.to_path_buf(), line, offset: None, msg: msg.into() }
+    }
+
+    pub fn at_offset(path: &Path, offset: u64, msg: impl Into<String>) -> Self {
+        Error::Input { path: path.to_path_buf(), line: None, offset: Some(offset), msg: msg.into() }
+    }
+
+    pub fn no_results(path: &Path, reason: impl Into<String>) -> Self {
+        Error::NoResults { path: path.to_path_buf(), reason: reason.into() }
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

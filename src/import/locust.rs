@@ -1,0 +1,418 @@
+//! Locust output: the `--csv` set (stats, stats_history, failures, exceptions), the `--json` /
+//! `--json-file` stats list, and the 2.x HTML report (`--html`), whose `window.templateArgs`
+//! carries the final statistics.
+//!
+//! Column names differ between Locust versions (`Request Count` vs `# requests`, `Type` vs
+//! `Method`, `Aggregated` vs `Total`); they are matched through the aliases below. Note that
+//! `--csv` files are written on a timer, so a stats.csv can hold slightly fewer requests than
+//! the table Locust prints at exit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::text;
+use super::{read_text, ImportOptions, Importer, Probe, Unit};
+use crate::error::{Error, Result};
+use crate::model::{self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL};
+
+pub struct LocustCsv;
+pub struct LocustJson;
+pub struct LocustHtml;
+
+/// Canonical column -> names used by Locust versions.
+const ALIASES: &[(&str, &[&str])] = &[
+    ("type", &["Type", "Method"]),
+    ("name", &["Name"]),
+    ("requests", &["Request Count", "# requests", "# Requests"]),
+    ("failures", &["Failure Count", "# failures", "# Failures"]),
+    ("median", &["Median Response Time", "Median response time"]),
+    ("mean", &["Average Response Time", "Average response time"]),
+    ("min", &["Min Response Time", "Min response time"]),
+    ("max", &["Max Response Time", "Max response time"]),
+    ("content", &["Average Content Size"]),
+    ("rps", &["Requests/s"]),
+    ("fps", &["Failures/s"]),
+    ("timestamp", &["Timestamp"]),
+    ("users", &["User Count"]),
+    ("total_requests", &["Total Request Count"]),
+    ("total_failures", &["Total Failure Count"]),
+    ("total_median", &["Total Median Response Time"]),
+    ("total_mean", &["Total Average Response Time"]),
+];
+
+struct Columns(BTreeMap<String, usize>);
+
+impl Columns {
+    fn new(headers: &csv::StringRecord) -> Self {
+        let mut map = BTreeMap::new();
+        for (i, h) in headers.iter().enumerate() {
+            let h = h.trim();
+            let canon = ALIASES.iter().find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(h))).map(|(c, _)| *c);
+            map.insert(canon.map_or_else(|| h.to_string(), str::to_string), i);
+        }
+        Columns(map)
+    }
+    fn get<'r>(&self, rec: &'r csv::StringRecord, col: &str) -> Option<&'r str> {
+        self.0.get(col).and_then(|i| rec.get(*i)).map(str::trim)
+    }
+    fn num(&self, rec: &csv::StringRecord, col: &str) -> Option<f64> {
+        self.get(rec, col).and_then(|v| v.parse().ok())
+    }
+}
+
+const PERCENTILE_COLS: [(&str, &str); 5] = [
+    ("50%", "latency_p50_ms"),
+    ("90%", "latency_p90_ms"),
+    ("95%", "latency_p95_ms"),
+    ("99%", "latency_p99_ms"),
+    ("99.9%", "latency_p999_ms"),
+];
+
+fn is_total(name: &str, kind: &str) -> bool {
+    kind.is_empty() && (name == "Aggregated" || name == "Total") || name == "Aggregated"
+}
+
+fn target_name(kind: &str, name: &str) -> String {
+    if kind.is_empty() { name.to_string() } else { format!("{kind} {name}") }
+}
+
+fn csv_reader(path: &Path, text: &str) -> Result<(csv::Reader<std::io::Cursor<Vec<u8>>>, Columns)> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::Cursor::new(text.as_bytes().to_vec()));
+    let headers = rdr.headers().map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?.clone();
+    Ok((rdr, Columns::new(&headers)))
+}
+
+fn records(path: &Path, rdr: &mut csv::Reader<std::io::Cursor<Vec<u8>>>) -> Result<Vec<(usize, csv::StringRecord)>> {
+    rdr.records()
+        .map(|r| {
+            r.map(|rec| (rec.position().map_or(0, |p| p.line() as usize), rec))
+                .map_err(|e| Error::input(path, e.position().map(|p| p.line() as usize), format!("malformed CSV row: {e}")))
+        })
+        .collect()
+}
+
+impl Importer for LocustCsv {
+    fn name(&self) -> &'static str {
+        "locust-csv"
+    }
+    fn tool(&self) -> &'static str {
+        "locust"
+    }
+    fn sniff(&self, p: &Probe) -> Result<(), String> {
+        let l = p.first_line();
+        let stats = (l.starts_with("Type,Name,") || l.starts_with("\"Method\",\"Name\"") || l.starts_with("Method,Name,"))
+            && (l.contains("Request Count") || l.contains("# requests"));
+        let history = l.starts_with("Timestamp,User Count,");
+        let failures = l.starts_with("Method,Name,Error,Occurrences");
+        let exceptions = l.starts_with("Count,Message,Traceback");
+        if stats || history || failures || exceptions {
+            Ok(())
+        } else {
+            Err("first line is not the header of a Locust --csv file".into())
+        }
+    }
+    fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
+        let Some(stats) = unit.siblings.get("stats").or((unit.siblings.is_empty()).then_some(&unit.primary)) else {
+            return Err(Error::input(
+                &unit.primary,
+                None,
+                "a Locust CSV set needs its <prefix>_stats.csv beside this file (only the history, failures or exceptions file was found)",
+            ));
+        };
+        let mut run = ParsedRun::new("locust", "locust-csv");
+        parse_stats(stats, &mut run)?;
+        if let Some(h) = unit.siblings.get("history") {
+            parse_history(h, &mut run)?;
+        }
+        if let Some(f) = unit.siblings.get("failures") {
+            parse_failures(f, &mut run)?;
+        }
+        if let Some(e) = unit.siblings.get("exceptions") {
+            parse_exceptions(e, &mut run)?;
+        }
+        if run.started_at.is_none() {
+            run.started_at = text::mtime(stats);
+            run.labels.insert("time_source".into(), "file-mtime".into());
+        }
+        Ok(Parsed::Runs(vec![run]))
+    }
+}
+
+fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
+    let text = read_text(path)?;
+    let (mut rdr, cols) = csv_reader(path, &text)?;
+    if !cols.0.contains_key("requests") || !cols.0.contains_key("name") {
+        return Err(Error::input(path, Some(1), "expected a Locust stats header with Name and Request Count columns"));
+    }
+    for (line, rec) in records(path, &mut rdr)? {
+        let kind = cols.get(&rec, "type").unwrap_or("");
+        let name = cols.get(&rec, "name").ok_or_else(|| Error::input(path, Some(line), "row has no Name"))?;
+        let mut t = if is_total(name, kind) {
+            Target::total()
+        } else {
+            let mut t = Target::new(target_name(kind, name), TargetKind::Http);
+            t.method = Some(kind.to_string()).filter(|k| !k.is_empty());
+            t.url = Some(name.to_string());
+            t
+        };
+        let requests = cols.num(&rec, "requests").ok_or_else(|| Error::input(path, Some(line), "expected a number in Request Count"))?;
+        t.set("requests", Some(requests), "count")
+            .set("failures", cols.num(&rec, "failures"), "count")
+            .set("latency_mean_ms", cols.num(&rec, "mean"), "ms")
+            .set("latency_min_ms", cols.num(&rec, "min"), "ms")
+            .set("latency_max_ms", cols.num(&rec, "max"), "ms")
+            .set("throughput_rps", cols.num(&rec, "rps"), "req/s")
+            .set("avg_content_size_bytes", cols.num(&rec, "content"), "bytes")
+            .set("bytes_received", cols.num(&rec, "content").map(|c| c * requests), "bytes");
+        t.set("latency_p50_ms", cols.num(&rec, "50%").or(cols.num(&rec, "median")), "ms");
+        for (col, metric) in &PERCENTILE_COLS[1..] {
+            t.set(metric, cols.num(&rec, col), "ms");
+        }
+        run.targets.push(t);
+    }
+    if run.target(TOTAL).is_none() {
+        return Err(Error::input(path, Some(text.lines().count()), "expected an 'Aggregated' row: the file may be truncated"));
+    }
+    if run.target(TOTAL).and_then(|t| t.get("requests")) == Some(0.0) {
+        return Err(Error::no_results(path, "Locust recorded no request (Aggregated row has 0 requests)"));
+    }
+    Ok(())
+}
+
+fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
+    let text = read_text(path)?;
+    let (mut rdr, cols) = csv_reader(path, &text)?;
+    let mut first = None;
+    let mut last = None;
+    let mut max_users: Option<f64> = None;
+    for (line, rec) in records(path, &mut rdr)? {
+        let secs = cols.num(&rec, "timestamp").ok_or_else(|| Error::input(path, Some(line), "expected a Unix timestamp in Timestamp"))?;
+        let ts = text::epoch(secs).ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
+        first = first.or(Some(ts));
+        last = Some(ts);
+        let kind = cols.get(&rec, "type").unwrap_or("");
+        let name = cols.get(&rec, "name").unwrap_or("Aggregated");
+        let target = if is_total(name, kind) { TOTAL.to_string() } else { target_name(kind, name) };
+        let users = cols.num(&rec, "users");
+        max_users = max_users.max(users);
+        let mut push = |metric: &'static str, value: Option<f64>| {
+            if let Some(value) = value.filter(|v| v.is_finite()) {
+                run.series.push(SeriesPoint { target: target.clone(), ts, metric, value });
+            }
+        };
+        if target == TOTAL {
+            push("users", users);
+        }
+        push("throughput_rps", cols.num(&rec, "rps"));
+        push("failures_per_s", cols.num(&rec, "fps"));
+        push("requests", cols.num(&rec, "total_requests"));
+        push("failures", cols.num(&rec, "total_failures"));
+        push("latency_mean_ms", cols.num(&rec, "total_mean"));
+        for (col, metric) in PERCENTILE_COLS {
+            push(metric, cols.num(&rec, col));
+        }
+    }
+    run.started_at = first;
+    run.ended_at = last;
+    run.load.users = max_users.map(|u| u as i64);
+    Ok(())
+}
+
+fn parse_failures(path: &Path, run: &mut ParsedRun) -> Result<()> {
+    let text = read_text(path)?;
+    let (mut rdr, cols) = csv_reader(path, &text)?;
+    for (line, rec) in records(path, &mut rdr)? {
+        let count = cols.num(&rec, "Occurrences").ok_or_else(|| Error::input(path, Some(line), "expected a number in Occurrences"))?;
+        let target = target_name(cols.get(&rec, "type").unwrap_or(""), cols.get(&rec, "name").unwrap_or("?"));
+        let message = cols.get(&rec, "Error").unwrap_or("").to_string();
+        run.errors.push(ErrorCount { target, kind: "failure", message, count: count as i64 });
+    }
+    Ok(())
+}
+
+fn parse_exceptions(path: &Path, run: &mut ParsedRun) -> Result<()> {
+    let text = read_text(path)?;
+    let (mut rdr, cols) = csv_reader(path, &text)?;
+    for (line, rec) in records(path, &mut rdr)? {
+        let count = cols.num(&rec, "Count").ok_or_else(|| Error::input(path, Some(line), "expected a number in Count"))?;
+        let message = cols.get(&rec, "Message").unwrap_or("").to_string();
+        run.errors.push(ErrorCount { target: TOTAL.into(), kind: "exception", message, count: count as i64 });
+    }
+    Ok(())
+}
+
+/// One entry of `locust --json`: the raw counters of a StatsEntry.
+#[derive(Deserialize)]
+struct JsonEntry {
+    name: String,
+    method: Option<String>,
+    last_request_timestamp: Option<f64>,
+    start_time: f64,
+    num_requests: f64,
+    num_failures: f64,
+    total_response_time: f64,
+    max_response_time: Option<f64>,
+    min_response_time: Option<f64>,
+    total_content_length: Option<f64>,
+    response_times: BTreeMap<String, u64>,
+}
+
+impl Importer for LocustJson {
+    fn name(&self) -> &'static str {
+        "locust-json"
+    }
+    fn tool(&self) -> &'static str {
+        "locust"
+    }
+    fn sniff(&self, p: &Probe) -> Result<(), String> {
+        let h = p.head.trim_start();
+        if h.starts_with('[') && h.contains("\"num_requests\"") && h.contains("\"response_times\"") {
+            Ok(())
+        } else {
+            Err("not a Locust --json stats list (needs num_requests and response_times)".into())
+        }
+    }
+    fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
+        let path = &unit.primary;
+        let text = read_text(path)?;
+        let entries: Vec<JsonEntry> = serde_json::from_str(&text)
+            .map_err(|e| Error::input(path, Some(e.line()), format!("expected Locust's --json list of stats entries: {e}")))?;
+        let mut run = ParsedRun::new("locust", "locust-json");
+        let mut total = Target::total();
+        let mut total_hist = new_histogram();
+        let (mut reqs, mut fails, mut rt, mut bytes) = (0.0, 0.0, 0.0, 0.0);
+        let (mut start, mut end) = (f64::INFINITY, f64::NEG_INFINITY);
+        for e in &entries {
+            let method = e.method.clone().unwrap_or_default();
+            let mut t = Target::new(target_name(&method, &e.name), TargetKind::Http);
+            t.method = Some(method).filter(|m| !m.is_empty());
+            t.url = Some(e.name.clone());
+            let mut h = new_histogram();
+            for (ms, n) in &e.response_times {
+                if let Ok(ms) = ms.parse::<f64>() {
+                    model::record_ms(&mut h, ms, *n);
+                }
+            }
+            total_hist.add(&h).map_err(|err| Error::input(path, None, format!("histogram merge failed: {err}")))?;
+            let span = e.last_request_timestamp.map(|l| l - e.start_time).filter(|s| *s > 0.0);
+            t.set("requests", Some(e.num_requests), "count")
+                .set("failures", Some(e.num_failures), "count")
+                .set("latency_mean_ms", (e.num_requests > 0.0).then(|| e.total_response_time / e.num_requests), "ms")
+                .set("latency_min_ms", e.min_response_time, "ms")
+                .set("latency_max_ms", e.max_response_time, "ms")
+                .set("bytes_received", e.total_content_length, "bytes")
+                .set("throughput_rps", span.map(|s| e.num_requests / s), "req/s");
+            t.histogram = Some(h);
+            reqs += e.num_requests;
+            fails += e.num_failures;
+            rt += e.total_response_time;
+            bytes += e.total_content_length.unwrap_or(0.0);
+            start = start.min(e.start_time);
+            end = end.max(e.last_request_timestamp.unwrap_or(e.start_time));
+            run.targets.push(t);
+        }
+        if reqs == 0.0 {
+            return Err(Error::no_results(path, "Locust recorded no request"));
+        }
+        total
+            .set("requests", Some(reqs), "count")
+            .set("failures", Some(fails), "count")
+            .set("latency_mean_ms", Some(rt / reqs), "ms")
+            .set("bytes_received", Some(bytes), "bytes")
+            .set("throughput_rps", (end > start).then(|| reqs / (end - start)), "req/s");
+        total.histogram = Some(total_hist);
+        run.targets.insert(0, total);
+        run.started_at = text::epoch(start);
+        run.ended_at = text::epoch(end);
+        Ok(Parsed::Runs(vec![run]))
+    }
+}
+
+impl Importer for LocustHtml {
+    fn name(&self) -> &'static str {
+        "locust-html"
+    }
+    fn tool(&self) -> &'static str {
+        "locust"
+    }
+    fn sniff(&self, p: &Probe) -> Result<(), String> {
+        let h = p.head.trim_start();
+        let html = h.starts_with("<!DOCTYPE html") || h.starts_with("<html");
+        if html && (p.head.contains("window.templateArgs") || p.head.contains("Locust")) {
+            Ok(())
+        } else {
+            Err("not a Locust HTML report".into())
+        }
+    }
+    fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
+        let path = &unit.primary;
+        let text = read_text(path)?;
+        let Some(start) = text.find("window.templateArgs = ") else {
+            return Err(Error::input(path, None, "this Locust HTML report carries no data (Locust 1.x renders tables only): import the --csv files of the run instead"));
+        };
+        let json_start = start + "window.templateArgs = ".len();
+        let mut de = serde_json::Deserializer::from_str(&text[json_start..]);
+        let args = Value::deserialize(&mut de).map_err(|e| {
+            let line = text[..json_start].lines().count();
+            Error::input(path, Some(line), format!("expected the report's templateArgs JSON: {e}"))
+        })?;
+        parse_template_args(path, &args).map(|r| Parsed::Runs(vec![r]))
+    }
+}
+
+fn parse_template_args(path: &Path, args: &Value) -> Result<ParsedRun> {
+    let stats = args
+        .get("requests_statistics")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::input(path, None, "templateArgs has no requests_statistics"))?;
+    let mut run = ParsedRun::new("locust", "locust-html");
+    run.started_at = args.get("start_time").and_then(Value::as_str).and_then(text::rfc3339);
+    run.ended_at = args.get("end_time").and_then(Value::as_str).and_then(text::rfc3339);
+    run.url = args.get("host").and_then(Value::as_str).map(str::to_string);
+    let pct = args.get("response_time_statistics").and_then(Value::as_array).cloned().unwrap_or_default();
+    for s in stats {
+        let f = |k: &str| s.get(k).and_then(Value::as_f64);
+        let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
+        let method = s.get("method").and_then(Value::as_str).unwrap_or("");
+        let mut t = if is_total(name, method) {
+            Target::total()
+        } else {
+            let mut t = Target::new(target_name(method, name), TargetKind::Http);
+            t.method = Some(method.to_string()).filter(|m| !m.is_empty());
+            t.url = Some(name.to_string());
+            t
+        };
+        t.set("requests", f("num_requests"), "count")
+            .set("failures", f("num_failures"), "count")
+            .set("latency_mean_ms", f("avg_response_time"), "ms")
+            .set("latency_min_ms", f("min_response_time"), "ms")
+            .set("latency_max_ms", f("max_response_time"), "ms")
+            .set("latency_p50_ms", f("median_response_time"), "ms")
+            .set("latency_p95_ms", f("response_time_percentile_0.95"), "ms")
+            .set("latency_p99_ms", f("response_time_percentile_0.99"), "ms")
+            .set("throughput_rps", f("total_rps"), "req/s")
+            .set("avg_content_size_bytes", f("avg_content_length"), "bytes");
+        if let Some(p) = pct.iter().find(|p| p.get("name").and_then(Value::as_str) == Some(name) && p.get("method").and_then(Value::as_str).unwrap_or("") == method) {
+            t.set("latency_p90_ms", p.get("0.9").and_then(Value::as_f64), "ms");
+        }
+        run.targets.push(t);
+    }
+    if run.target(TOTAL).and_then(|t| t.get("requests")).unwrap_or(0.0) == 0.0 {
+        return Err(Error::no_results(path, "the report holds no request"));
+    }
+    for f in args.get("failures_statistics").and_then(Value::as_array).into_iter().flatten() {
+        let target = target_name(f.get("method").and_then(Value::as_str).unwrap_or(""), f.get("name").and_then(Value::as_str).unwrap_or("?"));
+        let message = f.get("error").and_then(Value::as_str).unwrap_or("").to_string();
+        let count = f.get("occurrences").and_then(Value::as_i64).unwrap_or(0);
+        run.errors.push(ErrorCount { target, kind: "failure", message, count });
+    }
+    for e in args.get("exceptions_statistics").and_then(Value::as_array).into_iter().flatten() {
+        let message = e.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
+        let count = e.get("count").and_then(Value::as_i64).unwrap_or(0);
+        run.errors.push(ErrorCount { target: TOTAL.into(), kind: "exception", message, count });
+    }
+    Ok(run)
+}

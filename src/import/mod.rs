@@ -1,0 +1,377 @@
+//! Importers: one module per input format behind the [`Importer`] trait.
+//!
+//! Detection looks at content, not names: each importer's [`Importer::sniff`] inspects the
+//! first bytes of the (decompressed) file and says why it is not its format. Names are used
+//! only to group a Locust CSV set (`X_stats.csv`, `X_stats_history.csv`, `X_failures.csv`,
+//! `X_exceptions.csv`) into one run, as Locust itself names them.
+
+mod ab;
+mod artillery;
+mod k6_points;
+mod k6_summary;
+mod locust;
+mod pgbench;
+mod pgss;
+mod series;
+pub mod text;
+mod wrk;
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDateTime;
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{Parsed, SourceFile};
+
+/// How many bytes sniffing looks at.
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// The first bytes of a file, decompressed when it is gzip.
+pub struct Probe<'a> {
+    pub path: &'a Path,
+    pub head: &'a str,
+}
+
+impl Probe<'_> {
+    pub fn first_line(&self) -> &str {
+        self.head.lines().next().unwrap_or("").trim_start_matches('\u{feff}')
+    }
+}
+
+/// Options that apply to every run of one `import` call.
+#[derive(Debug, Clone, Default)]
+pub struct ImportOptions {
+    pub labels: BTreeMap<String, String>,
+    pub scenario: Option<String>,
+    /// Start time for outputs that carry none.
+    pub at: Option<NaiveDateTime>,
+    /// For pg_stat_statements files: the server they came from.
+    pub server: Option<String>,
+    /// Attach pg_stat_statements snapshots to this run.
+    pub run: Option<i64>,
+}
+
+/// One thing to import: a file, or a Locust CSV set (primary + siblings by role).
+#[derive(Debug, Clone)]
+pub struct Unit {
+    pub primary: PathBuf,
+    pub siblings: BTreeMap<&'static str, PathBuf>,
+}
+
+impl Unit {
+    pub fn display(&self) -> String {
+        self.primary.display().to_string()
+    }
+}
+
+pub trait Importer: Sync {
+    /// Format name, e.g. `k6-summary-export`.
+    fn name(&self) -> &'static str;
+    /// Tool name as `--tool` accepts it.
+    fn tool(&self) -> &'static str;
+    /// `Ok(())` when the probe looks like this format, otherwise why not.
+    fn sniff(&self, probe: &Probe) -> Result<(), String>;
+    fn parse(&self, unit: &Unit, opts: &ImportOptions) -> Result<Parsed>;
+}
+
+pub fn importers() -> Vec<&'static dyn Importer> {
+    vec![
+        &locust::LocustCsv,
+        &locust::LocustJson,
+        &locust::LocustHtml,
+        &k6_summary::K6SummaryExport,
+        &k6_summary::K6HandleSummary,
+        &k6_points::K6Ndjson,
+        &k6_points::K6Csv,
+        &wrk::WrkText,
+        &wrk::WrkLuaReport,
+        &ab::AbText,
+        &ab::AbGnuplot,
+        &ab::AbPercentiles,
+        &pgss::PgssCsv,
+        &pgss::PgssJson,
+        &pgbench::PgbenchStdout,
+        &pgbench::PgbenchTxLog,
+        &pgbench::PgbenchAggregateLog,
+        &artillery::ArtilleryReport,
+        &series::SeriesCsv,
+        &series::SeriesJson,
+    ]
+}
+
+pub fn tool_names() -> Vec<&'static str> {
+    let mut names: Vec<_> = importers().iter().map(|i| i.tool()).collect();
+    names.dedup();
+    names.sort();
+    names.dedup();
+    names
+}
+
+/// Expands directories (recursively, sorted, hidden entries skipped) and groups Locust sets.
+/// `explicit` tells, per unit, whether the user named it (an unrecognised named file is an
+/// error; an unrecognised file found in a directory is skipped).
+pub fn collect_units(paths: &[PathBuf]) -> Result<Vec<(Unit, bool)>> {
+    let mut files: Vec<(PathBuf, bool)> = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| Error::input(p, None, format!("cannot read: {e}")))?;
+        if meta.is_dir() {
+            walk(p, &mut files)?;
+        } else {
+            files.push((p.clone(), true));
+        }
+    }
+    Ok(group_locust_sets(files))
+}
+
+fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::input(dir, None, format!("cannot list directory: {e}")))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .collect();
+    entries.sort();
+    for p in entries {
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else {
+            out.push((p, false));
+        }
+    }
+    Ok(())
+}
+
+const LOCUST_ROLES: [(&str, &str); 4] = [
+    ("_stats_history.csv", "history"),
+    ("_stats.csv", "stats"),
+    ("_failures.csv", "failures"),
+    ("_exceptions.csv", "exceptions"),
+];
+
+fn locust_role(path: &Path) -> Option<(String, &'static str)> {
+    let name = path.to_string_lossy();
+    LOCUST_ROLES
+        .iter()
+        .find_map(|(suffix, role)| name.strip_suffix(suffix).map(|prefix| (prefix.to_string(), *role)))
+}
+
+fn group_locust_sets(files: Vec<(PathBuf, bool)>) -> Vec<(Unit, bool)> {
+    let mut sets: BTreeMap<String, (BTreeMap<&'static str, PathBuf>, bool)> = BTreeMap::new();
+    let mut units = Vec::new();
+    for (path, explicit) in &files {
+        if let Some((prefix, role)) = locust_role(path) {
+            let entry = sets.entry(prefix).or_default();
+            entry.0.insert(role, path.clone());
+            entry.1 |= *explicit;
+        }
+    }
+    let mut emitted = std::collections::BTreeSet::new();
+    for (path, explicit) in files {
+        match locust_role(&path) {
+            Some((prefix, _)) => {
+                if !emitted.insert(prefix.clone()) {
+                    continue;
+                }
+                let (mut members, explicit) = sets.remove(&prefix).unwrap_or_default();
+                // A set named by one of its members also takes the members the user did not name.
+                for (suffix, role) in LOCUST_ROLES {
+                    let candidate = PathBuf::from(format!("{prefix}{suffix}"));
+                    if !members.contains_key(role) && candidate.is_file() {
+                        members.insert(role, candidate);
+                    }
+                }
+                let primary = members.get("stats").or_else(|| members.values().next()).cloned().unwrap_or(path);
+                units.push((Unit { primary, siblings: members }, explicit));
+            }
+            None => units.push((Unit { primary: path, siblings: BTreeMap::new() }, explicit)),
+        }
+    }
+    units
+}
+
+/// Reads a whole file as text: gzip is decompressed; empty, binary and non-UTF-8 files are
+/// rejected with the offset of the first offending byte.
+pub fn read_text(path: &Path) -> Result<String> {
+    let raw = std::fs::read(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    decode_text(path, raw)
+}
+
+fn decode_text(path: &Path, raw: Vec<u8>) -> Result<String> {
+    let bytes = if raw.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(&raw[..])
+            .read_to_end(&mut out)
+            .map_err(|e| Error::input(path, None, format!("gzip stream is damaged or truncated: {e}")))?;
+        out
+    } else {
+        raw
+    };
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::input(path, None, "the file is empty: expected a tool's output"));
+    }
+    if let Some(pos) = memchr::memchr(0, &bytes) {
+        return Err(Error::at_offset(path, pos as u64, "binary data (NUL byte): expected a tool's text output"));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::at_offset(path, e.utf8_error().valid_up_to() as u64, "invalid UTF-8: expected a tool's text output")
+    })
+}
+
+/// The first [`PROBE_BYTES`] of a file as text (decompressed for gzip), for sniffing.
+pub fn probe_text(path: &Path) -> Result<String> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let mut head = vec![0u8; PROBE_BYTES];
+    let n = read_up_to(&mut f, &mut head).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    head.truncate(n);
+    if head.starts_with(&[0x1f, 0x8b]) {
+        let f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+        let mut dec = flate2::read::MultiGzDecoder::new(f);
+        let mut out = vec![0u8; PROBE_BYTES];
+        let n = read_up_to(&mut dec, &mut out)
+            .map_err(|e| Error::input(path, None, format!("gzip stream is damaged or truncated: {e}")))?;
+        out.truncate(n);
+        head = out;
+    }
+    if head.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(Error::input(path, None, "the file is empty: expected a tool's output"));
+    }
+    if let Some(pos) = memchr::memchr(0, &head) {
+        return Err(Error::at_offset(path, pos as u64, "binary data (NUL byte): expected a tool's text output"));
+    }
+    // A cut in the middle of a multi-byte character at the probe's end is not an error.
+    let valid = match std::str::from_utf8(&head) {
+        Ok(_) => head.len(),
+        Err(e) if e.error_len().is_none() => e.valid_up_to(),
+        Err(e) => {
+            return Err(Error::at_offset(path, e.valid_up_to() as u64, "invalid UTF-8: expected a tool's text output"))
+        }
+    };
+    head.truncate(valid);
+    Ok(String::from_utf8(head).expect("validated above"))
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Picks the importer for a unit: the forced tool's formats, or every format.
+pub fn detect(unit: &Unit, tool: Option<&str>) -> Result<&'static dyn Importer> {
+    let head = probe_text(&unit.primary)?;
+    let probe = Probe { path: &unit.primary, head: &head };
+    let mut tried = Vec::new();
+    for imp in importers() {
+        if tool.is_some_and(|t| t != imp.tool()) {
+            continue;
+        }
+        match imp.sniff(&probe) {
+            Ok(()) => return Ok(imp),
+            Err(why) => tried.push(format!("{}: {why}", imp.name())),
+        }
+    }
+    if tool.is_none() {
+        // Listing twenty reasons helps nobody; name the formats and the likely next step.
+        tried = vec![format!(
+            "expected the output of one of: {} (see `perfledger import --help`)",
+            tool_names().join(", ")
+        )];
+    }
+    Err(Error::Unrecognized { path: unit.primary.clone(), tried })
+}
+
+pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let mut hasher = Sha256::new();
+    let bytes = std::io::copy(&mut f, &mut hasher).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    Ok((hex(&hasher.finalize()), bytes))
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The source-file records of a unit: the primary file and its siblings.
+pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile>> {
+    let mut out = Vec::new();
+    let mut add = |path: &Path, role: &'static str| -> Result<()> {
+        let (sha256, bytes) = sha256_file(path)?;
+        out.push(SourceFile { path: path.display().to_string(), role, sha256, bytes });
+        Ok(())
+    };
+    if unit.siblings.is_empty() {
+        add(&unit.primary, primary_role)?;
+    } else {
+        for (role, path) in &unit.siblings {
+            add(path, role)?;
+        }
+    }
+    Ok(out)
+}
+
+/// Content key of a run: its files' hashes (not their names), so the same content imported
+/// from another path is recognised as already there.
+pub fn content_key(sources: &[SourceFile], suffix: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    let mut parts: Vec<_> = sources.iter().map(|s| format!("{}:{}", s.role, s.sha256)).collect();
+    parts.sort();
+    for p in parts {
+        hasher.update(p.as_bytes());
+        hasher.update(b"\n");
+    }
+    if let Some(s) = suffix {
+        hasher.update(s.as_bytes());
+    }
+    hex(&hasher.finalize())
+}
+
+/// Parses one unit with the chosen importer and stamps options and sources on the result.
+pub fn parse_unit(unit: &Unit, imp: &dyn Importer, opts: &ImportOptions) -> Result<Parsed> {
+    let mut parsed = imp.parse(unit, opts)?;
+    if let Parsed::Runs(runs) = &mut parsed {
+        let sources = sources(unit, "output")?;
+        for run in runs.iter_mut() {
+            if run.sources.is_empty() {
+                run.sources = sources.clone();
+            }
+            for (k, v) in &opts.labels {
+                run.labels.insert(k.clone(), v.clone());
+            }
+            if opts.scenario.is_some() {
+                run.scenario = opts.scenario.clone();
+            }
+            apply_at(run, opts.at);
+            run.finish();
+        }
+    }
+    Ok(parsed)
+}
+
+/// `--at` gives a run without a time of its own its start: a run with no time gets it, and a
+/// run timed from its file's modification time is shifted (start, end and interval points)
+/// so that it starts at `at`.
+fn apply_at(run: &mut crate::model::ParsedRun, at: Option<NaiveDateTime>) {
+    let Some(at) = at else { return };
+    match run.started_at {
+        None => run.started_at = Some(at),
+        Some(start) if run.labels.get("time_source").map(String::as_str) == Some("file-mtime") => {
+            let delta = at - start;
+            run.started_at = Some(at);
+            run.ended_at = run.ended_at.map(|e| e + delta);
+            for p in &mut run.series {
+                p.ts += delta;
+            }
+        }
+        Some(_) => return,
+    }
+    run.labels.insert("time_source".into(), "--at".into());
+}

@@ -1,0 +1,135 @@
+//! Small parsers shared by the text-output importers: numbers with unit suffixes and
+//! `Label:   value` lines.
+
+use std::path::Path;
+
+use chrono::{DateTime, NaiveDateTime};
+
+use crate::error::{Error, Result};
+
+/// A duration such as `2.78ms`, `976.96us`, `1.00s`, `1.5m`, `2h` in milliseconds.
+pub fn duration_ms(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let split = s.find(|c: char| c.is_ascii_alphabetic() || c == 'µ')?;
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.trim().parse().ok()?;
+    let factor = match unit {
+        "us" | "µs" => 0.001,
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return None,
+    };
+    Some(v * factor)
+}
+
+/// A count such as `1.48k`, `2.5M`, `345.12`.
+pub fn count(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let (num, factor) = match s.chars().last()? {
+        'k' | 'K' => (&s[..s.len() - 1], 1e3),
+        'M' => (&s[..s.len() - 1], 1e6),
+        'G' => (&s[..s.len() - 1], 1e9),
+        _ => (s, 1.0),
+    };
+    num.parse::<f64>().ok().map(|v| v * factor)
+}
+
+/// A size such as `6.12MB`, `383.46KB`, `120B` in bytes (wrk uses powers of 1024).
+pub fn bytes(s: &str) -> Option<f64> {
+    let s = s.trim();
+    let split = s.find(|c: char| c.is_ascii_alphabetic())?;
+    let (num, unit) = s.split_at(split);
+    let v: f64 = num.parse().ok()?;
+    let factor = match unit {
+        "B" => 1.0,
+        "KB" => 1024.0,
+        "MB" => 1024.0 * 1024.0,
+        "GB" => 1024.0 * 1024.0 * 1024.0,
+        "TB" => 1024.0f64.powi(4),
+        _ => return None,
+    };
+    Some(v * factor)
+}
+
+/// The value after `label` on the first line that starts with it (after trimming).
+pub fn field<'a>(text: &'a str, label: &str) -> Option<&'a str> {
+    text.lines().find_map(|l| l.trim_start().strip_prefix(label)).map(str::trim)
+}
+
+/// The first whitespace-separated token of a field, parsed as a number.
+pub fn field_num(text: &str, label: &str) -> Option<f64> {
+    field(text, label)?.split_whitespace().next()?.parse().ok()
+}
+
+/// Line number (1-based) of the first line containing `needle`.
+pub fn line_of(text: &str, needle: &str) -> Option<usize> {
+    text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
+}
+
+/// Seconds since the Unix epoch (fractional allowed) as a UTC timestamp.
+pub fn epoch(secs: f64) -> Option<NaiveDateTime> {
+    if !secs.is_finite() {
+        return None;
+    }
+    let whole = secs.floor();
+    let nanos = ((secs - whole) * 1e9).round().min(999_999_999.0) as u32;
+    DateTime::from_timestamp(whole as i64, nanos).map(|d| d.naive_utc())
+}
+
+/// An RFC 3339 timestamp (k6, Locust) as UTC.
+pub fn rfc3339(s: &str) -> Option<NaiveDateTime> {
+    DateTime::parse_from_rfc3339(s.trim()).ok().map(|d| d.naive_utc())
+}
+
+/// The file's modification time, for outputs that carry no time of their own.
+pub fn mtime(path: &Path) -> Option<NaiveDateTime> {
+    let t = std::fs::metadata(path).ok()?.modified().ok()?;
+    Some(DateTime::<chrono::Utc>::from(t).naive_utc())
+}
+
+/// A required field, or an error naming the file, the line where it was expected and the label.
+pub fn require<T>(path: &Path, text: &str, value: Option<T>, what: &str) -> Result<T> {
+    value.ok_or_else(|| {
+        let lines = text.lines().count();
+        Error::input(path, Some(lines.max(1)), format!("expected {what}, which is missing or malformed (the output may be truncated)"))
+    })
+}
+
+/// RFC 3339, `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD` or Unix seconds.
+pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
+    let s = s.trim();
+    rfc3339(s)
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok())
+        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok())
+        .or_else(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .or_else(|| s.parse::<f64>().ok().filter(|v| *v > 1e8).and_then(epoch))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units() {
+        assert_eq!(duration_ms("2.78ms"), Some(2.78));
+        assert_eq!(duration_ms("976.96us"), Some(0.97696));
+        assert_eq!(duration_ms("1.00s"), Some(1000.0));
+        assert_eq!(duration_ms("1.5m"), Some(90_000.0));
+        assert_eq!(duration_ms("12"), None);
+        assert_eq!(count("1.48k"), Some(1480.0));
+        assert_eq!(count("89.46"), Some(89.46));
+        assert_eq!(bytes("1.00KB"), Some(1024.0));
+        assert_eq!(bytes("2MB"), Some(2.0 * 1024.0 * 1024.0));
+        assert_eq!(bytes("2XB"), None);
+    }
+}
+
+/// "1.586 ms" (number, space, unit) in milliseconds.
+pub fn duration_ms_spaced(s: &str) -> Option<f64> {
+    let mut it = s.split_whitespace();
+    let v = it.next()?;
+    let unit = it.next().unwrap_or("ms");
+    duration_ms(&format!("{v}{unit}"))
+}

@@ -1,0 +1,267 @@
+//! What an importer produces: a tool-neutral description of one run (or one
+//! pg_stat_statements snapshot), written to the warehouse in one transaction.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDateTime;
+use hdrhistogram::Histogram;
+
+/// The run-wide target every run has.
+pub const TOTAL: &str = "TOTAL";
+
+/// Largest latency a histogram records: one hour in microseconds. Longer values saturate.
+pub const HIST_MAX_US: u64 = 3_600_000_000;
+/// Two significant digits: every recorded value is kept within 1% relative error.
+pub const HIST_SIGFIG: u8 = 2;
+
+/// A new, empty latency histogram (microseconds).
+pub fn new_histogram() -> Histogram<u64> {
+    Histogram::new_with_bounds(1, HIST_MAX_US, HIST_SIGFIG).expect("static histogram bounds are valid")
+}
+
+/// Records a latency given in milliseconds; sub-microsecond values count as 1 us.
+pub fn record_ms(h: &mut Histogram<u64>, ms: f64, count: u64) {
+    if ms.is_finite() && ms >= 0.0 {
+        let us = (ms * 1000.0).round().max(1.0) as u64;
+        h.saturating_record_n(us, count);
+    }
+}
+
+/// The load a run was asked to generate. `None` means the output does not say.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct LoadProfile {
+    pub users: Option<i64>,
+    pub spawn_rate: Option<f64>,
+    pub threads: Option<i64>,
+    pub connections: Option<i64>,
+    pub requests_planned: Option<i64>,
+    pub target_rate: Option<f64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TargetKind {
+    Http,
+    Transaction,
+    Metric,
+    Total,
+}
+
+impl TargetKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetKind::Http => "http",
+            TargetKind::Transaction => "transaction",
+            TargetKind::Metric => "metric",
+            TargetKind::Total => "total",
+        }
+    }
+}
+
+/// One endpoint / request name / tag set, with the numbers the tool reported for it.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub name: String,
+    pub kind: TargetKind,
+    pub method: Option<String>,
+    pub url: Option<String>,
+    pub tags: Option<BTreeMap<String, String>>,
+    /// metric name -> (value, unit); only what the tool reported or what its samples give.
+    pub metrics: BTreeMap<String, (f64, &'static str)>,
+    pub histogram: Option<Histogram<u64>>,
+}
+
+impl Target {
+    pub fn new(name: impl Into<String>, kind: TargetKind) -> Self {
+        Target {
+            name: name.into(),
+            kind,
+            method: None,
+            url: None,
+            tags: None,
+            metrics: BTreeMap::new(),
+            histogram: None,
+        }
+    }
+
+    pub fn total() -> Self {
+        Target::new(TOTAL, TargetKind::Total)
+    }
+
+    /// Sets a metric when the value is present and finite; NaN or None leaves it unreported.
+    pub fn set(&mut self, metric: &str, value: Option<f64>, unit: &'static str) -> &mut Self {
+        if let Some(v) = value.filter(|v| v.is_finite()) {
+            self.metrics.insert(metric.to_string(), (v, unit));
+        }
+        self
+    }
+
+    pub fn get(&self, metric: &str) -> Option<f64> {
+        self.metrics.get(metric).map(|(v, _)| *v)
+    }
+
+    /// Requests and failures give the error rate, when the tool reported both.
+    pub fn derive_error_rate(&mut self) {
+        if self.get("error_rate").is_none() {
+            if let (Some(r), Some(f)) = (self.get("requests"), self.get("failures")) {
+                if r > 0.0 {
+                    self.set("error_rate", Some(f / r), "ratio");
+                }
+            }
+        }
+    }
+
+    /// Fills latency metrics from the histogram where the tool did not report them itself.
+    pub fn derive_from_histogram(&mut self) {
+        let Some(h) = self.histogram.as_ref() else { return };
+        if h.is_empty() {
+            return;
+        }
+        let ms = |us: u64| us as f64 / 1000.0;
+        let pairs = [
+            ("latency_min_ms", ms(h.min())),
+            ("latency_max_ms", ms(h.max())),
+            ("latency_mean_ms", h.mean() / 1000.0),
+            ("latency_stddev_ms", h.stdev() / 1000.0),
+            ("latency_p50_ms", ms(h.value_at_quantile(0.50))),
+            ("latency_p90_ms", ms(h.value_at_quantile(0.90))),
+            ("latency_p95_ms", ms(h.value_at_quantile(0.95))),
+            ("latency_p99_ms", ms(h.value_at_quantile(0.99))),
+            ("latency_p999_ms", ms(h.value_at_quantile(0.999))),
+        ];
+        for (name, v) in pairs {
+            if self.get(name).is_none() {
+                self.set(name, Some(v), "ms");
+            }
+        }
+    }
+}
+
+/// One point of the tool's interval data.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesPoint {
+    pub target: String,
+    pub ts: NaiveDateTime,
+    pub metric: &'static str,
+    pub value: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorCount {
+    pub target: String,
+    pub kind: &'static str,
+    pub message: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdResult {
+    pub metric: String,
+    pub expression: String,
+    pub passed: bool,
+}
+
+/// A source file and its role in the run.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    pub path: String,
+    pub role: &'static str,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParsedRun {
+    pub tool: &'static str,
+    pub format: &'static str,
+    pub tool_version: Option<String>,
+    pub scenario: Option<String>,
+    pub started_at: Option<NaiveDateTime>,
+    pub ended_at: Option<NaiveDateTime>,
+    pub duration_s: Option<f64>,
+    pub url: Option<String>,
+    pub load: LoadProfile,
+    pub labels: BTreeMap<String, String>,
+    pub targets: Vec<Target>,
+    pub series: Vec<SeriesPoint>,
+    pub errors: Vec<ErrorCount>,
+    pub thresholds: Vec<ThresholdResult>,
+    pub sources: Vec<SourceFile>,
+    /// Distinguishes several runs cut from one file (generic series rows).
+    pub key_suffix: Option<String>,
+}
+
+impl ParsedRun {
+    pub fn new(tool: &'static str, format: &'static str) -> Self {
+        ParsedRun {
+            tool,
+            format,
+            tool_version: None,
+            scenario: None,
+            started_at: None,
+            ended_at: None,
+            duration_s: None,
+            url: None,
+            load: LoadProfile::default(),
+            labels: BTreeMap::new(),
+            targets: Vec::new(),
+            series: Vec::new(),
+            errors: Vec::new(),
+            thresholds: Vec::new(),
+            sources: Vec::new(),
+            key_suffix: None,
+        }
+    }
+
+    pub fn target_mut(&mut self, name: &str) -> Option<&mut Target> {
+        self.targets.iter_mut().find(|t| t.name == name)
+    }
+
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// Derived values every run gets the same way (error rate, histogram percentiles).
+    pub fn finish(&mut self) {
+        for t in &mut self.targets {
+            t.derive_from_histogram();
+            t.derive_error_rate();
+        }
+        if self.duration_s.is_none() {
+            if let (Some(a), Some(b)) = (self.started_at, self.ended_at) {
+                self.duration_s = Some((b - a).num_milliseconds() as f64 / 1000.0);
+            }
+        }
+    }
+}
+
+/// One row of pg_stat_statements.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Statement {
+    pub queryid: String,
+    pub userid: String,
+    pub dbid: String,
+    pub toplevel: Option<bool>,
+    pub query: String,
+    pub calls: i64,
+    pub total_exec_time_ms: f64,
+    pub rows: Option<i64>,
+    pub shared_blks_hit: Option<i64>,
+    pub shared_blks_read: Option<i64>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ParsedSnapshot {
+    pub server: String,
+    pub taken_at: NaiveDateTime,
+    pub stats_reset: Option<NaiveDateTime>,
+    pub statements: Vec<Statement>,
+    pub sources: Vec<SourceFile>,
+}
+
+/// What one import unit (a file, or a Locust CSV set) yields.
+#[derive(Debug, Clone)]
+pub enum Parsed {
+    Runs(Vec<ParsedRun>),
+    Snapshot(ParsedSnapshot),
+}

@@ -1,0 +1,26 @@
+//! Charts, one file per chart, all drawn with plotters into PNG files.
+
+pub mod distribution;
+pub mod style;
+pub mod timeline;
+
+use crate::error::{Error, Result};
+
+pub fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
+    Error::Data(format!("chart drawing failed: {e:?}"))
+}
+
+/// Seconds since the epoch of a "YYYY-MM-DD HH:MM:SS[.f]" time, for time axes.
+pub fn epoch_secs(s: &str) -> Option<f64> {
+    crate::db::parse_ts(s).or_else(|| crate::db::parse_ts(&format!("{s}.0"))).map(|d| d.and_utc().timestamp_millis() as f64 / 1000.0)
+}
+
+pub fn fmt_time_label(secs: &f64, span: f64) -> String {
+    let d = chrono::DateTime::from_timestamp(*secs as i64, 0).map(|d| d.naive_utc());
+    match d {
+        Some(d) if span > 3.0 * 86400.0 => d.format("%Y-%m-%d").to_string(),
+        Some(d) if span > 3600.0 => d.format("%m-%d %H:%M").to_string(),
+        Some(d) => d.format("%H:%M:%S").to_string(),
+        None => String::new(),
+    }
+}

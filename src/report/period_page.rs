@@ -1,0 +1,363 @@
+//! `report monthly --month YYYY-MM` and `report quarterly --quarter YYYYQn`: goal status against
+//! the milestone in force, compliance (quarterly), change points in the period, key series
+//! with trend, slope and projection to the next milestone, the database section, provenance.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+
+use super::charts::{epoch_secs, timeline};
+use super::run_page::goal_table;
+use super::{provenance, Card, Cell, Chart, Common, Out, Table};
+use crate::analysis::goals::{self, GoalsFile, Status};
+use crate::analysis::{direction, trend, Direction};
+use crate::commands::select::RunFilter;
+use crate::db::{ts, Warehouse};
+use crate::error::{Error, Result};
+use crate::frame;
+use crate::stats::changepoint::Params;
+
+#[derive(Serialize, Default)]
+pub struct DbSection {
+    pub present: bool,
+    pub top_total: Table,
+    pub regressions: Table,
+    pub new: Table,
+    pub charts: Vec<Chart>,
+}
+
+#[derive(Serialize)]
+pub struct SeriesSection {
+    pub name: String,
+    pub summary: String,
+    pub projection: Option<String>,
+    pub chart: Chart,
+}
+
+#[derive(Serialize)]
+pub struct PeriodPage {
+    #[serde(flatten)]
+    pub common: Common,
+    pub cards: Vec<Card>,
+    pub goals: Table,
+    pub compliance: Table,
+    pub milestones: Table,
+    pub changes: Table,
+    pub baseline: Option<String>,
+    pub series: Vec<SeriesSection>,
+    pub db: DbSection,
+}
+
+/// [start, end) of a month "2026-11" or a quarter "2026Q4".
+pub fn period(spec: &str) -> Result<(NaiveDateTime, NaiveDateTime, String)> {
+    let bad = || Error::Usage(format!("'{spec}': expected a month like 2026-11 or a quarter like 2026Q4"));
+    let (start, months, name) = if let Some((y, q)) = spec.split_once(['Q', 'q']) {
+        let (y, q): (i32, u32) = (y.parse().map_err(|_| bad())?, q.parse().map_err(|_| bad())?);
+        if !(1..=4).contains(&q) {
+            return Err(bad());
+        }
+        (NaiveDate::from_ymd_opt(y, 3 * q - 2, 1).ok_or_else(bad)?, 3, format!("{y} Q{q}"))
+    } else {
+        let d = NaiveDate::parse_from_str(&format!("{spec}-01"), "%Y-%m-%d").map_err(|_| bad())?;
+        (d, 1, d.format("%B %Y").to_string())
+    };
+    let end = start.checked_add_months(chrono::Months::new(months)).ok_or_else(bad)?;
+    Ok((start.and_hms_opt(0, 0, 0).expect("midnight"), end.and_hms_opt(0, 0, 0).expect("midnight"), name))
+}
+
+struct Group {
+    tool: String,
+    scenario: Option<String>,
+}
+
+fn groups(wh: &Warehouse, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<(Group, Vec<i64>)>> {
+    let df = frame::query(
+        &wh.conn,
+        "SELECT id, tool, scenario FROM run WHERE started_at >= CAST(? AS TIMESTAMP) AND started_at < CAST(? AS TIMESTAMP) ORDER BY started_at, id",
+        [ts(from), ts(to)],
+    )?;
+    let (id, tool, sc) = (frame::i64_column(&df, "id")?, frame::str_column(&df, "tool")?, frame::str_column(&df, "scenario")?);
+    let mut m: BTreeMap<(String, Option<String>), Vec<i64>> = BTreeMap::new();
+    for i in 0..df.height() {
+        m.entry((tool[i].clone().unwrap_or_default(), sc[i].clone())).or_default().push(id[i].unwrap_or(0));
+    }
+    Ok(m.into_iter().map(|((tool, scenario), ids)| (Group { tool, scenario }, ids)).collect())
+}
+
+const KEY: [(&str, &str); 3] = [("latency_p95_ms", "ms"), ("throughput_rps", "req/s"), ("error_rate", "ratio")];
+
+pub struct Options<'a> {
+    pub spec: &'a str,
+    pub quarterly: bool,
+    pub goals: Option<&'a GoalsFile>,
+    pub baseline: Option<String>,
+    pub params: Params,
+    pub max_series: usize,
+}
+
+pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
+    let (from, to, name) = period(o.spec)?;
+    let groups = groups(wh, from, to)?;
+    let all_runs: Vec<i64> = groups.iter().flat_map(|(_, r)| r.clone()).collect();
+    let mut series = Vec::new();
+    let mut changes = Vec::new();
+    let (mut regressions, mut improvements) = (0, 0);
+    for (g, runs) in &groups {
+        if runs.len() < 3 {
+            continue;
+        }
+        let filter = RunFilter { tool: Some(g.tool.clone()), scenario: g.scenario.clone(), since: Some(from), until: Some(to), ..Default::default() };
+        for (metric, unit) in KEY {
+            if series.len() >= o.max_series {
+                break;
+            }
+            let Ok(t) = trend::analyse(wh, &filter, "TOTAL", metric, &o.params) else { continue };
+            if t.points.len() < 3 {
+                continue;
+            }
+            let label = format!("{} {} · TOTAL · {metric}", g.tool, g.scenario.clone().unwrap_or_default());
+            for c in &t.change_points {
+                let worse = match direction(metric) {
+                    Direction::LowerIsBetter => c.relative_change > 0.0,
+                    Direction::HigherIsBetter => c.relative_change < 0.0,
+                };
+                if worse { regressions += 1 } else { improvements += 1 }
+                changes.push(vec![
+                    Cell::text(&label),
+                    Cell::text(c.time.chars().take(19).collect::<String>()),
+                    Cell::text(c.run_id.to_string()),
+                    Cell::text(c.commit.clone().unwrap_or_default()),
+                    Cell::num(Some(c.before)),
+                    Cell::num(Some(c.after)),
+                    Cell::text(format!("{:+.1}%", c.relative_change * 100.0)),
+                    Cell::text(format!("{:.1e}", c.p_value)),
+                    Cell::status(if worse { "regressed" } else { "improved" }),
+                ]);
+            }
+            let projection = o.goals.and_then(|gf| projection(gf, &g.tool, g.scenario.as_deref(), metric, &t, to));
+            let chart = series_chart(out, &t, &label, unit, o.goals, &g.tool, to)?;
+            series.push(SeriesSection {
+                name: label,
+                summary: format!(
+                    "{} runs; Mann-Kendall tau {} (p {}); Theil-Sen slope {} {unit} per month; {} change point(s).",
+                    t.points.len(),
+                    t.mann_kendall_tau.map_or("n/a".into(), |v| format!("{v:.3}")),
+                    t.mann_kendall_p.map_or("n/a".into(), |v| format!("{v:.4}")),
+                    t.theil_sen_slope_per_month.map_or("n/a".into(), frame::fmt_float),
+                    t.change_points.len()
+                ),
+                projection,
+                chart,
+            });
+        }
+    }
+    let (goal_rows, compliance, milestones) = goal_sections(wh, o, &groups, from, to)?;
+    let failing = goal_rows.iter().filter(|g| g.status == Status::Fail).count();
+    let cards = vec![
+        Card { label: "runs covered".into(), value: all_runs.len().to_string(), class: String::new() },
+        Card { label: "regressions".into(), value: regressions.to_string(), class: if regressions > 0 { "fail".into() } else { "pass".into() } },
+        Card { label: "improvements".into(), value: improvements.to_string(), class: "improved".into() },
+        Card { label: "goals failing".into(), value: failing.to_string(), class: if failing > 0 { "fail".into() } else { "pass".into() } },
+    ];
+    let p = o.params;
+    let mut methods = vec![
+        format!("Period: {} to {} (UTC), {} runs in {} tool/scenario groups; series need at least 3 runs.", ts(from), ts(to), all_runs.len(), groups.len()),
+        "Trend: Mann-Kendall (Kendall's tau between time and value, asymptotic p) and Theil-Sen slope per 30.4375 days; rolling median over 5 runs.".into(),
+        format!("Change points: PELT on log values, robust sigma (MAD of differences), spikes clipped at rolling median ± 3 sigma, penalty {} x ln(n), minimum segment {} runs, each change kept if Welch p < {} and at least {}%.", p.penalty, p.min_size, p.alpha, p.min_shift * 100.0),
+        "Goals: limit in force = latest milestone started by the run's date; evidence = one-sided 95% bound where per-request data exist (bootstrap percentile, Wilson for error rates), else the point estimate.".into(),
+        "Projection: latest rolling median moved along the Theil-Sen slope to the next milestone's limit.".into(),
+    ];
+    if o.quarterly {
+        methods.push("Compliance: share of the period's runs whose goal status is pass or warn (the point estimate meets the limit in force).".into());
+    }
+    Ok(PeriodPage {
+        common: Common::new(
+            if o.quarterly { format!("Quarterly audit: {name}") } else { format!("Monthly benchmark review: {name}") },
+            format!("{} runs from {} to {}", all_runs.len(), from.date(), (to - chrono::Duration::days(1)).date()),
+            methods,
+            provenance(wh, &all_runs)?,
+        ),
+        cards,
+        goals: goal_table(&goal_rows),
+        compliance: if o.quarterly { compliance } else { Table::default() },
+        milestones: if o.quarterly { milestones } else { Table::default() },
+        changes: Table::new(&["series", "time", "run", "commit", "before", "after", "change", "p", "verdict"], changes),
+        baseline: o.baseline.clone(),
+        series,
+        db: db_section(wh, out, from, to)?,
+    })
+}
+
+fn series_chart(out: &Out, t: &trend::Trend, label: &str, unit: &str, goals: Option<&GoalsFile>, tool: &str, to: NaiveDateTime) -> Result<Chart> {
+    let x = |s: &str| epoch_secs(s).unwrap_or(0.0);
+    let pts: Vec<(f64, f64)> = t.points.iter().map(|p| (x(&p.time), p.value)).collect();
+    let limit = goals.and_then(|gf| gf.goals.iter().find(|g| g.metric == t.metric && g.target == "TOTAL" && g.tool.as_deref().is_none_or(|x| x == tool))).and_then(|g| {
+        let (max, min, _) = goals::limit_at(g, to - chrono::Duration::seconds(1));
+        max.or(min)
+    });
+    let tl = timeline::Timeline {
+        title: label.to_string(),
+        y_label: unit.to_string(),
+        lines: vec![timeline::Line { name: t.metric.clone(), points: pts }],
+        median: Some(t.points.iter().map(|p| (x(&p.time), p.rolling_median)).collect()),
+        change_points: t.change_points.iter().map(|c| x(&c.time)).collect(),
+        annotations: t.annotations.iter().filter_map(|a| a.time.as_deref().map(x).or_else(|| a.run_id.and_then(|r| t.points.iter().find(|p| p.run_id == r)).map(|p| x(&p.time)))).collect(),
+        band: None,
+        limit,
+    };
+    out.chart(&format!("series_{label}"), label, "values per run, rolling median, change points (red), annotations (blue), goal in force (orange)", |p| timeline::draw(&tl, p))
+}
+
+fn projection(gf: &GoalsFile, tool: &str, scenario: Option<&str>, metric: &str, t: &trend::Trend, after: NaiveDateTime) -> Option<String> {
+    let g = gf.goals.iter().find(|g| g.metric == metric && g.target == "TOTAL" && goals::applies(g, tool, scenario))?;
+    let next = g.milestones.iter().filter_map(|m| Some((crate::import::text::parse_time(&m.from)?, m))).filter(|(d, _)| *d >= after).min_by_key(|(d, _)| *d)?;
+    let limit = next.1.max.or(next.1.min)?;
+    let slope = t.theil_sen_slope_per_month?;
+    let now = t.points.last()?;
+    let gap = limit - now.rolling_median;
+    let date = next.0.date();
+    if gap.abs() < f64::EPSILON || (next.1.max.is_some() && gap >= 0.0) || (next.1.min.is_some() && gap <= 0.0) {
+        return Some(format!("{metric} {} already meets the next milestone ({limit} from {date}).", frame::fmt_float(now.rolling_median)));
+    }
+    if slope == 0.0 || gap.signum() != slope.signum() {
+        return Some(format!("at the current slope ({} per month) {metric} moves away from the next milestone ({limit} from {date}).", frame::fmt_float(slope)));
+    }
+    let months = gap / slope;
+    let reach = crate::db::parse_ts(&now.time).map(|d| d + chrono::Duration::days((months * 30.4375).round() as i64))?;
+    Some(format!(
+        "at {} per month, {metric} reaches {limit} around {} ({:.1} months): {} the milestone of {date}.",
+        frame::fmt_float(slope),
+        reach.date(),
+        months,
+        if reach.date() <= date { "before" } else { "after" }
+    ))
+}
+
+type GoalSections = (Vec<goals::GoalResult>, Table, Table);
+
+fn goal_sections(wh: &Warehouse, o: &Options, groups: &[(Group, Vec<i64>)], from: NaiveDateTime, to: NaiveDateTime) -> Result<GoalSections> {
+    let Some(gf) = o.goals else { return Ok((vec![], Table::default(), Table::default())) };
+    let mut latest = Vec::new();
+    let mut compliance = Vec::new();
+    for g in &gf.goals {
+        let (mut met, mut total) = (0, 0);
+        let mut last = None;
+        for (grp, runs) in groups.iter().filter(|(grp, _)| goals::applies(g, &grp.tool, grp.scenario.as_deref())) {
+            for &r in runs {
+                let at: String = wh.conn.query_row("SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') FROM run WHERE id = ?", [r], |x| x.get(0)).map_err(|e| Error::Data(e.to_string()))?;
+                let at = crate::db::parse_ts(&at).unwrap_or(from);
+                let res = goals::evaluate(wh, r, at, g)?;
+                if res.status != Status::NoData {
+                    total += 1;
+                    if res.status != Status::Fail {
+                        met += 1;
+                    }
+                    last = Some((at, res, grp.tool.clone()));
+                }
+            }
+        }
+        if let Some((_, res, _)) = last {
+            latest.push(res);
+        }
+        compliance.push(vec![
+            Cell::text(&g.name),
+            Cell::text(&g.metric),
+            Cell::num(Some(total as f64)),
+            Cell::num(Some(met as f64)),
+            Cell::text(if total > 0 { format!("{:.1}%", 100.0 * met as f64 / total as f64) } else { "no runs".into() }),
+        ]);
+    }
+    let mut ms = Vec::new();
+    for g in &gf.goals {
+        let (max, min, src) = goals::limit_at(g, to - chrono::Duration::seconds(1));
+        let in_q: Vec<String> = g.milestones.iter().filter(|m| crate::import::text::parse_time(&m.from).is_some_and(|d| d >= from && d < to)).map(|m| format!("{} from {}", m.max.or(m.min).map(frame::fmt_float).unwrap_or_default(), m.from)).collect();
+        ms.push(vec![
+            Cell::text(&g.name),
+            Cell::text(max.map(|m| format!("≤ {}", frame::fmt_float(m))).or(min.map(|m| format!("≥ {}", frame::fmt_float(m)))).unwrap_or_default()),
+            Cell::text(src),
+            Cell::text(in_q.join("; ")),
+        ]);
+    }
+    let _ = (from.year(), to.month());
+    Ok((
+        latest,
+        Table::new(&["goal", "metric", "runs evaluated", "runs meeting", "compliance"], compliance),
+        Table::new(&["goal", "limit at period end", "in force", "milestones starting in the period"], ms),
+    ))
+}
+
+fn db_section(wh: &Warehouse, out: &Out, from: NaiveDateTime, to: NaiveDateTime) -> Result<DbSection> {
+    let (f, t) = (ts(from), ts(to));
+    let top = frame::query(
+        &wh.conn,
+        "SELECT server, left(query, 80) AS statement, sum(calls) AS calls, round(sum(total_exec_time_ms), 3) AS total_ms,
+                round(sum(total_exec_time_ms) / nullif(sum(calls), 0), 4) AS mean_ms,
+                round(sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0), 4) AS cache_hit_ratio
+         FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND calls IS NOT NULL
+         GROUP BY server, query ORDER BY total_ms DESC LIMIT 10",
+        [&f, &t],
+    )?;
+    if top.height() == 0 {
+        return Ok(DbSection::default());
+    }
+    let regress = frame::query(
+        &wh.conn,
+        "WITH d AS (SELECT server, query, interval_end, mean_exec_time_ms FROM pg_statement_delta
+                    WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND mean_exec_time_ms IS NOT NULL)
+         SELECT server, left(query, 80) AS statement, round(arg_min(mean_exec_time_ms, interval_end), 4) AS first_mean_ms,
+                round(arg_max(mean_exec_time_ms, interval_end), 4) AS last_mean_ms,
+                round(arg_max(mean_exec_time_ms, interval_end) / nullif(arg_min(mean_exec_time_ms, interval_end), 0) - 1, 4) AS change
+         FROM d GROUP BY server, query HAVING count(*) >= 2 ORDER BY change DESC NULLS LAST LIMIT 10",
+        [&f, &t],
+    )?;
+    let new = frame::query(
+        &wh.conn,
+        "SELECT q.server, left(s.query, 80) AS statement, strftime(min(q.taken_at), '%Y-%m-%d %H:%M') AS first_seen
+         FROM pg_statement s JOIN pg_snapshot q ON q.id = s.snapshot_id
+         GROUP BY q.server, s.query HAVING min(q.taken_at) >= CAST(? AS TIMESTAMP) AND min(q.taken_at) < CAST(? AS TIMESTAMP)
+            AND min(q.taken_at) > (SELECT min(taken_at) FROM pg_snapshot p WHERE p.server = q.server)
+         ORDER BY first_seen LIMIT 20",
+        [&f, &t],
+    )?;
+    let hits = frame::query(
+        &wh.conn,
+        "SELECT server, strftime(interval_end, '%Y-%m-%d %H:%M:%S') AS at,
+                sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0) AS ratio
+         FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP)
+         GROUP BY server, interval_end ORDER BY interval_end",
+        [&f, &t],
+    )?;
+    let (sv, at, ratio) = (frame::str_column(&hits, "server")?, frame::str_column(&hits, "at")?, frame::f64_column(&hits, "ratio")?);
+    let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
+    for i in 0..hits.height() {
+        if let (Some(s), Some(a), Some(r)) = (&sv[i], at[i].as_deref().and_then(epoch_secs), ratio[i]) {
+            lines.entry(s.clone()).or_default().push((a, r));
+        }
+    }
+    let mut charts = Vec::new();
+    if lines.values().any(|l| !l.is_empty()) {
+        let tl = timeline::Timeline {
+            title: "Cache hit ratio per snapshot interval".into(),
+            y_label: "ratio".into(),
+            lines: lines.into_iter().map(|(name, points)| timeline::Line { name, points }).collect(),
+            ..Default::default()
+        };
+        charts.push(out.chart("db_cache_hit", "Cache hit ratio", "shared_blks_hit / (hit + read) per interval between snapshots", |p| timeline::draw(&tl, p))?);
+    }
+    Ok(DbSection { present: true, top_total: Table::from_frame(&top), regressions: Table::from_frame(&regress), new: Table::from_frame(&new), charts })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn periods() {
+        let (a, b, n) = period("2026Q4").unwrap();
+        assert_eq!((ts(a).as_str(), ts(b).as_str(), n.as_str()), ("2026-10-01 00:00:00.000000", "2027-01-01 00:00:00.000000", "2026 Q4"));
+        let (a, b, _) = period("2026-11").unwrap();
+        assert_eq!((a.month(), b.month()), (11, 12));
+        assert!(period("2026Q5").is_err() && period("nov").is_err());
+    }
+}

@@ -1,0 +1,71 @@
+//! Statistics as small pure functions. Every function rejects NaN and infinite input by
+//! returning `None`, and says which method it implements and where it comes from.
+
+pub mod bootstrap;
+pub mod changepoint;
+pub mod fdr;
+pub mod rank;
+pub mod tests;
+pub mod trend;
+
+/// The values, if all are finite.
+pub fn finite(xs: &[f64]) -> Option<&[f64]> {
+    xs.iter().all(|x| x.is_finite()).then_some(xs)
+}
+
+pub fn mean(xs: &[f64]) -> Option<f64> {
+    let xs = finite(xs)?;
+    (!xs.is_empty()).then(|| xs.iter().sum::<f64>() / xs.len() as f64)
+}
+
+/// Sample variance (n - 1 denominator).
+pub fn variance(xs: &[f64]) -> Option<f64> {
+    let m = mean(xs)?;
+    (xs.len() >= 2).then(|| xs.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (xs.len() - 1) as f64)
+}
+
+/// Median (mean of the two middle values for an even count).
+pub fn median(xs: &[f64]) -> Option<f64> {
+    let xs = finite(xs)?;
+    if xs.is_empty() {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+/// Median absolute deviation scaled to estimate a normal standard deviation (x 1.4826).
+pub fn mad_sigma(xs: &[f64]) -> Option<f64> {
+    let m = median(xs)?;
+    let dev: Vec<f64> = xs.iter().map(|x| (x - m).abs()).collect();
+    median(&dev).map(|d| d * 1.482_602_218_505_602)
+}
+
+/// Rolling median over a centred window of `w` points (shorter at the edges).
+pub fn rolling_median(xs: &[f64], w: usize) -> Option<Vec<f64>> {
+    finite(xs)?;
+    let half = w.max(1) / 2;
+    Some((0..xs.len()).map(|i| median(&xs[i.saturating_sub(half)..(i + half + 1).min(xs.len())]).expect("non-empty window")).collect())
+}
+
+#[cfg(test)]
+mod unit {
+    use super::*;
+
+    #[test]
+    fn rejects_non_finite() {
+        assert_eq!(mean(&[1.0, f64::NAN]), None);
+        assert_eq!(median(&[f64::INFINITY]), None);
+        assert_eq!(variance(&[1.0]), None);
+    }
+
+    #[test]
+    fn basics() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
+        assert_eq!(variance(&[1.0, 2.0, 3.0, 4.0]), Some(5.0 / 3.0));
+        assert_eq!(rolling_median(&[1.0, 100.0, 1.0, 1.0], 3), Some(vec![50.5, 1.0, 1.0, 1.0]));
+    }
+}

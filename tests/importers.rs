@@ -1,0 +1,308 @@
+//! Every fixture (real tool output captured by fixtures/capture/*.sh) parses to the numbers
+//! the tool itself printed.
+
+use std::path::{Path, PathBuf};
+
+use perfledger::error::Error;
+use perfledger::import::{collect_units, detect, parse_unit, ImportOptions};
+use perfledger::model::{Parsed, ParsedRun, ParsedSnapshot, TOTAL};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+}
+
+fn parse_any(rel: &str) -> Result<(&'static str, Parsed), Error> {
+    let units = collect_units(&[fixture(rel)])?;
+    assert_eq!(units.len(), 1, "{rel} should be one import unit");
+    let imp = detect(&units[0].0, None)?;
+    Ok((imp.name(), parse_unit(&units[0].0, imp, &ImportOptions::default())?))
+}
+
+fn run(rel: &str, format: &str) -> ParsedRun {
+    let (name, parsed) = parse_any(rel).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    assert_eq!(name, format, "{rel} detected as {name}");
+    match parsed {
+        Parsed::Runs(mut r) => r.remove(0),
+        Parsed::Snapshot(_) => panic!("{rel}: expected a run"),
+    }
+}
+
+fn snapshot(rel: &str) -> ParsedSnapshot {
+    match parse_any(rel).unwrap_or_else(|e| panic!("{rel}: {e}")).1 {
+        Parsed::Snapshot(s) => s,
+        Parsed::Runs(_) => panic!("{rel}: expected a snapshot"),
+    }
+}
+
+fn metric(r: &ParsedRun, target: &str, m: &str) -> f64 {
+    r.target(target).unwrap_or_else(|| panic!("no target {target}")).get(m).unwrap_or_else(|| panic!("{target} has no {m}"))
+}
+
+fn close(a: f64, b: f64, rel: f64) -> bool {
+    (a - b).abs() <= rel * b.abs().max(1e-12)
+}
+
+#[test]
+fn ab_text() {
+    // ab -n 2000 -c 10: "Complete requests: 2000", "Requests per second: 851.14",
+    // "Total: 3 12 6.1 10 33", percentiles 50% 10, 90% 21, 95% 23, 99% 28, 100% 33
+    let r = run("ab/users_n2000_c10.txt", "ab-text");
+    assert_eq!(metric(&r, TOTAL, "requests"), 2000.0);
+    assert_eq!(metric(&r, TOTAL, "throughput_rps"), 851.14);
+    assert_eq!(metric(&r, TOTAL, "failures"), 0.0);
+    assert_eq!(metric(&r, "/api/users", "latency_p50_ms"), 10.0);
+    assert_eq!(metric(&r, TOTAL, "latency_p90_ms"), 21.0);
+    assert_eq!(metric(&r, TOTAL, "latency_p95_ms"), 23.0);
+    assert_eq!(metric(&r, TOTAL, "latency_p99_ms"), 28.0);
+    assert_eq!(metric(&r, TOTAL, "latency_max_ms"), 33.0);
+    assert_eq!(metric(&r, TOTAL, "latency_mean_ms"), 12.0);
+    assert_eq!(metric(&r, TOTAL, "latency_stddev_ms"), 6.1);
+    assert_eq!(metric(&r, TOTAL, "bytes_received"), 1_450_000.0);
+    assert_eq!(r.load.connections, Some(10));
+    assert_eq!(r.duration_s, Some(2.350));
+    assert_eq!(r.url.as_deref(), Some("http://127.0.0.1:18080/api/users"));
+}
+
+#[test]
+fn ab_failures_length_and_non2xx() {
+    // "Failed requests: 480 (Connect: 0, Receive: 0, Length: 480, Exceptions: 0)", "Non-2xx responses: 20"
+    let r = run("ab/checkout_post_non2xx.txt", "ab-text");
+    assert_eq!(metric(&r, TOTAL, "requests"), 500.0);
+    assert_eq!(metric(&r, TOTAL, "ab_failed_requests"), 480.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 20.0, "length mismatches are not failures; non-2xx are");
+    assert_eq!(metric(&r, TOTAL, "error_rate"), 20.0 / 500.0);
+    assert!(r.errors.iter().any(|e| e.kind == "ab" && e.message == "Length failures" && e.count == 480));
+    assert!(r.errors.iter().any(|e| e.kind == "status" && e.count == 20));
+    let s = run("ab/search_length_failures.txt", "ab-text");
+    assert_eq!(metric(&s, TOTAL, "failures"), 0.0);
+    assert_eq!(metric(&s, TOTAL, "throughput_rps"), 607.14);
+}
+
+#[test]
+fn ab_gnuplot_and_percentiles() {
+    // ab -n 500 -g: 500 request rows; ab -e: "50,5.554", "95,..." "100,17.074"
+    let g = run("ab/users_gnuplot.tsv", "ab-gnuplot");
+    assert_eq!(metric(&g, TOTAL, "requests"), 500.0);
+    assert!(g.target(TOTAL).unwrap().histogram.as_ref().is_some_and(|h| h.len() == 500));
+    let p = run("ab/users_percentiles.csv", "ab-percentiles");
+    assert_eq!(metric(&p, TOTAL, "latency_p50_ms"), 5.554);
+    assert_eq!(metric(&p, TOTAL, "latency_max_ms"), 17.074);
+    assert_eq!(metric(&p, TOTAL, "latency_min_ms"), 2.110);
+}
+
+#[test]
+fn ab_no_results_are_errors_not_runs() {
+    for (f, needle) in [
+        ("ab/refused_no_results.txt", "Connection refused"),
+        ("ab/timeout_no_results.txt", "timeout"),
+        ("ab/usage_error.txt", "concurrency level greater"),
+    ] {
+        match parse_any(f) {
+            Err(Error::NoResults { reason, .. }) => assert!(reason.contains(needle), "{f}: {reason}"),
+            other => panic!("{f}: expected NoResults, got {:?}", other.map(|p| p.0)),
+        }
+    }
+}
+
+#[test]
+fn wrk_text() {
+    // "8852 requests in 3.00s, 6.12MB read", "Requests/sec: 2946.53", "Latency 2.78ms 1.13ms 14.29ms"
+    let r = run("wrk/users_t2_c8_d3s.txt", "wrk-text");
+    assert_eq!(metric(&r, TOTAL, "requests"), 8852.0);
+    assert_eq!(metric(&r, TOTAL, "throughput_rps"), 2946.53);
+    assert_eq!(metric(&r, TOTAL, "latency_mean_ms"), 2.78);
+    assert_eq!(metric(&r, TOTAL, "latency_stddev_ms"), 1.13);
+    assert_eq!(metric(&r, TOTAL, "latency_max_ms"), 14.29);
+    assert!(close(metric(&r, TOTAL, "bytes_received"), 6.12 * 1024.0 * 1024.0, 1e-9));
+    assert_eq!((r.load.threads, r.load.connections), (Some(2), Some(8)));
+    // --latency: "50% 5.48ms 90% 6.60ms 99% 11.40ms", "4243 requests", "Requests/sec: 1410.61"
+    let l = run("wrk/orders_latency_t2_c8_d3s.txt", "wrk-text");
+    assert_eq!(metric(&l, "/api/orders/7", "latency_p50_ms"), 5.48);
+    assert_eq!(metric(&l, TOTAL, "latency_p90_ms"), 6.60);
+    assert_eq!(metric(&l, TOTAL, "latency_p99_ms"), 11.40);
+    assert_eq!(metric(&l, TOTAL, "requests"), 4243.0);
+}
+
+#[test]
+fn wrk_errors() {
+    // "Socket errors: connect 0, read 0, write 0, timeout 57", "13934 requests in 3.05s"
+    let r = run("wrk/users_c400_socket_errors.txt", "wrk-text");
+    assert_eq!(metric(&r, TOTAL, "failures"), 57.0);
+    assert!(close(metric(&r, TOTAL, "error_rate"), 57.0 / (13934.0 + 57.0), 1e-12));
+    // "Non-2xx or 3xx responses: 10849" of "10849 requests": a run whose requests all failed is a run
+    let n = run("wrk/notfound_non2xx.txt", "wrk-text");
+    assert_eq!(metric(&n, TOTAL, "failures"), 10849.0);
+    assert_eq!(metric(&n, TOTAL, "error_rate"), 1.0);
+    assert!(matches!(parse_any("wrk/refused_no_results.txt"), Err(Error::NoResults { .. })));
+}
+
+#[test]
+fn wrk_lua_report_has_the_full_distribution() {
+    // same run's stdout: "8040 requests in 3.00s", "50% 2.62ms", "99% 8.53ms", "Latency 3.07ms 1.37ms 17.13ms"
+    let r = run("wrk/users_lua_report.json", "wrk-lua-report");
+    assert_eq!(metric(&r, TOTAL, "requests"), 8040.0);
+    assert!(close(metric(&r, TOTAL, "latency_p50_ms"), 2.62, 0.005));
+    assert!(close(metric(&r, TOTAL, "latency_p99_ms"), 8.53, 0.005));
+    assert!(close(metric(&r, TOTAL, "latency_mean_ms"), 3.07, 0.005));
+    assert!(close(metric(&r, TOTAL, "latency_max_ms"), 17.13, 0.005));
+    let h = r.target(TOTAL).unwrap().histogram.as_ref().unwrap();
+    assert_eq!(h.len(), 8040);
+    // the stored histogram reproduces wrk's own percentiles within its 1% precision
+    assert!(close(h.value_at_quantile(0.99) as f64 / 1000.0, 8.53, 0.01));
+}
+
+#[test]
+fn k6_summary_export() {
+    // stdout: "http_reqs: 176 56.989618/s", "http_req_failed: 1.13% 2 out of 176",
+    // "http_req_duration: avg=6.08ms min=2.31ms med=6.09ms max=12.76ms p(90)=9.7ms p(95)=10.18ms"
+    let r = run("k6/shop_summary_export.json", "k6-summary-export");
+    assert_eq!(metric(&r, TOTAL, "requests"), 176.0);
+    assert!(close(metric(&r, TOTAL, "throughput_rps"), 56.989618, 1e-6));
+    assert_eq!(metric(&r, TOTAL, "failures"), 2.0);
+    assert!(close(metric(&r, TOTAL, "latency_p95_ms"), 10.18, 0.001));
+    assert!(close(metric(&r, TOTAL, "latency_p50_ms"), 6.09, 0.001));
+    assert!(close(metric(&r, "name:checkout", "latency_p95_ms"), 10.87, 0.001));
+    // thresholds as printed: checks ✓, p(95)<500 ✓, {name:checkout} p(99)<5 ✗, rate<0.10 ✓, payment_ok ✗
+    let th = |m: &str| r.thresholds.iter().find(|t| t.metric == m).unwrap().passed;
+    assert!(th("checks") && th("http_req_duration") && th("http_req_failed"));
+    assert!(!th("http_req_duration{name:checkout}") && !th("payment_ok"));
+    // custom metrics: "orders_placed: 56", "payment_ok: 96.42% 54 out of 56", "cart_size: 3", checkout_time trend
+    assert_eq!(metric(&r, "orders_placed", "count"), 56.0);
+    assert_eq!(metric(&r, "payment_ok", "passes"), 54.0);
+    assert_eq!(metric(&r, "cart_size", "value"), 3.0);
+    assert!(close(metric(&r, "checkout_time", "value_p95"), 10.87, 0.001));
+    // "✗ paid ↳ 96% — ✓ 54 / ✗ 2"
+    assert!(r.errors.iter().any(|e| e.kind == "check" && e.message == "::checkout::paid" && e.count == 2));
+}
+
+#[test]
+fn k6_handle_summary() {
+    let r = run("k6/shop_handle_summary.json", "k6-handle-summary");
+    assert_eq!(metric(&r, TOTAL, "requests"), 176.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 2.0);
+    assert!(r.thresholds.iter().any(|t| t.metric == "payment_ok" && !t.passed));
+    assert!(close(r.duration_s.unwrap(), 3.090121964, 1e-9));
+}
+
+#[test]
+fn k6_points_ndjson_csv_gz() {
+    // shop_points.json and .csv come from the run whose stdout printed "http_reqs: 176", "2 out of 176"
+    for (f, format) in [("k6/shop_points.json", "k6-ndjson"), ("k6/shop_points.csv", "k6-csv")] {
+        let r = run(f, format);
+        assert_eq!(metric(&r, TOTAL, "requests"), 176.0, "{f}");
+        assert_eq!(metric(&r, TOTAL, "failures"), 2.0, "{f}");
+        assert_eq!(r.target(TOTAL).unwrap().histogram.as_ref().unwrap().len(), 176, "{f}");
+        // p(95)=10.18ms in the summary; the histogram keeps 1% precision
+        assert!(close(metric(&r, TOTAL, "latency_p95_ms"), 10.18, 0.02), "{f}: {}", metric(&r, TOTAL, "latency_p95_ms"));
+        assert!(r.errors.iter().any(|e| e.kind == "status" && e.message == "status 500" && e.count == 2), "{f}");
+    }
+    // gzip: its run printed "http_reqs: 178", "3 out of 178"
+    let g = run("k6/shop_points_gz.json.gz", "k6-ndjson");
+    assert_eq!(metric(&g, TOTAL, "requests"), 178.0);
+    assert_eq!(metric(&g, TOTAL, "failures"), 3.0);
+}
+
+#[test]
+fn k6_all_requests_failed_is_a_real_run() {
+    // "http_req_failed: 100.00% 120 out of 120", "http_reqs: 120"
+    let r = run("k6/refused_all_failed_summary.json", "k6-summary-export");
+    assert_eq!(metric(&r, TOTAL, "requests"), 120.0);
+    assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
+}
+
+#[test]
+fn locust_csv_sets_of_two_versions() {
+    // the CSV's Aggregated row (Locust writes the CSV on a timer, so it can trail the printed table)
+    let r = run("locust/shop_v2_47_stats.csv", "locust-csv");
+    assert_eq!(metric(&r, TOTAL, "requests"), 466.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 44.0);
+    assert!(close(metric(&r, TOTAL, "throughput_rps"), 155.19556439286325, 1e-12));
+    assert_eq!(metric(&r, TOTAL, "latency_p95_ms"), 15.0);
+    assert_eq!(metric(&r, "GET users", "requests"), 214.0);
+    assert_eq!(metric(&r, "GET <legacy & \"quoted\">", "failures"), 41.0);
+    assert_eq!(r.load.users, Some(8));
+    assert!(r.series.iter().any(|p| p.target == TOTAL && p.metric == "users" && p.value == 8.0));
+    assert!(r.errors.iter().any(|e| e.kind == "exception" && e.message == "cart total mismatch" && e.count == 15));
+    assert!(r.errors.iter().any(|e| e.kind == "failure" && e.target == "POST checkout" && e.count == 3));
+    assert_eq!(r.sources.len(), 4, "the four files of the set are one run");
+    let old = run("locust/shop_v1_6_stats_history.csv", "locust-csv");
+    assert_eq!(metric(&old, TOTAL, "requests"), 408.0);
+    assert_eq!(metric(&old, TOTAL, "failures"), 42.0);
+}
+
+#[test]
+fn locust_json_and_html() {
+    // --json run printed "Aggregated 336 39(11.61%)"
+    let j = run("locust/shop_v2_47_json_stdout.json", "locust-json");
+    assert_eq!(metric(&j, TOTAL, "requests"), 336.0);
+    assert_eq!(metric(&j, TOTAL, "failures"), 39.0);
+    assert!(j.target(TOTAL).unwrap().histogram.as_ref().is_some_and(|h| h.len() == 336));
+    let jf = run("locust/shop_v2_47_jsonfile.json", "locust-json");
+    assert_eq!(metric(&jf, TOTAL, "requests"), 134.0);
+    // HTML report of the CSV run: its final table printed "Aggregated 501 49(9.78%)"
+    let h = run("locust/shop_v2_47_report.html", "locust-html");
+    assert_eq!(metric(&h, TOTAL, "requests"), 501.0);
+    assert_eq!(metric(&h, TOTAL, "failures"), 49.0);
+    assert_eq!(metric(&h, TOTAL, "latency_p95_ms"), 16.0);
+    assert!(matches!(parse_any("locust/shop_v1_6_report.html"), Err(Error::Input { .. })), "1.x HTML carries no data");
+}
+
+#[test]
+fn pgbench_outputs() {
+    // "number of transactions actually processed: 9714", "tps = 2432.068452", "latency average = 1.586 ms"
+    let r = run("pgbench/tpcb_c4_j2_T4_progress.txt", "pgbench-stdout");
+    assert_eq!(metric(&r, TOTAL, "requests"), 9714.0);
+    assert_eq!(metric(&r, TOTAL, "throughput_rps"), 2432.068452);
+    assert_eq!(metric(&r, TOTAL, "latency_mean_ms"), 1.586);
+    assert_eq!(metric(&r, TOTAL, "latency_stddev_ms"), 2.611);
+    assert_eq!(metric(&r, TOTAL, "failures"), 0.0);
+    assert_eq!((r.load.connections, r.load.threads), (Some(4), Some(2)));
+    // four "progress:" lines: 2286.0, 2074.4, 2542.2, 2796.8 tps
+    let tps: Vec<f64> = r.series.iter().filter(|p| p.metric == "throughput_rps").map(|p| p.value).collect();
+    assert_eq!(tps, vec![2286.0, 2074.4, 2542.2, 2796.8]);
+    // -t 50 with 2 clients: "processed: 100/100"
+    let t = run("pgbench/tpcb_c2_t50.txt", "pgbench-stdout");
+    assert_eq!(metric(&t, TOTAL, "requests"), 100.0);
+    assert_eq!(t.load.requests_planned, Some(100));
+    // -l log of the run that printed "processed: 300/300"
+    let l = run("pgbench/tpcb_c2_t150_txlog.log", "pgbench-log");
+    assert_eq!(metric(&l, TOTAL, "requests"), 300.0);
+    assert_eq!(l.load.connections, Some(2));
+    // aggregate log: the intervals it holds (606 + 1592 + 2351 + 2206 transactions)
+    let a = run("pgbench/tpcb_c2_T4_aggregate.log", "pgbench-aggregate-log");
+    assert_eq!(metric(&a, TOTAL, "requests"), 6755.0);
+    assert!(close(metric(&a, TOTAL, "latency_max_ms"), 45.140, 1e-12));
+    assert!(matches!(parse_any("pgbench/refused_no_results.txt"), Err(Error::NoResults { .. })));
+}
+
+#[test]
+fn pg_stat_statements_csv_and_json_agree() {
+    let c = snapshot("pgss/snapshot1_after_tpcb.csv");
+    let j = snapshot("pgss/snapshot1_after_tpcb.json");
+    assert_eq!(c.statements.len(), j.statements.len());
+    let find = |s: &ParsedSnapshot| s.statements.iter().find(|x| x.query.starts_with("UPDATE pgbench_accounts")).cloned().unwrap();
+    let (a, b) = (find(&c), find(&j));
+    assert_eq!(a.calls, b.calls);
+    assert_eq!(a.calls, 9714, "one UPDATE per TPC-B transaction of the 9714 pgbench processed");
+    assert!(close(a.total_exec_time_ms, b.total_exec_time_ms, 1e-9));
+    assert_eq!(a.queryid, b.queryid);
+}
+
+#[test]
+fn broken_inputs_name_the_file_and_place() {
+    for (f, needle) in [
+        ("broken/empty.txt", "empty"),
+        ("broken/binary.bin", "binary"),
+        ("broken/unknown_format.txt", "not a format perfledger recognises"),
+        ("broken/truncated_k6_summary.json", "line"),
+        ("broken/truncated_wrk.txt", "truncated"),
+        ("broken/bad_row_locust_stats.csv", ":3"),
+        ("broken/truncated_points.json.gz", "gzip"),
+    ] {
+        let err = parse_any(f).err().unwrap_or_else(|| panic!("{f} should fail"));
+        let msg = err.to_string();
+        assert!(msg.contains(f.rsplit('/').next().unwrap()), "{f}: message names the file: {msg}");
+        assert!(msg.contains(needle), "{f}: {msg}");
+        assert_eq!(err.exit_code(), perfledger::error::exit::BAD_INPUT, "{f}");
+    }
+}

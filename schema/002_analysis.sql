@@ -16,7 +16,7 @@ CREATE SEQUENCE annotation_id_seq START 1;
 
 CREATE TABLE annotation (
     id         BIGINT PRIMARY KEY DEFAULT nextval('annotation_id_seq'),
-    at         TIMESTAMP,
+    happened_at TIMESTAMP,
     run_id     BIGINT,
     kind       VARCHAR NOT NULL,               -- deploy, config, ack
     text       VARCHAR NOT NULL,

@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDateTime;
 use duckdb::{params, AccessMode, Config, Connection, OptionalExt};
+use hdrhistogram::serialization::Serializer;
 
 use crate::error::{Error, Result};
 use crate::import::content_key;

@@ -96,7 +96,7 @@ fn check_gate_goals_baseline_markdown_and_junit() {
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let p95 = v["goals"].as_array().unwrap().iter().find(|g| g["metric"] == "latency_p95_ms").unwrap();
     assert_eq!(p95["limit"], 10.0);
-    assert_eq!(p95["rule"], "one-sided 95% bootstrap bound of the percentile");
+    assert_eq!(p95["rule"], "one-sided 95% order-statistic bound of the percentile");
     assert!(p95["bound"].as_f64().unwrap() >= p95["value"].as_f64().unwrap());
     let tput = v["goals"].as_array().unwrap().iter().find(|g| g["metric"] == "throughput_rps").unwrap();
     assert_eq!(tput["status"], "fail", "the slow server does ~1200 req/s < 1300");

@@ -190,6 +190,11 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
     if let Some(ts) = &s.targets {
         keys.retain(|(t, _)| ts.contains(t));
     }
+    // A single-URL tool's only target repeats TOTAL: show it once.
+    let same_as_total = |v: &BTreeMap<(String, String), BTreeMap<i64, f64>>, t: &str, m: &str| {
+        v.get(&(t.to_string(), m.to_string())) == v.get(&("TOTAL".to_string(), m.to_string()))
+    };
+    keys.retain(|(t, m)| t == "TOTAL" || !(same_as_total(&vb, t, m) && same_as_total(&vc, t, m)));
     let mut hist_cache: BTreeMap<String, (Option<Vec<(f64, u64)>>, Option<Vec<(f64, u64)>>)> = BTreeMap::new();
     let mut rows = Vec::new();
     let mut tests_run: Vec<Option<Test>> = Vec::new();

@@ -44,19 +44,48 @@ pub const KEY_METRICS: [&str; 8] = [
     "cache_hit_ratio",
 ];
 
-/// Values of (target, metric) for each run id, from the `metrics` view.
+/// Metrics that come from pg_stat_statements snapshots attached to runs.
+pub const STATEMENT_METRICS: [&str; 5] = ["calls", "total_exec_time_ms", "mean_exec_time_ms", "rows", "cache_hit_ratio"];
+
+/// The rows of the `metrics` view for one metric, as a subquery. Reading `measurement`
+/// directly keeps DuckDB from planning the statement-delta views when they are not needed.
+pub fn metric_source(metric: &str) -> String {
+    let m = metric.replace('\'', "''");
+    if STATEMENT_METRICS.contains(&metric) {
+        format!(
+            "(SELECT run_id, target, metric, value FROM measurement WHERE metric = '{m}'
+              UNION ALL SELECT run_id, query AS target, '{m}' AS metric, CAST({m} AS DOUBLE) AS value
+              FROM pg_statement_delta WHERE run_id IS NOT NULL AND {m} IS NOT NULL)"
+        )
+    } else {
+        format!("(SELECT run_id, target, metric, value FROM measurement WHERE metric = '{m}')")
+    }
+}
+
+/// Values of (target, metric) for each run id (the `metrics` view's rows).
 pub fn values(wh: &Warehouse, runs: &[i64], metrics: &[&str]) -> Result<BTreeMap<(String, String), BTreeMap<i64, f64>>> {
     if runs.is_empty() {
         return Ok(BTreeMap::new());
     }
     let ids = runs.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
     let names = metrics.iter().map(|m| format!("'{}'", m.replace('\'', "''"))).collect::<Vec<_>>().join(",");
-    // ids are integers we produced and metric names are our constants: safe to inline.
-    let df = frame::query(
-        &wh.conn,
-        &format!("SELECT run_id, target, metric, value FROM metrics WHERE run_id IN ({ids}) AND metric IN ({names})"),
-        [],
-    )?;
+    // ids are integers we produced and metric names are escaped: safe to inline.
+    let mut sql = format!("SELECT run_id, target, metric, value FROM measurement WHERE run_id IN ({ids}) AND metric IN ({names})");
+    let stmt_metrics: Vec<&&str> = metrics.iter().filter(|m| STATEMENT_METRICS.contains(m)).collect();
+    if !stmt_metrics.is_empty() {
+        let attached: i64 = wh
+            .conn
+            .query_row(&format!("SELECT count(*) FROM pg_snapshot WHERE run_id IN ({ids})"), [], |r| r.get(0))
+            .map_err(|e| Error::Data(e.to_string()))?;
+        if attached > 0 {
+            for m in stmt_metrics {
+                sql += &format!(
+                    " UNION ALL SELECT run_id, query, '{m}', CAST({m} AS DOUBLE) FROM pg_statement_delta WHERE run_id IN ({ids}) AND {m} IS NOT NULL"
+                );
+            }
+        }
+    }
+    let df = frame::query(&wh.conn, &sql, [])?;
     let (r, t, m, v) = (frame::i64_column(&df, "run_id")?, frame::str_column(&df, "target")?, frame::str_column(&df, "metric")?, frame::f64_column(&df, "value")?);
     let mut out: BTreeMap<(String, String), BTreeMap<i64, f64>> = BTreeMap::new();
     for i in 0..df.height() {

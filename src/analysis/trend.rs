@@ -58,14 +58,14 @@ pub struct Trend {
 /// The (run, time, value, commit) frame of one series.
 pub fn series_frame(wh: &Warehouse, filter: &RunFilter, target: &str, metric: &str) -> Result<polars::prelude::DataFrame> {
     let (cond, mut params) = filter.sql();
-    params.insert(0, duckdb::types::Value::Text(metric.to_string()));
     params.insert(0, duckdb::types::Value::Text(target.to_string()));
+    let source = super::metric_source(metric);
     frame::query(
         &wh.conn,
         &format!(
             "SELECT r.id AS run_id, strftime(r.started_at, '%Y-%m-%d %H:%M:%S.%f') AS time, m.value,
                     (SELECT l.value FROM run_label l WHERE l.run_id = r.id AND l.key = 'commit') AS commit
-             FROM run r JOIN metrics m ON m.run_id = r.id AND m.target = ? AND m.metric = ?
+             FROM run r JOIN {source} m ON m.run_id = r.id AND m.target = ?
              {cond} AND r.started_at IS NOT NULL
              ORDER BY r.started_at, r.id"
         ),
@@ -134,14 +134,14 @@ fn annotations(wh: &Warehouse, first: Option<&str>, last: Option<&str>, points: 
     let df = frame::query(
         &wh.conn,
         &format!(
-            "SELECT id, strftime(at, '%Y-%m-%d %H:%M:%S') AS at, run_id, kind, text FROM annotation
-             WHERE (at BETWEEN CAST(? AS TIMESTAMP) AND CAST(? AS TIMESTAMP)) OR run_id IN ({ids}) ORDER BY coalesce(at, TIMESTAMP '1970-01-01'), id"
+            "SELECT id, strftime(happened_at, '%Y-%m-%d %H:%M:%S') AS happened_at, run_id, kind, text FROM annotation
+             WHERE (happened_at BETWEEN CAST(? AS TIMESTAMP) AND CAST(? AS TIMESTAMP)) OR run_id IN ({ids}) ORDER BY coalesce(happened_at, TIMESTAMP '1970-01-01'), id"
         ),
         [first, last],
     )?;
     let (id, at, run, kind, text) = (
         frame::i64_column(&df, "id")?,
-        frame::str_column(&df, "at")?,
+        frame::str_column(&df, "happened_at")?,
         frame::i64_column(&df, "run_id")?,
         frame::str_column(&df, "kind")?,
         frame::str_column(&df, "text")?,

@@ -27,7 +27,7 @@ pub fn run(db: &std::path::Path, a: &AnnotateArgs) -> Result<()> {
     let id: i64 = wh
         .conn
         .query_row(
-            "INSERT INTO annotation (at, run_id, kind, text, created_at) VALUES (CAST(? AS TIMESTAMP), ?, ?, ?, current_timestamp) RETURNING id",
+            "INSERT INTO annotation (happened_at, run_id, kind, text, created_at) VALUES (CAST(? AS TIMESTAMP), ?, ?, ?, current_timestamp) RETURNING id",
             params![at.map(ts), a.run, kind, a.text],
             |r| r.get(0),
         )

@@ -106,7 +106,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let ids = import_history(&mut wh, &history)?;
     wh.conn
         .execute(
-            "INSERT INTO annotation (at, run_id, kind, text, created_at) VALUES (CAST(? AS TIMESTAMP), NULL, 'deploy', 'deploy v2.3 (new payment client)', current_timestamp)",
+            "INSERT INTO annotation (happened_at, run_id, kind, text, created_at) VALUES (CAST(? AS TIMESTAMP), NULL, 'deploy', 'deploy v2.3 (new payment client)', current_timestamp)",
             [crate::db::ts(crate::import::text::parse_time("2026-11-11T01:00:00Z").expect("valid"))],
         )
         .map_err(|e| Error::Data(e.to_string()))?;

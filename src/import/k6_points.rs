@@ -257,23 +257,24 @@ struct LineData<'a> {
     name: Option<std::borrow::Cow<'a, str>>,
 }
 
-fn open(path: &Path) -> Result<Box<dyn BufRead>> {
+fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
     let f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     let mut r = BufReader::with_capacity(1 << 20, f);
     let gz = r.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
-    Ok(if gz { Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(r))) } else { Box::new(r) })
+    Ok(if gz { (Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(r))), true) } else { (Box::new(r), false) })
 }
 
 /// Reads lines, reporting I/O and gzip errors with the line they interrupted.
 fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
-    let mut r = open(path)?;
+    let (mut r, gz) = open(path)?;
+    let what = if gz { "the gzip stream is truncated or damaged" } else { "read failed" };
     let mut buf = Vec::with_capacity(4096);
     let mut line_no = 0usize;
     loop {
         buf.clear();
         let n = r
             .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::input(path, Some(line_no + 1), format!("read failed (truncated or damaged file?): {e}")))?;
+            .map_err(|e| Error::input(path, Some(line_no + 1), format!("{what}: {e}")))?;
         if n == 0 {
             return Ok(());
         }
@@ -348,7 +349,7 @@ impl Importer for K6Csv {
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
-        let reader: Box<dyn Read> = Box::new(open(path)?);
+        let reader: Box<dyn Read> = Box::new(open(path)?.0);
         let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
         let headers = rdr.headers().map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?.clone();
         let col = |name: &str| headers.iter().position(|h| h == name);
@@ -361,15 +362,15 @@ impl Importer for K6Csv {
             agg.declare(k, if k == "http_reqs" { "counter" } else { "rate" });
         }
         let mut rec = csv::StringRecord::new();
+        let mut rows = 0usize;
         loop {
-            let more = rdr.read_record(&mut rec).map_err(|e| {
-                let line = e.position().map(|p| p.line() as usize);
-                Error::input(path, line, format!("malformed CSV row: {e}"))
-            })?;
+            // k6 writes one record per line after the header: record n is on line n + 2
+            let line = Some(rows + 2);
+            let more = rdr.read_record(&mut rec).map_err(|e| Error::input(path, line, format!("malformed CSV row: {e}")))?;
             if !more {
                 break;
             }
-            let line = rec.position().map(|p| p.line() as usize);
+            rows += 1;
             let parse = |i: usize, what: &str| -> Result<f64> {
                 rec.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| Error::input(path, line, format!("expected a number in column {what}")))
             };

@@ -19,9 +19,11 @@ use crate::model::{ErrorCount, Parsed, ParsedRun, Target, TargetKind, ThresholdR
 pub struct K6SummaryExport;
 pub struct K6HandleSummary;
 
+/// Either key names a k6 summary, so a truncated one still reaches the parser (and its
+/// line-numbered error) instead of "unknown format".
 fn looks_like_summary(p: &Probe) -> bool {
     let h = p.head.trim_start();
-    h.starts_with('{') && h.contains("\"metrics\"") && h.contains("\"root_group\"")
+    h.starts_with('{') && (h.contains("\"root_group\"") || (h.contains("\"metrics\"") && h.contains("\"http_req")))
 }
 
 impl Importer for K6SummaryExport {

@@ -85,11 +85,11 @@ fn csv_reader(path: &Path, text: &str) -> Result<(csv::Reader<std::io::Cursor<Ve
     Ok((rdr, Columns::new(&headers)))
 }
 
-fn records(path: &Path, rdr: &mut csv::Reader<std::io::Cursor<Vec<u8>>>) -> Result<Vec<(usize, csv::StringRecord)>> {
+fn records(path: &Path, text: &str, rdr: &mut csv::Reader<std::io::Cursor<Vec<u8>>>) -> Result<Vec<(usize, csv::StringRecord)>> {
     rdr.records()
         .map(|r| {
-            r.map(|rec| (rec.position().map_or(0, |p| p.line() as usize), rec))
-                .map_err(|e| Error::input(path, e.position().map(|p| p.line() as usize), format!("malformed CSV row: {e}")))
+            r.map(|rec| (text::csv_line(text, rec.position()).unwrap_or(0), rec))
+                .map_err(|e| Error::input(path, text::csv_line(text, e.position()), format!("malformed CSV row: {e}")))
         })
         .collect()
 }
@@ -147,7 +147,7 @@ fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
     if !cols.0.contains_key("requests") || !cols.0.contains_key("name") {
         return Err(Error::input(path, Some(1), "expected a Locust stats header with Name and Request Count columns"));
     }
-    for (line, rec) in records(path, &mut rdr)? {
+    for (line, rec) in records(path, &text, &mut rdr)? {
         let kind = cols.get(&rec, "type").unwrap_or("");
         let name = cols.get(&rec, "name").ok_or_else(|| Error::input(path, Some(line), "row has no Name"))?;
         let mut t = if is_total(name, kind) {
@@ -188,7 +188,7 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let mut first = None;
     let mut last = None;
     let mut max_users: Option<f64> = None;
-    for (line, rec) in records(path, &mut rdr)? {
+    for (line, rec) in records(path, &text, &mut rdr)? {
         let secs = cols.num(&rec, "timestamp").ok_or_else(|| Error::input(path, Some(line), "expected a Unix timestamp in Timestamp"))?;
         let ts = text::epoch(secs).ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
         first = first.or(Some(ts));
@@ -197,7 +197,10 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
         let name = cols.get(&rec, "name").unwrap_or("Aggregated");
         let target = if is_total(name, kind) { TOTAL.to_string() } else { target_name(kind, name) };
         let users = cols.num(&rec, "users");
-        max_users = max_users.max(users);
+        max_users = match (max_users, users) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
         let mut push = |metric: &'static str, value: Option<f64>| {
             if let Some(value) = value.filter(|v| v.is_finite()) {
                 run.series.push(SeriesPoint { target: target.clone(), ts, metric, value });
@@ -224,7 +227,7 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
 fn parse_failures(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let text = read_text(path)?;
     let (mut rdr, cols) = csv_reader(path, &text)?;
-    for (line, rec) in records(path, &mut rdr)? {
+    for (line, rec) in records(path, &text, &mut rdr)? {
         let count = cols.num(&rec, "Occurrences").ok_or_else(|| Error::input(path, Some(line), "expected a number in Occurrences"))?;
         let target = target_name(cols.get(&rec, "type").unwrap_or(""), cols.get(&rec, "name").unwrap_or("?"));
         let message = cols.get(&rec, "Error").unwrap_or("").to_string();
@@ -236,7 +239,7 @@ fn parse_failures(path: &Path, run: &mut ParsedRun) -> Result<()> {
 fn parse_exceptions(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let text = read_text(path)?;
     let (mut rdr, cols) = csv_reader(path, &text)?;
-    for (line, rec) in records(path, &mut rdr)? {
+    for (line, rec) in records(path, &text, &mut rdr)? {
         let count = cols.num(&rec, "Count").ok_or_else(|| Error::input(path, Some(line), "expected a number in Count"))?;
         let message = cols.get(&rec, "Message").unwrap_or("").to_string();
         run.errors.push(ErrorCount { target: TOTAL.into(), kind: "exception", message, count: count as i64 });

@@ -65,8 +65,8 @@ impl Importer for PgssCsv {
         };
         let mut statements = Vec::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| Error::input(path, e.position().map(|p| p.line() as usize), format!("malformed CSV row: {e}")))?;
-            let line = rec.position().map(|p| p.line() as usize);
+            let rec = rec.map_err(|e| Error::input(path, text::csv_line(&text, e.position()), format!("malformed CSV row: {e}")))?;
+            let line = text::csv_line(&text, rec.position());
             let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).filter(|v| !v.is_empty());
             let int = |name: &str| get(idx(name)).and_then(|v| v.parse::<i64>().ok());
             let calls = get(Some(ci)).and_then(|v| v.parse().ok()).ok_or_else(|| Error::input(path, line, "expected an integer in calls"))?;

@@ -96,8 +96,8 @@ impl Importer for SeriesCsv {
         let idx = |n: &str| headers.iter().position(|h| h == n);
         let mut rows = Vec::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| Error::input(path, e.position().map(|p| p.line() as usize), format!("malformed CSV row: {e}")))?;
-            let line = rec.position().map(|p| p.line() as usize);
+            let rec = rec.map_err(|e| Error::input(path, text::csv_line(&text, e.position()), format!("malformed CSV row: {e}")))?;
+            let line = text::csv_line(&text, rec.position());
             let at = rec.get(0).and_then(parse_time).ok_or_else(|| Error::input(path, line, "expected a timestamp (RFC 3339, 'YYYY-MM-DD HH:MM:SS' or Unix seconds)"))?;
             let series = rec.get(1).filter(|s| !s.is_empty()).ok_or_else(|| Error::input(path, line, "expected a series name"))?;
             let value: f64 = rec.get(2).and_then(|v| v.parse().ok()).filter(|v: &f64| v.is_finite()).ok_or_else(|| Error::input(path, line, "expected a finite number in value"))?;

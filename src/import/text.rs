@@ -133,3 +133,18 @@ pub fn duration_ms_spaced(s: &str) -> Option<f64> {
     let unit = it.next().unwrap_or("ms");
     duration_ms(&format!("{v}{unit}"))
 }
+
+/// 1-based line of a byte offset in `text`; an offset sitting on a line terminator (where the
+/// csv crate places a record's start) counts as the next line.
+pub fn line_at(text: &str, byte: u64) -> usize {
+    let byte = (byte as usize).min(text.len());
+    let before = text.as_bytes()[..byte].iter().filter(|b| **b == b'\n').count();
+    let rest = &text.as_bytes()[byte..];
+    let on_terminator = rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
+    before + 1 + usize::from(on_terminator)
+}
+
+/// The line of a CSV record or error position within `text`.
+pub fn csv_line(text: &str, pos: Option<&csv::Position>) -> Option<usize> {
+    pos.map(|p| line_at(text, p.byte()))
+}

@@ -50,6 +50,9 @@ impl Importer for WrkText {
                 "expected '<N> requests in <duration>, <size> read': the output is truncated",
             ));
         };
+        let Some(rps) = field(&text, "Requests/sec:").and_then(text::count) else {
+            return Err(Error::input(path, Some(text.lines().count().max(1)), "expected 'Requests/sec: <rate>': the output is truncated"));
+        };
         let mut run = ParsedRun::new("wrk", "wrk-text");
         run.url = Some(url.trim().to_string());
         run.started_at = text::mtime(path);
@@ -76,7 +79,7 @@ impl Importer for WrkText {
         t.url = run.url.clone();
         t.set("requests", Some(requests), "count")
             .set("bytes_received", text::bytes(read.trim_end_matches(" read")), "bytes")
-            .set("throughput_rps", field(&text, "Requests/sec:").and_then(text::count), "req/s");
+            .set("throughput_rps", Some(rps), "req/s");
         if let Some(l) = field(&text, "Latency ").filter(|l| !l.contains('%') || l.split_whitespace().count() == 4) {
             let cols: Vec<&str> = l.split_whitespace().collect();
             if cols.len() == 4 {

@@ -165,7 +165,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         format!("Period: {} to {} (UTC), {} runs in {} tool/scenario groups; series need at least 3 runs.", ts(from), ts(to), all_runs.len(), groups.len()),
         "Trend: Mann-Kendall (Kendall's tau between time and value, asymptotic p) and Theil-Sen slope per 30.4375 days; rolling median over 5 runs.".into(),
         format!("Change points: PELT on log values, robust sigma (MAD of differences), spikes clipped at rolling median ± 3 sigma, penalty {} x ln(n), minimum segment {} runs, each change kept if Welch p < {} and at least {}%.", p.penalty, p.min_size, p.alpha, p.min_shift * 100.0),
-        "Goals: limit in force = latest milestone started by the run's date; evidence = one-sided 95% bound where per-request data exist (bootstrap percentile, Wilson for error rates), else the point estimate.".into(),
+        "Goals: limit in force = latest milestone started by the run's date; evidence = one-sided 95% bound where per-request data exist (order-statistic bound of a percentile, Wilson for error rates), else the point estimate.".into(),
         "Projection: latest rolling median moved along the Theil-Sen slope to the next milestone's limit.".into(),
     ];
     if o.quarterly {

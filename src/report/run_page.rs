@@ -130,7 +130,7 @@ pub fn build(wh: &Warehouse, run: i64, goals_file: Option<&PathBuf>, out: &Out) 
     charts.extend(cdf_charts(wh, out, run)?);
     let methods = vec![
         "Values are as the tool reported them; latency percentiles missing from its output are computed from stored per-request histograms (HdrHistogram, 2 significant digits, <= 1% relative error).".to_string(),
-        "Goal evidence: one-sided 95% bootstrap bound of a percentile (2000 resamples) or Wilson bound of an error rate where per-request data exist; otherwise the point estimate, as the rule column says.".to_string(),
+        "Goal evidence: one-sided 95% order-statistic bound of a percentile (Conover) or Wilson bound of an error rate where per-request data exist; otherwise the point estimate, as the rule column says.".to_string(),
     ];
     let _ = epoch_secs;
     Ok(RunPage {

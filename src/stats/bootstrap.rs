@@ -81,6 +81,14 @@ mod tests {
     use super::*;
 
     #[test]
+    fn order_statistic_bounds_match_scipy() {
+        // n = 1000 values 1..=1000, q = 0.95, alpha = 0.05:
+        // scipy.stats.binom(1000, 0.95).ppf(0.95) + 1 -> 962.0 ; scipy.stats.binom(1000, 0.95).ppf(0.05) -> 938.0
+        let h: Vec<(f64, u64)> = (1..=1000).map(|i| (i as f64, 1)).collect();
+        assert_eq!(quantile_bounds(&h, 0.95, 0.05), Some((938.0, 962.0)));
+    }
+
+    #[test]
     fn quantile_definition() {
         let h = [(1.0, 50), (2.0, 45), (10.0, 5)];
         assert_eq!(quantile_sorted(&h, 0.5), Some(1.0));
@@ -125,4 +133,45 @@ pub fn quantile_ci(pairs: &[(f64, u64)], q: f64, resamples: usize, alpha: f64, s
     qs.sort_by(|x, y| x.total_cmp(y));
     let at = |a: f64| qs[((a * (qs.len() - 1) as f64).round() as usize).min(qs.len() - 1)];
     Some((point, at(alpha / 2.0), at(1.0 - alpha / 2.0)))
+}
+
+/// Distribution-free one-sided (1 - alpha) bounds of the q-quantile from order statistics
+/// (Conover 1999, section 3.2): lower = X_(l), upper = X_(u) with u = Binomial(n, q).ppf(1 - alpha) + 1
+/// and l = Binomial(n, q).ppf(alpha), clamped to [1, n].
+pub fn quantile_bounds(pairs: &[(f64, u64)], q: f64, alpha: f64) -> Option<(f64, f64)> {
+    use statrs::distribution::{Binomial as Bin, DiscreteCDF};
+    if pairs.iter().any(|(v, _)| !v.is_finite()) || !(0.0..=1.0).contains(&q) || !(0.0..0.5).contains(&alpha) {
+        return None;
+    }
+    let mut p = pairs.to_vec();
+    p.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let n: u64 = p.iter().map(|x| x.1).sum();
+    if n == 0 {
+        return None;
+    }
+    let b = Bin::new(q, n).ok()?;
+    // scipy's ppf: the smallest k with cdf(k) >= p, found by bisection (statrs searches linearly)
+    let ppf = |prob: f64| {
+        let (mut lo, mut hi) = (0u64, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if b.cdf(mid) >= prob {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    };
+    let upper_rank = (ppf(1.0 - alpha) + 1).clamp(1, n);
+    let lower_rank = ppf(alpha).clamp(1, n);
+    let at_rank = |k: u64| {
+        let mut seen = 0;
+        p.iter().find(|(_, c)| {
+            seen += c;
+            seen >= k
+        })
+        .map(|(v, _)| *v)
+    };
+    Some((at_rank(lower_rank)?, at_rank(upper_rank)?))
 }

@@ -4,7 +4,7 @@ pub mod distribution;
 pub mod style;
 pub mod timeline;
 
-use crate::error::{Error, Result};
+use crate::error::Error;
 
 pub fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
     Error::Data(format!("chart drawing failed: {e:?}"))

@@ -1,0 +1,136 @@
+//! Reliability: concurrent writers, SIGKILL during imports, schema upgrades, hostile input.
+
+mod common;
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{fixture, Workdir};
+use proptest::prelude::*;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_perfledger"))
+}
+
+#[test]
+fn eight_concurrent_writers_all_succeed_and_store_each_run_once() {
+    let w = Workdir::new();
+    w.ok(&["import", &fixture("ab/users_n2000_c10.txt").display().to_string()], 0);
+    let files: Vec<String> = (1..=8).map(|i| fixture(&format!("history/wrk_base_{i}.json")).display().to_string()).collect();
+    let children: Vec<_> = files
+        .iter()
+        .map(|f| bin().arg("--db").arg(w.db()).args(["import", f]).env("PERFLEDGER_LOCK_TIMEOUT", "120").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .collect();
+    for c in children {
+        let out = c.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    assert_eq!(w.scalar("SELECT count(*) FROM run"), 9);
+    assert_eq!(w.scalar("SELECT count(DISTINCT content_key) FROM run"), 9);
+    assert_eq!(w.scalar("SELECT count(*) FROM histogram WHERE target = 'TOTAL'"), 8);
+}
+
+/// A k6 NDJSON file of `n` requests built from the real fixture's lines (same metrics, tags).
+fn big_points(dir: &std::path::Path, repeats: usize) -> std::path::PathBuf {
+    let src = std::fs::read_to_string(fixture("k6/shop_points.json")).unwrap();
+    let path = dir.join("big_points.json");
+    let mut out = String::with_capacity(src.len() * repeats);
+    for _ in 0..repeats {
+        out.push_str(&src);
+    }
+    std::fs::write(&path, out).unwrap();
+    path
+}
+
+#[test]
+fn sigkill_during_imports_leaves_no_partial_run() {
+    let w = Workdir::new();
+    let big = big_points(w.dir.path(), 40);
+    let mut killed = 0;
+    for i in 0..50u64 {
+        let mut child = bin().arg("--db").arg(w.db()).args(["import", big.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        std::thread::sleep(Duration::from_millis(20 + (i * 37) % 400));
+        if child.try_wait().unwrap().is_none() {
+            child.kill().unwrap();
+            killed += 1;
+        }
+        child.wait().unwrap();
+        // the warehouse opens and holds whole runs only
+        let runs = w.scalar("SELECT count(*) FROM run").as_i64().unwrap();
+        assert!(runs <= 1);
+        let orphans = w.scalar("SELECT (SELECT count(*) FROM measurement WHERE run_id NOT IN (SELECT id FROM run)) + (SELECT count(*) FROM target WHERE run_id NOT IN (SELECT id FROM run)) + (SELECT count(*) FROM series_point WHERE run_id NOT IN (SELECT id FROM run))");
+        assert_eq!(orphans, 0, "iteration {i}");
+        if runs == 1 {
+            assert_eq!(w.scalar("SELECT count(*) FROM target WHERE target = 'TOTAL'"), 1);
+            assert_eq!(w.scalar("SELECT value FROM measurement WHERE target = 'TOTAL' AND metric = 'requests'"), 176.0 * 40.0);
+            break;
+        }
+    }
+    assert!(killed > 0, "no import was interrupted: make the input larger");
+    let out = w.json(&["import", big.to_str().unwrap()]);
+    assert!(out[0]["status"] == "imported" || out[0]["status"] == "already imported");
+    assert_eq!(w.scalar("SELECT value FROM measurement WHERE target = 'TOTAL' AND metric = 'requests'"), 176.0 * 40.0);
+}
+
+#[test]
+fn an_older_warehouse_is_upgraded_and_a_newer_one_refused() {
+    let w = Workdir::new();
+    {
+        let mut conn = duckdb::Connection::open(w.db()).unwrap();
+        perfledger::db::migrate_to(&mut conn, &w.db(), 1).unwrap();
+        conn.execute_batch("INSERT INTO run (tool, format, content_key, imported_at) VALUES ('ab', 'ab-text', 'k1', now())").unwrap();
+    }
+    assert_eq!(w.scalar("SELECT max(version) FROM perfledger_schema"), 2, "opened and upgraded");
+    assert_eq!(w.scalar("SELECT count(*) FROM run"), 1, "no loss");
+    assert_eq!(w.scalar("SELECT count(*) FROM baseline"), 0, "version 2 tables exist");
+    {
+        let conn = duckdb::Connection::open(w.db()).unwrap();
+        conn.execute_batch("INSERT INTO perfledger_schema VALUES (99, now())").unwrap();
+    }
+    let out = w.run(&["runs"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("newer perfledger"), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+/// Every importer on mangled real inputs: errors are fine, panics are not.
+fn parse_bytes(name: &str, bytes: &[u8]) {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join(name);
+    std::fs::write(&p, bytes).unwrap();
+    let units = perfledger::import::collect_units(std::slice::from_ref(&p)).unwrap();
+    for (u, _) in units {
+        for imp in perfledger::import::importers() {
+            let _ = perfledger::import::parse_unit(&u, imp, &Default::default());
+        }
+        let _ = perfledger::import::detect(&u, None);
+    }
+}
+
+const SEEDS: [&str; 12] = [
+    "ab/users_n2000_c10.txt",
+    "ab/users_gnuplot.tsv",
+    "wrk/users_lua_report.json",
+    "wrk/orders_latency_t2_c8_d3s.txt",
+    "k6/shop_summary_export.json",
+    "k6/shop_handle_summary.json",
+    "locust/shop_v2_47_stats.csv",
+    "locust/shop_v2_47_json_stdout.json",
+    "pgbench/tpcb_c4_j2_T4_progress.txt",
+    "pgbench/tpcb_c2_T4_aggregate.log",
+    "pgss/snapshot1_after_tpcb.csv",
+    "artillery/shop_report.json",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #[test]
+    fn importers_never_panic_on_mangled_input(seed in 0usize..SEEDS.len(), cut in 0.0f64..1.0, flips in proptest::collection::vec((0.0f64..1.0, any::<u8>()), 0..8)) {
+        let mut bytes = std::fs::read(fixture(SEEDS[seed])).unwrap();
+        bytes.truncate((bytes.len() as f64 * cut) as usize + 1);
+        for (at, b) in flips {
+            let i = ((bytes.len() - 1) as f64 * at) as usize;
+            bytes[i] = b;
+        }
+        parse_bytes(SEEDS[seed].rsplit('/').next().unwrap(), &bytes);
+    }
+}

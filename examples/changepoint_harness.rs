@@ -31,16 +31,28 @@ fn generate(rng: &mut rand::rngs::StdRng) -> Series {
     let mut truth = Vec::new();
     if kind.starts_with("steps") {
         let k = rng.gen_range(1..=3);
+        let mut tries = 0;
         while truth.len() < k {
             let c = rng.gen_range(10..n - 10);
             if truth.iter().all(|t: &usize| t.abs_diff(c) >= 15) {
                 truth.push(c);
             }
+            tries += 1;
+            if tries % 100 == 0 {
+                truth.clear(); // the steps placed so far leave no room: start again
+            }
         }
         truth.sort();
     }
-    let steps: Vec<f64> = truth.iter().map(|_| rng.gen_range(0.02..0.40) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 }).collect();
-    let drift = if kind.contains("drift") { rng.gen_range(0.10..0.30) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 } } else { 0.0 };
+    let steps: Vec<f64> = truth
+        .iter()
+        .map(|_| rng.gen_range(0.02..0.40) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 })
+        .collect();
+    let drift = if kind.contains("drift") {
+        rng.gen_range(0.10..0.30) * if rng.gen_bool(0.5) { 1.0 } else { -1.0 }
+    } else {
+        0.0
+    };
     let eps = Normal::new(0.0, 1.0).expect("valid normal");
     let values = (0..n)
         .map(|i| {
@@ -57,15 +69,28 @@ fn generate(rng: &mut rand::rngs::StdRng) -> Series {
             v
         })
         .collect();
-    let min_ratio = steps.iter().map(|s| s.abs() / noise).fold(f64::INFINITY, f64::min);
-    Series { values, truth, kind, min_ratio }
+    let min_ratio = steps
+        .iter()
+        .map(|s| s.abs() / noise)
+        .fold(f64::INFINITY, f64::min);
+    Series {
+        values,
+        truth,
+        kind,
+        min_ratio,
+    }
 }
 
 fn true_positives(truth: &[usize], pred: &[usize], margin: usize) -> usize {
     let mut left: Vec<usize> = pred.to_vec();
     let mut tp = 0;
     for &t in truth {
-        let best = left.iter().enumerate().filter(|(_, &x)| x.abs_diff(t) <= margin).min_by_key(|(_, &x)| x.abs_diff(t)).map(|(i, _)| i);
+        let best = left
+            .iter()
+            .enumerate()
+            .filter(|(_, &x)| x.abs_diff(t) <= margin)
+            .min_by_key(|(_, &x)| x.abs_diff(t))
+            .map(|(i, _)| i);
         if let Some(i) = best {
             left.remove(i);
             tp += 1;
@@ -79,11 +104,18 @@ fn f1(truth: &[usize], pred: &[usize]) -> f64 {
     let x: Vec<usize> = std::iter::once(0).chain(pred.iter().copied()).collect();
     let tp = true_positives(&t, &x, 5) as f64;
     let (p, r) = (tp / x.len() as f64, tp / t.len() as f64);
-    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
 }
 
 fn segments(cps: &[usize], n: usize) -> Vec<(usize, usize)> {
-    let mut b: Vec<usize> = std::iter::once(0).chain(cps.iter().copied().filter(|c| *c > 0 && *c < n)).chain(std::iter::once(n)).collect();
+    let mut b: Vec<usize> = std::iter::once(0)
+        .chain(cps.iter().copied().filter(|c| *c > 0 && *c < n))
+        .chain(std::iter::once(n))
+        .collect();
     b.dedup();
     b.windows(2).map(|w| (w[0], w[1])).collect()
 }
@@ -94,7 +126,10 @@ fn cover(truth: &[usize], pred: &[usize], n: usize) -> f64 {
         let inter = a.1.min(b.1).saturating_sub(a.0.max(b.0)) as f64;
         inter / ((a.1 - a.0) as f64 + (b.1 - b.0) as f64 - inter)
     };
-    s.iter().map(|&r| (r.1 - r.0) as f64 * sp.iter().map(|&q| jaccard(r, q)).fold(0.0, f64::max)).sum::<f64>() / n as f64
+    s.iter()
+        .map(|&r| (r.1 - r.0) as f64 * sp.iter().map(|&q| jaccard(r, q)).fold(0.0, f64::max))
+        .sum::<f64>()
+        / n as f64
 }
 
 /// Binary segmentation baseline: L2 cost on data scaled by its overall standard deviation,
@@ -102,12 +137,16 @@ fn cover(truth: &[usize], pred: &[usize], n: usize) -> f64 {
 fn binseg(values: &[f64]) -> Vec<usize> {
     let n = values.len();
     let m = values.iter().sum::<f64>() / n as f64;
-    let sd = (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64).sqrt().max(1e-12);
+    let sd = (values.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (n - 1) as f64)
+        .sqrt()
+        .max(1e-12);
     let y: Vec<f64> = values.iter().map(|v| v / sd).collect();
-    let cost = |a: usize, b: usize| {
-        let s: f64 = y[a..b].iter().sum();
-        y[a..b].iter().map(|v| v * v).sum::<f64>() - s * s / (b - a) as f64
-    };
+    let (mut s1, mut s2) = (vec![0.0; n + 1], vec![0.0; n + 1]);
+    for (i, v) in y.iter().enumerate() {
+        s1[i + 1] = s1[i] + v;
+        s2[i + 1] = s2[i] + v * v;
+    }
+    let cost = |a: usize, b: usize| (s2[b] - s2[a]) - (s1[b] - s1[a]).powi(2) / (b - a) as f64;
     let pen = 3.0 * (n as f64).ln();
     let mut cps: Vec<usize> = Vec::new();
     while cps.len() < 5 {
@@ -141,11 +180,16 @@ fn main() {
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let params = Params::default();
     let series: Vec<Series> = (0..count).map(|_| generate(&mut rng)).collect();
-    let mut by_kind: std::collections::BTreeMap<&str, (f64, f64, f64, f64, usize)> = Default::default();
+    let mut by_kind: std::collections::BTreeMap<&str, (f64, f64, f64, f64, usize)> =
+        Default::default();
     let (mut f, mut c, mut fb, mut cb) = (0.0, 0.0, 0.0, 0.0);
     let mut detectable = (0.0, 0usize);
     for s in &series {
-        let pred: Vec<usize> = changepoint::detect(&s.values, &params).expect("finite").iter().map(|c| c.index).collect();
+        let pred: Vec<usize> = changepoint::detect(&s.values, &params)
+            .expect("finite")
+            .iter()
+            .map(|c| c.index)
+            .collect();
         let base = binseg(&s.values);
         let (pf, pc) = (f1(&s.truth, &pred), cover(&s.truth, &pred, s.values.len()));
         let (bf, bc) = (f1(&s.truth, &base), cover(&s.truth, &base, s.values.len()));
@@ -161,12 +205,35 @@ fn main() {
         }
     }
     let n = count as f64;
-    println!("change point accuracy on {count} synthetic histories (seed {seed}), parameters {params:?}");
-    println!("{:<28} {:>8} {:>8} {:>12} {:>12}", "series", "F1", "cover", "binseg F1", "binseg cover");
+    println!(
+        "change point accuracy on {count} synthetic histories (seed {seed}), parameters {params:?}"
+    );
+    println!(
+        "{:<28} {:>8} {:>8} {:>12} {:>12}",
+        "series", "F1", "cover", "binseg F1", "binseg cover"
+    );
     for (k, (pf, pc, bf, bc, m)) in &by_kind {
         let m = *m as f64;
-        println!("{:<28} {:>8.3} {:>8.3} {:>12.3} {:>12.3}", format!("{k} ({m})"), pf / m, pc / m, bf / m, bc / m);
+        println!(
+            "{:<28} {:>8.3} {:>8.3} {:>12.3} {:>12.3}",
+            format!("{k} ({m})"),
+            pf / m,
+            pc / m,
+            bf / m,
+            bc / m
+        );
     }
-    println!("{:<28} {:>8.3} {:>8.3} {:>12.3} {:>12.3}", "all", f / n, c / n, fb / n, cb / n);
-    println!("F1 where every step is at least the noise sigma ({} series): {:.3}", detectable.1, detectable.0 / detectable.1 as f64);
+    println!(
+        "{:<28} {:>8.3} {:>8.3} {:>12.3} {:>12.3}",
+        "all",
+        f / n,
+        c / n,
+        fb / n,
+        cb / n
+    );
+    println!(
+        "F1 where every step is at least the noise sigma ({} series): {:.3}",
+        detectable.1,
+        detectable.0 / detectable.1 as f64
+    );
 }

@@ -27,7 +27,12 @@ Examples:
 #[command(name = "perfledger", version, about = "A warehouse for performance-test results and a regression analyst on top of it", after_help = AFTER_HELP)]
 pub struct Cli {
     /// The warehouse file (DuckDB).
-    #[arg(long, global = true, env = "PERFLEDGER_DB", default_value = "perfledger.duckdb")]
+    #[arg(
+        long,
+        global = true,
+        env = "PERFLEDGER_DB",
+        default_value = "perfledger.duckdb"
+    )]
     pub db: PathBuf,
 
     #[command(subcommand)]
@@ -83,6 +88,10 @@ pub struct ReportOut {
 }
 
 #[derive(Subcommand, Debug)]
+#[expect(
+    clippy::large_enum_variant,
+    reason = "parsed once per process; boxing would only obscure the clap types"
+)]
 pub enum ReportCmd {
     /// One run: summary, per-target table, interval charts, latency distribution.
     Run {

@@ -38,11 +38,16 @@ fn lock_timeout() -> Duration {
 }
 
 fn is_lock_error(msg: &str) -> bool {
-    msg.contains("Could not set lock") || msg.contains("Conflicting lock") || msg.contains("lock on file")
+    msg.contains("Could not set lock")
+        || msg.contains("Conflicting lock")
+        || msg.contains("lock on file")
 }
 
 fn wh_err(path: &Path, msg: impl std::fmt::Display) -> Error {
-    Error::Warehouse { path: path.to_path_buf(), msg: msg.to_string() }
+    Error::Warehouse {
+        path: path.to_path_buf(),
+        msg: msg.to_string(),
+    }
 }
 
 /// Opens with retries while another process holds the file lock (bounded exponential backoff).
@@ -50,8 +55,14 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
     let deadline = Instant::now() + lock_timeout();
     let mut wait = Duration::from_millis(20);
     loop {
-        let mode = if read_only { AccessMode::ReadOnly } else { AccessMode::ReadWrite };
-        let config = Config::default().access_mode(mode).map_err(|e| wh_err(path, e))?;
+        let mode = if read_only {
+            AccessMode::ReadOnly
+        } else {
+            AccessMode::ReadWrite
+        };
+        let config = Config::default()
+            .access_mode(mode)
+            .map_err(|e| wh_err(path, e))?;
         match Connection::open_with_flags(path, config) {
             Ok(c) => return Ok(c),
             Err(e) if is_lock_error(&e.to_string()) && Instant::now() < deadline => {
@@ -93,7 +104,11 @@ fn schema_version(conn: &Connection) -> Result<i64, duckdb::Error> {
     if exists == 0 {
         return Ok(0);
     }
-    conn.query_row("SELECT coalesce(max(version), 0) FROM perfledger_schema", [], |r| r.get(0))
+    conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM perfledger_schema",
+        [],
+        |r| r.get(0),
+    )
 }
 
 impl Warehouse {
@@ -101,13 +116,19 @@ impl Warehouse {
     pub fn open_rw(path: &Path) -> Result<Self> {
         let mut conn = open_conn(path, false)?;
         migrate(&mut conn, path)?;
-        Ok(Warehouse { conn, path: path.to_path_buf() })
+        Ok(Warehouse {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// Opens an existing warehouse read-only (upgrading it first if it is behind).
     pub fn open_ro(path: &Path) -> Result<Self> {
         if !path.exists() {
-            return Err(wh_err(path, "no warehouse here yet: create one with `perfledger import FILE...` (or pass --db)"));
+            return Err(wh_err(
+                path,
+                "no warehouse here yet: create one with `perfledger import FILE...` (or pass --db)",
+            ));
         }
         let conn = open_conn(path, true)?;
         let v = schema_version(&conn).map_err(|e| wh_err(path, e))?;
@@ -115,9 +136,15 @@ impl Warehouse {
         if v < latest_version() {
             drop(conn);
             drop(Warehouse::open_rw(path)?);
-            return Ok(Warehouse { conn: open_conn(path, true)?, path: path.to_path_buf() });
+            return Ok(Warehouse {
+                conn: open_conn(path, true)?,
+                path: path.to_path_buf(),
+            });
         }
-        Ok(Warehouse { conn, path: path.to_path_buf() })
+        Ok(Warehouse {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     pub fn version(&self) -> Result<i64> {
@@ -141,12 +168,24 @@ pub fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<()>
         .map_err(|e| wh_err(path, e))?;
     let current = schema_version(conn).map_err(|e| wh_err(path, e))?;
     check_not_newer(path, current)?;
-    for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > current && *v <= target) {
+    for (version, sql) in MIGRATIONS
+        .iter()
+        .filter(|(v, _)| *v > current && *v <= target)
+    {
         let tx = conn.transaction().map_err(|e| wh_err(path, e))?;
-        tx.execute_batch(sql).map_err(|e| wh_err(path, format!("migration {version} failed: {e}")))?;
-        tx.execute("INSERT INTO perfledger_schema VALUES (?, current_timestamp)", params![version])
-            .map_err(|e| wh_err(path, e))?;
-        tx.commit().map_err(|e| wh_err(path, format!("migration {version} could not be committed: {e}")))?;
+        tx.execute_batch(sql)
+            .map_err(|e| wh_err(path, format!("migration {version} failed: {e}")))?;
+        tx.execute(
+            "INSERT INTO perfledger_schema VALUES (?, current_timestamp)",
+            params![version],
+        )
+        .map_err(|e| wh_err(path, e))?;
+        tx.commit().map_err(|e| {
+            wh_err(
+                path,
+                format!("migration {version} could not be committed: {e}"),
+            )
+        })?;
     }
     Ok(())
 }
@@ -180,7 +219,11 @@ pub fn ingest_run(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)>
     let key = content_key(&run.sources, run.key_suffix.as_deref());
     if let Some(id) = wh
         .conn
-        .query_row("SELECT id FROM run WHERE content_key = ?", params![key], |r| r.get::<_, i64>(0))
+        .query_row(
+            "SELECT id FROM run WHERE content_key = ?",
+            params![key],
+            |r| r.get::<_, i64>(0),
+        )
         .optional()
         .map_err(db_err)?
     {
@@ -215,29 +258,44 @@ pub fn ingest_run(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)>
         )
         .map_err(db_err)?;
     {
-        let mut st = tx.prepare("INSERT INTO run_label VALUES (?, ?, ?)").map_err(db_err)?;
+        let mut st = tx
+            .prepare("INSERT INTO run_label VALUES (?, ?, ?)")
+            .map_err(db_err)?;
         for (k, v) in &run.labels {
             st.execute(params![id, k, v]).map_err(db_err)?;
         }
-        let mut st = tx.prepare("INSERT INTO source_file VALUES (?, ?, ?, ?, ?)").map_err(db_err)?;
+        let mut st = tx
+            .prepare("INSERT INTO source_file VALUES (?, ?, ?, ?, ?)")
+            .map_err(db_err)?;
         for s in &run.sources {
-            st.execute(params![id, s.path, s.role, s.sha256, s.bytes as i64]).map_err(db_err)?;
+            st.execute(params![id, s.path, s.role, s.sha256, s.bytes as i64])
+                .map_err(db_err)?;
         }
-        let mut tgt = tx.prepare("INSERT INTO target VALUES (?, ?, ?, ?, ?, ?)").map_err(db_err)?;
+        let mut tgt = tx
+            .prepare("INSERT INTO target VALUES (?, ?, ?, ?, ?, ?)")
+            .map_err(db_err)?;
         let mut app = tx.appender("measurement").map_err(db_err)?;
-        let mut hist = tx.prepare("INSERT INTO histogram VALUES (?, ?, ?, ?)").map_err(db_err)?;
+        let mut hist = tx
+            .prepare("INSERT INTO histogram VALUES (?, ?, ?, ?)")
+            .map_err(db_err)?;
         for t in &run.targets {
-            let tags = t.tags.as_ref().map(|m| serde_json::to_string(m).expect("string map serialises"));
-            tgt.execute(params![id, t.name, t.kind.as_str(), t.method, t.url, tags]).map_err(db_err)?;
+            let tags = t
+                .tags
+                .as_ref()
+                .map(|m| serde_json::to_string(m).expect("string map serialises"));
+            tgt.execute(params![id, t.name, t.kind.as_str(), t.method, t.url, tags])
+                .map_err(db_err)?;
             for (metric, (value, unit)) in &t.metrics {
-                app.append_row(params![id, t.name, metric, value, unit]).map_err(db_err)?;
+                app.append_row(params![id, t.name, metric, value, unit])
+                    .map_err(db_err)?;
             }
             if let Some(h) = t.histogram.as_ref().filter(|h| !h.is_empty()) {
                 let mut buf = Vec::new();
                 hdrhistogram::serialization::V2Serializer::new()
                     .serialize(h, &mut buf)
                     .map_err(|e| Error::Data(format!("histogram serialisation failed: {e:?}")))?;
-                hist.execute(params![id, t.name, h.len() as i64, buf]).map_err(db_err)?;
+                hist.execute(params![id, t.name, h.len() as i64, buf])
+                    .map_err(db_err)?;
             }
         }
         app.flush().map_err(db_err)?;
@@ -245,15 +303,22 @@ pub fn ingest_run(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)>
             .prepare("INSERT INTO series_point VALUES (?, ?, CAST(? AS TIMESTAMP), ?, ?)")
             .map_err(db_err)?;
         for p in &run.series {
-            st.execute(params![id, p.target, ts(p.ts), p.metric, p.value]).map_err(db_err)?;
+            st.execute(params![id, p.target, ts(p.ts), p.metric, p.value])
+                .map_err(db_err)?;
         }
-        let mut st = tx.prepare("INSERT INTO error VALUES (?, ?, ?, ?, ?)").map_err(db_err)?;
+        let mut st = tx
+            .prepare("INSERT INTO error VALUES (?, ?, ?, ?, ?)")
+            .map_err(db_err)?;
         for e in &run.errors {
-            st.execute(params![id, e.target, e.kind, e.message, e.count]).map_err(db_err)?;
+            st.execute(params![id, e.target, e.kind, e.message, e.count])
+                .map_err(db_err)?;
         }
-        let mut st = tx.prepare("INSERT INTO threshold VALUES (?, ?, ?, ?)").map_err(db_err)?;
+        let mut st = tx
+            .prepare("INSERT INTO threshold VALUES (?, ?, ?, ?)")
+            .map_err(db_err)?;
         for t in &run.thresholds {
-            st.execute(params![id, t.metric, t.expression, t.passed]).map_err(db_err)?;
+            st.execute(params![id, t.metric, t.expression, t.passed])
+                .map_err(db_err)?;
         }
     }
     tx.commit().map_err(db_err)?;
@@ -261,24 +326,47 @@ pub fn ingest_run(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)>
 }
 
 /// Writes one pg_stat_statements snapshot in one transaction.
-pub fn ingest_snapshot(wh: &mut Warehouse, snap: &ParsedSnapshot, run_id: Option<i64>) -> Result<(i64, Outcome)> {
-    let key = format!("{}|{}|{}", content_key(&snap.sources, None), snap.server, ts(snap.taken_at));
+pub fn ingest_snapshot(
+    wh: &mut Warehouse,
+    snap: &ParsedSnapshot,
+    run_id: Option<i64>,
+) -> Result<(i64, Outcome)> {
+    let key = format!(
+        "{}|{}|{}",
+        content_key(&snap.sources, None),
+        snap.server,
+        ts(snap.taken_at)
+    );
     if let Some(id) = wh
         .conn
-        .query_row("SELECT id FROM pg_snapshot WHERE content_key = ?", params![key], |r| r.get::<_, i64>(0))
+        .query_row(
+            "SELECT id FROM pg_snapshot WHERE content_key = ?",
+            params![key],
+            |r| r.get::<_, i64>(0),
+        )
         .optional()
         .map_err(db_err)?
     {
         return Ok((id, Outcome::AlreadyImported));
     }
     if let Some(r) = run_id {
-        let n: i64 = wh.conn.query_row("SELECT count(*) FROM run WHERE id = ?", params![r], |row| row.get(0)).map_err(db_err)?;
+        let n: i64 = wh
+            .conn
+            .query_row("SELECT count(*) FROM run WHERE id = ?", params![r], |row| {
+                row.get(0)
+            })
+            .map_err(db_err)?;
         if n == 0 {
-            return Err(Error::Usage(format!("--run {r}: no such run (see `perfledger runs`)")));
+            return Err(Error::Usage(format!(
+                "--run {r}: no such run (see `perfledger runs`)"
+            )));
         }
     }
     let tx = wh.conn.transaction().map_err(db_err)?;
-    let source = snap.sources.first().map_or_else(|| "live".to_string(), |s| s.path.clone());
+    let source = snap
+        .sources
+        .first()
+        .map_or_else(|| "live".to_string(), |s| s.path.clone());
     let id: i64 = tx
         .query_row(
             "INSERT INTO pg_snapshot (server, taken_at, stats_reset, run_id, source, content_key, imported_at)

@@ -24,7 +24,12 @@ pub enum Error {
     Usage(String),
 
     #[error("{}: {msg}", location(path, *line, *offset))]
-    Input { path: PathBuf, line: Option<usize>, offset: Option<u64>, msg: String },
+    Input {
+        path: PathBuf,
+        line: Option<usize>,
+        offset: Option<u64>,
+        msg: String,
+    },
 
     #[error("{}: the run produced no results: {reason}", path.display())]
     NoResults { path: PathBuf, reason: String },
@@ -66,9 +71,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) => exit::USAGE,
-            Error::Input { .. } | Error::NoResults { .. } | Error::Unrecognized { .. } | Error::Data(_) => {
-                exit::BAD_INPUT
-            }
+            Error::Input { .. }
+            | Error::NoResults { .. }
+            | Error::Unrecognized { .. }
+            | Error::Data(_) => exit::BAD_INPUT,
             Error::Warehouse { .. } => exit::WAREHOUSE,
             Error::Gate(_) => exit::GATE_FAILED,
             Error::Other(_) => exit::INTERNAL,
@@ -76,15 +82,28 @@ impl Error {
     }
 
     pub fn input(path: &Path, line: Option<usize>, msg: impl Into<String>) -> Self {
-        Error::Input { path: path.to_path_buf(), line, offset: None, msg: msg.into() }
+        Error::Input {
+            path: path.to_path_buf(),
+            line,
+            offset: None,
+            msg: msg.into(),
+        }
     }
 
     pub fn at_offset(path: &Path, offset: u64, msg: impl Into<String>) -> Self {
-        Error::Input { path: path.to_path_buf(), line: None, offset: Some(offset), msg: msg.into() }
+        Error::Input {
+            path: path.to_path_buf(),
+            line: None,
+            offset: Some(offset),
+            msg: msg.into(),
+        }
     }
 
     pub fn no_results(path: &Path, reason: impl Into<String>) -> Self {
-        Error::NoResults { path: path.to_path_buf(), reason: reason.into() }
+        Error::NoResults {
+            path: path.to_path_buf(),
+            reason: reason.into(),
+        }
     }
 }
 

@@ -37,7 +37,8 @@ fn cell_text(v: ValueRef) -> Option<String> {
                     .map(|d| d.naive_utc().format("%Y-%m-%d %H:%M:%S").to_string())
                     .unwrap_or_default()
             }
-            duckdb::types::Value::Date32(d) => (chrono::NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch")
+            duckdb::types::Value::Date32(d) => (chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+                .expect("epoch")
                 + chrono::Duration::days(d as i64))
             .to_string(),
             o => format!("{o:?}"),
@@ -47,12 +48,27 @@ fn cell_text(v: ValueRef) -> Option<String> {
 
 /// Runs a query and returns its result as a DataFrame.
 pub fn query(conn: &Connection, sql: &str, params: impl Params) -> Result<DataFrame> {
-    let mut stmt = conn.prepare(sql).map_err(|e| Error::Data(format!("query failed: {e}")))?;
-    let mut rows = stmt.query(params).map_err(|e| Error::Data(format!("query failed: {e}")))?;
+    let mut stmt = conn
+        .prepare(sql)
+        .map_err(|e| Error::Data(format!("query failed: {e}")))?;
+    let mut rows = stmt
+        .query(params)
+        .map_err(|e| Error::Data(format!("query failed: {e}")))?;
     let mut raw: Vec<Vec<duckdb::types::Value>> = Vec::new();
-    while let Some(row) = rows.next().map_err(|e| Error::Data(format!("query failed: {e}")))? {
+    while let Some(row) = rows
+        .next()
+        .map_err(|e| Error::Data(format!("query failed: {e}")))?
+    {
         let n = row.as_ref().column_count();
-        raw.push((0..n).map(|i| row.get_ref(i).map(|v| v.to_owned()).unwrap_or(duckdb::types::Value::Null)).collect());
+        raw.push(
+            (0..n)
+                .map(|i| {
+                    row.get_ref(i)
+                        .map(|v| v.to_owned())
+                        .unwrap_or(duckdb::types::Value::Null)
+                })
+                .collect(),
+        );
     }
     drop(rows);
     let names: Vec<String> = stmt.column_names();
@@ -69,7 +85,15 @@ fn to_column<'a>(name: &str, values: impl Iterator<Item = ValueRef<'a>> + Clone)
     use ValueRef as V;
     let kind = values.clone().find(|v| !matches!(v, V::Null));
     let cells = match kind {
-        Some(V::TinyInt(_) | V::SmallInt(_) | V::Int(_) | V::BigInt(_) | V::UTinyInt(_) | V::USmallInt(_) | V::UInt(_)) => Cells::Int(
+        Some(
+            V::TinyInt(_)
+            | V::SmallInt(_)
+            | V::Int(_)
+            | V::BigInt(_)
+            | V::UTinyInt(_)
+            | V::USmallInt(_)
+            | V::UInt(_),
+        ) => Cells::Int(
             values
                 .map(|v| match v {
                     V::TinyInt(x) => Some(x as i64),
@@ -83,20 +107,26 @@ fn to_column<'a>(name: &str, values: impl Iterator<Item = ValueRef<'a>> + Clone)
                 })
                 .collect(),
         ),
-        Some(V::Float(_) | V::Double(_) | V::HugeInt(_) | V::UBigInt(_) | V::Decimal(_)) => Cells::Float(
+        Some(V::Float(_) | V::Double(_) | V::HugeInt(_) | V::UBigInt(_) | V::Decimal(_)) => {
+            Cells::Float(
+                values
+                    .map(|v| match v {
+                        V::Float(x) => Some(x as f64),
+                        V::Double(x) => Some(x),
+                        V::HugeInt(x) => Some(x as f64),
+                        V::UBigInt(x) => Some(x as f64),
+                        V::Decimal(d) => d.to_string().parse().ok(),
+                        V::BigInt(x) => Some(x as f64),
+                        _ => None,
+                    })
+                    .collect(),
+            )
+        }
+        Some(V::Boolean(_)) => Cells::Bool(
             values
-                .map(|v| match v {
-                    V::Float(x) => Some(x as f64),
-                    V::Double(x) => Some(x),
-                    V::HugeInt(x) => Some(x as f64),
-                    V::UBigInt(x) => Some(x as f64),
-                    V::Decimal(d) => d.to_string().parse().ok(),
-                    V::BigInt(x) => Some(x as f64),
-                    _ => None,
-                })
+                .map(|v| if let V::Boolean(b) = v { Some(b) } else { None })
                 .collect(),
         ),
-        Some(V::Boolean(_)) => Cells::Bool(values.map(|v| if let V::Boolean(b) = v { Some(b) } else { None }).collect()),
         _ => Cells::Text(values.map(cell_text).collect()),
     };
     let name: PlSmallStr = name.into();
@@ -150,11 +180,21 @@ pub fn fmt_float(x: f64) -> String {
 }
 
 fn rows(df: &DataFrame) -> Vec<Vec<AnyValue<'_>>> {
-    (0..df.height()).map(|i| df.columns().iter().map(|c| c.get(i).unwrap_or(AnyValue::Null)).collect()).collect()
+    (0..df.height())
+        .map(|i| {
+            df.columns()
+                .iter()
+                .map(|c| c.get(i).unwrap_or(AnyValue::Null))
+                .collect()
+        })
+        .collect()
 }
 
 fn names(df: &DataFrame) -> Vec<String> {
-    df.get_column_names().iter().map(|n| n.to_string()).collect()
+    df.get_column_names()
+        .iter()
+        .map(|n| n.to_string())
+        .collect()
 }
 
 /// JSON array of row objects.
@@ -163,45 +203,81 @@ pub fn to_json_rows(df: &DataFrame) -> serde_json::Value {
     serde_json::Value::Array(
         rows(df)
             .iter()
-            .map(|r| serde_json::Value::Object(names.iter().cloned().zip(r.iter().map(cell_json)).collect()))
+            .map(|r| {
+                serde_json::Value::Object(
+                    names.iter().cloned().zip(r.iter().map(cell_json)).collect(),
+                )
+            })
             .collect(),
     )
 }
 
 pub fn render(df: &DataFrame, format: Format) -> String {
     match format {
-        Format::Json | Format::Junit => serde_json::to_string_pretty(&to_json_rows(df)).expect("JSON values serialise") + "\n",
+        Format::Json | Format::Junit => {
+            serde_json::to_string_pretty(&to_json_rows(df)).expect("JSON values serialise") + "\n"
+        }
         Format::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
             w.write_record(names(df)).expect("in-memory write");
             for r in rows(df) {
-                w.write_record(r.iter().map(cell_str)).expect("in-memory write");
+                w.write_record(r.iter().map(cell_str))
+                    .expect("in-memory write");
             }
-            String::from_utf8(w.into_inner().expect("in-memory flush")).expect("UTF-8 in, UTF-8 out")
+            String::from_utf8(w.into_inner().expect("in-memory flush"))
+                .expect("UTF-8 in, UTF-8 out")
         }
-        Format::Markdown => markdown(&names(df), &rows(df).iter().map(|r| r.iter().map(cell_str).collect()).collect::<Vec<_>>()),
-        Format::Table => table(&names(df), &rows(df).iter().map(|r| r.iter().map(cell_str).collect()).collect::<Vec<_>>()),
+        Format::Markdown => markdown(
+            &names(df),
+            &rows(df)
+                .iter()
+                .map(|r| r.iter().map(cell_str).collect())
+                .collect::<Vec<_>>(),
+        ),
+        Format::Table => table(
+            &names(df),
+            &rows(df)
+                .iter()
+                .map(|r| r.iter().map(cell_str).collect())
+                .collect::<Vec<_>>(),
+        ),
     }
 }
 
 /// A plain aligned text table; numbers right-aligned.
 pub fn table(header: &[String], rows: &[Vec<String>]) -> String {
     let widths: Vec<usize> = (0..header.len())
-        .map(|i| rows.iter().map(|r| r[i].chars().count()).chain([header[i].chars().count()]).max().unwrap_or(0))
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let numeric = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok();
     let line = |cells: &[String]| {
         cells
             .iter()
             .zip(&widths)
-            .map(|(c, w)| if numeric(c) { format!("{c:>w$}") } else { format!("{c:<w$}") })
+            .map(|(c, w)| {
+                if numeric(c) {
+                    format!("{c:>w$}")
+                } else {
+                    format!("{c:<w$}")
+                }
+            })
             .collect::<Vec<_>>()
             .join("  ")
             .trim_end()
             .to_string()
     };
     let mut out = line(header) + "\n";
-    out += &widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  ");
+    out += &widths
+        .iter()
+        .map(|w| "-".repeat(*w))
+        .collect::<Vec<_>>()
+        .join("  ");
     out.push('\n');
     for r in rows {
         out += &line(r);
@@ -212,17 +288,29 @@ pub fn table(header: &[String], rows: &[Vec<String>]) -> String {
 
 pub fn markdown(header: &[String], rows: &[Vec<String>]) -> String {
     let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
-    let mut out = format!("| {} |\n", header.iter().map(|h| esc(h)).collect::<Vec<_>>().join(" | "));
+    let mut out = format!(
+        "| {} |\n",
+        header
+            .iter()
+            .map(|h| esc(h))
+            .collect::<Vec<_>>()
+            .join(" | ")
+    );
     out += &format!("|{}\n", header.iter().map(|_| "---|").collect::<String>());
     for r in rows {
-        out += &format!("| {} |\n", r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | "));
+        out += &format!(
+            "| {} |\n",
+            r.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ")
+        );
     }
     out
 }
 
 /// Column of f64 values (ints widened), NULLs as None.
 pub fn f64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
-    let c = df.column(name).map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
+    let c = df
+        .column(name)
+        .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
     Ok((0..df.height())
         .map(|i| match c.get(i) {
             Ok(AnyValue::Float64(x)) => Some(x),
@@ -234,7 +322,9 @@ pub fn f64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
 }
 
 pub fn str_column(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    let c = df.column(name).map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
+    let c = df
+        .column(name)
+        .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
     Ok((0..df.height())
         .map(|i| match c.get(i) {
             Ok(AnyValue::Null) | Err(_) => None,
@@ -244,5 +334,8 @@ pub fn str_column(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
 }
 
 pub fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    Ok(f64_column(df, name)?.into_iter().map(|v| v.map(|x| x as i64)).collect())
+    Ok(f64_column(df, name)?
+        .into_iter()
+        .map(|v| v.map(|x| x as i64))
+        .collect())
 }

@@ -38,7 +38,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Trend(a) => commands::trend::run(&cli.db, a),
         Command::Baseline(a) => commands::baseline::run(&cli.db, a),
         Command::Annotate(a) => commands::annotate::run(&cli.db, a),
-        Command::Report(a) => commands::report::run(&cli.db, a).map(|p| println!("report written to {}", p.display())),
+        Command::Report(a) => {
+            commands::report::run(&cli.db, a).map(|p| println!("report written to {}", p.display()))
+        }
         Command::Demo(a) => commands::demo::run(a),
     }
 }

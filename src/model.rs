@@ -16,7 +16,8 @@ pub const HIST_SIGFIG: u8 = 2;
 
 /// A new, empty latency histogram (microseconds).
 pub fn new_histogram() -> Histogram<u64> {
-    Histogram::new_with_bounds(1, HIST_MAX_US, HIST_SIGFIG).expect("static histogram bounds are valid")
+    Histogram::new_with_bounds(1, HIST_MAX_US, HIST_SIGFIG)
+        .expect("static histogram bounds are valid")
 }
 
 /// Records a latency given in milliseconds; sub-microsecond values count as 1 us.
@@ -113,7 +114,9 @@ impl Target {
 
     /// Fills latency metrics from the histogram where the tool did not report them itself.
     pub fn derive_from_histogram(&mut self) {
-        let Some(h) = self.histogram.as_ref() else { return };
+        let Some(h) = self.histogram.as_ref() else {
+            return;
+        };
         if h.is_empty() {
             return;
         }

@@ -10,16 +10,47 @@ use serde_json::Value;
 fn import_group(w: &Workdir, group: &str, files: &[String], first_day: u32) {
     for (i, f) in files.iter().enumerate() {
         let at = format!("2026-10-{:02}T02:00:00Z", first_day + i as u32);
-        w.ok(&["import", "--label", &format!("group={group}"), "--label", &format!("commit={group}{i}"), "--scenario", "orders", "--at", &at, f], 0);
+        w.ok(
+            &[
+                "import",
+                "--label",
+                &format!("group={group}"),
+                "--label",
+                &format!("commit={group}{i}"),
+                "--scenario",
+                "orders",
+                "--at",
+                &at,
+                f,
+            ],
+            0,
+        );
     }
 }
 
 fn wrk(kind: &str) -> Vec<String> {
-    (1..=8).map(|i| fixture(&format!("history/wrk_{kind}_{i}.json")).display().to_string()).collect()
+    (1..=8)
+        .map(|i| {
+            fixture(&format!("history/wrk_{kind}_{i}.json"))
+                .display()
+                .to_string()
+        })
+        .collect()
 }
 
 fn verdicts(v: &Value) -> Vec<(String, String, String)> {
-    v["results"].as_array().unwrap().iter().map(|r| (r["target"].as_str().unwrap().to_string(), r["metric"].as_str().unwrap().to_string(), r["verdict"].as_str().unwrap().to_string())).collect()
+    v["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["target"].as_str().unwrap().to_string(),
+                r["metric"].as_str().unwrap().to_string(),
+                r["verdict"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
 }
 
 fn setup() -> Workdir {
@@ -34,39 +65,95 @@ fn setup() -> Workdir {
 fn a_a_runs_give_no_regression_and_a_20_percent_slowdown_is_detected() {
     let w = setup();
     // A/A: 8 runs vs 8 runs of the same load on the same server
-    let aa = w.json(&["compare", "--baseline", "group=base", "--candidate", "group=again"]);
+    let aa = w.json(&[
+        "compare",
+        "--baseline",
+        "group=base",
+        "--candidate",
+        "group=again",
+    ]);
     let v = verdicts(&aa);
     assert!(!v.is_empty());
-    assert!(v.iter().all(|(_, _, verdict)| verdict == "unchanged"), "{v:?}");
+    assert!(
+        v.iter().all(|(_, _, verdict)| verdict == "unchanged"),
+        "{v:?}"
+    );
     assert_eq!(aa["results"][0]["method"], "welch t-test across runs");
     // each single A run against the 8 base runs (the usual CI situation): no false alarm
     for i in 1..=8 {
         let id = w.scalar(&format!("SELECT r.id FROM run r JOIN run_label l ON l.run_id = r.id WHERE l.key = 'commit' AND l.value = 'again{}'", i - 1));
-        let one = w.json(&["compare", "--baseline", "group=base", "--candidate", &id.to_string()]);
+        let one = w.json(&[
+            "compare",
+            "--baseline",
+            "group=base",
+            "--candidate",
+            &id.to_string(),
+        ]);
         let v = verdicts(&one);
-        assert!(v.iter().all(|(_, _, verdict)| verdict == "unchanged"), "A run {i}: {v:?}");
+        assert!(
+            v.iter().all(|(_, _, verdict)| verdict == "unchanged"),
+            "A run {i}: {v:?}"
+        );
     }
     // the same server made 20% slower (capture_history.sh --slowdown 1.2)
-    let out = w.run(&["compare", "--baseline", "group=base", "--candidate", "group=slow", "--format", "json"]);
-    assert_eq!(out.status.code(), Some(5), "a regression has its own exit code");
+    let out = w.run(&[
+        "compare",
+        "--baseline",
+        "group=base",
+        "--candidate",
+        "group=slow",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(
+        out.status.code(),
+        Some(5),
+        "a regression has its own exit code"
+    );
     let slow: Value = serde_json::from_slice(&out.stdout).unwrap();
     let v = verdicts(&slow);
     for m in ["latency_p50_ms", "latency_p95_ms", "throughput_rps"] {
-        assert!(v.contains(&("TOTAL".into(), m.into(), "regressed".into())), "{m}: {v:?}");
+        assert!(
+            v.contains(&("TOTAL".into(), m.into(), "regressed".into())),
+            "{m}: {v:?}"
+        );
     }
-    let p50 = slow["results"].as_array().unwrap().iter().find(|r| r["metric"] == "latency_p50_ms" && r["target"] == "TOTAL").unwrap();
+    let p50 = slow["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["metric"] == "latency_p50_ms" && r["target"] == "TOTAL")
+        .unwrap();
     let change = p50["relative_change"].as_f64().unwrap();
     assert!((0.12..0.25).contains(&change), "p50 change {change}");
     assert!(p50["ci_low"].as_f64().unwrap() > 0.0 && p50["p_adjusted"].as_f64().unwrap() < 0.05);
     // one slow run against the base history is caught too
-    let latest = w.run(&["compare", "--baseline", "group=base", "--candidate", "latest", "--format", "json"]);
+    let latest = w.run(&[
+        "compare",
+        "--baseline",
+        "group=base",
+        "--candidate",
+        "latest",
+        "--format",
+        "json",
+    ]);
     assert_eq!(latest.status.code(), Some(5));
 }
 
 #[test]
 fn single_runs_with_histograms_use_the_bootstrap_and_rank_test() {
     let w = setup();
-    let out = w.run(&["compare", "--baseline", "1", "--candidate", "17", "--metric", "latency_p50_ms", "--format", "json"]);
+    let out = w.run(&[
+        "compare",
+        "--baseline",
+        "1",
+        "--candidate",
+        "17",
+        "--metric",
+        "latency_p50_ms",
+        "--format",
+        "json",
+    ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     let r = &v["results"][0];
     assert_eq!(r["method"], "bootstrap CI + Mann-Whitney U on histograms");
@@ -77,14 +164,44 @@ fn single_runs_with_histograms_use_the_bootstrap_and_rank_test() {
 #[test]
 fn different_load_profiles_are_refused_unless_allowed() {
     let w = Workdir::new();
-    w.ok(&["import", &fixture("wrk/users_t2_c8_d3s.txt").display().to_string()], 0);
-    w.ok(&["import", &fixture("wrk/users_c400_socket_errors.txt").display().to_string()], 0);
+    w.ok(
+        &[
+            "import",
+            &fixture("wrk/users_t2_c8_d3s.txt").display().to_string(),
+        ],
+        0,
+    );
+    w.ok(
+        &[
+            "import",
+            &fixture("wrk/users_c400_socket_errors.txt")
+                .display()
+                .to_string(),
+        ],
+        0,
+    );
     let out = w.run(&["compare", "--baseline", "1", "--candidate", "2"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("connections"), "{}", String::from_utf8_lossy(&out.stderr));
-    let ok = w.run(&["compare", "--baseline", "1", "--candidate", "2", "--allow-different-load", "--format", "json"]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("connections"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ok = w.run(&[
+        "compare",
+        "--baseline",
+        "1",
+        "--candidate",
+        "2",
+        "--allow-different-load",
+        "--format",
+        "json",
+    ]);
     let v: Value = serde_json::from_slice(&ok.stdout).unwrap();
-    assert_eq!(v["results"][0]["method"], "threshold (one run each side, no samples)");
+    assert_eq!(
+        v["results"][0]["method"],
+        "threshold (one run each side, no samples)"
+    );
 }
 
 #[test]
@@ -94,29 +211,88 @@ fn check_gate_goals_baseline_markdown_and_junit() {
     // a slow night (run 24, 2026-10-24): November milestone not yet in force -> limit 10 ms
     let out = w.run(&["check", "--goals", &goals, "--format", "json", "24"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-    let p95 = v["goals"].as_array().unwrap().iter().find(|g| g["metric"] == "latency_p95_ms").unwrap();
+    let p95 = v["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metric"] == "latency_p95_ms")
+        .unwrap();
     assert_eq!(p95["limit"], 10.0);
-    assert_eq!(p95["rule"], "one-sided 95% order-statistic bound of the percentile");
+    assert_eq!(
+        p95["rule"],
+        "one-sided 95% order-statistic bound of the percentile"
+    );
     assert!(p95["bound"].as_f64().unwrap() >= p95["value"].as_f64().unwrap());
-    let tput = v["goals"].as_array().unwrap().iter().find(|g| g["metric"] == "throughput_rps").unwrap();
-    assert_eq!(tput["status"], "fail", "the slow server does ~1200 req/s < 1300");
+    let tput = v["goals"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|g| g["metric"] == "throughput_rps")
+        .unwrap();
+    assert_eq!(
+        tput["status"], "fail",
+        "the slow server does ~1200 req/s < 1300"
+    );
     assert_eq!(out.status.code(), Some(5));
     // a base night passes its goals; against the base group it has no regression
     let ok = w.run(&["check", "--goals", &goals, "--baseline", "group=base", "2"]);
-    assert_eq!(ok.status.code(), Some(0), "{}", String::from_utf8_lossy(&ok.stdout));
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stdout)
+    );
     // against the base history the slow night regresses: JUnit has failures and parses as XML
-    let junit = w.run(&["check", "--baseline", "group=base", "--format", "junit", "24"]);
+    let junit = w.run(&[
+        "check",
+        "--baseline",
+        "group=base",
+        "--format",
+        "junit",
+        "24",
+    ]);
     assert_eq!(junit.status.code(), Some(5));
     let xml = String::from_utf8(junit.stdout).unwrap();
-    assert!(xml.starts_with("<?xml") && xml.contains("<failure message=\"regressed\">"), "{xml}");
-    assert_eq!(xml.matches("<testcase").count(), xml.matches("</testcase>").count());
-    let md = w.run(&["check", "--baseline", "group=base", "--format", "markdown", "24"]);
+    assert!(
+        xml.starts_with("<?xml") && xml.contains("<failure message=\"regressed\">"),
+        "{xml}"
+    );
+    assert_eq!(
+        xml.matches("<testcase").count(),
+        xml.matches("</testcase>").count()
+    );
+    let md = w.run(&[
+        "check",
+        "--baseline",
+        "group=base",
+        "--format",
+        "markdown",
+        "24",
+    ]);
     let md = String::from_utf8(md.stdout).unwrap();
-    assert!(md.starts_with("## perfledger check: FAIL") && md.contains("| regressed |"), "{md}");
+    assert!(
+        md.starts_with("## perfledger check: FAIL") && md.contains("| regressed |"),
+        "{md}"
+    );
     // acknowledging the regression stops the alert
-    w.ok(&["annotate", "--run", "24", "--kind", "ack", "known: payment client is slower"], 0);
+    w.ok(
+        &[
+            "annotate",
+            "--run",
+            "24",
+            "--kind",
+            "ack",
+            "known: payment client is slower",
+        ],
+        0,
+    );
     let acked = w.run(&["check", "--baseline", "group=base", "24"]);
-    assert_eq!(acked.status.code(), Some(0), "{}", String::from_utf8_lossy(&acked.stdout));
+    assert_eq!(
+        acked.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&acked.stdout)
+    );
     assert!(String::from_utf8_lossy(&acked.stdout).contains("(acknowledged)"));
 }
 
@@ -129,14 +305,28 @@ fn trend_finds_the_step_and_baselines_are_named() {
     assert_eq!(cps.len(), 1, "{cps:?}");
     assert_eq!(cps[0]["index"], 16, "the first slow night");
     assert_eq!(cps[0]["commit"], "slow0");
-    assert!(t["mann_kendall_p"].as_f64().unwrap() < 0.05 && t["theil_sen_slope_per_month"].as_f64().unwrap() > 0.0);
+    assert!(
+        t["mann_kendall_p"].as_f64().unwrap() < 0.05
+            && t["theil_sen_slope_per_month"].as_f64().unwrap() > 0.0
+    );
     w.ok(&["baseline", "set", "2026-10", "last:8,group=base"], 0);
     let b = w.json(&["baseline", "list"]);
     assert_eq!(b[0]["runs"], 8);
-    let c = w.run(&["compare", "--baseline", "2026-10", "--candidate", "group=again"]);
+    let c = w.run(&[
+        "compare",
+        "--baseline",
+        "2026-10",
+        "--candidate",
+        "group=again",
+    ]);
     assert_eq!(c.status.code(), Some(0));
     w.ok(&["baseline", "delete", "2026-10"], 0);
-    assert_eq!(w.run(&["compare", "--baseline", "2026-10", "--candidate", "1"]).status.code(), Some(2));
+    assert_eq!(
+        w.run(&["compare", "--baseline", "2026-10", "--candidate", "1"])
+            .status
+            .code(),
+        Some(2)
+    );
 }
 
 #[test]
@@ -146,12 +336,23 @@ fn generic_series_import_becomes_runs_that_trend() {
     let f = dir.path().join("history.csv");
     let mut csv = String::from("timestamp,series,value,unit\n");
     for d in 1..=20 {
-        let v = if d <= 12 { 100.0 + (d % 3) as f64 } else { 130.0 + (d % 3) as f64 };
+        let v = if d <= 12 {
+            100.0 + (d % 3) as f64
+        } else {
+            130.0 + (d % 3) as f64
+        };
         csv += &format!("2026-09-{d:02},checkout/latency_p95_ms,{v},ms\n");
     }
     std::fs::write(&f, csv).unwrap();
     let out = w.json(&["import", "--tool", "series", f.to_str().unwrap()]);
     assert_eq!(out.as_array().unwrap().len(), 20);
-    let t = w.json(&["trend", "latency_p95_ms", "--target", "checkout", "--tool", "series"]);
+    let t = w.json(&[
+        "trend",
+        "latency_p95_ms",
+        "--target",
+        "checkout",
+        "--tool",
+        "series",
+    ]);
     assert_eq!(t["change_points"][0]["index"], 12);
 }

@@ -11,22 +11,46 @@ fn p(rel: &str) -> String {
 #[test]
 fn import_show_runs_and_reimport_is_a_no_op() {
     let w = Workdir::new();
-    let out = w.json(&["import", "--label", "branch=main", "--label", "commit=abc123", &p("ab/users_n2000_c10.txt"), &p("k6/shop_summary_export.json")]);
+    let out = w.json(&[
+        "import",
+        "--label",
+        "branch=main",
+        "--label",
+        "commit=abc123",
+        &p("ab/users_n2000_c10.txt"),
+        &p("k6/shop_summary_export.json"),
+    ]);
     let rows = out.as_array().unwrap();
     assert_eq!(rows.len(), 2);
     assert!(rows.iter().all(|r| r["status"] == "imported"));
     let ab_id = rows[0]["run_id"].as_i64().unwrap();
     let before = w.state();
-    let again = w.json(&["import", &p("ab/users_n2000_c10.txt"), &p("k6/shop_summary_export.json")]);
-    assert!(again.as_array().unwrap().iter().all(|r| r["status"] == "already imported"));
+    let again = w.json(&[
+        "import",
+        &p("ab/users_n2000_c10.txt"),
+        &p("k6/shop_summary_export.json"),
+    ]);
+    assert!(again
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["status"] == "already imported"));
     assert_eq!(again[0]["run_id"].as_i64(), Some(ab_id));
     let text = w.ok(&["import", &p("ab/users_n2000_c10.txt")], 0);
-    assert!(text.contains(&format!("already imported as run {ab_id}")), "{text}");
+    assert!(
+        text.contains(&format!("already imported as run {ab_id}")),
+        "{text}"
+    );
     assert_eq!(w.state(), before, "re-import changed nothing");
 
     let show = w.json(&["show", &ab_id.to_string()]);
     assert_eq!(show["run"]["tool"], "ab");
-    let total = show["targets"].as_array().unwrap().iter().find(|t| t["target"] == "TOTAL").unwrap();
+    let total = show["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["target"] == "TOTAL")
+        .unwrap();
     assert_eq!(total["requests"], 2000.0);
     assert_eq!(total["throughput_rps"], 851.14);
     let runs = w.json(&["runs", "--tool", "k6", "--label", "branch=main"]);
@@ -46,13 +70,23 @@ fn every_broken_input_fails_cleanly_and_leaves_the_warehouse_as_it_was() {
         let out = w.run(&["import", f.to_str().unwrap()]);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(out.status.code(), Some(3), "{}: {err}", f.display());
-        assert!(err.contains(f.file_name().unwrap().to_str().unwrap()), "error names the file: {err}");
+        assert!(
+            err.contains(f.file_name().unwrap().to_str().unwrap()),
+            "error names the file: {err}"
+        );
         assert_eq!(w.state(), before, "{} changed the warehouse", f.display());
     }
-    for f in ["ab/refused_no_results.txt", "wrk/refused_no_results.txt", "pgbench/refused_no_results.txt"] {
+    for f in [
+        "ab/refused_no_results.txt",
+        "wrk/refused_no_results.txt",
+        "pgbench/refused_no_results.txt",
+    ] {
         let out = w.run(&["import", &p(f)]);
         assert_eq!(out.status.code(), Some(3));
-        assert!(String::from_utf8_lossy(&out.stderr).contains("produced no results"), "{f}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains("produced no results"),
+            "{f}"
+        );
     }
     assert_eq!(w.state(), before);
 }
@@ -62,14 +96,31 @@ fn a_folder_imports_what_it_recognises_and_reports_the_rest() {
     let w = Workdir::new();
     // the whole fixture tree: good files import, broken and no-result ones are reported, exit 3
     let out = w.run(&["import", "--format", "json", fixture("").to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let imported = rows.as_array().unwrap().iter().filter(|r| r["status"] == "imported").count();
+    let imported = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "imported")
+        .count();
     assert!(imported >= 25, "imported {imported}");
     let state = w.state();
     let again = w.run(&["import", "--format", "json", fixture("").to_str().unwrap()]);
     let rows: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().iter().filter(|r| r["status"] == "imported").count(), 0);
+    assert_eq!(
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["status"] == "imported")
+            .count(),
+        0
+    );
     assert_eq!(w.state(), state);
 }
 
@@ -87,13 +138,29 @@ fn exit_codes_and_read_only_sql() {
     let w = Workdir::new();
     assert_eq!(w.run(&["runs"]).status.code(), Some(4), "no warehouse yet");
     w.ok(&["import", &p("ab/users_n2000_c10.txt")], 0);
-    assert_eq!(w.run(&["import", "--label", "nokey", &p("ab/users_n2000_c10.txt")]).status.code(), Some(2));
+    assert_eq!(
+        w.run(&["import", "--label", "nokey", &p("ab/users_n2000_c10.txt")])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(w.run(&["show", "99"]).status.code(), Some(2));
-    assert_eq!(w.run(&["import", "--tool", "nope", &p("ab/users_n2000_c10.txt")]).status.code(), Some(2));
+    assert_eq!(
+        w.run(&["import", "--tool", "nope", &p("ab/users_n2000_c10.txt")])
+            .status
+            .code(),
+        Some(2)
+    );
     assert_eq!(w.run(&["frobnicate"]).status.code(), Some(2));
     let del = w.run(&["sql", "DELETE FROM run"]);
     assert_eq!(del.status.code(), Some(3));
-    assert!(String::from_utf8_lossy(&del.stderr).to_lowercase().contains("read-only"), "{}", String::from_utf8_lossy(&del.stderr));
+    assert!(
+        String::from_utf8_lossy(&del.stderr)
+            .to_lowercase()
+            .contains("read-only"),
+        "{}",
+        String::from_utf8_lossy(&del.stderr)
+    );
     assert_eq!(w.scalar("SELECT count(*) FROM run"), 1);
     let csv = w.ok(&["sql", "--format", "csv", "SELECT 1 AS a, 'x,y' AS b"], 0);
     assert_eq!(csv, "a,b\n1,\"x,y\"\n");
@@ -104,23 +171,57 @@ fn pg_stat_statements_reset_never_gives_negative_deltas() {
     let w = Workdir::new();
     for (f, at) in [
         ("pgss/snapshot1_after_tpcb.csv", "2026-11-27T06:39:10Z"),
-        ("pgss/snapshot2_after_select_only.json", "2026-11-27T06:39:20Z"),
+        (
+            "pgss/snapshot2_after_select_only.json",
+            "2026-11-27T06:39:20Z",
+        ),
         ("pgss/snapshot3_after_reset.csv", "2026-11-27T06:39:30Z"),
     ] {
         w.ok(&["import", "--server", "capture", "--at", at, &p(f)], 0);
     }
-    let reset = w.json(&["sql", "SELECT snapshot_id, reset FROM pg_snapshot_reset ORDER BY snapshot_id"]);
+    let reset = w.json(&[
+        "sql",
+        "SELECT snapshot_id, reset FROM pg_snapshot_reset ORDER BY snapshot_id",
+    ]);
     assert_eq!(reset[0]["reset"], false);
     assert_eq!(reset[1]["reset"], false);
-    assert_eq!(reset[2]["reset"], true, "snapshot 3 follows pg_stat_statements_reset()");
-    assert_eq!(w.scalar("SELECT count(*) FROM pg_statement_delta WHERE calls < 0 OR total_exec_time_ms < 0"), 0);
+    assert_eq!(
+        reset[2]["reset"], true,
+        "snapshot 3 follows pg_stat_statements_reset()"
+    );
+    assert_eq!(
+        w.scalar(
+            "SELECT count(*) FROM pg_statement_delta WHERE calls < 0 OR total_exec_time_ms < 0"
+        ),
+        0
+    );
     let upd = "query LIKE 'UPDATE pgbench_accounts%'";
     // snapshot 1 has no previous snapshot: no interval
-    assert_eq!(w.scalar(&format!("SELECT calls FROM pg_statement_delta WHERE snapshot_id = 1 AND {upd}")), serde_json::Value::Null);
+    assert_eq!(
+        w.scalar(&format!(
+            "SELECT calls FROM pg_statement_delta WHERE snapshot_id = 1 AND {upd}"
+        )),
+        serde_json::Value::Null
+    );
     // the select-only run between 1 and 2 updated nothing
-    assert_eq!(w.scalar(&format!("SELECT calls FROM pg_statement_delta WHERE snapshot_id = 2 AND {upd}")), 0);
+    assert_eq!(
+        w.scalar(&format!(
+            "SELECT calls FROM pg_statement_delta WHERE snapshot_id = 2 AND {upd}"
+        )),
+        0
+    );
     // after the reset, the 100 transactions of `pgbench -c 2 -t 50` ("processed: 100/100")
-    assert_eq!(w.scalar(&format!("SELECT calls FROM pg_statement_delta WHERE snapshot_id = 3 AND {upd}")), 100);
-    let ratio = w.scalar(&format!("SELECT cache_hit_ratio FROM pg_statement_delta WHERE snapshot_id = 3 AND {upd}")).as_f64().unwrap();
+    assert_eq!(
+        w.scalar(&format!(
+            "SELECT calls FROM pg_statement_delta WHERE snapshot_id = 3 AND {upd}"
+        )),
+        100
+    );
+    let ratio = w
+        .scalar(&format!(
+            "SELECT cache_hit_ratio FROM pg_statement_delta WHERE snapshot_id = 3 AND {upd}"
+        ))
+        .as_f64()
+        .unwrap();
     assert!((0.0..=1.0).contains(&ratio));
 }

@@ -8,14 +8,19 @@ use perfledger::import::{collect_units, detect, parse_unit, ImportOptions};
 use perfledger::model::{Parsed, ParsedRun, ParsedSnapshot, TOTAL};
 
 fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 fn parse_any(rel: &str) -> Result<(&'static str, Parsed), Error> {
     let units = collect_units(&[fixture(rel)])?;
     assert_eq!(units.len(), 1, "{rel} should be one import unit");
     let imp = detect(&units[0].0, None)?;
-    Ok((imp.name(), parse_unit(&units[0].0, imp, &ImportOptions::default())?))
+    Ok((
+        imp.name(),
+        parse_unit(&units[0].0, imp, &ImportOptions::default())?,
+    ))
 }
 
 fn run(rel: &str, format: &str) -> ParsedRun {
@@ -35,7 +40,10 @@ fn snapshot(rel: &str) -> ParsedSnapshot {
 }
 
 fn metric(r: &ParsedRun, target: &str, m: &str) -> f64 {
-    r.target(target).unwrap_or_else(|| panic!("no target {target}")).get(m).unwrap_or_else(|| panic!("{target} has no {m}"))
+    r.target(target)
+        .unwrap_or_else(|| panic!("no target {target}"))
+        .get(m)
+        .unwrap_or_else(|| panic!("{target} has no {m}"))
 }
 
 fn close(a: f64, b: f64, rel: f64) -> bool {
@@ -69,9 +77,16 @@ fn ab_failures_length_and_non2xx() {
     let r = run("ab/checkout_post_non2xx.txt", "ab-text");
     assert_eq!(metric(&r, TOTAL, "requests"), 500.0);
     assert_eq!(metric(&r, TOTAL, "ab_failed_requests"), 480.0);
-    assert_eq!(metric(&r, TOTAL, "failures"), 20.0, "length mismatches are not failures; non-2xx are");
+    assert_eq!(
+        metric(&r, TOTAL, "failures"),
+        20.0,
+        "length mismatches are not failures; non-2xx are"
+    );
     assert_eq!(metric(&r, TOTAL, "error_rate"), 20.0 / 500.0);
-    assert!(r.errors.iter().any(|e| e.kind == "ab" && e.message == "Length failures" && e.count == 480));
+    assert!(r
+        .errors
+        .iter()
+        .any(|e| e.kind == "ab" && e.message == "Length failures" && e.count == 480));
     assert!(r.errors.iter().any(|e| e.kind == "status" && e.count == 20));
     let s = run("ab/search_length_failures.txt", "ab-text");
     assert_eq!(metric(&s, TOTAL, "failures"), 0.0);
@@ -83,7 +98,12 @@ fn ab_gnuplot_and_percentiles() {
     // ab -n 500 -g: 500 request rows; ab -e: "50,5.554", "95,..." "100,17.074"
     let g = run("ab/users_gnuplot.tsv", "ab-gnuplot");
     assert_eq!(metric(&g, TOTAL, "requests"), 500.0);
-    assert!(g.target(TOTAL).unwrap().histogram.as_ref().is_some_and(|h| h.len() == 500));
+    assert!(g
+        .target(TOTAL)
+        .unwrap()
+        .histogram
+        .as_ref()
+        .is_some_and(|h| h.len() == 500));
     let p = run("ab/users_percentiles.csv", "ab-percentiles");
     assert_eq!(metric(&p, TOTAL, "latency_p50_ms"), 5.554);
     assert_eq!(metric(&p, TOTAL, "latency_max_ms"), 17.074);
@@ -98,7 +118,9 @@ fn ab_no_results_are_errors_not_runs() {
         ("ab/usage_error.txt", "concurrency level greater"),
     ] {
         match parse_any(f) {
-            Err(Error::NoResults { reason, .. }) => assert!(reason.contains(needle), "{f}: {reason}"),
+            Err(Error::NoResults { reason, .. }) => {
+                assert!(reason.contains(needle), "{f}: {reason}")
+            }
             other => panic!("{f}: expected NoResults, got {:?}", other.map(|p| p.0)),
         }
     }
@@ -113,7 +135,11 @@ fn wrk_text() {
     assert_eq!(metric(&r, TOTAL, "latency_mean_ms"), 2.78);
     assert_eq!(metric(&r, TOTAL, "latency_stddev_ms"), 1.13);
     assert_eq!(metric(&r, TOTAL, "latency_max_ms"), 14.29);
-    assert!(close(metric(&r, TOTAL, "bytes_received"), 6.12 * 1024.0 * 1024.0, 1e-9));
+    assert!(close(
+        metric(&r, TOTAL, "bytes_received"),
+        6.12 * 1024.0 * 1024.0,
+        1e-9
+    ));
     assert_eq!((r.load.threads, r.load.connections), (Some(2), Some(8)));
     // --latency: "50% 5.48ms 90% 6.60ms 99% 11.40ms", "4243 requests", "Requests/sec: 1410.61"
     let l = run("wrk/orders_latency_t2_c8_d3s.txt", "wrk-text");
@@ -128,12 +154,19 @@ fn wrk_errors() {
     // "Socket errors: connect 0, read 0, write 0, timeout 57", "13934 requests in 3.05s"
     let r = run("wrk/users_c400_socket_errors.txt", "wrk-text");
     assert_eq!(metric(&r, TOTAL, "failures"), 57.0);
-    assert!(close(metric(&r, TOTAL, "error_rate"), 57.0 / (13934.0 + 57.0), 1e-12));
+    assert!(close(
+        metric(&r, TOTAL, "error_rate"),
+        57.0 / (13934.0 + 57.0),
+        1e-12
+    ));
     // "Non-2xx or 3xx responses: 10849" of "10849 requests": a run whose requests all failed is a run
     let n = run("wrk/notfound_non2xx.txt", "wrk-text");
     assert_eq!(metric(&n, TOTAL, "failures"), 10849.0);
     assert_eq!(metric(&n, TOTAL, "error_rate"), 1.0);
-    assert!(matches!(parse_any("wrk/refused_no_results.txt"), Err(Error::NoResults { .. })));
+    assert!(matches!(
+        parse_any("wrk/refused_no_results.txt"),
+        Err(Error::NoResults { .. })
+    ));
 }
 
 #[test]
@@ -163,7 +196,11 @@ fn k6_summary_export() {
     assert_eq!(metric(&r, TOTAL, "failures"), 2.0);
     assert!(close(metric(&r, TOTAL, "latency_p95_ms"), 10.18, 0.001));
     assert!(close(metric(&r, TOTAL, "latency_p50_ms"), 6.09, 0.001));
-    assert!(close(metric(&r, "name:checkout", "latency_p95_ms"), 10.87, 0.001));
+    assert!(close(
+        metric(&r, "name:checkout", "latency_p95_ms"),
+        10.87,
+        0.001
+    ));
     // thresholds as printed: checks ✓, p(95)<500 ✓, {name:checkout} p(99)<5 ✗, rate<0.10 ✓, payment_ok ✗
     let th = |m: &str| r.thresholds.iter().find(|t| t.metric == m).unwrap().passed;
     assert!(th("checks") && th("http_req_duration") && th("http_req_failed"));
@@ -172,9 +209,16 @@ fn k6_summary_export() {
     assert_eq!(metric(&r, "orders_placed", "count"), 56.0);
     assert_eq!(metric(&r, "payment_ok", "passes"), 54.0);
     assert_eq!(metric(&r, "cart_size", "value"), 3.0);
-    assert!(close(metric(&r, "checkout_time", "value_p95"), 10.87, 0.001));
+    assert!(close(
+        metric(&r, "checkout_time", "value_p95"),
+        10.87,
+        0.001
+    ));
     // "✗ paid ↳ 96% — ✓ 54 / ✗ 2"
-    assert!(r.errors.iter().any(|e| e.kind == "check" && e.message == "::checkout::paid" && e.count == 2));
+    assert!(r
+        .errors
+        .iter()
+        .any(|e| e.kind == "check" && e.message == "::checkout::paid" && e.count == 2));
 }
 
 #[test]
@@ -182,21 +226,40 @@ fn k6_handle_summary() {
     let r = run("k6/shop_handle_summary.json", "k6-handle-summary");
     assert_eq!(metric(&r, TOTAL, "requests"), 176.0);
     assert_eq!(metric(&r, TOTAL, "failures"), 2.0);
-    assert!(r.thresholds.iter().any(|t| t.metric == "payment_ok" && !t.passed));
+    assert!(r
+        .thresholds
+        .iter()
+        .any(|t| t.metric == "payment_ok" && !t.passed));
     assert!(close(r.duration_s.unwrap(), 3.090121964, 1e-9));
 }
 
 #[test]
 fn k6_points_ndjson_csv_gz() {
     // shop_points.json and .csv come from the run whose stdout printed "http_reqs: 176", "2 out of 176"
-    for (f, format) in [("k6/shop_points.json", "k6-ndjson"), ("k6/shop_points.csv", "k6-csv")] {
+    for (f, format) in [
+        ("k6/shop_points.json", "k6-ndjson"),
+        ("k6/shop_points.csv", "k6-csv"),
+    ] {
         let r = run(f, format);
         assert_eq!(metric(&r, TOTAL, "requests"), 176.0, "{f}");
         assert_eq!(metric(&r, TOTAL, "failures"), 2.0, "{f}");
-        assert_eq!(r.target(TOTAL).unwrap().histogram.as_ref().unwrap().len(), 176, "{f}");
+        assert_eq!(
+            r.target(TOTAL).unwrap().histogram.as_ref().unwrap().len(),
+            176,
+            "{f}"
+        );
         // p(95)=10.18ms in the summary; the histogram keeps 1% precision
-        assert!(close(metric(&r, TOTAL, "latency_p95_ms"), 10.18, 0.02), "{f}: {}", metric(&r, TOTAL, "latency_p95_ms"));
-        assert!(r.errors.iter().any(|e| e.kind == "status" && e.message == "status 500" && e.count == 2), "{f}");
+        assert!(
+            close(metric(&r, TOTAL, "latency_p95_ms"), 10.18, 0.02),
+            "{f}: {}",
+            metric(&r, TOTAL, "latency_p95_ms")
+        );
+        assert!(
+            r.errors
+                .iter()
+                .any(|e| e.kind == "status" && e.message == "status 500" && e.count == 2),
+            "{f}"
+        );
     }
     // gzip: its run printed "http_reqs: 178", "3 out of 178"
     let g = run("k6/shop_points_gz.json.gz", "k6-ndjson");
@@ -218,14 +281,27 @@ fn locust_csv_sets_of_two_versions() {
     let r = run("locust/shop_v2_47_stats.csv", "locust-csv");
     assert_eq!(metric(&r, TOTAL, "requests"), 466.0);
     assert_eq!(metric(&r, TOTAL, "failures"), 44.0);
-    assert!(close(metric(&r, TOTAL, "throughput_rps"), 155.19556439286325, 1e-12));
+    assert!(close(
+        metric(&r, TOTAL, "throughput_rps"),
+        155.19556439286325,
+        1e-12
+    ));
     assert_eq!(metric(&r, TOTAL, "latency_p95_ms"), 15.0);
     assert_eq!(metric(&r, "GET users", "requests"), 214.0);
     assert_eq!(metric(&r, "GET <legacy & \"quoted\">", "failures"), 41.0);
     assert_eq!(r.load.users, Some(8));
-    assert!(r.series.iter().any(|p| p.target == TOTAL && p.metric == "users" && p.value == 8.0));
-    assert!(r.errors.iter().any(|e| e.kind == "exception" && e.message == "cart total mismatch" && e.count == 15));
-    assert!(r.errors.iter().any(|e| e.kind == "failure" && e.target == "POST checkout" && e.count == 3));
+    assert!(r
+        .series
+        .iter()
+        .any(|p| p.target == TOTAL && p.metric == "users" && p.value == 8.0));
+    assert!(r
+        .errors
+        .iter()
+        .any(|e| e.kind == "exception" && e.message == "cart total mismatch" && e.count == 15));
+    assert!(r
+        .errors
+        .iter()
+        .any(|e| e.kind == "failure" && e.target == "POST checkout" && e.count == 3));
     assert_eq!(r.sources.len(), 4, "the four files of the set are one run");
     let old = run("locust/shop_v1_6_stats_history.csv", "locust-csv");
     assert_eq!(metric(&old, TOTAL, "requests"), 408.0);
@@ -238,7 +314,12 @@ fn locust_json_and_html() {
     let j = run("locust/shop_v2_47_json_stdout.json", "locust-json");
     assert_eq!(metric(&j, TOTAL, "requests"), 336.0);
     assert_eq!(metric(&j, TOTAL, "failures"), 39.0);
-    assert!(j.target(TOTAL).unwrap().histogram.as_ref().is_some_and(|h| h.len() == 336));
+    assert!(j
+        .target(TOTAL)
+        .unwrap()
+        .histogram
+        .as_ref()
+        .is_some_and(|h| h.len() == 336));
     let jf = run("locust/shop_v2_47_jsonfile.json", "locust-json");
     assert_eq!(metric(&jf, TOTAL, "requests"), 134.0);
     // HTML report of the CSV run: its final table printed "Aggregated 501 49(9.78%)"
@@ -246,7 +327,13 @@ fn locust_json_and_html() {
     assert_eq!(metric(&h, TOTAL, "requests"), 501.0);
     assert_eq!(metric(&h, TOTAL, "failures"), 49.0);
     assert_eq!(metric(&h, TOTAL, "latency_p95_ms"), 16.0);
-    assert!(matches!(parse_any("locust/shop_v1_6_report.html"), Err(Error::Input { .. })), "1.x HTML carries no data");
+    assert!(
+        matches!(
+            parse_any("locust/shop_v1_6_report.html"),
+            Err(Error::Input { .. })
+        ),
+        "1.x HTML carries no data"
+    );
 }
 
 #[test]
@@ -260,7 +347,12 @@ fn pgbench_outputs() {
     assert_eq!(metric(&r, TOTAL, "failures"), 0.0);
     assert_eq!((r.load.connections, r.load.threads), (Some(4), Some(2)));
     // four "progress:" lines: 2286.0, 2074.4, 2542.2, 2796.8 tps
-    let tps: Vec<f64> = r.series.iter().filter(|p| p.metric == "throughput_rps").map(|p| p.value).collect();
+    let tps: Vec<f64> = r
+        .series
+        .iter()
+        .filter(|p| p.metric == "throughput_rps")
+        .map(|p| p.value)
+        .collect();
     assert_eq!(tps, vec![2286.0, 2074.4, 2542.2, 2796.8]);
     // -t 50 with 2 clients: "processed: 100/100"
     let t = run("pgbench/tpcb_c2_t50.txt", "pgbench-stdout");
@@ -274,7 +366,10 @@ fn pgbench_outputs() {
     let a = run("pgbench/tpcb_c2_T4_aggregate.log", "pgbench-aggregate-log");
     assert_eq!(metric(&a, TOTAL, "requests"), 6755.0);
     assert!(close(metric(&a, TOTAL, "latency_max_ms"), 45.140, 1e-12));
-    assert!(matches!(parse_any("pgbench/refused_no_results.txt"), Err(Error::NoResults { .. })));
+    assert!(matches!(
+        parse_any("pgbench/refused_no_results.txt"),
+        Err(Error::NoResults { .. })
+    ));
 }
 
 #[test]
@@ -283,10 +378,19 @@ fn pg_stat_statements_csv_and_json_agree() {
     let c = snapshot("pgss/snapshot1_after_tpcb.csv");
     let j = snapshot("pgss/snapshot1_after_tpcb.json");
     assert_eq!((c.statements.len(), j.statements.len()), (13, 15));
-    let find = |s: &ParsedSnapshot| s.statements.iter().find(|x| x.query.starts_with("UPDATE pgbench_accounts")).cloned().unwrap();
+    let find = |s: &ParsedSnapshot| {
+        s.statements
+            .iter()
+            .find(|x| x.query.starts_with("UPDATE pgbench_accounts"))
+            .cloned()
+            .unwrap()
+    };
     let (a, b) = (find(&c), find(&j));
     assert_eq!(a.calls, b.calls);
-    assert_eq!(a.calls, 9714, "one UPDATE per TPC-B transaction of the 9714 pgbench processed");
+    assert_eq!(
+        a.calls, 9714,
+        "one UPDATE per TPC-B transaction of the 9714 pgbench processed"
+    );
     assert!(close(a.total_exec_time_ms, b.total_exec_time_ms, 1e-9));
     assert_eq!(a.queryid, b.queryid);
 }
@@ -296,15 +400,23 @@ fn broken_inputs_name_the_file_and_place() {
     for (f, needle) in [
         ("broken/empty.txt", "empty"),
         ("broken/binary.bin", "binary"),
-        ("broken/unknown_format.txt", "not a format perfledger recognises"),
+        (
+            "broken/unknown_format.txt",
+            "not a format perfledger recognises",
+        ),
         ("broken/truncated_k6_summary.json", "line"),
         ("broken/truncated_wrk.txt", "truncated"),
         ("broken/bad_row_locust_stats.csv", ":3"),
         ("broken/truncated_points.json.gz", "gzip"),
     ] {
-        let err = parse_any(f).err().unwrap_or_else(|| panic!("{f} should fail"));
+        let err = parse_any(f)
+            .err()
+            .unwrap_or_else(|| panic!("{f} should fail"));
         let msg = err.to_string();
-        assert!(msg.contains(f.rsplit('/').next().unwrap()), "{f}: message names the file: {msg}");
+        assert!(
+            msg.contains(f.rsplit('/').next().unwrap()),
+            "{f}: message names the file: {msg}"
+        );
         assert!(msg.contains(needle), "{f}: {msg}");
         assert_eq!(err.exit_code(), perfledger::error::exit::BAD_INPUT, "{f}");
     }
@@ -319,5 +431,8 @@ fn artillery_report() {
     assert_eq!(metric(&r, TOTAL, "latency_p95_ms"), 10.9);
     assert_eq!(metric(&r, "/api/users", "latency_p95_ms"), 7.0);
     assert_eq!(metric(&r, "/api/checkout", "requests"), 40.0);
-    assert!(r.errors.iter().any(|e| e.message == "status 500" && e.count == 2));
+    assert!(r
+        .errors
+        .iter()
+        .any(|e| e.message == "status 500" && e.count == 2));
 }

@@ -15,19 +15,48 @@ fn bin() -> Command {
 #[test]
 fn eight_concurrent_writers_all_succeed_and_store_each_run_once() {
     let w = Workdir::new();
-    w.ok(&["import", &fixture("ab/users_n2000_c10.txt").display().to_string()], 0);
-    let files: Vec<String> = (1..=8).map(|i| fixture(&format!("history/wrk_base_{i}.json")).display().to_string()).collect();
+    w.ok(
+        &[
+            "import",
+            &fixture("ab/users_n2000_c10.txt").display().to_string(),
+        ],
+        0,
+    );
+    let files: Vec<String> = (1..=8)
+        .map(|i| {
+            fixture(&format!("history/wrk_base_{i}.json"))
+                .display()
+                .to_string()
+        })
+        .collect();
     let children: Vec<_> = files
         .iter()
-        .map(|f| bin().arg("--db").arg(w.db()).args(["import", f]).env("PERFLEDGER_LOCK_TIMEOUT", "120").stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap())
+        .map(|f| {
+            bin()
+                .arg("--db")
+                .arg(w.db())
+                .args(["import", f])
+                .env("PERFLEDGER_LOCK_TIMEOUT", "120")
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
         .collect();
     for c in children {
         let out = c.wait_with_output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert_eq!(w.scalar("SELECT count(*) FROM run"), 9);
     assert_eq!(w.scalar("SELECT count(DISTINCT content_key) FROM run"), 9);
-    assert_eq!(w.scalar("SELECT count(*) FROM histogram WHERE target = 'TOTAL'"), 8);
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM histogram WHERE target = 'TOTAL'"),
+        8
+    );
 }
 
 /// A k6 NDJSON file of `n` requests built from the real fixture's lines (same metrics, tags).
@@ -48,7 +77,14 @@ fn sigkill_during_imports_leaves_no_partial_run() {
     let big = big_points(w.dir.path(), 40);
     let mut killed = 0;
     for i in 0..50u64 {
-        let mut child = bin().arg("--db").arg(w.db()).args(["import", big.to_str().unwrap()]).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let mut child = bin()
+            .arg("--db")
+            .arg(w.db())
+            .args(["import", big.to_str().unwrap()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         std::thread::sleep(Duration::from_millis(20 + (i * 37) % 400));
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap();
@@ -61,15 +97,29 @@ fn sigkill_during_imports_leaves_no_partial_run() {
         let orphans = w.scalar("SELECT (SELECT count(*) FROM measurement WHERE run_id NOT IN (SELECT id FROM run)) + (SELECT count(*) FROM target WHERE run_id NOT IN (SELECT id FROM run)) + (SELECT count(*) FROM series_point WHERE run_id NOT IN (SELECT id FROM run))");
         assert_eq!(orphans, 0, "iteration {i}");
         if runs == 1 {
-            assert_eq!(w.scalar("SELECT count(*) FROM target WHERE target = 'TOTAL'"), 1);
-            assert_eq!(w.scalar("SELECT value FROM measurement WHERE target = 'TOTAL' AND metric = 'requests'"), 176.0 * 40.0);
+            assert_eq!(
+                w.scalar("SELECT count(*) FROM target WHERE target = 'TOTAL'"),
+                1
+            );
+            assert_eq!(
+                w.scalar(
+                    "SELECT value FROM measurement WHERE target = 'TOTAL' AND metric = 'requests'"
+                ),
+                176.0 * 40.0
+            );
             break;
         }
     }
-    assert!(killed > 0, "no import was interrupted: make the input larger");
+    assert!(
+        killed > 0,
+        "no import was interrupted: make the input larger"
+    );
     let out = w.json(&["import", big.to_str().unwrap()]);
     assert!(out[0]["status"] == "imported" || out[0]["status"] == "already imported");
-    assert_eq!(w.scalar("SELECT value FROM measurement WHERE target = 'TOTAL' AND metric = 'requests'"), 176.0 * 40.0);
+    assert_eq!(
+        w.scalar("SELECT value FROM measurement WHERE target = 'TOTAL' AND metric = 'requests'"),
+        176.0 * 40.0
+    );
 }
 
 #[test]
@@ -80,16 +130,29 @@ fn an_older_warehouse_is_upgraded_and_a_newer_one_refused() {
         perfledger::db::migrate_to(&mut conn, &w.db(), 1).unwrap();
         conn.execute_batch("INSERT INTO run (tool, format, content_key, imported_at) VALUES ('ab', 'ab-text', 'k1', now())").unwrap();
     }
-    assert_eq!(w.scalar("SELECT max(version) FROM perfledger_schema"), 2, "opened and upgraded");
+    assert_eq!(
+        w.scalar("SELECT max(version) FROM perfledger_schema"),
+        2,
+        "opened and upgraded"
+    );
     assert_eq!(w.scalar("SELECT count(*) FROM run"), 1, "no loss");
-    assert_eq!(w.scalar("SELECT count(*) FROM baseline"), 0, "version 2 tables exist");
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM baseline"),
+        0,
+        "version 2 tables exist"
+    );
     {
         let conn = duckdb::Connection::open(w.db()).unwrap();
-        conn.execute_batch("INSERT INTO perfledger_schema VALUES (99, now())").unwrap();
+        conn.execute_batch("INSERT INTO perfledger_schema VALUES (99, now())")
+            .unwrap();
     }
     let out = w.run(&["runs"]);
     assert_eq!(out.status.code(), Some(4));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("newer perfledger"), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("newer perfledger"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 /// Every importer on mangled real inputs: errors are fine, panics are not.

@@ -100,9 +100,15 @@ pub struct Comparison {
 
 impl Comparison {
     pub fn regressions(&self) -> usize {
-        self.results.iter().filter(|r| r.verdict == Verdict::Regressed && !r.acknowledged).count()
+        self.results
+            .iter()
+            .filter(|r| r.verdict == Verdict::Regressed && !r.acknowledged)
+            .count()
     }
 }
+
+type Values = BTreeMap<(String, String), BTreeMap<i64, f64>>;
+type Buckets = Vec<(f64, u64)>;
 
 struct Test {
     rel: f64,
@@ -116,45 +122,111 @@ fn across_runs(b: &[f64], c: &[f64]) -> Option<Test> {
     if b.len() < 3 || mb == 0.0 {
         return None;
     }
-    let r = if c.len() >= 2 { tests::welch(b, c)? } else { tests::prediction(b, *c.first()?)? };
-    let method = if c.len() >= 2 { "welch t-test across runs" } else { "prediction interval across runs" };
-    Some(Test { rel: r.diff / mb, ci: (r.ci.0 / mb, r.ci.1 / mb), p: Some(r.p_value), method })
+    let r = if c.len() >= 2 {
+        tests::welch(b, c)?
+    } else {
+        tests::prediction(b, *c.first()?)?
+    };
+    let method = if c.len() >= 2 {
+        "welch t-test across runs"
+    } else {
+        "prediction interval across runs"
+    };
+    Some(Test {
+        rel: r.diff / mb,
+        ci: (r.ci.0 / mb, r.ci.1 / mb),
+        p: Some(r.p_value),
+        method,
+    })
 }
 
 /// Error rates from summed counts: a zero baseline has no relative change, so a rise from
 /// zero counts as +100%.
-fn error_rate_test(fb: Option<f64>, nb: Option<f64>, fc: Option<f64>, nc: Option<f64>) -> Option<Test> {
+fn error_rate_test(
+    fb: Option<f64>,
+    nb: Option<f64>,
+    fc: Option<f64>,
+    nc: Option<f64>,
+) -> Option<Test> {
     let (fb, nb, fc, nc) = (fb?, nb?, fc?, nc?);
     let p = tests::two_proportion(fb, nb, fc, nc)?;
     let (rb, rc) = (fb / nb, fc / nc);
-    let rel = if rb > 0.0 { rc / rb - 1.0 } else if rc > 0.0 { 1.0 } else { 0.0 };
-    Some(Test { rel, ci: (f64::NAN, f64::NAN), p: Some(p), method: "two-proportion z-test on summed counts" })
+    let rel = if rb > 0.0 {
+        rc / rb - 1.0
+    } else if rc > 0.0 {
+        1.0
+    } else {
+        0.0
+    };
+    Some(Test {
+        rel,
+        ci: (f64::NAN, f64::NAN),
+        p: Some(p),
+        method: "two-proportion z-test on summed counts",
+    })
 }
 
-fn from_histograms(b: &[(f64, u64)], c: &[(f64, u64)], metric: &str, resamples: usize) -> Option<Test> {
+fn from_histograms(
+    b: &[(f64, u64)],
+    c: &[(f64, u64)],
+    metric: &str,
+    resamples: usize,
+) -> Option<Test> {
     let q = quantile_of(metric)?;
     let ci = bootstrap::quantile_ratio(b, c, q, resamples, 0.05, 0x5eed)?;
     let mw = rank::mann_whitney(b, c)?;
-    Some(Test { rel: ci.ratio - 1.0, ci: (ci.low - 1.0, ci.high - 1.0), p: Some(mw.p_value), method: "bootstrap CI + Mann-Whitney U on histograms" })
+    Some(Test {
+        rel: ci.ratio - 1.0,
+        ci: (ci.low - 1.0, ci.high - 1.0),
+        p: Some(mw.p_value),
+        method: "bootstrap CI + Mann-Whitney U on histograms",
+    })
 }
 
 /// Refuses runs whose load differs (users, connections, threads, rate, planned requests,
 /// duration beyond 10%) unless allowed; returns notes on what differs.
 fn check_load(wh: &Warehouse, base: &[i64], cand: &[i64], allow: bool) -> Result<Vec<String>> {
-    let cols = ["users", "connections", "threads", "target_rate", "requests_planned", "duration_s"];
+    let cols = [
+        "users",
+        "connections",
+        "threads",
+        "target_rate",
+        "requests_planned",
+        "duration_s",
+    ];
     let profile = |ids: &[i64]| -> Result<BTreeMap<&'static str, Vec<f64>>> {
-        let list = ids.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
-        let df = crate::frame::query(&wh.conn, &format!("SELECT {} FROM run WHERE id IN ({list})", cols.map(|c| format!("CAST({c} AS DOUBLE) AS {c}")).join(",")), [])?;
+        let list = ids
+            .iter()
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",");
+        let df = crate::frame::query(
+            &wh.conn,
+            &format!(
+                "SELECT {} FROM run WHERE id IN ({list})",
+                cols.map(|c| format!("CAST({c} AS DOUBLE) AS {c}"))
+                    .join(",")
+            ),
+            [],
+        )?;
         let mut m = BTreeMap::new();
         for c in cols {
-            m.insert(c, crate::frame::f64_column(&df, c)?.into_iter().flatten().collect());
+            m.insert(
+                c,
+                crate::frame::f64_column(&df, c)?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            );
         }
         Ok(m)
     };
     let (pb, pc) = (profile(base)?, profile(cand)?);
     let mut diffs = Vec::new();
     for c in cols {
-        let (Some(b), Some(x)) = (mean(&pb[c]), mean(&pc[c])) else { continue };
+        let (Some(b), Some(x)) = (mean(&pb[c]), mean(&pc[c])) else {
+            continue;
+        };
         let tol = if c == "duration_s" { 0.10 } else { 0.0 };
         if (x - b).abs() > tol * b.abs().max(1e-9) {
             diffs.push(format!("{c}: baseline {b:.6} vs candidate {x:.6}"));
@@ -166,13 +238,29 @@ fn check_load(wh: &Warehouse, base: &[i64], cand: &[i64], allow: bool) -> Result
             diffs.join("; ")
         )));
     }
-    Ok(diffs.into_iter().map(|d| format!("different load allowed: {d}")).collect())
+    Ok(diffs
+        .into_iter()
+        .map(|d| format!("different load allowed: {d}"))
+        .collect())
 }
 
 fn acknowledged_runs(wh: &Warehouse, runs: &[i64]) -> Result<Vec<i64>> {
-    let list = runs.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
-    let df = crate::frame::query(&wh.conn, &format!("SELECT DISTINCT run_id FROM annotation WHERE kind = 'ack' AND run_id IN ({list})"), [])?;
-    Ok(crate::frame::i64_column(&df, "run_id")?.into_iter().flatten().collect())
+    let list = runs
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let df = crate::frame::query(
+        &wh.conn,
+        &format!(
+            "SELECT DISTINCT run_id FROM annotation WHERE kind = 'ack' AND run_id IN ({list})"
+        ),
+        [],
+    )?;
+    Ok(crate::frame::i64_column(&df, "run_id")?
+        .into_iter()
+        .flatten()
+        .collect())
 }
 
 pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Result<Comparison> {
@@ -182,31 +270,52 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
     wanted.extend(["requests", "failures"]);
     let vb = values(wh, base, &wanted)?;
     let vc = values(wh, cand, &wanted)?;
-    let sum = |v: &BTreeMap<(String, String), BTreeMap<i64, f64>>, t: &str, m: &str| v.get(&(t.to_string(), m.to_string())).map(|x| x.values().sum::<f64>());
+    let sum = |v: &Values, t: &str, m: &str| {
+        v.get(&(t.to_string(), m.to_string()))
+            .map(|x| x.values().sum::<f64>())
+    };
     let acked = !acknowledged_runs(wh, cand)?.is_empty();
-    let mut keys: Vec<(String, String)> = vb.keys().chain(vc.keys()).filter(|(_, m)| metrics.contains(&m.as_str())).cloned().collect();
+    let mut keys: Vec<(String, String)> = vb
+        .keys()
+        .chain(vc.keys())
+        .filter(|(_, m)| metrics.contains(&m.as_str()))
+        .cloned()
+        .collect();
     keys.sort_by_key(|(t, m)| (t != "TOTAL", t.clone(), metrics.iter().position(|x| x == m)));
     keys.dedup();
     if let Some(ts) = &s.targets {
         keys.retain(|(t, _)| ts.contains(t));
     }
     // A single-URL tool's only target repeats TOTAL: show it once.
-    let same_as_total = |v: &BTreeMap<(String, String), BTreeMap<i64, f64>>, t: &str, m: &str| {
+    let same_as_total = |v: &Values, t: &str, m: &str| {
         v.get(&(t.to_string(), m.to_string())) == v.get(&("TOTAL".to_string(), m.to_string()))
     };
     keys.retain(|(t, m)| t == "TOTAL" || !(same_as_total(&vb, t, m) && same_as_total(&vc, t, m)));
-    let mut hist_cache: BTreeMap<String, (Option<Vec<(f64, u64)>>, Option<Vec<(f64, u64)>>)> = BTreeMap::new();
+    let mut hist_cache: BTreeMap<String, (Option<Buckets>, Option<Buckets>)> = BTreeMap::new();
     let mut rows = Vec::new();
-    let mut tests_run: Vec<Option<Test>> = Vec::new();
     for (target, metric) in keys {
-        let b: Vec<f64> = vb.get(&(target.clone(), metric.clone())).map(|m| m.values().copied().collect()).unwrap_or_default();
-        let c: Vec<f64> = vc.get(&(target.clone(), metric.clone())).map(|m| m.values().copied().collect()).unwrap_or_default();
-        let min_effect = *s.min_effect_per_metric.get(&metric).unwrap_or(&s.min_effect);
+        let b: Vec<f64> = vb
+            .get(&(target.clone(), metric.clone()))
+            .map(|m| m.values().copied().collect())
+            .unwrap_or_default();
+        let c: Vec<f64> = vc
+            .get(&(target.clone(), metric.clone()))
+            .map(|m| m.values().copied().collect())
+            .unwrap_or_default();
+        let min_effect = *s
+            .min_effect_per_metric
+            .get(&metric)
+            .unwrap_or(&s.min_effect);
         let mut test = if b.is_empty() || c.is_empty() {
             None
         } else if metric == "error_rate" {
-            error_rate_test(sum(&vb, &target, "failures"), sum(&vb, &target, "requests"), sum(&vc, &target, "failures"), sum(&vc, &target, "requests"))
-                .or_else(|| across_runs(&b, &c))
+            error_rate_test(
+                sum(&vb, &target, "failures"),
+                sum(&vb, &target, "requests"),
+                sum(&vc, &target, "failures"),
+                sum(&vc, &target, "requests"),
+            )
+            .or_else(|| across_runs(&b, &c))
         } else {
             across_runs(&b, &c)
         };
@@ -214,7 +323,10 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
             let entry = match hist_cache.get(&target) {
                 Some(e) => e.clone(),
                 None => {
-                    let e = (merged_histogram(wh, base, &target)?.map(|h| buckets_ms(&h)), merged_histogram(wh, cand, &target)?.map(|h| buckets_ms(&h)));
+                    let e = (
+                        merged_histogram(wh, base, &target)?.map(|h| buckets_ms(&h)),
+                        merged_histogram(wh, cand, &target)?.map(|h| buckets_ms(&h)),
+                    );
                     hist_cache.insert(target.clone(), e.clone());
                     e
                 }
@@ -226,7 +338,12 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
         if test.is_none() {
             if let (Some(mb), Some(mc)) = (mean(&b), mean(&c)) {
                 if mb != 0.0 {
-                    test = Some(Test { rel: mc / mb - 1.0, ci: (f64::NAN, f64::NAN), p: None, method: "threshold (one run each side, no samples)" });
+                    test = Some(Test {
+                        rel: mc / mb - 1.0,
+                        ci: (f64::NAN, f64::NAN),
+                        p: None,
+                        method: "threshold (one run each side, no samples)",
+                    });
                 }
             }
         }
@@ -248,10 +365,17 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
             target,
             metric,
         });
-        tests_run.push(test);
     }
-    let idx: Vec<usize> = rows.iter().enumerate().filter(|(_, r)| r.p_value.is_some()).map(|(i, _)| i).collect();
-    let ps: Vec<f64> = idx.iter().map(|&i| rows[i].p_value.expect("filtered")).collect();
+    let idx: Vec<usize> = rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.p_value.is_some())
+        .map(|(i, _)| i)
+        .collect();
+    let ps: Vec<f64> = idx
+        .iter()
+        .map(|&i| rows[i].p_value.expect("filtered"))
+        .collect();
     if let Some(adj) = fdr::bh_adjust(&ps) {
         for (k, &i) in idx.iter().enumerate() {
             rows[i].p_adjusted = Some(adj[k]);
@@ -261,11 +385,19 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
         r.verdict = verdict(r, s);
         r.acknowledged = acked && r.verdict == Verdict::Regressed;
     }
-    Ok(Comparison { baseline_runs: base.to_vec(), candidate_runs: cand.to_vec(), settings: s.clone(), results: rows, notes })
+    Ok(Comparison {
+        baseline_runs: base.to_vec(),
+        candidate_runs: cand.to_vec(),
+        settings: s.clone(),
+        results: rows,
+        notes,
+    })
 }
 
 fn verdict(r: &Row, s: &Settings) -> Verdict {
-    let Some(rel) = r.relative_change else { return Verdict::InsufficientData };
+    let Some(rel) = r.relative_change else {
+        return Verdict::InsufficientData;
+    };
     let worse = match r.direction {
         Direction::LowerIsBetter => rel > 0.0,
         Direction::HigherIsBetter => rel < 0.0,

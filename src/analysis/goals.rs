@@ -96,18 +96,38 @@ pub struct GoalResult {
 }
 
 pub fn load(path: &std::path::Path) -> Result<GoalsFile> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::input(path, None, format!("cannot read goals file: {e}")))?;
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::input(path, None, format!("cannot read goals file: {e}")))?;
     let f: GoalsFile = toml::from_str(&text).map_err(|e| {
         let line = e.span().map(|s| text[..s.start].lines().count().max(1));
         Error::input(path, line, format!("invalid goals file: {}", e.message()))
     })?;
     for g in &f.goals {
-        if g.max.is_none() && g.min.is_none() && g.milestones.is_empty() && g.alert_max.is_none() && g.alert_min.is_none() {
-            return Err(Error::input(path, None, format!("goal '{}' sets no max, min, milestones or alert threshold", g.name)));
+        if g.max.is_none()
+            && g.min.is_none()
+            && g.milestones.is_empty()
+            && g.alert_max.is_none()
+            && g.alert_min.is_none()
+        {
+            return Err(Error::input(
+                path,
+                None,
+                format!(
+                    "goal '{}' sets no max, min, milestones or alert threshold",
+                    g.name
+                ),
+            ));
         }
         for m in &g.milestones {
             if parse_time(&m.from).is_none() {
-                return Err(Error::input(path, None, format!("goal '{}': milestone date '{}' is not a date (YYYY-MM-DD)", g.name, m.from)));
+                return Err(Error::input(
+                    path,
+                    None,
+                    format!(
+                        "goal '{}': milestone date '{}' is not a date (YYYY-MM-DD)",
+                        g.name, m.from
+                    ),
+                ));
             }
         }
     }
@@ -116,11 +136,28 @@ pub fn load(path: &std::path::Path) -> Result<GoalsFile> {
 
 /// The limit in force at `at`: the latest milestone that has started, else the goal's own.
 pub fn limit_at(g: &Goal, at: NaiveDateTime) -> (Option<f64>, Option<f64>, String) {
-    let mut ms: Vec<&Milestone> = g.milestones.iter().filter(|m| parse_time(&m.from).is_some_and(|d| d <= at)).collect();
+    let mut ms: Vec<&Milestone> = g
+        .milestones
+        .iter()
+        .filter(|m| parse_time(&m.from).is_some_and(|d| d <= at))
+        .collect();
     ms.sort_by_key(|m| parse_time(&m.from));
     match ms.last() {
-        Some(m) => (m.max, m.min, format!("milestone from {}{}", m.from, m.label.as_ref().map(|l| format!(" ({l})")).unwrap_or_default())),
-        None if !g.milestones.is_empty() && g.max.is_none() && g.min.is_none() => (None, None, "before the first milestone".into()),
+        Some(m) => (
+            m.max,
+            m.min,
+            format!(
+                "milestone from {}{}",
+                m.from,
+                m.label
+                    .as_ref()
+                    .map(|l| format!(" ({l})"))
+                    .unwrap_or_default()
+            ),
+        ),
+        None if !g.milestones.is_empty() && g.max.is_none() && g.min.is_none() => {
+            (None, None, "before the first milestone".into())
+        }
         None => (g.max, g.min, "goal".into()),
     }
 }
@@ -133,14 +170,29 @@ struct Evidence {
 }
 
 fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
-    let metric = if g.metric == "success_rate" { "error_rate" } else { g.metric.as_str() };
+    let metric = if g.metric == "success_rate" {
+        "error_rate"
+    } else {
+        g.metric.as_str()
+    };
     let v = values(wh, &[run], &[metric, "requests", "failures"])?;
-    let get = |m: &str| v.get(&(g.target.clone(), m.to_string())).and_then(|x| x.get(&run)).copied();
-    let Some(point) = get(metric) else { return Ok(None) };
+    let get = |m: &str| {
+        v.get(&(g.target.clone(), m.to_string()))
+            .and_then(|x| x.get(&run))
+            .copied()
+    };
+    let Some(point) = get(metric) else {
+        return Ok(None);
+    };
     if let Some(q) = quantile_of(metric) {
         if let Some(h) = merged_histogram(wh, &[run], &g.target)? {
             if let Some((lo, hi)) = quantile_bounds(&buckets_ms(&h), q, 0.05) {
-                return Ok(Some(Evidence { point, low: lo, high: hi, rule: "one-sided 95% order-statistic bound of the percentile" }));
+                return Ok(Some(Evidence {
+                    point,
+                    low: lo,
+                    high: hi,
+                    rule: "one-sided 95% order-statistic bound of the percentile",
+                }));
             }
         }
     }
@@ -148,20 +200,40 @@ fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
         if let (Some(n), Some(f)) = (get("requests"), get("failures")) {
             if let Some((lo, hi)) = wilson(f, n, 0.10) {
                 let e = if g.metric == "success_rate" {
-                    Evidence { point: 1.0 - point, low: 1.0 - hi, high: 1.0 - lo, rule: "one-sided 95% Wilson bound" }
+                    Evidence {
+                        point: 1.0 - point,
+                        low: 1.0 - hi,
+                        high: 1.0 - lo,
+                        rule: "one-sided 95% Wilson bound",
+                    }
                 } else {
-                    Evidence { point, low: lo, high: hi, rule: "one-sided 95% Wilson bound" }
+                    Evidence {
+                        point,
+                        low: lo,
+                        high: hi,
+                        rule: "one-sided 95% Wilson bound",
+                    }
                 };
                 return Ok(Some(e));
             }
         }
     }
-    let point = if g.metric == "success_rate" { 1.0 - point } else { point };
-    Ok(Some(Evidence { point, low: point, high: point, rule: "point estimate (no per-request data)" }))
+    let point = if g.metric == "success_rate" {
+        1.0 - point
+    } else {
+        point
+    };
+    Ok(Some(Evidence {
+        point,
+        low: point,
+        high: point,
+        rule: "point estimate (no per-request data)",
+    }))
 }
 
 pub fn applies(g: &Goal, tool: &str, scenario: Option<&str>) -> bool {
-    g.tool.as_deref().is_none_or(|t| t == tool) && g.scenario.as_deref().is_none_or(|s| Some(s) == scenario)
+    g.tool.as_deref().is_none_or(|t| t == tool)
+        && g.scenario.as_deref().is_none_or(|s| Some(s) == scenario)
 }
 
 pub fn evaluate(wh: &Warehouse, run: i64, at: NaiveDateTime, g: &Goal) -> Result<GoalResult> {
@@ -178,16 +250,30 @@ pub fn evaluate(wh: &Warehouse, run: i64, at: NaiveDateTime, g: &Goal) -> Result
         status: Status::NoData,
         rule: "no value for this metric and target in the run".into(),
     };
-    let Some(e) = evidence(wh, run, g)? else { return Ok(r) };
+    let Some(e) = evidence(wh, run, g)? else {
+        return Ok(r);
+    };
     r.value = Some(e.point);
     r.rule = e.rule.to_string();
     let mut status = Status::Pass;
     if let Some(m) = max {
         r.bound = Some(e.high);
-        status = if e.point > m { Status::Fail } else if e.high > m { Status::Warn } else { Status::Pass };
+        status = if e.point > m {
+            Status::Fail
+        } else if e.high > m {
+            Status::Warn
+        } else {
+            Status::Pass
+        };
     } else if let Some(m) = min {
         r.bound = Some(e.low);
-        status = if e.point < m { Status::Fail } else if e.low < m { Status::Warn } else { Status::Pass };
+        status = if e.point < m {
+            Status::Fail
+        } else if e.low < m {
+            Status::Warn
+        } else {
+            Status::Pass
+        };
     }
     if g.alert_max.is_some_and(|a| e.point > a) || g.alert_min.is_some_and(|a| e.point < a) {
         status = Status::Fail;

@@ -56,7 +56,12 @@ pub struct Trend {
 }
 
 /// The (run, time, value, commit) frame of one series.
-pub fn series_frame(wh: &Warehouse, filter: &RunFilter, target: &str, metric: &str) -> Result<polars::prelude::DataFrame> {
+pub fn series_frame(
+    wh: &Warehouse,
+    filter: &RunFilter,
+    target: &str,
+    metric: &str,
+) -> Result<polars::prelude::DataFrame> {
     let (cond, mut params) = filter.sql();
     params.insert(0, duckdb::types::Value::Text(target.to_string()));
     let source = super::metric_source(metric);
@@ -73,7 +78,13 @@ pub fn series_frame(wh: &Warehouse, filter: &RunFilter, target: &str, metric: &s
     )
 }
 
-pub fn analyse(wh: &Warehouse, filter: &RunFilter, target: &str, metric: &str, params: &changepoint::Params) -> Result<Trend> {
+pub fn analyse(
+    wh: &Warehouse,
+    filter: &RunFilter,
+    target: &str,
+    metric: &str,
+    params: &changepoint::Params,
+) -> Result<Trend> {
     let df = series_frame(wh, filter, target, metric)?;
     let runs = frame::i64_column(&df, "run_id")?;
     let times = frame::str_column(&df, "time")?;
@@ -81,11 +92,17 @@ pub fn analyse(wh: &Warehouse, filter: &RunFilter, target: &str, metric: &str, p
     let commits = frame::str_column(&df, "commit")?;
     let values: Vec<f64> = vals.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
     if values.is_empty() {
-        return Err(Error::Usage(format!("no run has {metric} for target '{target}' with these filters (see `perfledger runs`)")));
+        return Err(Error::Usage(format!(
+            "no run has {metric} for target '{target}' with these filters (see `perfledger runs`)"
+        )));
     }
     let days: Vec<f64> = times
         .iter()
-        .map(|t| t.as_deref().and_then(parse_ts).map_or(f64::NAN, |d| d.and_utc().timestamp() as f64 / 86400.0))
+        .map(|t| {
+            t.as_deref()
+                .and_then(parse_ts)
+                .map_or(f64::NAN, |d| d.and_utc().timestamp() as f64 / 86400.0)
+        })
         .collect();
     let rm = rolling_median(&values, 5).unwrap_or_else(|| values.clone());
     let points: Vec<Point> = (0..values.len())
@@ -114,7 +131,10 @@ pub fn analyse(wh: &Warehouse, filter: &RunFilter, target: &str, metric: &str, p
             p_value: c.p_value,
         })
         .collect();
-    let (first, last) = (points.first().map(|p| p.time.clone()), points.last().map(|p| p.time.clone()));
+    let (first, last) = (
+        points.first().map(|p| p.time.clone()),
+        points.last().map(|p| p.time.clone()),
+    );
     Ok(Trend {
         target: target.to_string(),
         metric: metric.to_string(),
@@ -128,9 +148,20 @@ pub fn analyse(wh: &Warehouse, filter: &RunFilter, target: &str, metric: &str, p
     })
 }
 
-fn annotations(wh: &Warehouse, first: Option<&str>, last: Option<&str>, points: &[Point]) -> Result<Vec<Annotation>> {
-    let (Some(first), Some(last)) = (first, last) else { return Ok(vec![]) };
-    let ids = points.iter().map(|p| p.run_id.to_string()).collect::<Vec<_>>().join(",");
+fn annotations(
+    wh: &Warehouse,
+    first: Option<&str>,
+    last: Option<&str>,
+    points: &[Point],
+) -> Result<Vec<Annotation>> {
+    let (Some(first), Some(last)) = (first, last) else {
+        return Ok(vec![]);
+    };
+    let ids = points
+        .iter()
+        .map(|p| p.run_id.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let df = frame::query(
         &wh.conn,
         &format!(
@@ -147,6 +178,12 @@ fn annotations(wh: &Warehouse, first: Option<&str>, last: Option<&str>, points: 
         frame::str_column(&df, "text")?,
     );
     Ok((0..df.height())
-        .map(|i| Annotation { id: id[i].unwrap_or(0), time: at[i].clone(), run_id: run[i], kind: kind[i].clone().unwrap_or_default(), text: text[i].clone().unwrap_or_default() })
+        .map(|i| Annotation {
+            id: id[i].unwrap_or(0),
+            time: at[i].clone(),
+            run_id: run[i],
+            kind: kind[i].clone().unwrap_or_default(),
+            text: text[i].clone().unwrap_or_default(),
+        })
         .collect())
 }

@@ -8,7 +8,10 @@ use crate::db::{ts, Warehouse};
 use crate::error::{Error, Result};
 
 pub fn run(db: &std::path::Path, a: &AnnotateArgs) -> Result<()> {
-    let at = a.at.as_deref().map(|s| parse_time_arg("--at", s)).transpose()?;
+    let at =
+        a.at.as_deref()
+            .map(|s| parse_time_arg("--at", s))
+            .transpose()?;
     let kind = match a.kind {
         AnnotationKind::Deploy => "deploy",
         AnnotationKind::Config => "config",
@@ -19,7 +22,12 @@ pub fn run(db: &std::path::Path, a: &AnnotateArgs) -> Result<()> {
     }
     let wh = Warehouse::open_rw(db)?;
     if let Some(r) = a.run {
-        let n: i64 = wh.conn.query_row("SELECT count(*) FROM run WHERE id = ?", [r], |row| row.get(0)).map_err(|e| Error::Data(e.to_string()))?;
+        let n: i64 = wh
+            .conn
+            .query_row("SELECT count(*) FROM run WHERE id = ?", [r], |row| {
+                row.get(0)
+            })
+            .map_err(|e| Error::Data(e.to_string()))?;
         if n == 0 {
             return Err(Error::Usage(format!("--run {r}: no such run")));
         }

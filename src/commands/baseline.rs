@@ -15,18 +15,34 @@ fn dberr(e: duckdb::Error) -> Error {
 
 pub fn run(db: &std::path::Path, cmd: &BaselineCmd) -> Result<()> {
     match cmd {
-        BaselineCmd::Set { name, selector: sel, filter } => {
+        BaselineCmd::Set {
+            name,
+            selector: sel,
+            filter,
+        } => {
             if name.parse::<i64>().is_ok() || name.contains(['=', ',', ':']) || name == "latest" {
                 return Err(Error::Usage(format!("baseline name '{name}' would read as a selector; use a name such as 2025-12 or release-1.4")));
             }
             let mut wh = Warehouse::open_rw(db)?;
-            let ids = selector::resolve(&wh, &selector::parse(sel)?, &RunFilter::try_from(filter)?, &[])?;
+            let ids = selector::resolve(
+                &wh,
+                &selector::parse(sel)?,
+                &RunFilter::try_from(filter)?,
+                &[],
+            )?;
             let tx = wh.conn.transaction().map_err(dberr)?;
-            tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name]).map_err(dberr)?;
-            tx.execute("DELETE FROM baseline WHERE name = ?", params![name]).map_err(dberr)?;
-            tx.execute("INSERT INTO baseline VALUES (?, ?, current_timestamp)", params![name, sel]).map_err(dberr)?;
+            tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name])
+                .map_err(dberr)?;
+            tx.execute("DELETE FROM baseline WHERE name = ?", params![name])
+                .map_err(dberr)?;
+            tx.execute(
+                "INSERT INTO baseline VALUES (?, ?, current_timestamp)",
+                params![name, sel],
+            )
+            .map_err(dberr)?;
             for id in &ids {
-                tx.execute("INSERT INTO baseline_run VALUES (?, ?)", params![name, id]).map_err(dberr)?;
+                tx.execute("INSERT INTO baseline_run VALUES (?, ?)", params![name, id])
+                    .map_err(dberr)?;
             }
             tx.commit().map_err(dberr)?;
             crate::emit(&format!("baseline '{name}' = runs {ids:?}\n"))
@@ -56,8 +72,11 @@ pub fn run(db: &std::path::Path, cmd: &BaselineCmd) -> Result<()> {
         BaselineCmd::Delete { name } => {
             let mut wh = Warehouse::open_rw(db)?;
             let tx = wh.conn.transaction().map_err(dberr)?;
-            let n = tx.execute("DELETE FROM baseline WHERE name = ?", params![name]).map_err(dberr)?;
-            tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name]).map_err(dberr)?;
+            let n = tx
+                .execute("DELETE FROM baseline WHERE name = ?", params![name])
+                .map_err(dberr)?;
+            tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name])
+                .map_err(dberr)?;
             tx.commit().map_err(dberr)?;
             if n == 0 {
                 return Err(Error::Usage(format!("no baseline named '{name}'")));

@@ -38,12 +38,30 @@ pub const SAMPLES: &[(&str, &[u8])] = fixtures![
 /// The nightly history, in night order: 16 runs against the normal server, then 8 against
 /// the same server with --slowdown 1.2 (captured interleaved by capture/capture_history.sh).
 pub const HISTORY: &[(&str, &[u8])] = fixtures![
-    "history/wrk_base_1.json", "history/wrk_again_1.json", "history/wrk_base_2.json", "history/wrk_again_2.json",
-    "history/wrk_base_3.json", "history/wrk_again_3.json", "history/wrk_base_4.json", "history/wrk_again_4.json",
-    "history/wrk_base_5.json", "history/wrk_again_5.json", "history/wrk_base_6.json", "history/wrk_again_6.json",
-    "history/wrk_base_7.json", "history/wrk_again_7.json", "history/wrk_base_8.json", "history/wrk_again_8.json",
-    "history/wrk_slow20_1.json", "history/wrk_slow20_2.json", "history/wrk_slow20_3.json", "history/wrk_slow20_4.json",
-    "history/wrk_slow20_5.json", "history/wrk_slow20_6.json", "history/wrk_slow20_7.json", "history/wrk_slow20_8.json",
+    "history/wrk_base_1.json",
+    "history/wrk_again_1.json",
+    "history/wrk_base_2.json",
+    "history/wrk_again_2.json",
+    "history/wrk_base_3.json",
+    "history/wrk_again_3.json",
+    "history/wrk_base_4.json",
+    "history/wrk_again_4.json",
+    "history/wrk_base_5.json",
+    "history/wrk_again_5.json",
+    "history/wrk_base_6.json",
+    "history/wrk_again_6.json",
+    "history/wrk_base_7.json",
+    "history/wrk_again_7.json",
+    "history/wrk_base_8.json",
+    "history/wrk_again_8.json",
+    "history/wrk_slow20_1.json",
+    "history/wrk_slow20_2.json",
+    "history/wrk_slow20_3.json",
+    "history/wrk_slow20_4.json",
+    "history/wrk_slow20_5.json",
+    "history/wrk_slow20_6.json",
+    "history/wrk_slow20_7.json",
+    "history/wrk_slow20_8.json",
 ];
 
 const GOALS: &str = include_str!("../../fixtures/demo_goals.toml");
@@ -53,7 +71,8 @@ fn write(dir: &Path, set: &[(&str, &[u8])]) -> Result<Vec<PathBuf>> {
     set.iter()
         .map(|(rel, bytes)| {
             let p = dir.join(rel);
-            std::fs::create_dir_all(p.parent().expect("has parent")).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+            std::fs::create_dir_all(p.parent().expect("has parent"))
+                .map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
             std::fs::write(&p, bytes).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
             Ok(p)
         })
@@ -69,9 +88,14 @@ pub fn import_history(wh: &mut Warehouse, files: &[PathBuf]) -> Result<Vec<i64>>
     let first = crate::import::text::parse_time(FIRST_NIGHT).expect("valid constant");
     let mut ids = Vec::new();
     for (night, f) in files.iter().enumerate() {
-        let mut opts = ImportOptions { scenario: Some("orders-api".into()), at: Some(first + chrono::Duration::days(night as i64)), ..Default::default() };
+        let mut opts = ImportOptions {
+            scenario: Some("orders-api".into()),
+            at: Some(first + chrono::Duration::days(night as i64)),
+            ..Default::default()
+        };
         opts.labels.insert("branch".into(), "main".into());
-        opts.labels.insert("commit".into(), format!("c{:03}", night + 1));
+        opts.labels
+            .insert("commit".into(), format!("c{:03}", night + 1));
         opts.labels.insert("env".into(), "ci".into());
         let report = super::import::import_paths(Some(wh), std::slice::from_ref(f), None, &opts)?;
         if let Some(e) = report.failed.into_iter().next() {
@@ -85,7 +109,8 @@ pub fn import_history(wh: &mut Warehouse, files: &[PathBuf]) -> Result<Vec<i64>>
 pub fn run(a: &DemoArgs) -> Result<()> {
     let out = &a.out;
     if out.exists() {
-        std::fs::remove_dir_all(out).map_err(|e| Error::Data(format!("cannot clear {}: {e}", out.display())))?;
+        std::fs::remove_dir_all(out)
+            .map_err(|e| Error::Data(format!("cannot clear {}: {e}", out.display())))?;
     }
     let inputs = out.join("inputs");
     let samples = write(&inputs, SAMPLES)?;
@@ -96,7 +121,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let mut wh = Warehouse::open_rw(&db)?;
 
     section("1. import: one output of each tool (format detected from content)")?;
-    let report = super::import::import_paths(Some(&mut wh), &samples, None, &ImportOptions::default())?;
+    let report =
+        super::import::import_paths(Some(&mut wh), &samples, None, &ImportOptions::default())?;
     if let Some(e) = report.failed.into_iter().next() {
         return Err(e);
     }
@@ -110,31 +136,72 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             [crate::db::ts(crate::import::text::parse_time("2026-11-11T01:00:00Z").expect("valid"))],
         )
         .map_err(|e| Error::Data(e.to_string()))?;
-    let filter = RunFilter { scenario: Some("orders-api".into()), ..Default::default() };
-    crate::emit(&frame::render(&super::runs::frame(&wh, &filter, 30)?, Format::Table))?;
+    let filter = RunFilter {
+        scenario: Some("orders-api".into()),
+        ..Default::default()
+    };
+    crate::emit(&frame::render(
+        &super::runs::frame(&wh, &filter, 30)?,
+        Format::Table,
+    ))?;
 
     section("3. baseline '2026-10' = the 6 October nights; compare the latest night against it")?;
     let base = ids[..6].to_vec();
     {
-        let tx = wh.conn.transaction().map_err(|e| Error::Data(e.to_string()))?;
-        tx.execute("INSERT INTO baseline VALUES ('2026-10', 'demo: October nights', current_timestamp)", []).map_err(|e| Error::Data(e.to_string()))?;
+        let tx = wh
+            .conn
+            .transaction()
+            .map_err(|e| Error::Data(e.to_string()))?;
+        tx.execute(
+            "INSERT INTO baseline VALUES ('2026-10', 'demo: October nights', current_timestamp)",
+            [],
+        )
+        .map_err(|e| Error::Data(e.to_string()))?;
         for id in &base {
-            tx.execute("INSERT INTO baseline_run VALUES ('2026-10', ?)", [id]).map_err(|e| Error::Data(e.to_string()))?;
+            tx.execute("INSERT INTO baseline_run VALUES ('2026-10', ?)", [id])
+                .map_err(|e| Error::Data(e.to_string()))?;
         }
         tx.commit().map_err(|e| Error::Data(e.to_string()))?;
     }
     let latest = selector::resolve(&wh, &selector::parse("latest")?, &filter, &[])?;
-    let settings = compare::Settings { metrics: vec!["latency_p50_ms".into(), "latency_p95_ms".into(), "latency_p99_ms".into(), "throughput_rps".into(), "error_rate".into()], ..Default::default() };
+    let settings = compare::Settings {
+        metrics: vec![
+            "latency_p50_ms".into(),
+            "latency_p95_ms".into(),
+            "latency_p99_ms".into(),
+            "throughput_rps".into(),
+            "error_rate".into(),
+        ],
+        ..Default::default()
+    };
     let cmp = compare::compare(&wh, &base, &latest, &settings)?;
     crate::emit(&super::output::render_comparison(&cmp, Format::Table))?;
 
     section("4. check: the latest night against the goals in force on its date and the baseline")?;
     let gf = goals::load(&goals_path)?;
-    let at = crate::import::text::parse_time(FIRST_NIGHT).expect("valid") + chrono::Duration::days(23);
-    let results: Vec<_> = gf.goals.iter().map(|g| goals::evaluate(&wh, latest[0], at, g)).collect::<Result<_>>()?;
+    let at =
+        crate::import::text::parse_time(FIRST_NIGHT).expect("valid") + chrono::Duration::days(23);
+    let results: Vec<_> = gf
+        .goals
+        .iter()
+        .map(|g| goals::evaluate(&wh, latest[0], at, g))
+        .collect::<Result<_>>()?;
     let passed = results.iter().all(|g| g.status != goals::Status::Fail) && cmp.regressions() == 0;
-    crate::emit(&super::output::render_check(latest[0], passed, &results, Some(&cmp), Format::Table))?;
-    crate::emit(&format!("(as `perfledger check` this would exit {})\n", if passed { 0 } else { crate::error::exit::GATE_FAILED }))?;
+    crate::emit(&super::output::render_check(
+        latest[0],
+        passed,
+        &results,
+        Some(&cmp),
+        Format::Table,
+    ))?;
+    crate::emit(&format!(
+        "(as `perfledger check` this would exit {})\n",
+        if passed {
+            0
+        } else {
+            crate::error::exit::GATE_FAILED
+        }
+    ))?;
 
     section("5. trend of p95 over the 24 nights, with its change point")?;
     let t = trend::analyse(&wh, &filter, "TOTAL", "latency_p95_ms", &Params::default())?;
@@ -142,13 +209,28 @@ pub fn run(a: &DemoArgs) -> Result<()> {
 
     section("6. reports")?;
     let month = Out::new(&out.join("report-2026-11"), false)?;
-    let opts = period_page::Options { spec: "2026-11", quarterly: false, goals: Some(&gf), baseline: Some("2026-10".into()), params: Params::default(), max_series: 50 };
+    let opts = period_page::Options {
+        spec: "2026-11",
+        quarterly: false,
+        goals: Some(&gf),
+        baseline: Some("2026-10".into()),
+        params: Params::default(),
+        max_series: 50,
+    };
     let month_path = month.write_page("period.html", &period_page::build(&wh, &opts, &month)?)?;
     let quarter = Out::new(&out.join("report-2026Q4"), true)?;
-    let qopts = period_page::Options { spec: "2026Q4", quarterly: true, ..opts };
-    let quarter_path = quarter.write_page("period.html", &period_page::build(&wh, &qopts, &quarter)?)?;
+    let qopts = period_page::Options {
+        spec: "2026Q4",
+        quarterly: true,
+        ..opts
+    };
+    let quarter_path =
+        quarter.write_page("period.html", &period_page::build(&wh, &qopts, &quarter)?)?;
     let run_out = Out::new(&out.join("report-run"), false)?;
-    let run_path = run_out.write_page("run.html", &run_page::build(&wh, latest[0], Some(&goals_path), &run_out)?)?;
+    let run_path = run_out.write_page(
+        "run.html",
+        &run_page::build(&wh, latest[0], Some(&goals_path), &run_out)?,
+    )?;
     crate::emit(&format!(
         "monthly review:  {}\nquarterly audit: {} (self-contained)\nlatest run:      {}\n\nwarehouse: {} (try: perfledger --db {} runs)\n",
         month_path.display(),

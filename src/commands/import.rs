@@ -36,24 +36,45 @@ pub fn options(a: &ImportArgs) -> Result<ImportOptions> {
     if let Some(t) = &a.tool {
         let known = import::tool_names();
         if !known.contains(&t.as_str()) {
-            return Err(Error::Usage(format!("--tool {t}: unknown tool; expected one of {}", known.join(", "))));
+            return Err(Error::Usage(format!(
+                "--tool {t}: unknown tool; expected one of {}",
+                known.join(", ")
+            )));
         }
     }
     Ok(ImportOptions {
-        labels: a.labels.iter().map(|l| parse_label(l)).collect::<Result<BTreeMap<_, _>>>()?,
+        labels: a
+            .labels
+            .iter()
+            .map(|l| parse_label(l))
+            .collect::<Result<BTreeMap<_, _>>>()?,
         scenario: a.scenario.clone(),
-        at: a.at.as_deref().map(|s| parse_time_arg("--at", s)).transpose()?,
+        at: a
+            .at
+            .as_deref()
+            .map(|s| parse_time_arg("--at", s))
+            .transpose()?,
         server: a.server.clone(),
         run: a.run,
     })
 }
 
 /// Imports paths; `wh` is None for a dry run.
-pub fn import_paths(mut wh: Option<&mut Warehouse>, paths: &[std::path::PathBuf], tool: Option<&str>, opts: &ImportOptions) -> Result<Report> {
+pub fn import_paths(
+    mut wh: Option<&mut Warehouse>,
+    paths: &[std::path::PathBuf],
+    tool: Option<&str>,
+    opts: &ImportOptions,
+) -> Result<Report> {
     let units = import::collect_units(paths)?;
     let bar = ProgressBar::new(units.len() as u64);
-    bar.set_style(ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}").expect("static template"));
-    let mut report = Report { results: Vec::new(), failed: Vec::new() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}").expect("static template"),
+    );
+    let mut report = Report {
+        results: Vec::new(),
+        failed: Vec::new(),
+    };
     for (unit, explicit) in units {
         bar.set_message(unit.display());
         let file = unit.display();
@@ -100,7 +121,13 @@ fn push_error(report: &mut Report, file: String, format: Option<&str>, e: Error)
     report.failed.push(e);
 }
 
-fn store(wh: Option<&mut Warehouse>, file: &str, format: &str, parsed: Parsed, opts: &ImportOptions) -> Result<Vec<FileResult>> {
+fn store(
+    wh: Option<&mut Warehouse>,
+    file: &str,
+    format: &str,
+    parsed: Parsed,
+    opts: &ImportOptions,
+) -> Result<Vec<FileResult>> {
     let row = |run_id, snapshot_id, status: &str, targets, requests| FileResult {
         file: file.to_string(),
         format: Some(format.to_string()),
@@ -118,34 +145,69 @@ fn store(wh: Option<&mut Warehouse>, file: &str, format: &str, parsed: Parsed, o
     match (parsed, wh) {
         (Parsed::Runs(runs), None) => Ok(runs
             .iter()
-            .map(|r| row(None, None, "parsed (dry run)", Some(r.targets.len()), r.target(TOTAL).and_then(|t| t.get("requests"))))
+            .map(|r| {
+                row(
+                    None,
+                    None,
+                    "parsed (dry run)",
+                    Some(r.targets.len()),
+                    r.target(TOTAL).and_then(|t| t.get("requests")),
+                )
+            })
             .collect()),
-        (Parsed::Snapshot(s), None) => Ok(vec![row(None, None, "parsed (dry run)", Some(s.statements.len()), None)]),
+        (Parsed::Snapshot(s), None) => Ok(vec![row(
+            None,
+            None,
+            "parsed (dry run)",
+            Some(s.statements.len()),
+            None,
+        )]),
         (Parsed::Runs(runs), Some(wh)) => runs
             .iter()
             .map(|r| {
                 let (id, o) = db::ingest_run(wh, r)?;
-                Ok(row(Some(id), None, status(o), Some(r.targets.len()), r.target(TOTAL).and_then(|t| t.get("requests"))))
+                Ok(row(
+                    Some(id),
+                    None,
+                    status(o),
+                    Some(r.targets.len()),
+                    r.target(TOTAL).and_then(|t| t.get("requests")),
+                ))
             })
             .collect(),
         (Parsed::Snapshot(s), Some(wh)) => {
             let (id, o) = db::ingest_snapshot(wh, &s, opts.run)?;
-            Ok(vec![row(opts.run, Some(id), status(o), Some(s.statements.len()), None)])
+            Ok(vec![row(
+                opts.run,
+                Some(id),
+                status(o),
+                Some(s.statements.len()),
+                None,
+            )])
         }
     }
 }
 
 pub fn render(results: &[FileResult], format: Format) -> String {
     match format {
-        Format::Json | Format::Junit => serde_json::to_string_pretty(results).expect("serialisable") + "\n",
+        Format::Json | Format::Junit => {
+            serde_json::to_string_pretty(results).expect("serialisable") + "\n"
+        }
         _ => {
-            let header: Vec<String> = ["file", "format", "run", "status", "targets", "requests"].iter().map(|s| s.to_string()).collect();
+            let header: Vec<String> = ["file", "format", "run", "status", "targets", "requests"]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
             let rows: Vec<Vec<String>> = results
                 .iter()
                 .map(|r| {
                     let status = match (&r.status[..], r.run_id, r.snapshot_id) {
-                        ("already imported", Some(id), _) => format!("already imported as run {id}"),
-                        ("already imported", None, Some(s)) => format!("already imported as snapshot {s}"),
+                        ("already imported", Some(id), _) => {
+                            format!("already imported as run {id}")
+                        }
+                        ("already imported", None, Some(s)) => {
+                            format!("already imported as snapshot {s}")
+                        }
                         ("imported", None, Some(s)) => format!("imported as snapshot {s}"),
                         _ => r.status.clone(),
                     };

@@ -23,26 +23,64 @@ fn num(x: Option<f64>) -> String {
 }
 
 fn p(x: Option<f64>) -> String {
-    x.map_or(String::new(), |v| if v < 0.0001 { "<0.0001".into() } else { format!("{v:.4}") })
+    x.map_or(String::new(), |v| {
+        if v < 0.0001 {
+            "<0.0001".into()
+        } else {
+            format!("{v:.4}")
+        }
+    })
 }
 
 fn verdict_text(r: &Row) -> String {
     let v = r.verdict.as_str().to_string();
-    if r.acknowledged { format!("{v} (acknowledged)") } else { v }
+    if r.acknowledged {
+        format!("{v} (acknowledged)")
+    } else {
+        v
+    }
 }
 
 pub fn comparison_rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = ["target", "metric", "baseline", "candidate", "change", "95% CI", "p (BH)", "method", "verdict"].map(String::from).to_vec();
+    let header = [
+        "target",
+        "metric",
+        "baseline",
+        "candidate",
+        "change",
+        "95% CI",
+        "p (BH)",
+        "method",
+        "verdict",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = c
         .results
         .iter()
-        .map(|r| vec![r.target.clone(), r.metric.clone(), num(r.baseline), num(r.candidate), pct(r.relative_change), ci(r), p(r.p_adjusted), r.method.to_string(), verdict_text(r)])
+        .map(|r| {
+            vec![
+                r.target.clone(),
+                r.metric.clone(),
+                num(r.baseline),
+                num(r.candidate),
+                pct(r.relative_change),
+                ci(r),
+                p(r.p_adjusted),
+                r.method.to_string(),
+                verdict_text(r),
+            ]
+        })
         .collect();
     (header, rows)
 }
 
 pub fn goal_rows(g: &[GoalResult]) -> (Vec<String>, Vec<Vec<String>>) {
-    let header = ["goal", "target", "metric", "value", "bound", "limit", "in force", "status", "rule"].map(String::from).to_vec();
+    let header = [
+        "goal", "target", "metric", "value", "bound", "limit", "in force", "status", "rule",
+    ]
+    .map(String::from)
+    .to_vec();
     let rows = g
         .iter()
         .map(|r| {
@@ -52,7 +90,15 @@ pub fn goal_rows(g: &[GoalResult]) -> (Vec<String>, Vec<Vec<String>>) {
                 r.metric.clone(),
                 num(r.value),
                 num(r.bound),
-                r.limit.map(|l| format!("{} {}", if r.limit_kind == "max" { "<=" } else { ">=" }, fmt_float(l))).unwrap_or_default(),
+                r.limit
+                    .map(|l| {
+                        format!(
+                            "{} {}",
+                            if r.limit_kind == "max" { "<=" } else { ">=" },
+                            fmt_float(l)
+                        )
+                    })
+                    .unwrap_or_default(),
                 r.in_force.clone(),
                 r.status.as_str().to_string(),
                 r.rule.clone(),
@@ -82,13 +128,28 @@ pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
     let mut total = (0, 0);
     if !goals.is_empty() {
         let fails = goals.iter().filter(|g| g.status == Status::Fail).count();
-        suites += &format!("  <testsuite name=\"perfledger.goals\" tests=\"{}\" failures=\"{fails}\">\n", goals.len());
+        suites += &format!(
+            "  <testsuite name=\"perfledger.goals\" tests=\"{}\" failures=\"{fails}\">\n",
+            goals.len()
+        );
         for g in goals {
             let name = xml_escape(&format!("{} ({} {})", g.goal, g.target, g.metric));
-            let detail = xml_escape(&format!("value {} bound {} limit {} [{}]: {}", num(g.value), num(g.bound), num(g.limit), g.in_force, g.rule));
+            let detail = xml_escape(&format!(
+                "value {} bound {} limit {} [{}]: {}",
+                num(g.value),
+                num(g.bound),
+                num(g.limit),
+                g.in_force,
+                g.rule
+            ));
             suites += &format!("    <testcase classname=\"perfledger.goals\" name=\"{name}\">");
             match g.status {
-                Status::Fail => suites += &format!("<failure message=\"{}\">{detail}</failure>", xml_escape(&format!("goal failed: {detail}"))),
+                Status::Fail => {
+                    suites += &format!(
+                        "<failure message=\"{}\">{detail}</failure>",
+                        xml_escape(&format!("goal failed: {detail}"))
+                    )
+                }
                 Status::NoData => suites += "<skipped message=\"no data\"/>",
                 Status::Warn => suites += &format!("<system-out>warn: {detail}</system-out>"),
                 Status::Pass => suites += &format!("<system-out>{detail}</system-out>"),
@@ -100,13 +161,26 @@ pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
     }
     if let Some(c) = cmp {
         let fails = c.regressions();
-        suites += &format!("  <testsuite name=\"perfledger.compare\" tests=\"{}\" failures=\"{fails}\">\n", c.results.len());
+        suites += &format!(
+            "  <testsuite name=\"perfledger.compare\" tests=\"{}\" failures=\"{fails}\">\n",
+            c.results.len()
+        );
         for r in &c.results {
             let name = xml_escape(&format!("{} {}", r.target, r.metric));
-            let detail = xml_escape(&format!("{} -> {} ({}, CI {}, p {}) by {}", num(r.baseline), num(r.candidate), pct(r.relative_change), ci(r), p(r.p_adjusted), r.method));
+            let detail = xml_escape(&format!(
+                "{} -> {} ({}, CI {}, p {}) by {}",
+                num(r.baseline),
+                num(r.candidate),
+                pct(r.relative_change),
+                ci(r),
+                p(r.p_adjusted),
+                r.method
+            ));
             suites += &format!("    <testcase classname=\"perfledger.compare\" name=\"{name}\">");
             match r.verdict {
-                Verdict::Regressed if !r.acknowledged => suites += &format!("<failure message=\"regressed\">{detail}</failure>"),
+                Verdict::Regressed if !r.acknowledged => {
+                    suites += &format!("<failure message=\"regressed\">{detail}</failure>")
+                }
                 Verdict::InsufficientData => suites += "<skipped message=\"insufficient data\"/>",
                 _ => suites += &format!("<system-out>{}: {detail}</system-out>", verdict_text(r)),
             }
@@ -127,9 +201,24 @@ struct CheckJson<'a> {
 }
 
 /// Everything `check` prints, in the requested format.
-pub fn render_check(run_id: i64, passed: bool, goals: &[GoalResult], cmp: Option<&Comparison>, f: Format) -> String {
+pub fn render_check(
+    run_id: i64,
+    passed: bool,
+    goals: &[GoalResult],
+    cmp: Option<&Comparison>,
+    f: Format,
+) -> String {
     match f {
-        Format::Json => serde_json::to_string_pretty(&CheckJson { run_id, passed, goals, comparison: cmp }).expect("serialisable") + "\n",
+        Format::Json => {
+            serde_json::to_string_pretty(&CheckJson {
+                run_id,
+                passed,
+                goals,
+                comparison: cmp,
+            })
+            .expect("serialisable")
+                + "\n"
+        }
         Format::Junit => junit(goals, cmp),
         _ => {
             let verdict = if passed { "PASS" } else { "FAIL" };
@@ -137,9 +226,19 @@ pub fn render_check(run_id: i64, passed: bool, goals: &[GoalResult], cmp: Option
                 Format::Markdown => format!("## perfledger check: {verdict} (run {run_id})\n\n"),
                 _ => format!("perfledger check: {verdict} (run {run_id})\n\n"),
             };
-            let render = |(h, r): (Vec<String>, Vec<Vec<String>>)| if f == Format::Markdown { markdown(&h, &r) } else { table(&h, &r) };
+            let render = |(h, r): (Vec<String>, Vec<Vec<String>>)| {
+                if f == Format::Markdown {
+                    markdown(&h, &r)
+                } else {
+                    table(&h, &r)
+                }
+            };
             if !goals.is_empty() {
-                out += if f == Format::Markdown { "### Goals\n\n" } else { "Goals\n" };
+                out += if f == Format::Markdown {
+                    "### Goals\n\n"
+                } else {
+                    "Goals\n"
+                };
                 out += &render(goal_rows(goals));
                 out.push('\n');
             }
@@ -178,7 +277,11 @@ pub fn render_comparison(c: &Comparison, f: Format) -> String {
                 c.settings.fdr_q,
                 c.settings.min_effect * 100.0
             );
-            let mut out = if f == Format::Markdown { format!("### Comparison\n\n{summary}\n\n{}", markdown(&h, &rows)) } else { format!("Comparison: {summary}\n{}", table(&h, &rows)) };
+            let mut out = if f == Format::Markdown {
+                format!("### Comparison\n\n{summary}\n\n{}", markdown(&h, &rows))
+            } else {
+                format!("Comparison: {summary}\n{}", table(&h, &rows))
+            };
             for n in &c.notes {
                 out += &format!("note: {n}\n");
             }

@@ -8,7 +8,11 @@ use crate::db::Warehouse;
 use crate::error::Result;
 use crate::frame;
 
-pub fn frame(wh: &Warehouse, filter: &RunFilter, limit: usize) -> Result<polars::prelude::DataFrame> {
+pub fn frame(
+    wh: &Warehouse,
+    filter: &RunFilter,
+    limit: usize,
+) -> Result<polars::prelude::DataFrame> {
     let (cond, mut params) = filter.sql();
     params.push(duckdb::types::Value::BigInt(limit as i64));
     let sql = format!(

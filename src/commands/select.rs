@@ -22,7 +22,9 @@ pub struct RunFilter {
 pub fn parse_label(s: &str) -> Result<(String, String)> {
     match s.split_once('=') {
         Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
-        _ => Err(Error::Usage(format!("label '{s}' must be KEY=VALUE, e.g. branch=main"))),
+        _ => Err(Error::Usage(format!(
+            "label '{s}' must be KEY=VALUE, e.g. branch=main"
+        ))),
     }
 }
 
@@ -38,9 +40,21 @@ impl TryFrom<&RunFilterArgs> for RunFilter {
         Ok(RunFilter {
             tool: a.tool.clone(),
             scenario: a.scenario.clone(),
-            labels: a.labels.iter().map(|l| parse_label(l)).collect::<Result<_>>()?,
-            since: a.since.as_deref().map(|s| parse_time_arg("--since", s)).transpose()?,
-            until: a.until.as_deref().map(|s| parse_time_arg("--until", s)).transpose()?,
+            labels: a
+                .labels
+                .iter()
+                .map(|l| parse_label(l))
+                .collect::<Result<_>>()?,
+            since: a
+                .since
+                .as_deref()
+                .map(|s| parse_time_arg("--since", s))
+                .transpose()?,
+            until: a
+                .until
+                .as_deref()
+                .map(|s| parse_time_arg("--until", s))
+                .transpose()?,
         })
     }
 }
@@ -79,12 +93,24 @@ impl RunFilter {
 pub fn resolve_run(wh: &Warehouse, s: &str) -> Result<i64> {
     let id = if s == "latest" {
         wh.conn
-            .query_row("SELECT id FROM run ORDER BY started_at DESC NULLS LAST, id DESC LIMIT 1", [], |r| r.get(0))
+            .query_row(
+                "SELECT id FROM run ORDER BY started_at DESC NULLS LAST, id DESC LIMIT 1",
+                [],
+                |r| r.get(0),
+            )
             .optional()
     } else {
-        let n: i64 = s.parse().map_err(|_| Error::Usage(format!("run '{s}': expected a run id or 'latest'")))?;
-        wh.conn.query_row("SELECT id FROM run WHERE id = ?", [n], |r| r.get(0)).optional()
+        let n: i64 = s
+            .parse()
+            .map_err(|_| Error::Usage(format!("run '{s}': expected a run id or 'latest'")))?;
+        wh.conn
+            .query_row("SELECT id FROM run WHERE id = ?", [n], |r| r.get(0))
+            .optional()
     };
-    id.map_err(|e| Error::Data(e.to_string()))?
-        .ok_or_else(|| Error::Usage(format!("run '{s}': no such run in {} (see `perfledger runs`)", wh.path.display())))
+    id.map_err(|e| Error::Data(e.to_string()))?.ok_or_else(|| {
+        Error::Usage(format!(
+            "run '{s}': no such run in {} (see `perfledger runs`)",
+            wh.path.display()
+        ))
+    })
 }

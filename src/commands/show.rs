@@ -58,8 +58,17 @@ pub fn view(wh: &Warehouse, id: i64) -> Result<RunView> {
         [id],
     )?;
     let errors = frame::query(&wh.conn, "SELECT target, kind, message, count FROM error WHERE run_id = ? ORDER BY count DESC, target", [id])?;
-    let thresholds = frame::query(&wh.conn, "SELECT metric, expression, passed FROM threshold WHERE run_id = ? ORDER BY metric", [id])?;
-    Ok(RunView { summary, targets, errors, thresholds })
+    let thresholds = frame::query(
+        &wh.conn,
+        "SELECT metric, expression, passed FROM threshold WHERE run_id = ? ORDER BY metric",
+        [id],
+    )?;
+    Ok(RunView {
+        summary,
+        targets,
+        errors,
+        thresholds,
+    })
 }
 
 pub fn run(db: &std::path::Path, a: &ShowArgs) -> Result<()> {
@@ -74,7 +83,10 @@ pub fn run(db: &std::path::Path, a: &ShowArgs) -> Result<()> {
                 "errors": frame::to_json_rows(&v.errors),
                 "thresholds": frame::to_json_rows(&v.thresholds),
             });
-            println!("{}", serde_json::to_string_pretty(&doc).expect("serialisable"));
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&doc).expect("serialisable")
+            );
         }
         Format::Csv => print!("{}", frame::render(&v.targets, Format::Csv)),
         f => {

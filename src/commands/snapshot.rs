@@ -20,10 +20,13 @@ fn pg_err(e: postgres::Error) -> Error {
 pub fn server_name(dsn: &str) -> String {
     match dsn.parse::<postgres::Config>() {
         Ok(c) => {
-            let host = c.get_hosts().first().map_or("localhost".to_string(), |h| match h {
-                postgres::config::Host::Tcp(s) => s.clone(),
-                postgres::config::Host::Unix(p) => p.display().to_string(),
-            });
+            let host = c
+                .get_hosts()
+                .first()
+                .map_or("localhost".to_string(), |h| match h {
+                    postgres::config::Host::Tcp(s) => s.clone(),
+                    postgres::config::Host::Unix(p) => p.display().to_string(),
+                });
             let port = c.get_ports().first().copied().unwrap_or(5432);
             format!("{host}:{port}/{}", c.get_dbname().unwrap_or("postgres"))
         }
@@ -32,7 +35,8 @@ pub fn server_name(dsn: &str) -> String {
 }
 
 pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
-    let mut client = Client::connect(dsn, NoTls).map_err(|e| Error::Data(format!("cannot connect to PostgreSQL ({dsn}): {e}")))?;
+    let mut client = Client::connect(dsn, NoTls)
+        .map_err(|e| Error::Data(format!("cannot connect to PostgreSQL ({dsn}): {e}")))?;
     let cols: Vec<String> = client
         .query(
             "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'pg_stat_statements'",
@@ -48,8 +52,16 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
         ));
     }
     let has = |c: &str| cols.iter().any(|x| x == c);
-    let total = if has("total_exec_time") { "total_exec_time" } else { "total_time" };
-    let toplevel = if has("toplevel") { "toplevel" } else { "NULL::bool" };
+    let total = if has("total_exec_time") {
+        "total_exec_time"
+    } else {
+        "total_time"
+    };
+    let toplevel = if has("toplevel") {
+        "toplevel"
+    } else {
+        "NULL::bool"
+    };
     let sql = format!(
         "SELECT coalesce(queryid::text, ''), userid::text, dbid::text, {toplevel}, coalesce(query, ''), calls, {total}::float8,
                 rows, shared_blks_hit, shared_blks_read FROM pg_stat_statements"
@@ -71,9 +83,15 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
             shared_blks_read: r.get(9),
         })
         .collect();
-    let now: f64 = client.query_one("SELECT extract(epoch FROM clock_timestamp())::float8", &[]).map_err(pg_err)?.get(0);
+    let now: f64 = client
+        .query_one("SELECT extract(epoch FROM clock_timestamp())::float8", &[])
+        .map_err(pg_err)?
+        .get(0);
     let stats_reset: Option<NaiveDateTime> = client
-        .query_opt("SELECT extract(epoch FROM stats_reset)::float8 FROM pg_stat_statements_info", &[])
+        .query_opt(
+            "SELECT extract(epoch FROM stats_reset)::float8 FROM pg_stat_statements_info",
+            &[],
+        )
         .ok()
         .flatten()
         .and_then(|r| r.get::<_, Option<f64>>(0))
@@ -88,17 +106,31 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
 }
 
 pub fn run(db_path: &std::path::Path, src: &SnapshotSource) -> Result<()> {
-    let SnapshotSource::Postgres { dsn, server, run, format } = src;
+    let SnapshotSource::Postgres {
+        dsn,
+        server,
+        run,
+        format,
+    } = src;
     let snap = take(dsn, server.clone())?;
     let mut wh = Warehouse::open_rw(db_path)?;
     let (id, outcome) = db::ingest_snapshot(&mut wh, &snap, *run)?;
-    let status = if outcome == Outcome::Imported { "imported" } else { "already imported" };
+    let status = if outcome == Outcome::Imported {
+        "imported"
+    } else {
+        "already imported"
+    };
     match format {
         Format::Json => println!(
             "{}",
             serde_json::json!({"snapshot_id": id, "server": snap.server, "taken_at": db::ts(snap.taken_at), "statements": snap.statements.len(), "status": status})
         ),
-        _ => println!("snapshot {id} of {} at {}: {} statements ({status})", snap.server, db::ts(snap.taken_at), snap.statements.len()),
+        _ => println!(
+            "snapshot {id} of {} at {}: {} statements ({status})",
+            snap.server,
+            db::ts(snap.taken_at),
+            snap.statements.len()
+        ),
     }
     Ok(())
 }

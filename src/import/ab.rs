@@ -10,7 +10,9 @@ use std::path::Path;
 use super::text::{self, field, field_num};
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
-use crate::model::{self, new_histogram, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, ErrorCount, TOTAL};
+use crate::model::{
+    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
+};
 
 pub struct AbText;
 pub struct AbGnuplot;
@@ -41,10 +43,17 @@ impl Importer for AbText {
 }
 
 fn no_results_reason(text: &str) -> String {
-    let err = text.lines().find(|l| l.starts_with("apr_") || l.contains("...apr_") || l.starts_with("ab: "));
+    let err = text
+        .lines()
+        .find(|l| l.starts_with("apr_") || l.contains("...apr_") || l.starts_with("ab: "));
     match err {
-        Some(l) => format!("ab stopped before any response: {}", l.rsplit("...").next().unwrap_or(l).trim()),
-        None if text.contains("Usage: ab") => "ab printed its usage text (a command-line error)".into(),
+        Some(l) => format!(
+            "ab stopped before any response: {}",
+            l.rsplit("...").next().unwrap_or(l).trim()
+        ),
+        None if text.contains("Usage: ab") => {
+            "ab printed its usage text (a command-line error)".into()
+        }
         None => "no 'Complete requests:' line (the output may be truncated)".into(),
     }
 }
@@ -54,19 +63,43 @@ pub(crate) fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
         return Err(Error::no_results(path, no_results_reason(text)));
     }
     let mut run = ParsedRun::new("ab", "ab-text");
-    run.tool_version = field(text, "This is ApacheBench, Version").map(|v| v.split_whitespace().next().unwrap_or(v).trim_end_matches(',').to_string());
+    run.tool_version = field(text, "This is ApacheBench, Version").map(|v| {
+        v.split_whitespace()
+            .next()
+            .unwrap_or(v)
+            .trim_end_matches(',')
+            .to_string()
+    });
     let host = field(text, "Server Hostname:");
     let port = field(text, "Server Port:");
-    let doc = text::require(path, text, field(text, "Document Path:"), "'Document Path:'")?;
-    let scheme = if field(text, "SSL/TLS Protocol:").is_some() { "https" } else { "http" };
+    let doc = text::require(
+        path,
+        text,
+        field(text, "Document Path:"),
+        "'Document Path:'",
+    )?;
+    let scheme = if field(text, "SSL/TLS Protocol:").is_some() {
+        "https"
+    } else {
+        "http"
+    };
     run.url = host.map(|h| format!("{scheme}://{h}:{}{doc}", port.unwrap_or("80")));
     run.load.connections = field_num(text, "Concurrency Level:").map(|v| v as i64);
     run.duration_s = field_num(text, "Time taken for tests:");
-    let complete = text::require(path, text, field_num(text, "Complete requests:"), "a number after 'Complete requests:'")?;
+    let complete = text::require(
+        path,
+        text,
+        field_num(text, "Complete requests:"),
+        "a number after 'Complete requests:'",
+    )?;
     let failed = field_num(text, "Failed requests:").unwrap_or(0.0);
     let non2xx = field_num(text, "Non-2xx responses:").unwrap_or(0.0);
     let breakdown = failure_breakdown(text);
-    let hard_failures: f64 = breakdown.iter().filter(|(k, _)| *k != "Length").map(|(_, v)| *v).sum();
+    let hard_failures: f64 = breakdown
+        .iter()
+        .filter(|(k, _)| *k != "Length")
+        .map(|(_, v)| *v)
+        .sum();
     run.started_at = text::mtime(path);
     run.labels.insert("time_source".into(), "file-mtime".into());
 
@@ -75,8 +108,16 @@ pub(crate) fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
     t.set("requests", Some(complete), "count")
         .set("failures", Some(hard_failures + non2xx), "count")
         .set("ab_failed_requests", Some(failed), "count")
-        .set("throughput_rps", field_num(text, "Requests per second:"), "req/s")
-        .set("bytes_received", field_num(text, "Total transferred:"), "bytes")
+        .set(
+            "throughput_rps",
+            field_num(text, "Requests per second:"),
+            "req/s",
+        )
+        .set(
+            "bytes_received",
+            field_num(text, "Total transferred:"),
+            "bytes",
+        )
         .set("bytes_sent", field_num(text, "Total body sent:"), "bytes");
     if let Some(total) = connection_times(text, "Total:") {
         t.set("latency_min_ms", Some(total[0]), "ms")
@@ -97,11 +138,21 @@ pub(crate) fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
     }
     for (kind, n) in &breakdown {
         if *n > 0.0 {
-            run.errors.push(ErrorCount { target: doc.to_string(), kind: "ab", message: format!("{kind} failures"), count: *n as i64 });
+            run.errors.push(ErrorCount {
+                target: doc.to_string(),
+                kind: "ab",
+                message: format!("{kind} failures"),
+                count: *n as i64,
+            });
         }
     }
     if non2xx > 0.0 {
-        run.errors.push(ErrorCount { target: doc.to_string(), kind: "status", message: "Non-2xx responses".into(), count: non2xx as i64 });
+        run.errors.push(ErrorCount {
+            target: doc.to_string(),
+            kind: "status",
+            message: "Non-2xx responses".into(),
+            count: non2xx as i64,
+        });
     }
     let mut total = t.clone();
     total.name = TOTAL.into();
@@ -112,14 +163,22 @@ pub(crate) fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
 
 fn failure_breakdown(text: &str) -> Vec<(&'static str, f64)> {
     // "   (Connect: 0, Receive: 0, Length: 600, Exceptions: 0)"
-    let Some(line) = text.lines().find(|l| l.trim_start().starts_with("(Connect:")) else { return vec![] };
+    let Some(line) = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("(Connect:"))
+    else {
+        return vec![];
+    };
     let inner = line.trim().trim_start_matches('(').trim_end_matches(')');
     ["Connect", "Receive", "Length", "Exceptions"]
         .into_iter()
         .filter_map(|k| {
             inner.split(',').find_map(|part| {
                 let (name, v) = part.split_once(':')?;
-                (name.trim() == k).then(|| v.trim().parse().ok()).flatten().map(|v| (k, v))
+                (name.trim() == k)
+                    .then(|| v.trim().parse().ok())
+                    .flatten()
+                    .map(|v| (k, v))
             })
         })
         .collect()
@@ -128,13 +187,18 @@ fn failure_breakdown(text: &str) -> Vec<(&'static str, f64)> {
 /// `Total:  3  12  5.8  11  40` -> [min, mean, sd, median, max]
 fn connection_times(text: &str, row: &str) -> Option<[f64; 5]> {
     let after = text.split("Connection Times (ms)").nth(1)?;
-    let values: Vec<f64> = field(after, row)?.split_whitespace().filter_map(|v| v.parse().ok()).collect();
+    let values: Vec<f64> = field(after, row)?
+        .split_whitespace()
+        .filter_map(|v| v.parse().ok())
+        .collect();
     (values.len() == 5).then(|| [values[0], values[1], values[2], values[3], values[4]])
 }
 
 /// The "Percentage of the requests served within a certain time (ms)" table.
 fn served_within(text: &str) -> Vec<(u32, f64)> {
-    let Some(after) = text.split("served within a certain time").nth(1) else { return vec![] };
+    let Some(after) = text.split("served within a certain time").nth(1) else {
+        return vec![];
+    };
     after
         .lines()
         .filter_map(|l| {
@@ -157,7 +221,10 @@ impl Importer for AbGnuplot {
         if p.first_line().trim_end() == GNUPLOT_HEADER {
             Ok(())
         } else {
-            Err("first line is not ab -g's 'starttime seconds ctime dtime ttime wait' header".into())
+            Err(
+                "first line is not ab -g's 'starttime seconds ctime dtime ttime wait' header"
+                    .into(),
+            )
         }
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
@@ -184,18 +251,35 @@ impl Importer for AbGnuplot {
             e.1 += ttime;
         }
         if h.is_empty() {
-            return Err(Error::no_results(path, "the gnuplot file has a header but no request rows"));
+            return Err(Error::no_results(
+                path,
+                "the gnuplot file has a header but no request rows",
+            ));
         }
         let first = *per_second.keys().next().expect("non-empty");
         let last = *per_second.keys().last().expect("non-empty");
         run.started_at = text::epoch(first as f64);
         run.ended_at = text::epoch((last + 1) as f64);
         total.set("requests", Some(h.len() as f64), "count");
-        total.set("throughput_rps", Some(h.len() as f64 / (last - first + 1) as f64), "req/s");
+        total.set(
+            "throughput_rps",
+            Some(h.len() as f64 / (last - first + 1) as f64),
+            "req/s",
+        );
         for (secs, (n, sum)) in per_second {
             let ts = text::epoch(secs as f64).expect("valid epoch");
-            run.series.push(SeriesPoint { target: TOTAL.into(), ts, metric: "requests", value: n as f64 });
-            run.series.push(SeriesPoint { target: TOTAL.into(), ts, metric: "latency_mean_ms", value: sum / n as f64 });
+            run.series.push(SeriesPoint {
+                target: TOTAL.into(),
+                ts,
+                metric: "requests",
+                value: n as f64,
+            });
+            run.series.push(SeriesPoint {
+                target: TOTAL.into(),
+                ts,
+                metric: "latency_mean_ms",
+                value: sum / n as f64,
+            });
         }
         total.histogram = Some(h);
         run.targets.push(total);
@@ -227,18 +311,35 @@ impl Importer for AbPercentiles {
             }
             let (p, ms) = line
                 .split_once(',')
-                .and_then(|(p, ms)| Some((p.trim().parse::<u32>().ok()?, ms.trim().parse::<f64>().ok()?)))
-                .ok_or_else(|| Error::input(path, Some(i + 1), "expected 'percentage,milliseconds'"))?;
+                .and_then(|(p, ms)| {
+                    Some((
+                        p.trim().parse::<u32>().ok()?,
+                        ms.trim().parse::<f64>().ok()?,
+                    ))
+                })
+                .ok_or_else(|| {
+                    Error::input(path, Some(i + 1), "expected 'percentage,milliseconds'")
+                })?;
             by_pct.insert(p, ms);
         }
         if by_pct.is_empty() {
-            return Err(Error::no_results(path, "the percentile file has a header but no rows"));
+            return Err(Error::no_results(
+                path,
+                "the percentile file has a header but no rows",
+            ));
         }
         let mut run = ParsedRun::new("ab", "ab-percentiles");
         run.started_at = text::mtime(path);
         run.labels.insert("time_source".into(), "file-mtime".into());
         let mut total = Target::total();
-        for (pct, name) in [(0, "latency_min_ms"), (50, "latency_p50_ms"), (90, "latency_p90_ms"), (95, "latency_p95_ms"), (99, "latency_p99_ms"), (100, "latency_max_ms")] {
+        for (pct, name) in [
+            (0, "latency_min_ms"),
+            (50, "latency_p50_ms"),
+            (90, "latency_p90_ms"),
+            (95, "latency_p95_ms"),
+            (99, "latency_p99_ms"),
+            (100, "latency_max_ms"),
+        ] {
             total.set(name, by_pct.get(&pct).copied(), "ms");
         }
         run.targets.push(total);

@@ -27,7 +27,8 @@ fn set_summary(t: &mut Target, s: &Value) {
 }
 
 fn epoch_ms(v: Option<&Value>) -> Option<chrono::NaiveDateTime> {
-    v.and_then(Value::as_f64).and_then(|ms| text::epoch(ms / 1000.0))
+    v.and_then(Value::as_f64)
+        .and_then(|ms| text::epoch(ms / 1000.0))
 }
 
 impl Importer for ArtilleryReport {
@@ -39,7 +40,10 @@ impl Importer for ArtilleryReport {
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
         let h = p.head.trim_start();
-        if h.starts_with('{') && h.contains("\"aggregate\"") && (h.contains("\"intermediate\"") || h.contains("\"counters\"")) {
+        if h.starts_with('{')
+            && h.contains("\"aggregate\"")
+            && (h.contains("\"intermediate\"") || h.contains("\"counters\""))
+        {
             Ok(())
         } else {
             Err("not an Artillery --output report (needs aggregate and intermediate)".into())
@@ -48,14 +52,25 @@ impl Importer for ArtilleryReport {
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| Error::input(path, Some(e.line()), format!("expected Artillery's JSON report: {e}")))?;
-        let agg = doc.get("aggregate").ok_or_else(|| Error::input(path, Some(1), "no \"aggregate\" object"))?;
+        let doc: Value = serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                path,
+                Some(e.line()),
+                format!("expected Artillery's JSON report: {e}"),
+            )
+        })?;
+        let agg = doc
+            .get("aggregate")
+            .ok_or_else(|| Error::input(path, Some(1), "no \"aggregate\" object"))?;
         let counters = agg.get("counters").cloned().unwrap_or(Value::Null);
         let counter = |k: &str| counters.get(k).and_then(Value::as_f64);
         let requests = counter("http.requests");
         let responses = counter("http.responses").unwrap_or(0.0);
         if requests.unwrap_or(0.0) == 0.0 {
-            return Err(Error::no_results(path, "Artillery made no HTTP request (http.requests is 0 or missing)"));
+            return Err(Error::no_results(
+                path,
+                "Artillery made no HTTP request (http.requests is 0 or missing)",
+            ));
         }
         let mut run = ParsedRun::new("artillery", "artillery-report");
         run.started_at = epoch_ms(agg.get("firstMetricAt").or(agg.get("firstCounterAt")));
@@ -63,14 +78,35 @@ impl Importer for ArtilleryReport {
         let mut total = Target::total();
         let non2xx: f64 = counters
             .as_object()
-            .map(|o| o.iter().filter(|(k, _)| k.starts_with("http.codes.") && !k.starts_with("http.codes.2")).filter_map(|(_, v)| v.as_f64()).sum())
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, _)| k.starts_with("http.codes.") && !k.starts_with("http.codes.2"))
+                    .filter_map(|(_, v)| v.as_f64())
+                    .sum()
+            })
             .unwrap_or(0.0);
-        let errors: f64 = counters.as_object().map(|o| o.iter().filter(|(k, _)| k.starts_with("errors.")).filter_map(|(_, v)| v.as_f64()).sum()).unwrap_or(0.0);
-        let span = run.started_at.zip(run.ended_at).map(|(a, b)| (b - a).num_milliseconds() as f64 / 1000.0).filter(|s| *s > 0.0);
+        let errors: f64 = counters
+            .as_object()
+            .map(|o| {
+                o.iter()
+                    .filter(|(k, _)| k.starts_with("errors."))
+                    .filter_map(|(_, v)| v.as_f64())
+                    .sum()
+            })
+            .unwrap_or(0.0);
+        let span = run
+            .started_at
+            .zip(run.ended_at)
+            .map(|(a, b)| (b - a).num_milliseconds() as f64 / 1000.0)
+            .filter(|s| *s > 0.0);
         total
             .set("requests", requests, "count")
             .set("failures", Some(non2xx + errors), "count")
-            .set("throughput_rps", requests.zip(span).map(|(r, s)| r / s), "req/s")
+            .set(
+                "throughput_rps",
+                requests.zip(span).map(|(r, s)| r / s),
+                "req/s",
+            )
             .set("bytes_received", counter("http.downloaded_bytes"), "bytes")
             .set("responses", Some(responses), "count");
         if let Some(s) = agg.pointer("/summaries/http.response_time") {
@@ -91,25 +127,67 @@ impl Importer for ArtilleryReport {
             for (k, v) in o {
                 let n = v.as_i64().unwrap_or(0);
                 if k.starts_with("errors.") && n > 0 {
-                    run.errors.push(ErrorCount { target: TOTAL.into(), kind: "error", message: k.trim_start_matches("errors.").to_string(), count: n });
+                    run.errors.push(ErrorCount {
+                        target: TOTAL.into(),
+                        kind: "error",
+                        message: k.trim_start_matches("errors.").to_string(),
+                        count: n,
+                    });
                 } else if k.starts_with("http.codes.") && !k.starts_with("http.codes.2") && n > 0 {
-                    run.errors.push(ErrorCount { target: TOTAL.into(), kind: "status", message: format!("status {}", k.trim_start_matches("http.codes.")), count: n });
+                    run.errors.push(ErrorCount {
+                        target: TOTAL.into(),
+                        kind: "status",
+                        message: format!("status {}", k.trim_start_matches("http.codes.")),
+                        count: n,
+                    });
                 }
             }
         }
-        for period in doc.get("intermediate").and_then(Value::as_array).into_iter().flatten() {
-            let Some(ts) = epoch_ms(period.get("period").or(period.get("firstMetricAt"))) else { continue };
+        for period in doc
+            .get("intermediate")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            let Some(ts) = epoch_ms(period.get("period").or(period.get("firstMetricAt"))) else {
+                continue;
+            };
             let mut push = |metric: &'static str, v: Option<f64>| {
                 if let Some(value) = v.filter(|v| v.is_finite()) {
-                    run.series.push(SeriesPoint { target: TOTAL.into(), ts, metric, value });
+                    run.series.push(SeriesPoint {
+                        target: TOTAL.into(),
+                        ts,
+                        metric,
+                        value,
+                    });
                 }
             };
-            push("requests", period.pointer("/counters/http.requests").and_then(Value::as_f64));
-            push("throughput_rps", period.pointer("/rates/http.request_rate").and_then(Value::as_f64));
+            push(
+                "requests",
+                period
+                    .pointer("/counters/http.requests")
+                    .and_then(Value::as_f64),
+            );
+            push(
+                "throughput_rps",
+                period
+                    .pointer("/rates/http.request_rate")
+                    .and_then(Value::as_f64),
+            );
             let s = period.pointer("/summaries/http.response_time");
-            push("latency_p50_ms", s.and_then(|s| s.get("p50").or(s.get("median"))).and_then(Value::as_f64));
-            push("latency_p95_ms", s.and_then(|s| s.get("p95")).and_then(Value::as_f64));
-            push("latency_p99_ms", s.and_then(|s| s.get("p99")).and_then(Value::as_f64));
+            push(
+                "latency_p50_ms",
+                s.and_then(|s| s.get("p50").or(s.get("median")))
+                    .and_then(Value::as_f64),
+            );
+            push(
+                "latency_p95_ms",
+                s.and_then(|s| s.get("p95")).and_then(Value::as_f64),
+            );
+            push(
+                "latency_p99_ms",
+                s.and_then(|s| s.get("p99")).and_then(Value::as_f64),
+            );
         }
         Ok(Parsed::Runs(vec![run]))
     }

@@ -16,7 +16,9 @@ use serde::Deserialize;
 use super::text;
 use super::{ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
-use crate::model::{self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL};
+use crate::model::{
+    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
+};
 
 pub struct K6Ndjson;
 pub struct K6Csv;
@@ -87,7 +89,10 @@ impl PointAgg {
                 self.vus.insert(sec, p.value);
             }
             "checks" => {
-                let e = self.checks.entry((p.tag)("check").unwrap_or("?").to_string()).or_default();
+                let e = self
+                    .checks
+                    .entry((p.tag)("check").unwrap_or("?").to_string())
+                    .or_default();
                 if p.value != 0.0 {
                     e.0 += 1;
                 } else {
@@ -96,10 +101,22 @@ impl PointAgg {
             }
             "data_received" => self.data_received += p.value,
             "data_sent" => self.data_sent += p.value,
-            m if m.starts_with("http_req_") || m == "vus_max" || m == "iterations" || m == "iteration_duration" => {}
+            m if m.starts_with("http_req_")
+                || m == "vus_max"
+                || m == "iterations"
+                || m == "iteration_duration" => {}
             m => {
                 let kind = self.kinds.get(m).cloned().unwrap_or_default();
-                let e = self.custom.entry(m.to_string()).or_insert_with(|| (kind, CustomAgg { min: f64::INFINITY, max: f64::NEG_INFINITY, ..Default::default() }));
+                let e = self.custom.entry(m.to_string()).or_insert_with(|| {
+                    (
+                        kind,
+                        CustomAgg {
+                            min: f64::INFINITY,
+                            max: f64::NEG_INFINITY,
+                            ..Default::default()
+                        },
+                    )
+                });
                 let a = &mut e.1;
                 a.count += 1;
                 a.sum += p.value;
@@ -115,12 +132,25 @@ impl PointAgg {
 
     fn add_http<'a, F: Fn(&str) -> Option<&'a str>>(&mut self, p: &Point<'a, F>, sec: i64) {
         let method = (p.tag)("method").unwrap_or("").to_string();
-        let name = (p.tag)("name").or((p.tag)("url")).unwrap_or("?").to_string();
+        let name = (p.tag)("name")
+            .or((p.tag)("url"))
+            .unwrap_or("?")
+            .to_string();
         let key = format!("{method} {name}").trim().to_string();
-        let agg = self.http.entry((method.clone(), name.clone())).or_insert_with(|| HttpAgg { method, name, ..Default::default() });
+        let agg = self
+            .http
+            .entry((method.clone(), name.clone()))
+            .or_insert_with(|| HttpAgg {
+                method,
+                name,
+                ..Default::default()
+            });
         for tag in ["scenario", "group"] {
             if let Some(v) = (p.tag)(tag) {
-                let e = agg.tags.entry(tag.to_string()).or_insert_with(|| v.to_string());
+                let e = agg
+                    .tags
+                    .entry(tag.to_string())
+                    .or_insert_with(|| v.to_string());
                 if e != v && !e.split(" | ").any(|x| x == v) {
                     e.push_str(" | ");
                     e.push_str(v);
@@ -139,7 +169,9 @@ impl PointAgg {
                     agg.failures += 1;
                     self.total_failures += 1;
                     bucket.1 += 1;
-                    *agg.by_status.entry((p.tag)("status").unwrap_or("?").to_string()).or_default() += 1;
+                    *agg.by_status
+                        .entry((p.tag)("status").unwrap_or("?").to_string())
+                        .or_default() += 1;
                 }
             }
             _ => {
@@ -152,20 +184,44 @@ impl PointAgg {
 
     pub fn finish(self, path: &Path, format: &'static str) -> Result<ParsedRun> {
         if self.total_requests == 0 && self.http.is_empty() {
-            return Err(Error::no_results(path, "no http_reqs points: the test made no HTTP request"));
+            return Err(Error::no_results(
+                path,
+                "no http_reqs points: the test made no HTTP request",
+            ));
         }
         let mut run = ParsedRun::new("k6", format);
         run.started_at = self.first.and_then(text::epoch);
         run.ended_at = self.last.and_then(text::epoch);
-        let span = self.last.zip(self.first).map(|(l, f)| l - f).filter(|s| *s > 0.0);
-        run.load.users = self.vus.values().copied().reduce(f64::max).map(|v| v as i64);
+        let span = self
+            .last
+            .zip(self.first)
+            .map(|(l, f)| l - f)
+            .filter(|s| *s > 0.0);
+        run.load.users = self
+            .vus
+            .values()
+            .copied()
+            .reduce(f64::max)
+            .map(|v| v as i64);
         let mut total = Target::total();
         total
             .set("requests", Some(self.total_requests as f64), "count")
             .set("failures", Some(self.total_failures as f64), "count")
-            .set("throughput_rps", span.map(|s| self.total_requests as f64 / s), "req/s")
-            .set("bytes_received", Some(self.data_received).filter(|v| *v > 0.0), "bytes")
-            .set("bytes_sent", Some(self.data_sent).filter(|v| *v > 0.0), "bytes");
+            .set(
+                "throughput_rps",
+                span.map(|s| self.total_requests as f64 / s),
+                "req/s",
+            )
+            .set(
+                "bytes_received",
+                Some(self.data_received).filter(|v| *v > 0.0),
+                "bytes",
+            )
+            .set(
+                "bytes_sent",
+                Some(self.data_sent).filter(|v| *v > 0.0),
+                "bytes",
+            );
         total.histogram = self.total;
         run.targets.push(total);
         let mut http: Vec<_> = self.http.into_values().collect();
@@ -178,17 +234,31 @@ impl PointAgg {
             t.tags = Some(a.tags).filter(|t| !t.is_empty());
             t.set("requests", Some(a.requests as f64), "count")
                 .set("failures", Some(a.failures as f64), "count")
-                .set("throughput_rps", span.map(|s| a.requests as f64 / s), "req/s");
+                .set(
+                    "throughput_rps",
+                    span.map(|s| a.requests as f64 / s),
+                    "req/s",
+                );
             t.histogram = a.hist;
             for (status, n) in a.by_status {
-                run.errors.push(ErrorCount { target: name.clone(), kind: "status", message: format!("status {status}"), count: n as i64 });
+                run.errors.push(ErrorCount {
+                    target: name.clone(),
+                    kind: "status",
+                    message: format!("status {status}"),
+                    count: n as i64,
+                });
             }
             run.targets.push(t);
         }
         for ((sec, target), (n, f, sum)) in &self.per_second {
             let ts = text::epoch(*sec as f64).expect("valid epoch second");
             let mut push = |target: &str, metric: &'static str, value: f64| {
-                run.series.push(SeriesPoint { target: target.to_string(), ts, metric, value })
+                run.series.push(SeriesPoint {
+                    target: target.to_string(),
+                    ts,
+                    metric,
+                    value,
+                })
             };
             push(target, "requests", *n as f64);
             push(target, "failures", *f as f64);
@@ -197,21 +267,33 @@ impl PointAgg {
             }
         }
         for (sec, v) in &self.vus {
-            run.series.push(SeriesPoint { target: TOTAL.into(), ts: text::epoch(*sec as f64).expect("valid"), metric: "vus", value: *v });
+            run.series.push(SeriesPoint {
+                target: TOTAL.into(),
+                ts: text::epoch(*sec as f64).expect("valid"),
+                metric: "vus",
+                value: *v,
+            });
         }
         for (check, (pass, fail)) in self.checks {
             if fail > 0 {
-                run.errors.push(ErrorCount { target: TOTAL.into(), kind: "check", message: check.clone(), count: fail as i64 });
+                run.errors.push(ErrorCount {
+                    target: TOTAL.into(),
+                    kind: "check",
+                    message: check.clone(),
+                    count: fail as i64,
+                });
             }
             let mut t = Target::new(format!("check: {check}"), TargetKind::Metric);
-            t.set("passes", Some(pass as f64), "count").set("fails", Some(fail as f64), "count");
+            t.set("passes", Some(pass as f64), "count")
+                .set("fails", Some(fail as f64), "count");
             run.targets.push(t);
         }
         for (name, (kind, a)) in self.custom {
             let mut t = Target::new(name, TargetKind::Metric);
             match kind.as_str() {
                 "counter" => {
-                    t.set("count", Some(a.sum), "").set("rate", span.map(|s| a.sum / s), "/s");
+                    t.set("count", Some(a.sum), "")
+                        .set("rate", span.map(|s| a.sum / s), "/s");
                 }
                 "rate" => {
                     t.set("rate", Some(a.nonzero as f64 / a.count as f64), "ratio")
@@ -219,7 +301,9 @@ impl PointAgg {
                         .set("fails", Some((a.count - a.nonzero) as f64), "count");
                 }
                 "gauge" => {
-                    t.set("value", Some(a.last), "").set("min", Some(a.min), "").set("max", Some(a.max), "");
+                    t.set("value", Some(a.last), "")
+                        .set("min", Some(a.min), "")
+                        .set("max", Some(a.max), "");
                 }
                 _ => {
                     t.set("value_mean", Some(a.sum / a.count as f64), "")
@@ -258,16 +342,34 @@ struct LineData<'a> {
 }
 
 fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
-    let f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let f = std::fs::File::open(path)
+        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     let mut r = BufReader::with_capacity(1 << 20, f);
-    let gz = r.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
-    Ok(if gz { (Box::new(BufReader::with_capacity(1 << 20, flate2::read::MultiGzDecoder::new(r))), true) } else { (Box::new(r), false) })
+    let gz = r
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
+    Ok(if gz {
+        (
+            Box::new(BufReader::with_capacity(
+                1 << 20,
+                flate2::read::MultiGzDecoder::new(r),
+            )),
+            true,
+        )
+    } else {
+        (Box::new(r), false)
+    })
 }
 
 /// Reads lines, reporting I/O and gzip errors with the line they interrupted.
 fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
     let (mut r, gz) = open(path)?;
-    let what = if gz { "the gzip stream is truncated or damaged" } else { "read failed" };
+    let what = if gz {
+        "the gzip stream is truncated or damaged"
+    } else {
+        "read failed"
+    };
     let mut buf = Vec::with_capacity(4096);
     let mut line_no = 0usize;
     loop {
@@ -279,7 +381,8 @@ fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> R
             return Ok(());
         }
         line_no += 1;
-        let line = std::str::from_utf8(&buf).map_err(|_| Error::input(path, Some(line_no), "invalid UTF-8"))?;
+        let line = std::str::from_utf8(&buf)
+            .map_err(|_| Error::input(path, Some(line_no), "invalid UTF-8"))?;
         let line = line.trim_end();
         if !line.is_empty() {
             f(line_no, line)?;
@@ -296,7 +399,8 @@ impl Importer for K6Ndjson {
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
         let l = p.first_line();
-        let point = l.starts_with('{') && (l.contains("\"type\":\"Metric\"") || l.contains("\"type\":\"Point\""));
+        let point = l.starts_with('{')
+            && (l.contains("\"type\":\"Metric\"") || l.contains("\"type\":\"Point\""));
         if point {
             Ok(())
         } else {
@@ -307,23 +411,43 @@ impl Importer for K6Ndjson {
         let path = &unit.primary;
         let mut agg = PointAgg::default();
         for_each_line(path, |no, line| {
-            let l: Line = serde_json::from_str(line)
-                .map_err(|e| Error::input(path, Some(no), format!("expected a k6 JSON point: {e}")))?;
+            let l: Line = serde_json::from_str(line).map_err(|e| {
+                Error::input(path, Some(no), format!("expected a k6 JSON point: {e}"))
+            })?;
             let Some(data) = l.data else { return Ok(()) };
             match l.kind {
                 "Metric" => {
-                    if let (Some(name), Some(t)) = (data.name.as_deref(), data.metric_type.as_deref()) {
+                    if let (Some(name), Some(t)) =
+                        (data.name.as_deref(), data.metric_type.as_deref())
+                    {
                         agg.declare(name, t);
                     }
                 }
                 "Point" => {
-                    let (Some(metric), Some(time), Some(value)) = (l.metric.as_deref(), data.time.as_deref(), data.value) else {
-                        return Err(Error::input(path, Some(no), "a Point needs metric, data.time and data.value"));
+                    let (Some(metric), Some(time), Some(value)) =
+                        (l.metric.as_deref(), data.time.as_deref(), data.value)
+                    else {
+                        return Err(Error::input(
+                            path,
+                            Some(no),
+                            "a Point needs metric, data.time and data.value",
+                        ));
                     };
-                    let t = text::rfc3339(time).ok_or_else(|| Error::input(path, Some(no), format!("expected an RFC 3339 time, found '{time}'")))?;
+                    let t = text::rfc3339(time).ok_or_else(|| {
+                        Error::input(
+                            path,
+                            Some(no),
+                            format!("expected an RFC 3339 time, found '{time}'"),
+                        )
+                    })?;
                     let secs = t.and_utc().timestamp_micros() as f64 / 1e6;
                     let tags = data.tags.as_ref();
-                    agg.add(Point { metric, time: secs, value, tag: |k: &str| tags.and_then(|m| m.get(k)).map(|v| v.as_ref()) });
+                    agg.add(Point {
+                        metric,
+                        time: secs,
+                        value,
+                        tag: |k: &str| tags.and_then(|m| m.get(k)).map(|v| v.as_ref()),
+                    });
                 }
                 _ => {}
             }
@@ -341,22 +465,41 @@ impl Importer for K6Csv {
         "k6"
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
-        if p.first_line().starts_with("metric_name,timestamp,metric_value") {
+        if p.first_line()
+            .starts_with("metric_name,timestamp,metric_value")
+        {
             Ok(())
         } else {
-            Err("first line is not k6 --out csv's 'metric_name,timestamp,metric_value,...' header".into())
+            Err(
+                "first line is not k6 --out csv's 'metric_name,timestamp,metric_value,...' header"
+                    .into(),
+            )
         }
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let reader: Box<dyn Read> = Box::new(open(path)?.0);
         let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-        let headers = rdr.headers().map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?.clone();
+        let headers = rdr
+            .headers()
+            .map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?
+            .clone();
         let col = |name: &str| headers.iter().position(|h| h == name);
-        let (Some(mi), Some(ti), Some(vi)) = (col("metric_name"), col("timestamp"), col("metric_value")) else {
-            return Err(Error::input(path, Some(1), "expected columns metric_name, timestamp, metric_value"));
+        let (Some(mi), Some(ti), Some(vi)) =
+            (col("metric_name"), col("timestamp"), col("metric_value"))
+        else {
+            return Err(Error::input(
+                path,
+                Some(1),
+                "expected columns metric_name, timestamp, metric_value",
+            ));
         };
-        let tag_cols: Vec<(String, usize)> = headers.iter().enumerate().filter(|(i, _)| ![mi, ti, vi].contains(i)).map(|(i, h)| (h.to_string(), i)).collect();
+        let tag_cols: Vec<(String, usize)> = headers
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| ![mi, ti, vi].contains(i))
+            .map(|(i, h)| (h.to_string(), i))
+            .collect();
         let mut agg = PointAgg::default();
         for k in ["http_reqs", "http_req_failed", "checks"] {
             agg.declare(k, if k == "http_reqs" { "counter" } else { "rate" });
@@ -366,13 +509,17 @@ impl Importer for K6Csv {
         loop {
             // k6 writes one record per line after the header: record n is on line n + 2
             let line = Some(rows + 2);
-            let more = rdr.read_record(&mut rec).map_err(|e| Error::input(path, line, format!("malformed CSV row: {e}")))?;
+            let more = rdr
+                .read_record(&mut rec)
+                .map_err(|e| Error::input(path, line, format!("malformed CSV row: {e}")))?;
             if !more {
                 break;
             }
             rows += 1;
             let parse = |i: usize, what: &str| -> Result<f64> {
-                rec.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| Error::input(path, line, format!("expected a number in column {what}")))
+                rec.get(i).and_then(|v| v.parse().ok()).ok_or_else(|| {
+                    Error::input(path, line, format!("expected a number in column {what}"))
+                })
             };
             let time = parse(ti, "timestamp")?;
             let value = parse(vi, "metric_value")?;
@@ -382,7 +529,13 @@ impl Importer for K6Csv {
                 metric,
                 time,
                 value,
-                tag: |k: &str| tag_cols.iter().find(|(h, _)| h == k).and_then(|(_, i)| r.get(*i)).filter(|v| !v.is_empty()),
+                tag: |k: &str| {
+                    tag_cols
+                        .iter()
+                        .find(|(h, _)| h == k)
+                        .and_then(|(_, i)| r.get(*i))
+                        .filter(|v| !v.is_empty())
+                },
             });
         }
         agg.finish(path, "k6-csv").map(|r| Parsed::Runs(vec![r]))

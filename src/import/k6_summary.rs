@@ -23,7 +23,8 @@ pub struct K6HandleSummary;
 /// line-numbered error) instead of "unknown format".
 fn looks_like_summary(p: &Probe) -> bool {
     let h = p.head.trim_start();
-    h.starts_with('{') && (h.contains("\"root_group\"") || (h.contains("\"metrics\"") && h.contains("\"http_req")))
+    h.starts_with('{')
+        && (h.contains("\"root_group\"") || (h.contains("\"metrics\"") && h.contains("\"http_req")))
 }
 
 impl Importer for K6SummaryExport {
@@ -34,7 +35,10 @@ impl Importer for K6SummaryExport {
         "k6"
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
-        if looks_like_summary(p) && !p.head.contains("\"testRunDurationMs\"") && !p.head.contains("\"values\"") {
+        if looks_like_summary(p)
+            && !p.head.contains("\"testRunDurationMs\"")
+            && !p.head.contains("\"values\"")
+        {
             Ok(())
         } else {
             Err("not a k6 --summary-export object (needs root_group and flat metrics)".into())
@@ -53,7 +57,9 @@ impl Importer for K6HandleSummary {
         "k6"
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
-        if looks_like_summary(p) && (p.head.contains("\"testRunDurationMs\"") || p.head.contains("\"values\"")) {
+        if looks_like_summary(p)
+            && (p.head.contains("\"testRunDurationMs\"") || p.head.contains("\"values\""))
+        {
             Ok(())
         } else {
             Err("not a k6 handleSummary data object (needs root_group, metrics with values)".into())
@@ -73,7 +79,11 @@ struct K6Metric<'a> {
 
 fn metric_view(v: &Value, nested: bool) -> Option<K6Metric<'_>> {
     let obj = v.as_object()?;
-    let values = if nested { obj.get("values")?.as_object()? } else { obj };
+    let values = if nested {
+        obj.get("values")?.as_object()?
+    } else {
+        obj
+    };
     let thresholds = obj
         .get("thresholds")
         .and_then(Value::as_object)
@@ -101,17 +111,32 @@ fn num(m: &K6Metric, key: &str) -> Option<f64> {
 fn parse(unit: &Unit, nested: bool) -> Result<Parsed> {
     let path = &unit.primary;
     let text = read_text(path)?;
-    let doc: Value = serde_json::from_str(&text)
-        .map_err(|e| Error::input(path, Some(e.line()), format!("expected a k6 summary JSON object: {e}")))?;
+    let doc: Value = serde_json::from_str(&text).map_err(|e| {
+        Error::input(
+            path,
+            Some(e.line()),
+            format!("expected a k6 summary JSON object: {e}"),
+        )
+    })?;
     let metrics = doc
         .get("metrics")
         .and_then(Value::as_object)
         .ok_or_else(|| Error::input(path, Some(1), "expected a \"metrics\" object"))?;
     let view = |name: &str| metrics.get(name).and_then(|v| metric_view(v, nested));
     let Some(reqs) = view("http_reqs") else {
-        return Err(Error::no_results(path, "no http_reqs metric: the test made no HTTP request"));
+        return Err(Error::no_results(
+            path,
+            "no http_reqs metric: the test made no HTTP request",
+        ));
     };
-    let mut run = ParsedRun::new("k6", if nested { "k6-handle-summary" } else { "k6-summary-export" });
+    let mut run = ParsedRun::new(
+        "k6",
+        if nested {
+            "k6-handle-summary"
+        } else {
+            "k6-summary-export"
+        },
+    );
     let count = num(&reqs, "count");
     let rate = num(&reqs, "rate");
     run.duration_s = doc
@@ -125,30 +150,60 @@ fn parse(unit: &Unit, nested: bool) -> Result<Parsed> {
         (e, _) => e,
     };
     run.labels.insert("time_source".into(), "file-mtime".into());
-    run.load.users = view("vus_max").and_then(|m| num(&m, "max").or(num(&m, "value"))).map(|v| v as i64);
+    run.load.users = view("vus_max")
+        .and_then(|m| num(&m, "max").or(num(&m, "value")))
+        .map(|v| v as i64);
 
     let mut total = Target::total();
-    total.set("requests", count, "count").set("throughput_rps", rate, "req/s");
+    total
+        .set("requests", count, "count")
+        .set("throughput_rps", rate, "req/s");
     if let Some(failed) = view("http_req_failed") {
         total.set("failures", num(&failed, "passes"), "count");
-        total.set("error_rate", num(&failed, "rate").or(num(&failed, "value")), "ratio");
+        total.set(
+            "error_rate",
+            num(&failed, "rate").or(num(&failed, "value")),
+            "ratio",
+        );
     }
     if let Some(d) = view("http_req_duration") {
         set_trend_as_latency(&mut total, &d);
     }
-    total.set("bytes_received", view("data_received").and_then(|m| num(&m, "count")), "bytes");
-    total.set("bytes_sent", view("data_sent").and_then(|m| num(&m, "count")), "bytes");
+    total.set(
+        "bytes_received",
+        view("data_received").and_then(|m| num(&m, "count")),
+        "bytes",
+    );
+    total.set(
+        "bytes_sent",
+        view("data_sent").and_then(|m| num(&m, "count")),
+        "bytes",
+    );
     run.targets.push(total);
 
     for (name, v) in metrics {
-        let Some(m) = metric_view(v, nested) else { continue };
+        let Some(m) = metric_view(v, nested) else {
+            continue;
+        };
         for (expr, passed) in &m.thresholds {
-            run.thresholds.push(ThresholdResult { metric: name.clone(), expression: expr.clone(), passed: *passed });
+            run.thresholds.push(ThresholdResult {
+                metric: name.clone(),
+                expression: expr.clone(),
+                passed: *passed,
+            });
         }
         match name.split_once('{') {
             Some((base, tags)) => add_submetric(&mut run, base, tags.trim_end_matches('}'), &m),
-            None if !matches!(name.as_str(), "http_reqs" | "http_req_failed" | "http_req_duration") => {
-                run.targets.push(metric_target(name, &m, v.get("type").and_then(Value::as_str)));
+            None if !matches!(
+                name.as_str(),
+                "http_reqs" | "http_req_failed" | "http_req_duration"
+            ) =>
+            {
+                run.targets.push(metric_target(
+                    name,
+                    &m,
+                    v.get("type").and_then(Value::as_str),
+                ));
             }
             None => {}
         }
@@ -180,7 +235,10 @@ fn add_submetric(run: &mut ParsedRun, base: &str, tags: &str, m: &K6Metric) {
         let mut t = Target::new(target_name.clone(), TargetKind::Http);
         let map: BTreeMap<String, String> = tags
             .split(',')
-            .filter_map(|kv| kv.split_once(':').map(|(k, v)| (k.trim().to_string(), v.trim().to_string())))
+            .filter_map(|kv| {
+                kv.split_once(':')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+            })
             .collect();
         t.tags = Some(map);
         run.targets.push(t);
@@ -189,10 +247,18 @@ fn add_submetric(run: &mut ParsedRun, base: &str, tags: &str, m: &K6Metric) {
     match base {
         "http_req_duration" => set_trend_as_latency(t, m),
         "http_reqs" => {
-            t.set("requests", num(m, "count"), "count").set("throughput_rps", num(m, "rate"), "req/s");
+            t.set("requests", num(m, "count"), "count").set(
+                "throughput_rps",
+                num(m, "rate"),
+                "req/s",
+            );
         }
         "http_req_failed" => {
-            t.set("failures", num(m, "passes"), "count").set("error_rate", num(m, "rate").or(num(m, "value")), "ratio");
+            t.set("failures", num(m, "passes"), "count").set(
+                "error_rate",
+                num(m, "rate").or(num(m, "value")),
+                "ratio",
+            );
         }
         _ => {
             for (k, v) in m.values {
@@ -220,7 +286,11 @@ fn metric_target(name: &str, m: &K6Metric, kind: Option<&str>) -> Target {
     let is_trend = kind == Some("trend") || m.values.contains_key("med");
     for (k, v) in m.values {
         let Some(v) = v.as_f64() else { continue };
-        let metric = if is_trend { format!("value_{}", stat_name(k)) } else { stat_name(k) };
+        let metric = if is_trend {
+            format!("value_{}", stat_name(k))
+        } else {
+            stat_name(k)
+        };
         let unit = if is_trend { "ms" } else { "" };
         t.metrics.insert(metric, (v, unit));
     }
@@ -238,8 +308,17 @@ fn collect_checks(group: Option<&Value>, out: &mut Vec<ErrorCount>) {
         for c in list {
             let fails = c.get("fails").and_then(Value::as_i64).unwrap_or(0);
             if fails > 0 {
-                let path = c.get("path").or(c.get("name")).and_then(Value::as_str).unwrap_or("?");
-                out.push(ErrorCount { target: TOTAL.into(), kind: "check", message: path.to_string(), count: fails });
+                let path = c
+                    .get("path")
+                    .or(c.get("name"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("?");
+                out.push(ErrorCount {
+                    target: TOTAL.into(),
+                    kind: "check",
+                    message: path.to_string(),
+                    count: fails,
+                });
             }
         }
     }

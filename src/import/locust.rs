@@ -16,7 +16,9 @@ use serde_json::Value;
 use super::text;
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
-use crate::model::{self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL};
+use crate::model::{
+    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
+};
 
 pub struct LocustCsv;
 pub struct LocustJson;
@@ -50,7 +52,10 @@ impl Columns {
         let mut map = BTreeMap::new();
         for (i, h) in headers.iter().enumerate() {
             let h = h.trim();
-            let canon = ALIASES.iter().find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(h))).map(|(c, _)| *c);
+            let canon = ALIASES
+                .iter()
+                .find(|(_, names)| names.iter().any(|n| n.eq_ignore_ascii_case(h)))
+                .map(|(c, _)| *c);
             map.insert(canon.map_or_else(|| h.to_string(), str::to_string), i);
         }
         Columns(map)
@@ -72,24 +77,43 @@ const PERCENTILE_COLS: [(&str, &str); 5] = [
 ];
 
 fn is_total(name: &str, kind: &str) -> bool {
-    kind.is_empty() && (name == "Aggregated" || name == "Total") || name == "Aggregated"
+    name == "Aggregated" || (kind.is_empty() && name == "Total")
 }
 
 fn target_name(kind: &str, name: &str) -> String {
-    if kind.is_empty() { name.to_string() } else { format!("{kind} {name}") }
+    if kind.is_empty() {
+        name.to_string()
+    } else {
+        format!("{kind} {name}")
+    }
 }
 
 fn csv_reader(path: &Path, text: &str) -> Result<(csv::Reader<std::io::Cursor<Vec<u8>>>, Columns)> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::Cursor::new(text.as_bytes().to_vec()));
-    let headers = rdr.headers().map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?.clone();
+    let mut rdr = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(std::io::Cursor::new(text.as_bytes().to_vec()));
+    let headers = rdr
+        .headers()
+        .map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?
+        .clone();
     Ok((rdr, Columns::new(&headers)))
 }
 
-fn records(path: &Path, text: &str, rdr: &mut csv::Reader<std::io::Cursor<Vec<u8>>>) -> Result<Vec<(usize, csv::StringRecord)>> {
+fn records(
+    path: &Path,
+    text: &str,
+    rdr: &mut csv::Reader<std::io::Cursor<Vec<u8>>>,
+) -> Result<Vec<(usize, csv::StringRecord)>> {
     rdr.records()
         .map(|r| {
             r.map(|rec| (text::csv_line(text, rec.position()).unwrap_or(0), rec))
-                .map_err(|e| Error::input(path, text::csv_line(text, e.position()), format!("malformed CSV row: {e}")))
+                .map_err(|e| {
+                    Error::input(
+                        path,
+                        text::csv_line(text, e.position()),
+                        format!("malformed CSV row: {e}"),
+                    )
+                })
         })
         .collect()
 }
@@ -103,7 +127,9 @@ impl Importer for LocustCsv {
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
         let l = p.first_line();
-        let stats = (l.starts_with("Type,Name,") || l.starts_with("\"Method\",\"Name\"") || l.starts_with("Method,Name,"))
+        let stats = (l.starts_with("Type,Name,")
+            || l.starts_with("\"Method\",\"Name\"")
+            || l.starts_with("Method,Name,"))
             && (l.contains("Request Count") || l.contains("# requests"));
         let history = l.starts_with("Timestamp,User Count,");
         let failures = l.starts_with("Method,Name,Error,Occurrences");
@@ -115,7 +141,11 @@ impl Importer for LocustCsv {
         }
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
-        let Some(stats) = unit.siblings.get("stats").or((unit.siblings.is_empty()).then_some(&unit.primary)) else {
+        let Some(stats) = unit
+            .siblings
+            .get("stats")
+            .or((unit.siblings.is_empty()).then_some(&unit.primary))
+        else {
             return Err(Error::input(
                 &unit.primary,
                 None,
@@ -145,11 +175,17 @@ fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let text = read_text(path)?;
     let (mut rdr, cols) = csv_reader(path, &text)?;
     if !cols.0.contains_key("requests") || !cols.0.contains_key("name") {
-        return Err(Error::input(path, Some(1), "expected a Locust stats header with Name and Request Count columns"));
+        return Err(Error::input(
+            path,
+            Some(1),
+            "expected a Locust stats header with Name and Request Count columns",
+        ));
     }
     for (line, rec) in records(path, &text, &mut rdr)? {
         let kind = cols.get(&rec, "type").unwrap_or("");
-        let name = cols.get(&rec, "name").ok_or_else(|| Error::input(path, Some(line), "row has no Name"))?;
+        let name = cols
+            .get(&rec, "name")
+            .ok_or_else(|| Error::input(path, Some(line), "row has no Name"))?;
         let mut t = if is_total(name, kind) {
             Target::total()
         } else {
@@ -158,7 +194,9 @@ fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
             t.url = Some(name.to_string());
             t
         };
-        let requests = cols.num(&rec, "requests").ok_or_else(|| Error::input(path, Some(line), "expected a number in Request Count"))?;
+        let requests = cols
+            .num(&rec, "requests")
+            .ok_or_else(|| Error::input(path, Some(line), "expected a number in Request Count"))?;
         t.set("requests", Some(requests), "count")
             .set("failures", cols.num(&rec, "failures"), "count")
             .set("latency_mean_ms", cols.num(&rec, "mean"), "ms")
@@ -166,18 +204,33 @@ fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
             .set("latency_max_ms", cols.num(&rec, "max"), "ms")
             .set("throughput_rps", cols.num(&rec, "rps"), "req/s")
             .set("avg_content_size_bytes", cols.num(&rec, "content"), "bytes")
-            .set("bytes_received", cols.num(&rec, "content").map(|c| c * requests), "bytes");
-        t.set("latency_p50_ms", cols.num(&rec, "50%").or(cols.num(&rec, "median")), "ms");
+            .set(
+                "bytes_received",
+                cols.num(&rec, "content").map(|c| c * requests),
+                "bytes",
+            );
+        t.set(
+            "latency_p50_ms",
+            cols.num(&rec, "50%").or(cols.num(&rec, "median")),
+            "ms",
+        );
         for (col, metric) in &PERCENTILE_COLS[1..] {
             t.set(metric, cols.num(&rec, col), "ms");
         }
         run.targets.push(t);
     }
     if run.target(TOTAL).is_none() {
-        return Err(Error::input(path, Some(text.lines().count()), "expected an 'Aggregated' row: the file may be truncated"));
+        return Err(Error::input(
+            path,
+            Some(text.lines().count()),
+            "expected an 'Aggregated' row: the file may be truncated",
+        ));
     }
     if run.target(TOTAL).and_then(|t| t.get("requests")) == Some(0.0) {
-        return Err(Error::no_results(path, "Locust recorded no request (Aggregated row has 0 requests)"));
+        return Err(Error::no_results(
+            path,
+            "Locust recorded no request (Aggregated row has 0 requests)",
+        ));
     }
     Ok(())
 }
@@ -189,13 +242,20 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let mut last = None;
     let mut max_users: Option<f64> = None;
     for (line, rec) in records(path, &text, &mut rdr)? {
-        let secs = cols.num(&rec, "timestamp").ok_or_else(|| Error::input(path, Some(line), "expected a Unix timestamp in Timestamp"))?;
-        let ts = text::epoch(secs).ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
+        let secs = cols.num(&rec, "timestamp").ok_or_else(|| {
+            Error::input(path, Some(line), "expected a Unix timestamp in Timestamp")
+        })?;
+        let ts = text::epoch(secs)
+            .ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
         first = first.or(Some(ts));
         last = Some(ts);
         let kind = cols.get(&rec, "type").unwrap_or("");
         let name = cols.get(&rec, "name").unwrap_or("Aggregated");
-        let target = if is_total(name, kind) { TOTAL.to_string() } else { target_name(kind, name) };
+        let target = if is_total(name, kind) {
+            TOTAL.to_string()
+        } else {
+            target_name(kind, name)
+        };
         let users = cols.num(&rec, "users");
         max_users = match (max_users, users) {
             (Some(a), Some(b)) => Some(a.max(b)),
@@ -203,7 +263,12 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
         };
         let mut push = |metric: &'static str, value: Option<f64>| {
             if let Some(value) = value.filter(|v| v.is_finite()) {
-                run.series.push(SeriesPoint { target: target.clone(), ts, metric, value });
+                run.series.push(SeriesPoint {
+                    target: target.clone(),
+                    ts,
+                    metric,
+                    value,
+                });
             }
         };
         if target == TOTAL {
@@ -228,10 +293,20 @@ fn parse_failures(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let text = read_text(path)?;
     let (mut rdr, cols) = csv_reader(path, &text)?;
     for (line, rec) in records(path, &text, &mut rdr)? {
-        let count = cols.num(&rec, "Occurrences").ok_or_else(|| Error::input(path, Some(line), "expected a number in Occurrences"))?;
-        let target = target_name(cols.get(&rec, "type").unwrap_or(""), cols.get(&rec, "name").unwrap_or("?"));
+        let count = cols
+            .num(&rec, "Occurrences")
+            .ok_or_else(|| Error::input(path, Some(line), "expected a number in Occurrences"))?;
+        let target = target_name(
+            cols.get(&rec, "type").unwrap_or(""),
+            cols.get(&rec, "name").unwrap_or("?"),
+        );
         let message = cols.get(&rec, "Error").unwrap_or("").to_string();
-        run.errors.push(ErrorCount { target, kind: "failure", message, count: count as i64 });
+        run.errors.push(ErrorCount {
+            target,
+            kind: "failure",
+            message,
+            count: count as i64,
+        });
     }
     Ok(())
 }
@@ -240,9 +315,16 @@ fn parse_exceptions(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let text = read_text(path)?;
     let (mut rdr, cols) = csv_reader(path, &text)?;
     for (line, rec) in records(path, &text, &mut rdr)? {
-        let count = cols.num(&rec, "Count").ok_or_else(|| Error::input(path, Some(line), "expected a number in Count"))?;
+        let count = cols
+            .num(&rec, "Count")
+            .ok_or_else(|| Error::input(path, Some(line), "expected a number in Count"))?;
         let message = cols.get(&rec, "Message").unwrap_or("").to_string();
-        run.errors.push(ErrorCount { target: TOTAL.into(), kind: "exception", message, count: count as i64 });
+        run.errors.push(ErrorCount {
+            target: TOTAL.into(),
+            kind: "exception",
+            message,
+            count: count as i64,
+        });
     }
     Ok(())
 }
@@ -272,7 +354,8 @@ impl Importer for LocustJson {
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
         let h = p.head.trim_start();
-        if h.starts_with('[') && h.contains("\"num_requests\"") && h.contains("\"response_times\"") {
+        if h.starts_with('[') && h.contains("\"num_requests\"") && h.contains("\"response_times\"")
+        {
             Ok(())
         } else {
             Err("not a Locust --json stats list (needs num_requests and response_times)".into())
@@ -281,8 +364,13 @@ impl Importer for LocustJson {
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
-        let entries: Vec<JsonEntry> = serde_json::from_str(&text)
-            .map_err(|e| Error::input(path, Some(e.line()), format!("expected Locust's --json list of stats entries: {e}")))?;
+        let entries: Vec<JsonEntry> = serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                path,
+                Some(e.line()),
+                format!("expected Locust's --json list of stats entries: {e}"),
+            )
+        })?;
         let mut run = ParsedRun::new("locust", "locust-json");
         let mut total = Target::total();
         let mut total_hist = new_histogram();
@@ -299,11 +387,20 @@ impl Importer for LocustJson {
                     model::record_ms(&mut h, ms, *n);
                 }
             }
-            total_hist.add(&h).map_err(|err| Error::input(path, None, format!("histogram merge failed: {err}")))?;
-            let span = e.last_request_timestamp.map(|l| l - e.start_time).filter(|s| *s > 0.0);
+            total_hist.add(&h).map_err(|err| {
+                Error::input(path, None, format!("histogram merge failed: {err}"))
+            })?;
+            let span = e
+                .last_request_timestamp
+                .map(|l| l - e.start_time)
+                .filter(|s| *s > 0.0);
             t.set("requests", Some(e.num_requests), "count")
                 .set("failures", Some(e.num_failures), "count")
-                .set("latency_mean_ms", (e.num_requests > 0.0).then(|| e.total_response_time / e.num_requests), "ms")
+                .set(
+                    "latency_mean_ms",
+                    (e.num_requests > 0.0).then(|| e.total_response_time / e.num_requests),
+                    "ms",
+                )
                 .set("latency_min_ms", e.min_response_time, "ms")
                 .set("latency_max_ms", e.max_response_time, "ms")
                 .set("bytes_received", e.total_content_length, "bytes")
@@ -325,7 +422,11 @@ impl Importer for LocustJson {
             .set("failures", Some(fails), "count")
             .set("latency_mean_ms", Some(rt / reqs), "ms")
             .set("bytes_received", Some(bytes), "bytes")
-            .set("throughput_rps", (end > start).then(|| reqs / (end - start)), "req/s");
+            .set(
+                "throughput_rps",
+                (end > start).then(|| reqs / (end - start)),
+                "req/s",
+            );
         total.histogram = Some(total_hist);
         run.targets.insert(0, total);
         run.started_at = text::epoch(start);
@@ -360,7 +461,11 @@ impl Importer for LocustHtml {
         let mut de = serde_json::Deserializer::from_str(&text[json_start..]);
         let args = Value::deserialize(&mut de).map_err(|e| {
             let line = text[..json_start].lines().count();
-            Error::input(path, Some(line), format!("expected the report's templateArgs JSON: {e}"))
+            Error::input(
+                path,
+                Some(line),
+                format!("expected the report's templateArgs JSON: {e}"),
+            )
         })?;
         parse_template_args(path, &args).map(|r| Parsed::Runs(vec![r]))
     }
@@ -372,10 +477,20 @@ fn parse_template_args(path: &Path, args: &Value) -> Result<ParsedRun> {
         .and_then(Value::as_array)
         .ok_or_else(|| Error::input(path, None, "templateArgs has no requests_statistics"))?;
     let mut run = ParsedRun::new("locust", "locust-html");
-    run.started_at = args.get("start_time").and_then(Value::as_str).and_then(text::rfc3339);
-    run.ended_at = args.get("end_time").and_then(Value::as_str).and_then(text::rfc3339);
+    run.started_at = args
+        .get("start_time")
+        .and_then(Value::as_str)
+        .and_then(text::rfc3339);
+    run.ended_at = args
+        .get("end_time")
+        .and_then(Value::as_str)
+        .and_then(text::rfc3339);
     run.url = args.get("host").and_then(Value::as_str).map(str::to_string);
-    let pct = args.get("response_time_statistics").and_then(Value::as_array).cloned().unwrap_or_default();
+    let pct = args
+        .get("response_time_statistics")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
     for s in stats {
         let f = |k: &str| s.get(k).and_then(Value::as_f64);
         let name = s.get("name").and_then(Value::as_str).unwrap_or("?");
@@ -398,24 +513,63 @@ fn parse_template_args(path: &Path, args: &Value) -> Result<ParsedRun> {
             .set("latency_p99_ms", f("response_time_percentile_0.99"), "ms")
             .set("throughput_rps", f("total_rps"), "req/s")
             .set("avg_content_size_bytes", f("avg_content_length"), "bytes");
-        if let Some(p) = pct.iter().find(|p| p.get("name").and_then(Value::as_str) == Some(name) && p.get("method").and_then(Value::as_str).unwrap_or("") == method) {
+        if let Some(p) = pct.iter().find(|p| {
+            p.get("name").and_then(Value::as_str) == Some(name)
+                && p.get("method").and_then(Value::as_str).unwrap_or("") == method
+        }) {
             t.set("latency_p90_ms", p.get("0.9").and_then(Value::as_f64), "ms");
         }
         run.targets.push(t);
     }
-    if run.target(TOTAL).and_then(|t| t.get("requests")).unwrap_or(0.0) == 0.0 {
+    if run
+        .target(TOTAL)
+        .and_then(|t| t.get("requests"))
+        .unwrap_or(0.0)
+        == 0.0
+    {
         return Err(Error::no_results(path, "the report holds no request"));
     }
-    for f in args.get("failures_statistics").and_then(Value::as_array).into_iter().flatten() {
-        let target = target_name(f.get("method").and_then(Value::as_str).unwrap_or(""), f.get("name").and_then(Value::as_str).unwrap_or("?"));
-        let message = f.get("error").and_then(Value::as_str).unwrap_or("").to_string();
+    for f in args
+        .get("failures_statistics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let target = target_name(
+            f.get("method").and_then(Value::as_str).unwrap_or(""),
+            f.get("name").and_then(Value::as_str).unwrap_or("?"),
+        );
+        let message = f
+            .get("error")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let count = f.get("occurrences").and_then(Value::as_i64).unwrap_or(0);
-        run.errors.push(ErrorCount { target, kind: "failure", message, count });
+        run.errors.push(ErrorCount {
+            target,
+            kind: "failure",
+            message,
+            count,
+        });
     }
-    for e in args.get("exceptions_statistics").and_then(Value::as_array).into_iter().flatten() {
-        let message = e.get("msg").and_then(Value::as_str).unwrap_or("").to_string();
+    for e in args
+        .get("exceptions_statistics")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let message = e
+            .get("msg")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string();
         let count = e.get("count").and_then(Value::as_i64).unwrap_or(0);
-        run.errors.push(ErrorCount { target: TOTAL.into(), kind: "exception", message, count });
+        run.errors.push(ErrorCount {
+            target: TOTAL.into(),
+            kind: "exception",
+            message,
+            count,
+        });
     }
     Ok(run)
 }

@@ -37,7 +37,11 @@ pub struct Probe<'a> {
 
 impl Probe<'_> {
     pub fn first_line(&self) -> &str {
-        self.head.lines().next().unwrap_or("").trim_start_matches('\u{feff}')
+        self.head
+            .lines()
+            .next()
+            .unwrap_or("")
+            .trim_start_matches('\u{feff}')
     }
 }
 
@@ -116,7 +120,8 @@ pub fn tool_names() -> Vec<&'static str> {
 pub fn collect_units(paths: &[PathBuf]) -> Result<Vec<(Unit, bool)>> {
     let mut files: Vec<(PathBuf, bool)> = Vec::new();
     for p in paths {
-        let meta = std::fs::metadata(p).map_err(|e| Error::input(p, None, format!("cannot read: {e}")))?;
+        let meta =
+            std::fs::metadata(p).map_err(|e| Error::input(p, None, format!("cannot read: {e}")))?;
         if meta.is_dir() {
             walk(p, &mut files)?;
         } else {
@@ -130,7 +135,10 @@ fn walk(dir: &Path, out: &mut Vec<(PathBuf, bool)>) -> Result<()> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(|e| Error::input(dir, None, format!("cannot list directory: {e}")))?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| !p.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')))
+        .filter(|p| {
+            !p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
         .collect();
     entries.sort();
     for p in entries {
@@ -152,9 +160,10 @@ const LOCUST_ROLES: [(&str, &str); 4] = [
 
 fn locust_role(path: &Path) -> Option<(String, &'static str)> {
     let name = path.to_string_lossy();
-    LOCUST_ROLES
-        .iter()
-        .find_map(|(suffix, role)| name.strip_suffix(suffix).map(|prefix| (prefix.to_string(), *role)))
+    LOCUST_ROLES.iter().find_map(|(suffix, role)| {
+        name.strip_suffix(suffix)
+            .map(|prefix| (prefix.to_string(), *role))
+    })
 }
 
 fn group_locust_sets(files: Vec<(PathBuf, bool)>) -> Vec<(Unit, bool)> {
@@ -182,10 +191,26 @@ fn group_locust_sets(files: Vec<(PathBuf, bool)>) -> Vec<(Unit, bool)> {
                         members.insert(role, candidate);
                     }
                 }
-                let primary = members.get("stats").or_else(|| members.values().next()).cloned().unwrap_or(path);
-                units.push((Unit { primary, siblings: members }, explicit));
+                let primary = members
+                    .get("stats")
+                    .or_else(|| members.values().next())
+                    .cloned()
+                    .unwrap_or(path);
+                units.push((
+                    Unit {
+                        primary,
+                        siblings: members,
+                    },
+                    explicit,
+                ));
             }
-            None => units.push((Unit { primary: path, siblings: BTreeMap::new() }, explicit)),
+            None => units.push((
+                Unit {
+                    primary: path,
+                    siblings: BTreeMap::new(),
+                },
+                explicit,
+            )),
         }
     }
     units
@@ -194,7 +219,8 @@ fn group_locust_sets(files: Vec<(PathBuf, bool)>) -> Vec<(Unit, bool)> {
 /// Reads a whole file as text: gzip is decompressed; empty, binary and non-UTF-8 files are
 /// rejected with the offset of the first offending byte.
 pub fn read_text(path: &Path) -> Result<String> {
-    let raw = std::fs::read(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let raw =
+        std::fs::read(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     decode_text(path, raw)
 }
 
@@ -203,49 +229,87 @@ fn decode_text(path: &Path, raw: Vec<u8>) -> Result<String> {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&raw[..])
             .read_to_end(&mut out)
-            .map_err(|e| Error::input(path, None, format!("gzip stream is damaged or truncated: {e}")))?;
+            .map_err(|e| {
+                Error::input(
+                    path,
+                    None,
+                    format!("gzip stream is damaged or truncated: {e}"),
+                )
+            })?;
         out
     } else {
         raw
     };
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::input(path, None, "the file is empty: expected a tool's output"));
+        return Err(Error::input(
+            path,
+            None,
+            "the file is empty: expected a tool's output",
+        ));
     }
     if let Some(pos) = memchr::memchr(0, &bytes) {
-        return Err(Error::at_offset(path, pos as u64, "binary data (NUL byte): expected a tool's text output"));
+        return Err(Error::at_offset(
+            path,
+            pos as u64,
+            "binary data (NUL byte): expected a tool's text output",
+        ));
     }
     String::from_utf8(bytes).map_err(|e| {
-        Error::at_offset(path, e.utf8_error().valid_up_to() as u64, "invalid UTF-8: expected a tool's text output")
+        Error::at_offset(
+            path,
+            e.utf8_error().valid_up_to() as u64,
+            "invalid UTF-8: expected a tool's text output",
+        )
     })
 }
 
 /// The first [`PROBE_BYTES`] of a file as text (decompressed for gzip), for sniffing.
 pub fn probe_text(path: &Path) -> Result<String> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     let mut head = vec![0u8; PROBE_BYTES];
-    let n = read_up_to(&mut f, &mut head).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let n = read_up_to(&mut f, &mut head)
+        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     head.truncate(n);
     if head.starts_with(&[0x1f, 0x8b]) {
-        let f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+        let f = std::fs::File::open(path)
+            .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
         let mut dec = flate2::read::MultiGzDecoder::new(f);
         let mut out = vec![0u8; PROBE_BYTES];
-        let n = read_up_to(&mut dec, &mut out)
-            .map_err(|e| Error::input(path, None, format!("gzip stream is damaged or truncated: {e}")))?;
+        let n = read_up_to(&mut dec, &mut out).map_err(|e| {
+            Error::input(
+                path,
+                None,
+                format!("gzip stream is damaged or truncated: {e}"),
+            )
+        })?;
         out.truncate(n);
         head = out;
     }
     if head.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::input(path, None, "the file is empty: expected a tool's output"));
+        return Err(Error::input(
+            path,
+            None,
+            "the file is empty: expected a tool's output",
+        ));
     }
     if let Some(pos) = memchr::memchr(0, &head) {
-        return Err(Error::at_offset(path, pos as u64, "binary data (NUL byte): expected a tool's text output"));
+        return Err(Error::at_offset(
+            path,
+            pos as u64,
+            "binary data (NUL byte): expected a tool's text output",
+        ));
     }
     // A cut in the middle of a multi-byte character at the probe's end is not an error.
     let valid = match std::str::from_utf8(&head) {
         Ok(_) => head.len(),
         Err(e) if e.error_len().is_none() => e.valid_up_to(),
         Err(e) => {
-            return Err(Error::at_offset(path, e.valid_up_to() as u64, "invalid UTF-8: expected a tool's text output"))
+            return Err(Error::at_offset(
+                path,
+                e.valid_up_to() as u64,
+                "invalid UTF-8: expected a tool's text output",
+            ))
         }
     };
     head.truncate(valid);
@@ -268,7 +332,10 @@ fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 /// Picks the importer for a unit: the forced tool's formats, or every format.
 pub fn detect(unit: &Unit, tool: Option<&str>) -> Result<&'static dyn Importer> {
     let head = probe_text(&unit.primary)?;
-    let probe = Probe { path: &unit.primary, head: &head };
+    let probe = Probe {
+        path: &unit.primary,
+        head: &head,
+    };
     let mut tried = Vec::new();
     for imp in importers() {
         if tool.is_some_and(|t| t != imp.tool()) {
@@ -286,13 +353,18 @@ pub fn detect(unit: &Unit, tool: Option<&str>) -> Result<&'static dyn Importer> 
             tool_names().join(", ")
         )];
     }
-    Err(Error::Unrecognized { path: unit.primary.clone(), tried })
+    Err(Error::Unrecognized {
+        path: unit.primary.clone(),
+        tried,
+    })
 }
 
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
-    let mut f = std::fs::File::open(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     let mut hasher = Sha256::new();
-    let bytes = std::io::copy(&mut f, &mut hasher).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let bytes = std::io::copy(&mut f, &mut hasher)
+        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     Ok((hex(&hasher.finalize()), bytes))
 }
 
@@ -305,7 +377,12 @@ pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile
     let mut out = Vec::new();
     let mut add = |path: &Path, role: &'static str| -> Result<()> {
         let (sha256, bytes) = sha256_file(path)?;
-        out.push(SourceFile { path: path.display().to_string(), role, sha256, bytes });
+        out.push(SourceFile {
+            path: path.display().to_string(),
+            role,
+            sha256,
+            bytes,
+        });
         Ok(())
     };
     if unit.siblings.is_empty() {
@@ -322,7 +399,10 @@ pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile
 /// from another path is recognised as already there.
 pub fn content_key(sources: &[SourceFile], suffix: Option<&str>) -> String {
     let mut hasher = Sha256::new();
-    let mut parts: Vec<_> = sources.iter().map(|s| format!("{}:{}", s.role, s.sha256)).collect();
+    let mut parts: Vec<_> = sources
+        .iter()
+        .map(|s| format!("{}:{}", s.role, s.sha256))
+        .collect();
     parts.sort();
     for p in parts {
         hasher.update(p.as_bytes());

@@ -13,7 +13,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::text::{self, field, field_num};
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
-use crate::model::{new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL};
+use crate::model::{
+    new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
+};
 
 pub struct PgbenchStdout;
 pub struct PgbenchTxLog;
@@ -28,10 +30,16 @@ impl Importer for PgbenchStdout {
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
         let first = p.first_line();
-        if first.starts_with("pgbench (") || first.starts_with("pgbench: ") || p.head.contains("\ntransaction type: ") {
+        if first.starts_with("pgbench (")
+            || first.starts_with("pgbench: ")
+            || p.head.contains("\ntransaction type: ")
+        {
             Ok(())
         } else {
-            Err("not pgbench's printed summary (no 'pgbench (' banner or 'transaction type:')".into())
+            Err(
+                "not pgbench's printed summary (no 'pgbench (' banner or 'transaction type:')"
+                    .into(),
+            )
         }
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
@@ -51,17 +59,37 @@ impl Importer for PgbenchStdout {
             .split(['/', ' '])
             .next()
             .and_then(|v| v.parse().ok())
-            .ok_or_else(|| Error::input(path, text::line_of(&text, "actually processed"), "expected a transaction count"))?;
+            .ok_or_else(|| {
+                Error::input(
+                    path,
+                    text::line_of(&text, "actually processed"),
+                    "expected a transaction count",
+                )
+            })?;
         let mut run = ParsedRun::new("pgbench", "pgbench-stdout");
-        run.tool_version = text.lines().next().and_then(|l| l.strip_prefix("pgbench (")).map(|v| v.split_whitespace().next().unwrap_or(v).trim_end_matches(')').to_string());
+        run.tool_version = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("pgbench ("))
+            .map(|v| {
+                v.split_whitespace()
+                    .next()
+                    .unwrap_or(v)
+                    .trim_end_matches(')')
+                    .to_string()
+            });
         run.load.connections = field_num(&text, "number of clients:").map(|v| v as i64);
         run.load.threads = field_num(&text, "number of threads:").map(|v| v as i64);
-        if let (Some(per), Some(c)) = (field_num(&text, "number of transactions per client:"), run.load.connections) {
+        if let (Some(per), Some(c)) = (
+            field_num(&text, "number of transactions per client:"),
+            run.load.connections,
+        ) {
             run.load.requests_planned = Some(per as i64 * c);
         }
         run.load.target_rate = field_num(&text, "rate limit:");
         let duration = field_num(&text, "duration:");
-        let tps = field(&text, "tps = ").and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok());
+        let tps =
+            field(&text, "tps = ").and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok());
         run.duration_s = duration.or_else(|| tps.filter(|t| *t > 0.0).map(|t| done / t));
         run.ended_at = text::mtime(path);
         run.started_at = match (run.ended_at, run.duration_s) {
@@ -69,18 +97,39 @@ impl Importer for PgbenchStdout {
             (e, _) => e,
         };
         run.labels.insert("time_source".into(), "file-mtime".into());
-        let failed = field(&text, "number of failed transactions:").and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok());
+        let failed = field(&text, "number of failed transactions:")
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok());
         let kind = field(&text, "transaction type:").unwrap_or("pgbench");
-        let name = kind.trim_start_matches("<builtin: ").trim_end_matches('>').to_string();
+        let name = kind
+            .trim_start_matches("<builtin: ")
+            .trim_end_matches('>')
+            .to_string();
         let mut t = Target::new(name, TargetKind::Transaction);
         t.set("requests", Some(done), "count")
             .set("failures", failed, "count")
             .set("throughput_rps", tps, "req/s")
-            .set("latency_mean_ms", field(&text, "latency average = ").and_then(text::duration_ms_spaced), "ms")
-            .set("latency_stddev_ms", field(&text, "latency stddev = ").and_then(text::duration_ms_spaced), "ms")
-            .set("initial_connection_time_ms", field(&text, "initial connection time = ").and_then(text::duration_ms_spaced), "ms");
+            .set(
+                "latency_mean_ms",
+                field(&text, "latency average = ").and_then(text::duration_ms_spaced),
+                "ms",
+            )
+            .set(
+                "latency_stddev_ms",
+                field(&text, "latency stddev = ").and_then(text::duration_ms_spaced),
+                "ms",
+            )
+            .set(
+                "initial_connection_time_ms",
+                field(&text, "initial connection time = ").and_then(text::duration_ms_spaced),
+                "ms",
+            );
         if let Some(f) = failed.filter(|f| *f > 0.0) {
-            run.errors.push(ErrorCount { target: t.name.clone(), kind: "failure", message: "failed transactions".into(), count: f as i64 });
+            run.errors.push(ErrorCount {
+                target: t.name.clone(),
+                kind: "failure",
+                message: "failed transactions".into(),
+                count: f as i64,
+            });
         }
         progress_series(&text, run.started_at, &mut run.series);
         let mut total = t.clone();
@@ -96,13 +145,37 @@ fn progress_series(text: &str, start: Option<chrono::NaiveDateTime>, out: &mut V
     let Some(start) = start else { return };
     for l in text.lines().filter_map(|l| l.strip_prefix("progress: ")) {
         let words: Vec<&str> = l.split([' ', ',']).filter(|w| !w.is_empty()).collect();
-        let after = |w: &str| words.iter().position(|x| *x == w).and_then(|i| words.get(i + 1)).and_then(|v| v.parse::<f64>().ok());
-        let before = |w: &str| words.iter().position(|x| *x == w).and_then(|i| i.checked_sub(1)).and_then(|i| words[i].parse::<f64>().ok());
-        let Some(at) = words.first().and_then(|v| v.parse::<f64>().ok()) else { continue };
+        let after = |w: &str| {
+            words
+                .iter()
+                .position(|x| *x == w)
+                .and_then(|i| words.get(i + 1))
+                .and_then(|v| v.parse::<f64>().ok())
+        };
+        let before = |w: &str| {
+            words
+                .iter()
+                .position(|x| *x == w)
+                .and_then(|i| i.checked_sub(1))
+                .and_then(|i| words[i].parse::<f64>().ok())
+        };
+        let Some(at) = words.first().and_then(|v| v.parse::<f64>().ok()) else {
+            continue;
+        };
         let ts = start + chrono::Duration::milliseconds((at * 1000.0) as i64);
-        for (metric, v) in [("throughput_rps", before("tps")), ("latency_mean_ms", after("lat")), ("latency_stddev_ms", after("stddev")), ("failures", before("failed"))] {
+        for (metric, v) in [
+            ("throughput_rps", before("tps")),
+            ("latency_mean_ms", after("lat")),
+            ("latency_stddev_ms", after("stddev")),
+            ("failures", before("failed")),
+        ] {
             if let Some(value) = v {
-                out.push(SeriesPoint { target: TOTAL.into(), ts, metric, value });
+                out.push(SeriesPoint {
+                    target: TOTAL.into(),
+                    ts,
+                    metric,
+                    value,
+                });
             }
         }
     }
@@ -142,9 +215,19 @@ impl Importer for PgbenchTxLog {
         let mut clients = BTreeSet::new();
         let mut per_second: BTreeMap<i64, (u64, f64)> = BTreeMap::new();
         let (mut first, mut last) = (f64::INFINITY, f64::NEG_INFINITY);
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let w: Vec<&str> = line.split_whitespace().collect();
-            let bad = || Error::input(path, Some(i + 1), "expected 'client_id transaction_no time script_no time_epoch time_us'");
+            let bad = || {
+                Error::input(
+                    path,
+                    Some(i + 1),
+                    "expected 'client_id transaction_no time script_no time_epoch time_us'",
+                )
+            };
             if w.len() < 6 {
                 return Err(bad());
             }
@@ -167,7 +250,10 @@ impl Importer for PgbenchTxLog {
             last = last.max(end);
         }
         if h.is_empty() && failed == 0 {
-            return Err(Error::no_results(path, "the log holds no completed transaction"));
+            return Err(Error::no_results(
+                path,
+                "the log holds no completed transaction",
+            ));
         }
         let mut run = ParsedRun::new("pgbench", "pgbench-log");
         run.started_at = text::epoch(first);
@@ -179,12 +265,26 @@ impl Importer for PgbenchTxLog {
             .set("requests", Some(done), "count")
             .set("failures", Some(failed as f64), "count")
             .set("skipped", Some(skipped as f64), "count")
-            .set("throughput_rps", (last > first).then(|| done / (last - first)), "req/s");
+            .set(
+                "throughput_rps",
+                (last > first).then(|| done / (last - first)),
+                "req/s",
+            );
         total.histogram = Some(h);
         for (sec, (n, sum)) in per_second {
             let ts = text::epoch(sec as f64).expect("valid epoch");
-            run.series.push(SeriesPoint { target: TOTAL.into(), ts, metric: "requests", value: n as f64 });
-            run.series.push(SeriesPoint { target: TOTAL.into(), ts, metric: "latency_mean_ms", value: sum / n as f64 });
+            run.series.push(SeriesPoint {
+                target: TOTAL.into(),
+                ts,
+                metric: "requests",
+                value: n as f64,
+            });
+            run.series.push(SeriesPoint {
+                target: TOTAL.into(),
+                ts,
+                metric: "latency_mean_ms",
+                value: sum / n as f64,
+            });
         }
         run.targets.push(total);
         Ok(Parsed::Runs(vec![run]))
@@ -211,11 +311,17 @@ impl Importer for PgbenchAggregateLog {
         let mut failures = 0.0;
         let mut run = ParsedRun::new("pgbench", "pgbench-aggregate-log");
         let mut intervals = Vec::new();
-        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (i, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let f = numeric_fields(line)
                 .filter(|f| f.len() >= 6)
                 .ok_or_else(|| Error::input(path, Some(i + 1), "expected 'interval_start num_transactions sum_latency sum_latency_2 min_latency max_latency ...'"))?;
-            let ts = text::epoch(f[0]).ok_or_else(|| Error::input(path, Some(i + 1), "interval_start is not a Unix time"))?;
+            let ts = text::epoch(f[0]).ok_or_else(|| {
+                Error::input(path, Some(i + 1), "interval_start is not a Unix time")
+            })?;
             intervals.push(f[0]);
             // PostgreSQL 15 prints 15 columns, the last two being serialization and deadlock failures.
             let fails = match f.len() {
@@ -231,16 +337,39 @@ impl Importer for PgbenchAggregateLog {
                 min = min.min(f[4]);
                 max = max.max(f[5]);
             }
-            for (metric, value) in [("requests", f[1]), ("latency_mean_ms", if f[1] > 0.0 { f[2] / f[1] / 1000.0 } else { f64::NAN }), ("failures", fails)] {
+            for (metric, value) in [
+                ("requests", f[1]),
+                (
+                    "latency_mean_ms",
+                    if f[1] > 0.0 {
+                        f[2] / f[1] / 1000.0
+                    } else {
+                        f64::NAN
+                    },
+                ),
+                ("failures", fails),
+            ] {
                 if value.is_finite() {
-                    run.series.push(SeriesPoint { target: TOTAL.into(), ts, metric, value });
+                    run.series.push(SeriesPoint {
+                        target: TOTAL.into(),
+                        ts,
+                        metric,
+                        value,
+                    });
                 }
             }
         }
         if n == 0.0 {
-            return Err(Error::no_results(path, "the aggregate log counts no transaction"));
+            return Err(Error::no_results(
+                path,
+                "the aggregate log counts no transaction",
+            ));
         }
-        let step = if intervals.len() > 1 { intervals[1] - intervals[0] } else { 1.0 };
+        let step = if intervals.len() > 1 {
+            intervals[1] - intervals[0]
+        } else {
+            1.0
+        };
         let first = intervals.first().copied().unwrap_or(0.0);
         let last = intervals.last().copied().unwrap_or(0.0) + step;
         run.started_at = text::epoch(first);

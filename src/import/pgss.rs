@@ -35,8 +35,13 @@ fn snapshot(unit: &Unit, opts: &ImportOptions, statements: Vec<Statement>) -> Re
 }
 
 fn looks_like_header(line: &str) -> bool {
-    let cols: Vec<&str> = line.split(',').map(|c| c.trim().trim_matches('"')).collect();
-    cols.contains(&"queryid") && cols.contains(&"calls") && TOTAL_TIME.iter().any(|t| cols.contains(t))
+    let cols: Vec<&str> = line
+        .split(',')
+        .map(|c| c.trim().trim_matches('"'))
+        .collect();
+    cols.contains(&"queryid")
+        && cols.contains(&"calls")
+        && TOTAL_TIME.iter().any(|t| cols.contains(t))
 }
 
 impl Importer for PgssCsv {
@@ -50,27 +55,49 @@ impl Importer for PgssCsv {
         if looks_like_header(p.first_line()) {
             Ok(())
         } else {
-            Err("first line is not a pg_stat_statements header (queryid, calls, total_exec_time)".into())
+            Err(
+                "first line is not a pg_stat_statements header (queryid, calls, total_exec_time)"
+                    .into(),
+            )
         }
     }
     fn parse(&self, unit: &Unit, opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
         let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-        let headers = rdr.headers().map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?.clone();
+        let headers = rdr
+            .headers()
+            .map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?
+            .clone();
         let idx = |name: &str| headers.iter().position(|h| h == name);
         let total = TOTAL_TIME.iter().find_map(|t| idx(t));
-        let (Some(qi), Some(ci), Some(ti), Some(query_i)) = (idx("queryid"), idx("calls"), total, idx("query")) else {
-            return Err(Error::input(path, Some(1), "expected columns queryid, query, calls and total_exec_time (or total_time)"));
+        let (Some(qi), Some(ci), Some(ti), Some(query_i)) =
+            (idx("queryid"), idx("calls"), total, idx("query"))
+        else {
+            return Err(Error::input(
+                path,
+                Some(1),
+                "expected columns queryid, query, calls and total_exec_time (or total_time)",
+            ));
         };
         let mut statements = Vec::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| Error::input(path, text::csv_line(&text, e.position()), format!("malformed CSV row: {e}")))?;
+            let rec = rec.map_err(|e| {
+                Error::input(
+                    path,
+                    text::csv_line(&text, e.position()),
+                    format!("malformed CSV row: {e}"),
+                )
+            })?;
             let line = text::csv_line(&text, rec.position());
             let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).filter(|v| !v.is_empty());
             let int = |name: &str| get(idx(name)).and_then(|v| v.parse::<i64>().ok());
-            let calls = get(Some(ci)).and_then(|v| v.parse().ok()).ok_or_else(|| Error::input(path, line, "expected an integer in calls"))?;
-            let total = get(Some(ti)).and_then(|v| v.parse().ok()).ok_or_else(|| Error::input(path, line, "expected a number in total_exec_time"))?;
+            let calls = get(Some(ci))
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| Error::input(path, line, "expected an integer in calls"))?;
+            let total = get(Some(ti))
+                .and_then(|v| v.parse().ok())
+                .ok_or_else(|| Error::input(path, line, "expected a number in total_exec_time"))?;
             statements.push(Statement {
                 queryid: get(Some(qi)).unwrap_or("").to_string(),
                 userid: get(idx("userid")).unwrap_or("").to_string(),
@@ -91,7 +118,10 @@ impl Importer for PgssCsv {
 
 fn check_not_empty(path: &Path, statements: &[Statement]) -> Result<()> {
     if statements.is_empty() {
-        Err(Error::no_results(path, "the export holds no statement (was pg_stat_statements just reset?)"))
+        Err(Error::no_results(
+            path,
+            "the export holds no statement (was pg_stat_statements just reset?)",
+        ))
     } else {
         Ok(())
     }
@@ -123,15 +153,25 @@ impl Importer for PgssJson {
     fn parse(&self, unit: &Unit, opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
-        let rows: Vec<serde_json::Map<String, Value>> = serde_json::from_str(&text)
-            .map_err(|e| Error::input(path, Some(e.line()), format!("expected a json_agg array of pg_stat_statements rows: {e}")))?;
+        let rows: Vec<serde_json::Map<String, Value>> =
+            serde_json::from_str(&text).map_err(|e| {
+                Error::input(
+                    path,
+                    Some(e.line()),
+                    format!("expected a json_agg array of pg_stat_statements rows: {e}"),
+                )
+            })?;
         let mut statements = Vec::new();
         for (i, r) in rows.iter().enumerate() {
             let f = |k: &str| r.get(k).and_then(Value::as_f64);
             let int = |k: &str| r.get(k).and_then(Value::as_i64);
             let total = TOTAL_TIME.iter().find_map(|k| f(k));
             let (Some(calls), Some(total)) = (int("calls"), total) else {
-                return Err(Error::input(path, None, format!("row {} lacks calls or total_exec_time", i + 1)));
+                return Err(Error::input(
+                    path,
+                    None,
+                    format!("row {} lacks calls or total_exec_time", i + 1),
+                ));
             };
             statements.push(Statement {
                 queryid: value_string(r.get("queryid")),

@@ -61,10 +61,12 @@ fn runs(rows: Vec<Row>) -> Vec<ParsedRun> {
                 run.labels.extend(r.labels);
                 let (target, metric) = split_series(&r.series);
                 if run.target(&target).is_none() {
-                    run.targets.push(Target::new(target.clone(), TargetKind::Metric));
+                    run.targets
+                        .push(Target::new(target.clone(), TargetKind::Metric));
                 }
                 let t = run.target_mut(&target).expect("inserted above");
-                t.metrics.insert(metric, (r.value, unit_static(r.unit.as_deref())));
+                t.metrics
+                    .insert(metric, (r.value, unit_static(r.unit.as_deref())));
             }
             if run.target(TOTAL).is_some_and(|t| t.metrics.is_empty()) && run.targets.len() > 1 {
                 run.targets.retain(|t| t.name != TOTAL);
@@ -82,7 +84,10 @@ impl Importer for SeriesCsv {
         "series"
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
-        if p.first_line().replace(' ', "").starts_with("timestamp,series,value") {
+        if p.first_line()
+            .replace(' ', "")
+            .starts_with("timestamp,series,value")
+        {
             Ok(())
         } else {
             Err("first line is not 'timestamp,series,value[,unit][,labels]'".into())
@@ -91,21 +96,56 @@ impl Importer for SeriesCsv {
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
-        let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
-        let headers = rdr.headers().map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?.clone();
+        let mut rdr = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let headers = rdr
+            .headers()
+            .map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?
+            .clone();
         let idx = |n: &str| headers.iter().position(|h| h == n);
         let mut rows = Vec::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| Error::input(path, text::csv_line(&text, e.position()), format!("malformed CSV row: {e}")))?;
+            let rec = rec.map_err(|e| {
+                Error::input(
+                    path,
+                    text::csv_line(&text, e.position()),
+                    format!("malformed CSV row: {e}"),
+                )
+            })?;
             let line = text::csv_line(&text, rec.position());
-            let at = rec.get(0).and_then(parse_time).ok_or_else(|| Error::input(path, line, "expected a timestamp (RFC 3339, 'YYYY-MM-DD HH:MM:SS' or Unix seconds)"))?;
-            let series = rec.get(1).filter(|s| !s.is_empty()).ok_or_else(|| Error::input(path, line, "expected a series name"))?;
-            let value: f64 = rec.get(2).and_then(|v| v.parse().ok()).filter(|v: &f64| v.is_finite()).ok_or_else(|| Error::input(path, line, "expected a finite number in value"))?;
+            let at = rec.get(0).and_then(parse_time).ok_or_else(|| {
+                Error::input(
+                    path,
+                    line,
+                    "expected a timestamp (RFC 3339, 'YYYY-MM-DD HH:MM:SS' or Unix seconds)",
+                )
+            })?;
+            let series = rec
+                .get(1)
+                .filter(|s| !s.is_empty())
+                .ok_or_else(|| Error::input(path, line, "expected a series name"))?;
+            let value: f64 = rec
+                .get(2)
+                .and_then(|v| v.parse().ok())
+                .filter(|v: &f64| v.is_finite())
+                .ok_or_else(|| Error::input(path, line, "expected a finite number in value"))?;
             let labels = idx("labels")
                 .and_then(|i| rec.get(i))
-                .map(|l| l.split(';').filter_map(|kv| kv.split_once('=')).map(|(k, v)| (k.trim().to_string(), v.trim().to_string())).collect())
+                .map(|l| {
+                    l.split(';')
+                        .filter_map(|kv| kv.split_once('='))
+                        .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                        .collect()
+                })
                 .unwrap_or_default();
-            rows.push(Row { at, series: series.to_string(), value, unit: idx("unit").and_then(|i| rec.get(i)).map(str::to_string), labels });
+            rows.push(Row {
+                at,
+                series: series.to_string(),
+                value,
+                unit: idx("unit").and_then(|i| rec.get(i)).map(str::to_string),
+                labels,
+            });
         }
         if rows.is_empty() {
             return Err(Error::no_results(path, "the file has a header but no rows"));
@@ -133,7 +173,11 @@ impl Importer for SeriesJson {
     }
     fn sniff(&self, p: &Probe) -> Result<(), String> {
         let h = p.head.trim_start();
-        if h.starts_with('[') && h.contains("\"series\"") && h.contains("\"timestamp\"") && h.contains("\"value\"") {
+        if h.starts_with('[')
+            && h.contains("\"series\"")
+            && h.contains("\"timestamp\"")
+            && h.contains("\"value\"")
+        {
             Ok(())
         } else {
             Err("not a JSON array of {timestamp, series, value} rows".into())
@@ -142,7 +186,13 @@ impl Importer for SeriesJson {
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
-        let list: Vec<JsonRow> = serde_json::from_str(&text).map_err(|e| Error::input(path, Some(e.line()), format!("expected an array of {{timestamp, series, value}}: {e}")))?;
+        let list: Vec<JsonRow> = serde_json::from_str(&text).map_err(|e| {
+            Error::input(
+                path,
+                Some(e.line()),
+                format!("expected an array of {{timestamp, series, value}}: {e}"),
+            )
+        })?;
         let mut rows = Vec::new();
         for (i, r) in list.into_iter().enumerate() {
             let ts = match &r.timestamp {
@@ -150,11 +200,23 @@ impl Importer for SeriesJson {
                 serde_json::Value::Number(n) => n.as_f64().and_then(text::epoch),
                 _ => None,
             }
-            .ok_or_else(|| Error::input(path, None, format!("row {}: expected a timestamp", i + 1)))?;
+            .ok_or_else(|| {
+                Error::input(path, None, format!("row {}: expected a timestamp", i + 1))
+            })?;
             if !r.value.is_finite() {
-                return Err(Error::input(path, None, format!("row {}: value is not finite", i + 1)));
+                return Err(Error::input(
+                    path,
+                    None,
+                    format!("row {}: value is not finite", i + 1),
+                ));
             }
-            rows.push(Row { at: ts, series: r.series, value: r.value, unit: r.unit, labels: r.labels });
+            rows.push(Row {
+                at: ts,
+                series: r.series,
+                value: r.value,
+                unit: r.unit,
+                labels: r.labels,
+            });
         }
         if rows.is_empty() {
             return Err(Error::no_results(path, "the array is empty"));

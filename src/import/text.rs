@@ -55,7 +55,9 @@ pub fn bytes(s: &str) -> Option<f64> {
 
 /// The value after `label` on the first line that starts with it (after trimming).
 pub fn field<'a>(text: &'a str, label: &str) -> Option<&'a str> {
-    text.lines().find_map(|l| l.trim_start().strip_prefix(label)).map(str::trim)
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(str::trim)
 }
 
 /// The first whitespace-separated token of a field, parsed as a number.
@@ -80,7 +82,9 @@ pub fn epoch(secs: f64) -> Option<NaiveDateTime> {
 
 /// An RFC 3339 timestamp (k6, Locust) as UTC.
 pub fn rfc3339(s: &str) -> Option<NaiveDateTime> {
-    DateTime::parse_from_rfc3339(s.trim()).ok().map(|d| d.naive_utc())
+    DateTime::parse_from_rfc3339(s.trim())
+        .ok()
+        .map(|d| d.naive_utc())
 }
 
 /// The file's modification time, for outputs that carry no time of their own.
@@ -93,7 +97,11 @@ pub fn mtime(path: &Path) -> Option<NaiveDateTime> {
 pub fn require<T>(path: &Path, text: &str, value: Option<T>, what: &str) -> Result<T> {
     value.ok_or_else(|| {
         let lines = text.lines().count();
-        Error::input(path, Some(lines.max(1)), format!("expected {what}, which is missing or malformed (the output may be truncated)"))
+        Error::input(
+            path,
+            Some(lines.max(1)),
+            format!("expected {what}, which is missing or malformed (the output may be truncated)"),
+        )
     })
 }
 
@@ -103,8 +111,38 @@ pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
     rfc3339(s)
         .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok())
         .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok())
-        .or_else(|| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0)))
+        .or_else(|| {
+            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })
         .or_else(|| s.parse::<f64>().ok().filter(|v| *v > 1e8).and_then(epoch))
+}
+
+/// "1.586 ms" (number, space, unit) in milliseconds.
+pub fn duration_ms_spaced(s: &str) -> Option<f64> {
+    let mut it = s.split_whitespace();
+    let v = it.next()?;
+    let unit = it.next().unwrap_or("ms");
+    duration_ms(&format!("{v}{unit}"))
+}
+
+/// 1-based line of a byte offset in `text`; an offset sitting on a line terminator (where the
+/// csv crate places a record's start) counts as the next line.
+pub fn line_at(text: &str, byte: u64) -> usize {
+    let byte = (byte as usize).min(text.len());
+    let before = text.as_bytes()[..byte]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count();
+    let rest = &text.as_bytes()[byte..];
+    let on_terminator = rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
+    before + 1 + usize::from(on_terminator)
+}
+
+/// The line of a CSV record or error position within `text`.
+pub fn csv_line(text: &str, pos: Option<&csv::Position>) -> Option<usize> {
+    pos.map(|p| line_at(text, p.byte()))
 }
 
 #[cfg(test)]
@@ -124,27 +162,4 @@ mod tests {
         assert_eq!(bytes("2MB"), Some(2.0 * 1024.0 * 1024.0));
         assert_eq!(bytes("2XB"), None);
     }
-}
-
-/// "1.586 ms" (number, space, unit) in milliseconds.
-pub fn duration_ms_spaced(s: &str) -> Option<f64> {
-    let mut it = s.split_whitespace();
-    let v = it.next()?;
-    let unit = it.next().unwrap_or("ms");
-    duration_ms(&format!("{v}{unit}"))
-}
-
-/// 1-based line of a byte offset in `text`; an offset sitting on a line terminator (where the
-/// csv crate places a record's start) counts as the next line.
-pub fn line_at(text: &str, byte: u64) -> usize {
-    let byte = (byte as usize).min(text.len());
-    let before = text.as_bytes()[..byte].iter().filter(|b| **b == b'\n').count();
-    let rest = &text.as_bytes()[byte..];
-    let on_terminator = rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
-    before + 1 + usize::from(on_terminator)
-}
-
-/// The line of a CSV record or error position within `text`.
-pub fn csv_line(text: &str, pos: Option<&csv::Position>) -> Option<usize> {
-    pos.map(|p| line_at(text, p.byte()))
 }

@@ -40,20 +40,65 @@ pub fn build(wh: &Warehouse, c: &Comparison, out: &Out) -> Result<ComparePage> {
         .into_iter()
         .map(|r| {
             let n = r.len();
-            r.into_iter().enumerate().map(|(i, t)| if i == n - 1 { Cell::status(&t) } else if (2..=3).contains(&i) { Cell { numeric: true, ..Cell::text(t) } } else { Cell::text(t) }).collect()
+            r.into_iter()
+                .enumerate()
+                .map(|(i, t)| {
+                    if i == n - 1 {
+                        Cell::status(&t)
+                    } else if (2..=3).contains(&i) {
+                        Cell {
+                            numeric: true,
+                            ..Cell::text(t)
+                        }
+                    } else {
+                        Cell::text(t)
+                    }
+                })
+                .collect()
         })
         .collect();
     let count = |v: Verdict| c.results.iter().filter(|r| r.verdict == v).count();
     let cards = vec![
-        Card { label: "regressed".into(), value: c.regressions().to_string(), class: if c.regressions() > 0 { "fail".into() } else { "pass".into() } },
-        Card { label: "improved".into(), value: count(Verdict::Improved).to_string(), class: "improved".into() },
-        Card { label: "unchanged".into(), value: count(Verdict::Unchanged).to_string(), class: String::new() },
-        Card { label: "insufficient data".into(), value: count(Verdict::InsufficientData).to_string(), class: "muted".into() },
+        Card {
+            label: "regressed".into(),
+            value: c.regressions().to_string(),
+            class: if c.regressions() > 0 {
+                "fail".into()
+            } else {
+                "pass".into()
+            },
+        },
+        Card {
+            label: "improved".into(),
+            value: count(Verdict::Improved).to_string(),
+            class: "improved".into(),
+        },
+        Card {
+            label: "unchanged".into(),
+            value: count(Verdict::Unchanged).to_string(),
+            class: String::new(),
+        },
+        Card {
+            label: "insufficient data".into(),
+            value: count(Verdict::InsufficientData).to_string(),
+            class: "muted".into(),
+        },
     ];
     let mut charts = Vec::new();
-    if let (Some(b), Some(x)) = (merged_histogram(wh, &c.baseline_runs, "TOTAL")?, merged_histogram(wh, &c.candidate_runs, "TOTAL")?) {
-        let sets = vec![("baseline".to_string(), buckets_ms(&b)), ("candidate".to_string(), buckets_ms(&x))];
-        charts.push(out.chart("compare_cdf", "Latency CDF, baseline vs candidate", "TOTAL latency of all baseline runs merged vs all candidate runs merged", |p| distribution::draw("Latency distribution: baseline vs candidate", &sets, p))?);
+    if let (Some(b), Some(x)) = (
+        merged_histogram(wh, &c.baseline_runs, "TOTAL")?,
+        merged_histogram(wh, &c.candidate_runs, "TOTAL")?,
+    ) {
+        let sets = vec![
+            ("baseline".to_string(), buckets_ms(&b)),
+            ("candidate".to_string(), buckets_ms(&x)),
+        ];
+        charts.push(out.chart(
+            "compare_cdf",
+            "Latency CDF, baseline vs candidate",
+            "TOTAL latency of all baseline runs merged vs all candidate runs merged",
+            |p| distribution::draw("Latency distribution: baseline vs candidate", &sets, p),
+        )?);
     }
     let mut runs = c.baseline_runs.clone();
     runs.extend(&c.candidate_runs);

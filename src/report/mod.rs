@@ -27,13 +27,25 @@ pub struct Cell {
 
 impl Cell {
     pub fn text(s: impl Into<String>) -> Cell {
-        Cell { text: s.into(), numeric: false, class: None }
+        Cell {
+            text: s.into(),
+            numeric: false,
+            class: None,
+        }
     }
     pub fn num(v: Option<f64>) -> Cell {
-        Cell { text: v.map(frame::fmt_float).unwrap_or_default(), numeric: true, class: None }
+        Cell {
+            text: v.map(frame::fmt_float).unwrap_or_default(),
+            numeric: true,
+            class: None,
+        }
     }
     pub fn status(s: &str) -> Cell {
-        Cell { text: s.to_string(), numeric: false, class: Some(s.split_whitespace().next().unwrap_or("").to_string()) }
+        Cell {
+            text: s.to_string(),
+            numeric: false,
+            class: Some(s.split_whitespace().next().unwrap_or("").to_string()),
+        }
     }
 }
 
@@ -45,15 +57,27 @@ pub struct Table {
 
 impl Table {
     pub fn from_frame(df: &DataFrame) -> Table {
-        let header: Vec<String> = df.get_column_names().iter().map(|n| n.to_string()).collect();
+        let header: Vec<String> = df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
         let rows = (0..df.height())
             .map(|i| {
                 df.columns()
                     .iter()
                     .map(|c| {
                         let v = c.get(i).unwrap_or(polars::prelude::AnyValue::Null);
-                        let numeric = matches!(v, polars::prelude::AnyValue::Float64(_) | polars::prelude::AnyValue::Int64(_));
-                        Cell { text: frame::cell_str(&v), numeric, class: None }
+                        let numeric = matches!(
+                            v,
+                            polars::prelude::AnyValue::Float64(_)
+                                | polars::prelude::AnyValue::Int64(_)
+                        );
+                        Cell {
+                            text: frame::cell_str(&v),
+                            numeric,
+                            class: None,
+                        }
                     })
                     .collect()
             })
@@ -62,7 +86,10 @@ impl Table {
     }
 
     pub fn new(header: &[&str], rows: Vec<Vec<Cell>>) -> Table {
-        Table { header: header.iter().map(|s| s.to_string()).collect(), rows }
+        Table {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows,
+        }
     }
 }
 
@@ -101,8 +128,20 @@ pub struct Common {
 }
 
 impl Common {
-    pub fn new(title: String, subtitle: String, methods: Vec<String>, provenance: Vec<Provenance>) -> Common {
-        Common { title, subtitle, methods, provenance, version: env!("CARGO_PKG_VERSION"), generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string() }
+    pub fn new(
+        title: String,
+        subtitle: String,
+        methods: Vec<String>,
+        provenance: Vec<Provenance>,
+    ) -> Common {
+        Common {
+            title,
+            subtitle,
+            methods,
+            provenance,
+            version: env!("CARGO_PKG_VERSION"),
+            generated_at: chrono::Utc::now().format("%Y-%m-%d %H:%M:%S").to_string(),
+        }
     }
 }
 
@@ -114,35 +153,66 @@ pub struct Out {
 
 impl Out {
     pub fn new(dir: &Path, self_contained: bool) -> Result<Out> {
-        std::fs::create_dir_all(dir).map_err(|e| Error::Data(format!("cannot create {}: {e}", dir.display())))?;
-        Ok(Out { dir: dir.to_path_buf(), self_contained })
+        std::fs::create_dir_all(dir)
+            .map_err(|e| Error::Data(format!("cannot create {}: {e}", dir.display())))?;
+        Ok(Out {
+            dir: dir.to_path_buf(),
+            self_contained,
+        })
     }
 
     /// Draws a chart with `draw(path)` and returns how the page refers to it.
-    pub fn chart(&self, name: &str, alt: &str, caption: &str, draw: impl FnOnce(&Path) -> Result<()>) -> Result<Chart> {
+    pub fn chart(
+        &self,
+        name: &str,
+        alt: &str,
+        caption: &str,
+        draw: impl FnOnce(&Path) -> Result<()>,
+    ) -> Result<Chart> {
         let file = format!("{}.png", sanitize(name));
         let path = self.dir.join(&file);
         draw(&path)?;
+        // `src` is only ever a sanitised file name or base64: the template marks it safe.
         let src = if self.self_contained {
-            let bytes = std::fs::read(&path).map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+            let bytes = std::fs::read(&path)
+                .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
             let _ = std::fs::remove_file(&path);
-            format!("data:image/png;base64,{}", base64::engine::general_purpose::STANDARD.encode(bytes))
+            format!(
+                "data:image/png;base64,{}",
+                base64::engine::general_purpose::STANDARD.encode(bytes)
+            )
         } else {
             file
         };
-        Ok(Chart { src, alt: alt.to_string(), caption: caption.to_string() })
+        Ok(Chart {
+            src,
+            alt: alt.to_string(),
+            caption: caption.to_string(),
+        })
     }
 
     pub fn write_page(&self, template: &str, ctx: &impl Serialize) -> Result<PathBuf> {
         let html = render(template, ctx)?;
         let path = self.dir.join("index.html");
-        std::fs::write(&path, html).map_err(|e| Error::Data(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, html)
+            .map_err(|e| Error::Data(format!("cannot write {}: {e}", path.display())))?;
         Ok(path)
     }
 }
 
 fn sanitize(name: &str) -> String {
-    name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' }).collect::<String>().chars().take(80).collect()
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect::<String>()
+        .chars()
+        .take(80)
+        .collect()
 }
 
 const TEMPLATES: [(&str, &str); 6] = [
@@ -157,7 +227,8 @@ const TEMPLATES: [(&str, &str); 6] = [
 pub fn render(template: &str, ctx: &impl Serialize) -> Result<String> {
     let mut env = minijinja::Environment::new();
     for (name, src) in TEMPLATES {
-        env.add_template(name, src).map_err(|e| Error::Data(format!("template {name}: {e}")))?;
+        env.add_template(name, src)
+            .map_err(|e| Error::Data(format!("template {name}: {e}")))?;
     }
     env.get_template(template)
         .and_then(|t| t.render(ctx))
@@ -169,7 +240,11 @@ pub fn provenance(wh: &Warehouse, runs: &[i64]) -> Result<Vec<Provenance>> {
     if runs.is_empty() {
         return Ok(vec![]);
     }
-    let ids = runs.iter().map(|i| i.to_string()).collect::<Vec<_>>().join(",");
+    let ids = runs
+        .iter()
+        .map(|i| i.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
     let df = frame::query(
         &wh.conn,
         &format!(

@@ -51,19 +51,33 @@ pub struct PeriodPage {
 
 /// [start, end) of a month "2026-11" or a quarter "2026Q4".
 pub fn period(spec: &str) -> Result<(NaiveDateTime, NaiveDateTime, String)> {
-    let bad = || Error::Usage(format!("'{spec}': expected a month like 2026-11 or a quarter like 2026Q4"));
+    let bad = || {
+        Error::Usage(format!(
+            "'{spec}': expected a month like 2026-11 or a quarter like 2026Q4"
+        ))
+    };
     let (start, months, name) = if let Some((y, q)) = spec.split_once(['Q', 'q']) {
         let (y, q): (i32, u32) = (y.parse().map_err(|_| bad())?, q.parse().map_err(|_| bad())?);
         if !(1..=4).contains(&q) {
             return Err(bad());
         }
-        (NaiveDate::from_ymd_opt(y, 3 * q - 2, 1).ok_or_else(bad)?, 3, format!("{y} Q{q}"))
+        (
+            NaiveDate::from_ymd_opt(y, 3 * q - 2, 1).ok_or_else(bad)?,
+            3,
+            format!("{y} Q{q}"),
+        )
     } else {
         let d = NaiveDate::parse_from_str(&format!("{spec}-01"), "%Y-%m-%d").map_err(|_| bad())?;
         (d, 1, d.format("%B %Y").to_string())
     };
-    let end = start.checked_add_months(chrono::Months::new(months)).ok_or_else(bad)?;
-    Ok((start.and_hms_opt(0, 0, 0).expect("midnight"), end.and_hms_opt(0, 0, 0).expect("midnight"), name))
+    let end = start
+        .checked_add_months(chrono::Months::new(months))
+        .ok_or_else(bad)?;
+    Ok((
+        start.and_hms_opt(0, 0, 0).expect("midnight"),
+        end.and_hms_opt(0, 0, 0).expect("midnight"),
+        name,
+    ))
 }
 
 struct Group {
@@ -71,21 +85,37 @@ struct Group {
     scenario: Option<String>,
 }
 
-fn groups(wh: &Warehouse, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<(Group, Vec<i64>)>> {
+fn groups(
+    wh: &Warehouse,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<(Group, Vec<i64>)>> {
     let df = frame::query(
         &wh.conn,
         "SELECT id, tool, scenario FROM run WHERE started_at >= CAST(? AS TIMESTAMP) AND started_at < CAST(? AS TIMESTAMP) ORDER BY started_at, id",
         [ts(from), ts(to)],
     )?;
-    let (id, tool, sc) = (frame::i64_column(&df, "id")?, frame::str_column(&df, "tool")?, frame::str_column(&df, "scenario")?);
+    let (id, tool, sc) = (
+        frame::i64_column(&df, "id")?,
+        frame::str_column(&df, "tool")?,
+        frame::str_column(&df, "scenario")?,
+    );
     let mut m: BTreeMap<(String, Option<String>), Vec<i64>> = BTreeMap::new();
     for i in 0..df.height() {
-        m.entry((tool[i].clone().unwrap_or_default(), sc[i].clone())).or_default().push(id[i].unwrap_or(0));
+        m.entry((tool[i].clone().unwrap_or_default(), sc[i].clone()))
+            .or_default()
+            .push(id[i].unwrap_or(0));
     }
-    Ok(m.into_iter().map(|((tool, scenario), ids)| (Group { tool, scenario }, ids)).collect())
+    Ok(m.into_iter()
+        .map(|((tool, scenario), ids)| (Group { tool, scenario }, ids))
+        .collect())
 }
 
-const KEY: [(&str, &str); 3] = [("latency_p95_ms", "ms"), ("throughput_rps", "req/s"), ("error_rate", "ratio")];
+const KEY: [(&str, &str); 3] = [
+    ("latency_p95_ms", "ms"),
+    ("throughput_rps", "req/s"),
+    ("error_rate", "ratio"),
+];
 
 pub struct Options<'a> {
     pub spec: &'a str,
@@ -107,22 +137,38 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         if runs.len() < 3 {
             continue;
         }
-        let filter = RunFilter { tool: Some(g.tool.clone()), scenario: g.scenario.clone(), since: Some(from), until: Some(to), ..Default::default() };
+        let filter = RunFilter {
+            tool: Some(g.tool.clone()),
+            scenario: g.scenario.clone(),
+            since: Some(from),
+            until: Some(to),
+            ..Default::default()
+        };
         for (metric, unit) in KEY {
             if series.len() >= o.max_series {
                 break;
             }
-            let Ok(t) = trend::analyse(wh, &filter, "TOTAL", metric, &o.params) else { continue };
+            let Ok(t) = trend::analyse(wh, &filter, "TOTAL", metric, &o.params) else {
+                continue;
+            };
             if t.points.len() < 3 {
                 continue;
             }
-            let label = format!("{} {} · TOTAL · {metric}", g.tool, g.scenario.clone().unwrap_or_default());
+            let label = format!(
+                "{} {} · TOTAL · {metric}",
+                g.tool,
+                g.scenario.clone().unwrap_or_default()
+            );
             for c in &t.change_points {
                 let worse = match direction(metric) {
                     Direction::LowerIsBetter => c.relative_change > 0.0,
                     Direction::HigherIsBetter => c.relative_change < 0.0,
                 };
-                if worse { regressions += 1 } else { improvements += 1 }
+                if worse {
+                    regressions += 1
+                } else {
+                    improvements += 1
+                }
                 changes.push(vec![
                     Cell::text(&label),
                     Cell::text(c.time.chars().take(19).collect::<String>()),
@@ -135,7 +181,9 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
                     Cell::status(if worse { "regressed" } else { "improved" }),
                 ]);
             }
-            let projection = o.goals.and_then(|gf| projection(gf, &g.tool, g.scenario.as_deref(), metric, &t, to));
+            let projection = o
+                .goals
+                .and_then(|gf| projection(gf, &g.tool, g.scenario.as_deref(), metric, &t, to));
             let chart = series_chart(out, &t, &label, unit, o.goals, &g.tool, to)?;
             series.push(SeriesSection {
                 name: label,
@@ -153,12 +201,39 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         }
     }
     let (goal_rows, compliance, milestones) = goal_sections(wh, o, &groups, from, to)?;
-    let failing = goal_rows.iter().filter(|g| g.status == Status::Fail).count();
+    let failing = goal_rows
+        .iter()
+        .filter(|g| g.status == Status::Fail)
+        .count();
     let cards = vec![
-        Card { label: "runs covered".into(), value: all_runs.len().to_string(), class: String::new() },
-        Card { label: "regressions".into(), value: regressions.to_string(), class: if regressions > 0 { "fail".into() } else { "pass".into() } },
-        Card { label: "improvements".into(), value: improvements.to_string(), class: "improved".into() },
-        Card { label: "goals failing".into(), value: failing.to_string(), class: if failing > 0 { "fail".into() } else { "pass".into() } },
+        Card {
+            label: "runs covered".into(),
+            value: all_runs.len().to_string(),
+            class: String::new(),
+        },
+        Card {
+            label: "regressions".into(),
+            value: regressions.to_string(),
+            class: if regressions > 0 {
+                "fail".into()
+            } else {
+                "pass".into()
+            },
+        },
+        Card {
+            label: "improvements".into(),
+            value: improvements.to_string(),
+            class: "improved".into(),
+        },
+        Card {
+            label: "goals failing".into(),
+            value: failing.to_string(),
+            class: if failing > 0 {
+                "fail".into()
+            } else {
+                "pass".into()
+            },
+        },
     ];
     let p = o.params;
     let mut methods = vec![
@@ -173,58 +248,136 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
     }
     Ok(PeriodPage {
         common: Common::new(
-            if o.quarterly { format!("Quarterly audit: {name}") } else { format!("Monthly benchmark review: {name}") },
-            format!("{} runs from {} to {}", all_runs.len(), from.date(), (to - chrono::Duration::days(1)).date()),
+            if o.quarterly {
+                format!("Quarterly audit: {name}")
+            } else {
+                format!("Monthly benchmark review: {name}")
+            },
+            format!(
+                "{} runs from {} to {}",
+                all_runs.len(),
+                from.date(),
+                (to - chrono::Duration::days(1)).date()
+            ),
             methods,
             provenance(wh, &all_runs)?,
         ),
         cards,
         goals: goal_table(&goal_rows),
-        compliance: if o.quarterly { compliance } else { Table::default() },
-        milestones: if o.quarterly { milestones } else { Table::default() },
-        changes: Table::new(&["series", "time", "run", "commit", "before", "after", "change", "p", "verdict"], changes),
+        compliance: if o.quarterly {
+            compliance
+        } else {
+            Table::default()
+        },
+        milestones: if o.quarterly {
+            milestones
+        } else {
+            Table::default()
+        },
+        changes: Table::new(
+            &[
+                "series", "time", "run", "commit", "before", "after", "change", "p", "verdict",
+            ],
+            changes,
+        ),
         baseline: o.baseline.clone(),
         series,
         db: db_section(wh, out, from, to)?,
     })
 }
 
-fn series_chart(out: &Out, t: &trend::Trend, label: &str, unit: &str, goals: Option<&GoalsFile>, tool: &str, to: NaiveDateTime) -> Result<Chart> {
+fn series_chart(
+    out: &Out,
+    t: &trend::Trend,
+    label: &str,
+    unit: &str,
+    goals: Option<&GoalsFile>,
+    tool: &str,
+    to: NaiveDateTime,
+) -> Result<Chart> {
     let x = |s: &str| epoch_secs(s).unwrap_or(0.0);
     let pts: Vec<(f64, f64)> = t.points.iter().map(|p| (x(&p.time), p.value)).collect();
-    let limit = goals.and_then(|gf| gf.goals.iter().find(|g| g.metric == t.metric && g.target == "TOTAL" && g.tool.as_deref().is_none_or(|x| x == tool))).and_then(|g| {
-        let (max, min, _) = goals::limit_at(g, to - chrono::Duration::seconds(1));
-        max.or(min)
-    });
+    let limit = goals
+        .and_then(|gf| {
+            gf.goals.iter().find(|g| {
+                g.metric == t.metric
+                    && g.target == "TOTAL"
+                    && g.tool.as_deref().is_none_or(|x| x == tool)
+            })
+        })
+        .and_then(|g| {
+            let (max, min, _) = goals::limit_at(g, to - chrono::Duration::seconds(1));
+            max.or(min)
+        });
     let tl = timeline::Timeline {
         title: label.to_string(),
         y_label: unit.to_string(),
-        lines: vec![timeline::Line { name: t.metric.clone(), points: pts }],
-        median: Some(t.points.iter().map(|p| (x(&p.time), p.rolling_median)).collect()),
+        lines: vec![timeline::Line {
+            name: t.metric.clone(),
+            points: pts,
+        }],
+        median: Some(
+            t.points
+                .iter()
+                .map(|p| (x(&p.time), p.rolling_median))
+                .collect(),
+        ),
         change_points: t.change_points.iter().map(|c| x(&c.time)).collect(),
-        annotations: t.annotations.iter().filter_map(|a| a.time.as_deref().map(x).or_else(|| a.run_id.and_then(|r| t.points.iter().find(|p| p.run_id == r)).map(|p| x(&p.time)))).collect(),
+        annotations: t
+            .annotations
+            .iter()
+            .filter_map(|a| {
+                a.time.as_deref().map(x).or_else(|| {
+                    a.run_id
+                        .and_then(|r| t.points.iter().find(|p| p.run_id == r))
+                        .map(|p| x(&p.time))
+                })
+            })
+            .collect(),
         band: None,
         limit,
     };
     out.chart(&format!("series_{label}"), label, "values per run, rolling median, change points (red), annotations (blue), goal in force (orange)", |p| timeline::draw(&tl, p))
 }
 
-fn projection(gf: &GoalsFile, tool: &str, scenario: Option<&str>, metric: &str, t: &trend::Trend, after: NaiveDateTime) -> Option<String> {
-    let g = gf.goals.iter().find(|g| g.metric == metric && g.target == "TOTAL" && goals::applies(g, tool, scenario))?;
-    let next = g.milestones.iter().filter_map(|m| Some((crate::import::text::parse_time(&m.from)?, m))).filter(|(d, _)| *d >= after).min_by_key(|(d, _)| *d)?;
+fn projection(
+    gf: &GoalsFile,
+    tool: &str,
+    scenario: Option<&str>,
+    metric: &str,
+    t: &trend::Trend,
+    after: NaiveDateTime,
+) -> Option<String> {
+    let g = gf
+        .goals
+        .iter()
+        .find(|g| g.metric == metric && g.target == "TOTAL" && goals::applies(g, tool, scenario))?;
+    let next = g
+        .milestones
+        .iter()
+        .filter_map(|m| Some((crate::import::text::parse_time(&m.from)?, m)))
+        .filter(|(d, _)| *d >= after)
+        .min_by_key(|(d, _)| *d)?;
     let limit = next.1.max.or(next.1.min)?;
     let slope = t.theil_sen_slope_per_month?;
     let now = t.points.last()?;
     let gap = limit - now.rolling_median;
     let date = next.0.date();
-    if gap.abs() < f64::EPSILON || (next.1.max.is_some() && gap >= 0.0) || (next.1.min.is_some() && gap <= 0.0) {
-        return Some(format!("{metric} {} already meets the next milestone ({limit} from {date}).", frame::fmt_float(now.rolling_median)));
+    if gap.abs() < f64::EPSILON
+        || (next.1.max.is_some() && gap >= 0.0)
+        || (next.1.min.is_some() && gap <= 0.0)
+    {
+        return Some(format!(
+            "{metric} {} already meets the next milestone ({limit} from {date}).",
+            frame::fmt_float(now.rolling_median)
+        ));
     }
     if slope == 0.0 || gap.signum() != slope.signum() {
         return Some(format!("at the current slope ({} per month) {metric} moves away from the next milestone ({limit} from {date}).", frame::fmt_float(slope)));
     }
     let months = gap / slope;
-    let reach = crate::db::parse_ts(&now.time).map(|d| d + chrono::Duration::days((months * 30.4375).round() as i64))?;
+    let reach = crate::db::parse_ts(&now.time)
+        .map(|d| d + chrono::Duration::days((months * 30.4375).round() as i64))?;
     Some(format!(
         "at {} per month, {metric} reaches {limit} around {} ({:.1} months): {} the milestone of {date}.",
         frame::fmt_float(slope),
@@ -236,16 +389,34 @@ fn projection(gf: &GoalsFile, tool: &str, scenario: Option<&str>, metric: &str, 
 
 type GoalSections = (Vec<goals::GoalResult>, Table, Table);
 
-fn goal_sections(wh: &Warehouse, o: &Options, groups: &[(Group, Vec<i64>)], from: NaiveDateTime, to: NaiveDateTime) -> Result<GoalSections> {
-    let Some(gf) = o.goals else { return Ok((vec![], Table::default(), Table::default())) };
+fn goal_sections(
+    wh: &Warehouse,
+    o: &Options,
+    groups: &[(Group, Vec<i64>)],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<GoalSections> {
+    let Some(gf) = o.goals else {
+        return Ok((vec![], Table::default(), Table::default()));
+    };
     let mut latest = Vec::new();
     let mut compliance = Vec::new();
     for g in &gf.goals {
         let (mut met, mut total) = (0, 0);
         let mut last = None;
-        for (grp, runs) in groups.iter().filter(|(grp, _)| goals::applies(g, &grp.tool, grp.scenario.as_deref())) {
+        for (grp, runs) in groups
+            .iter()
+            .filter(|(grp, _)| goals::applies(g, &grp.tool, grp.scenario.as_deref()))
+        {
             for &r in runs {
-                let at: String = wh.conn.query_row("SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') FROM run WHERE id = ?", [r], |x| x.get(0)).map_err(|e| Error::Data(e.to_string()))?;
+                let at: String = wh
+                    .conn
+                    .query_row(
+                        "SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') FROM run WHERE id = ?",
+                        [r],
+                        |x| x.get(0),
+                    )
+                    .map_err(|e| Error::Data(e.to_string()))?;
                 let at = crate::db::parse_ts(&at).unwrap_or(from);
                 let res = goals::evaluate(wh, r, at, g)?;
                 if res.status != Status::NoData {
@@ -265,16 +436,37 @@ fn goal_sections(wh: &Warehouse, o: &Options, groups: &[(Group, Vec<i64>)], from
             Cell::text(&g.metric),
             Cell::num(Some(total as f64)),
             Cell::num(Some(met as f64)),
-            Cell::text(if total > 0 { format!("{:.1}%", 100.0 * met as f64 / total as f64) } else { "no runs".into() }),
+            Cell::text(if total > 0 {
+                format!("{:.1}%", 100.0 * met as f64 / total as f64)
+            } else {
+                "no runs".into()
+            }),
         ]);
     }
     let mut ms = Vec::new();
     for g in &gf.goals {
         let (max, min, src) = goals::limit_at(g, to - chrono::Duration::seconds(1));
-        let in_q: Vec<String> = g.milestones.iter().filter(|m| crate::import::text::parse_time(&m.from).is_some_and(|d| d >= from && d < to)).map(|m| format!("{} from {}", m.max.or(m.min).map(frame::fmt_float).unwrap_or_default(), m.from)).collect();
+        let in_q: Vec<String> = g
+            .milestones
+            .iter()
+            .filter(|m| {
+                crate::import::text::parse_time(&m.from).is_some_and(|d| d >= from && d < to)
+            })
+            .map(|m| {
+                format!(
+                    "{} from {}",
+                    m.max.or(m.min).map(frame::fmt_float).unwrap_or_default(),
+                    m.from
+                )
+            })
+            .collect();
         ms.push(vec![
             Cell::text(&g.name),
-            Cell::text(max.map(|m| format!("≤ {}", frame::fmt_float(m))).or(min.map(|m| format!("≥ {}", frame::fmt_float(m)))).unwrap_or_default()),
+            Cell::text(
+                max.map(|m| format!("≤ {}", frame::fmt_float(m)))
+                    .or(min.map(|m| format!("≥ {}", frame::fmt_float(m))))
+                    .unwrap_or_default(),
+            ),
             Cell::text(src),
             Cell::text(in_q.join("; ")),
         ]);
@@ -282,12 +474,34 @@ fn goal_sections(wh: &Warehouse, o: &Options, groups: &[(Group, Vec<i64>)], from
     let _ = (from.year(), to.month());
     Ok((
         latest,
-        Table::new(&["goal", "metric", "runs evaluated", "runs meeting", "compliance"], compliance),
-        Table::new(&["goal", "limit at period end", "in force", "milestones starting in the period"], ms),
+        Table::new(
+            &[
+                "goal",
+                "metric",
+                "runs evaluated",
+                "runs meeting",
+                "compliance",
+            ],
+            compliance,
+        ),
+        Table::new(
+            &[
+                "goal",
+                "limit at period end",
+                "in force",
+                "milestones starting in the period",
+            ],
+            ms,
+        ),
     ))
 }
 
-fn db_section(wh: &Warehouse, out: &Out, from: NaiveDateTime, to: NaiveDateTime) -> Result<DbSection> {
+fn db_section(
+    wh: &Warehouse,
+    out: &Out,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<DbSection> {
     let (f, t) = (ts(from), ts(to));
     let top = frame::query(
         &wh.conn,
@@ -328,10 +542,16 @@ fn db_section(wh: &Warehouse, out: &Out, from: NaiveDateTime, to: NaiveDateTime)
          GROUP BY server, interval_end ORDER BY interval_end",
         [&f, &t],
     )?;
-    let (sv, at, ratio) = (frame::str_column(&hits, "server")?, frame::str_column(&hits, "at")?, frame::f64_column(&hits, "ratio")?);
+    let (sv, at, ratio) = (
+        frame::str_column(&hits, "server")?,
+        frame::str_column(&hits, "at")?,
+        frame::f64_column(&hits, "ratio")?,
+    );
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
     for i in 0..hits.height() {
-        if let (Some(s), Some(a), Some(r)) = (&sv[i], at[i].as_deref().and_then(epoch_secs), ratio[i]) {
+        if let (Some(s), Some(a), Some(r)) =
+            (&sv[i], at[i].as_deref().and_then(epoch_secs), ratio[i])
+        {
             lines.entry(s.clone()).or_default().push((a, r));
         }
     }
@@ -340,12 +560,26 @@ fn db_section(wh: &Warehouse, out: &Out, from: NaiveDateTime, to: NaiveDateTime)
         let tl = timeline::Timeline {
             title: "Cache hit ratio per snapshot interval".into(),
             y_label: "ratio".into(),
-            lines: lines.into_iter().map(|(name, points)| timeline::Line { name, points }).collect(),
+            lines: lines
+                .into_iter()
+                .map(|(name, points)| timeline::Line { name, points })
+                .collect(),
             ..Default::default()
         };
-        charts.push(out.chart("db_cache_hit", "Cache hit ratio", "shared_blks_hit / (hit + read) per interval between snapshots", |p| timeline::draw(&tl, p))?);
+        charts.push(out.chart(
+            "db_cache_hit",
+            "Cache hit ratio",
+            "shared_blks_hit / (hit + read) per interval between snapshots",
+            |p| timeline::draw(&tl, p),
+        )?);
     }
-    Ok(DbSection { present: true, top_total: Table::from_frame(&top), regressions: Table::from_frame(&regress), new: Table::from_frame(&new), charts })
+    Ok(DbSection {
+        present: true,
+        top_total: Table::from_frame(&top),
+        regressions: Table::from_frame(&regress),
+        new: Table::from_frame(&new),
+        charts,
+    })
 }
 
 #[cfg(test)]
@@ -355,7 +589,14 @@ mod tests {
     #[test]
     fn periods() {
         let (a, b, n) = period("2026Q4").unwrap();
-        assert_eq!((ts(a).as_str(), ts(b).as_str(), n.as_str()), ("2026-10-01 00:00:00.000000", "2027-01-01 00:00:00.000000", "2026 Q4"));
+        assert_eq!(
+            (ts(a).as_str(), ts(b).as_str(), n.as_str()),
+            (
+                "2026-10-01 00:00:00.000000",
+                "2027-01-01 00:00:00.000000",
+                "2026 Q4"
+            )
+        );
         let (a, b, _) = period("2026-11").unwrap();
         assert_eq!((a.month(), b.month()), (11, 12));
         assert!(period("2026Q5").is_err() && period("nov").is_err());

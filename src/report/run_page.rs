@@ -29,7 +29,17 @@ pub struct RunPage {
 
 pub fn goal_table(results: &[GoalResult]) -> Table {
     Table::new(
-        &["goal", "target", "metric", "value", "evidence bound", "limit", "in force", "status", "rule"],
+        &[
+            "goal",
+            "target",
+            "metric",
+            "value",
+            "evidence bound",
+            "limit",
+            "in force",
+            "status",
+            "rule",
+        ],
         results
             .iter()
             .map(|g| {
@@ -39,7 +49,17 @@ pub fn goal_table(results: &[GoalResult]) -> Table {
                     Cell::text(&g.metric),
                     Cell::num(g.value),
                     Cell::num(g.bound),
-                    Cell::text(g.limit.map(|l| format!("{} {}", if g.limit_kind == "max" { "≤" } else { "≥" }, frame::fmt_float(l))).unwrap_or_default()),
+                    Cell::text(
+                        g.limit
+                            .map(|l| {
+                                format!(
+                                    "{} {}",
+                                    if g.limit_kind == "max" { "≤" } else { "≥" },
+                                    frame::fmt_float(l)
+                                )
+                            })
+                            .unwrap_or_default(),
+                    ),
                     Cell::text(&g.in_force),
                     Cell::status(g.status.as_str()),
                     Cell::text(&g.rule),
@@ -55,11 +75,23 @@ fn series_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> {
         "SELECT target, metric, strftime(ts, '%Y-%m-%d %H:%M:%S.%f') AS ts, value FROM series_point WHERE run_id = ? ORDER BY ts",
         [run],
     )?;
-    let (t, m, ts, v) = (frame::str_column(&df, "target")?, frame::str_column(&df, "metric")?, frame::str_column(&df, "ts")?, frame::f64_column(&df, "value")?);
+    let (t, m, ts, v) = (
+        frame::str_column(&df, "target")?,
+        frame::str_column(&df, "metric")?,
+        frame::str_column(&df, "ts")?,
+        frame::f64_column(&df, "value")?,
+    );
     let mut by_metric: BTreeMap<String, BTreeMap<String, Vec<(f64, f64)>>> = BTreeMap::new();
     for i in 0..df.height() {
-        if let (Some(t), Some(m), Some(x), Some(y)) = (&t[i], &m[i], ts[i].as_deref().and_then(parse_ts), v[i]) {
-            by_metric.entry(m.clone()).or_default().entry(t.clone()).or_default().push((x.and_utc().timestamp_millis() as f64 / 1000.0, y));
+        if let (Some(t), Some(m), Some(x), Some(y)) =
+            (&t[i], &m[i], ts[i].as_deref().and_then(parse_ts), v[i])
+        {
+            by_metric
+                .entry(m.clone())
+                .or_default()
+                .entry(t.clone())
+                .or_default()
+                .push((x.and_utc().timestamp_millis() as f64 / 1000.0, y));
         }
     }
     let wanted = [
@@ -72,10 +104,29 @@ fn series_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> {
     ];
     let mut charts = Vec::new();
     for (metric, title, unit) in wanted {
-        let Some(targets) = by_metric.get(metric) else { continue };
-        let lines = targets.iter().take(6).map(|(name, pts)| timeline::Line { name: name.clone(), points: pts.clone() }).collect();
-        let tl = timeline::Timeline { title: title.to_string(), y_label: unit.to_string(), lines, ..Default::default() };
-        charts.push(out.chart(&format!("run{run}_{metric}"), title, &format!("{metric} per interval, as the tool reported it"), |p| timeline::draw(&tl, p))?);
+        let Some(targets) = by_metric.get(metric) else {
+            continue;
+        };
+        let lines = targets
+            .iter()
+            .take(6)
+            .map(|(name, pts)| timeline::Line {
+                name: name.clone(),
+                points: pts.clone(),
+            })
+            .collect();
+        let tl = timeline::Timeline {
+            title: title.to_string(),
+            y_label: unit.to_string(),
+            lines,
+            ..Default::default()
+        };
+        charts.push(out.chart(
+            &format!("run{run}_{metric}"),
+            title,
+            &format!("{metric} per interval, as the tool reported it"),
+            |p| timeline::draw(&tl, p),
+        )?);
     }
     Ok(charts)
 }
@@ -100,12 +151,24 @@ pub fn build(wh: &Warehouse, run: i64, goals_file: Option<&PathBuf>, out: &Out) 
     let v = show::view(wh, run)?;
     let summary_json = frame::to_json_rows(&v.summary);
     let s = summary_json.get(0).cloned().unwrap_or_default();
-    let get = |k: &str| s.get(k).map(|v| v.as_str().map_or_else(|| v.to_string(), str::to_string)).unwrap_or_default();
+    let get = |k: &str| match s.get(k) {
+        None | Some(serde_json::Value::Null) => String::new(),
+        Some(v) => v.as_str().map_or_else(|| v.to_string(), str::to_string),
+    };
     let total = frame::to_json_rows(&v.targets);
-    let total = total.as_array().and_then(|a| a.iter().find(|t| t["target"] == "TOTAL")).cloned().unwrap_or_default();
+    let total = total
+        .as_array()
+        .and_then(|a| a.iter().find(|t| t["target"] == "TOTAL"))
+        .cloned()
+        .unwrap_or_default();
     let card = |label: &str, key: &str, scale: f64, suffix: &str| Card {
         label: label.to_string(),
-        value: total.get(key).and_then(|v| v.as_f64()).map_or("–".into(), |x| format!("{}{suffix}", frame::fmt_float(x * scale))),
+        value: total
+            .get(key)
+            .and_then(|v| v.as_f64())
+            .map_or("–".into(), |x| {
+                format!("{}{suffix}", frame::fmt_float(x * scale))
+            }),
         class: String::new(),
     };
     let cards = vec![
@@ -117,14 +180,29 @@ pub fn build(wh: &Warehouse, run: i64, goals_file: Option<&PathBuf>, out: &Out) 
     let mut goal_results = Vec::new();
     if let Some(path) = goals_file {
         let f = goals::load(path)?;
-        let at = parse_ts(&format!("{}.0", get("started_at"))).unwrap_or_else(|| chrono::Utc::now().naive_utc());
-        for g in f.goals.iter().filter(|g| goals::applies(g, &get("tool"), s.get("scenario").and_then(|x| x.as_str()))) {
+        let at = parse_ts(&format!("{}.0", get("started_at")))
+            .unwrap_or_else(|| chrono::Utc::now().naive_utc());
+        for g in f
+            .goals
+            .iter()
+            .filter(|g| goals::applies(g, &get("tool"), s.get("scenario").and_then(|x| x.as_str())))
+        {
             goal_results.push(goals::evaluate(wh, run, at, g)?);
         }
     }
     let summary_rows = s
         .as_object()
-        .map(|o| o.iter().filter(|(k, v)| !v.is_null() && *k != "sources").map(|(k, v)| vec![Cell::text(k), Cell::text(v.as_str().map_or_else(|| v.to_string(), str::to_string))]).collect())
+        .map(|o| {
+            o.iter()
+                .filter(|(k, v)| !v.is_null() && *k != "sources")
+                .map(|(k, v)| {
+                    vec![
+                        Cell::text(k),
+                        Cell::text(v.as_str().map_or_else(|| v.to_string(), str::to_string)),
+                    ]
+                })
+                .collect()
+        })
         .unwrap_or_default();
     let mut charts = series_charts(wh, out, run)?;
     charts.extend(cdf_charts(wh, out, run)?);
@@ -134,7 +212,18 @@ pub fn build(wh: &Warehouse, run: i64, goals_file: Option<&PathBuf>, out: &Out) 
     ];
     let _ = epoch_secs;
     Ok(RunPage {
-        common: Common::new(format!("Run {run}: {} {}", get("tool"), get("scenario")), format!("{} · {}", get("started_at"), get("url")), methods, provenance(wh, &[run])?),
+        common: Common::new(
+            format!("Run {run}: {} {}", get("tool"), get("scenario"))
+                .trim_end()
+                .to_string(),
+            [get("started_at"), get("url")]
+                .into_iter()
+                .filter(|x| !x.is_empty())
+                .collect::<Vec<_>>()
+                .join(" · "),
+            methods,
+            provenance(wh, &[run])?,
+        ),
         cards,
         summary: Table::new(&["field", "value"], summary_rows),
         goals: goal_table(&goal_results),

@@ -34,7 +34,11 @@ fn resample(pairs: &[(f64, u64)], n: u64, rng: &mut rand::rngs::StdRng, out: &mu
             break;
         }
         let p = (*c as f64 / mass).clamp(0.0, 1.0);
-        let k = if p >= 1.0 { left } else { Binomial::new(left, p).map_or(0, |b| b.sample(rng)) };
+        let k = if p >= 1.0 {
+            left
+        } else {
+            Binomial::new(left, p).map_or(0, |b| b.sample(rng))
+        };
         if k > 0 {
             out.push((*v, k));
         }
@@ -52,15 +56,31 @@ pub struct RatioCi {
 }
 
 /// 95% (or 1 - alpha) percentile-bootstrap interval of q-quantile(candidate) / q-quantile(baseline).
-pub fn quantile_ratio(baseline: &[(f64, u64)], candidate: &[(f64, u64)], q: f64, resamples: usize, alpha: f64, seed: u64) -> Option<RatioCi> {
-    if baseline.iter().chain(candidate).any(|(v, _)| !v.is_finite() || *v <= 0.0) || resamples < 100 || !(0.0..1.0).contains(&alpha) {
+pub fn quantile_ratio(
+    baseline: &[(f64, u64)],
+    candidate: &[(f64, u64)],
+    q: f64,
+    resamples: usize,
+    alpha: f64,
+    seed: u64,
+) -> Option<RatioCi> {
+    if baseline
+        .iter()
+        .chain(candidate)
+        .any(|(v, _)| !v.is_finite() || *v <= 0.0)
+        || resamples < 100
+        || !(0.0..1.0).contains(&alpha)
+    {
         return None;
     }
     let mut b = baseline.to_vec();
     let mut c = candidate.to_vec();
     b.sort_by(|x, y| x.0.total_cmp(&y.0));
     c.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let (nb, nc) = (b.iter().map(|x| x.1).sum::<u64>(), c.iter().map(|x| x.1).sum::<u64>());
+    let (nb, nc) = (
+        b.iter().map(|x| x.1).sum::<u64>(),
+        c.iter().map(|x| x.1).sum::<u64>(),
+    );
     let ratio = quantile_sorted(&c, q)? / quantile_sorted(&b, q)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (mut rb, mut rc) = (Vec::new(), Vec::new());
@@ -72,8 +92,87 @@ pub fn quantile_ratio(baseline: &[(f64, u64)], candidate: &[(f64, u64)], q: f64,
         })
         .collect();
     ratios.sort_by(|x, y| x.total_cmp(y));
-    let at = |p: f64| ratios[((p * (ratios.len() - 1) as f64).round() as usize).min(ratios.len() - 1)];
-    Some(RatioCi { ratio, low: at(alpha / 2.0), high: at(1.0 - alpha / 2.0) })
+    let at =
+        |p: f64| ratios[((p * (ratios.len() - 1) as f64).round() as usize).min(ratios.len() - 1)];
+    Some(RatioCi {
+        ratio,
+        low: at(alpha / 2.0),
+        high: at(1.0 - alpha / 2.0),
+    })
+}
+
+/// Percentile-bootstrap interval (1 - alpha) of one histogram's q-quantile: (point, low, high).
+pub fn quantile_ci(
+    pairs: &[(f64, u64)],
+    q: f64,
+    resamples: usize,
+    alpha: f64,
+    seed: u64,
+) -> Option<(f64, f64, f64)> {
+    if pairs.iter().any(|(v, _)| !v.is_finite()) || resamples < 100 || !(0.0..1.0).contains(&alpha)
+    {
+        return None;
+    }
+    let mut p = pairs.to_vec();
+    p.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let n = p.iter().map(|x| x.1).sum::<u64>();
+    let point = quantile_sorted(&p, q)?;
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    let mut buf = Vec::new();
+    let mut qs: Vec<f64> = (0..resamples)
+        .filter_map(|_| {
+            resample(&p, n, &mut rng, &mut buf);
+            quantile_sorted(&buf, q)
+        })
+        .collect();
+    qs.sort_by(|x, y| x.total_cmp(y));
+    let at = |a: f64| qs[((a * (qs.len() - 1) as f64).round() as usize).min(qs.len() - 1)];
+    Some((point, at(alpha / 2.0), at(1.0 - alpha / 2.0)))
+}
+
+/// Distribution-free one-sided (1 - alpha) bounds of the q-quantile from order statistics
+/// (Conover 1999, section 3.2): lower = X_(l), upper = X_(u) with u = Binomial(n, q).ppf(1 - alpha) + 1
+/// and l = Binomial(n, q).ppf(alpha), clamped to [1, n].
+pub fn quantile_bounds(pairs: &[(f64, u64)], q: f64, alpha: f64) -> Option<(f64, f64)> {
+    use statrs::distribution::{Binomial as Bin, DiscreteCDF};
+    if pairs.iter().any(|(v, _)| !v.is_finite())
+        || !(0.0..=1.0).contains(&q)
+        || !(0.0..0.5).contains(&alpha)
+    {
+        return None;
+    }
+    let mut p = pairs.to_vec();
+    p.sort_by(|x, y| x.0.total_cmp(&y.0));
+    let n: u64 = p.iter().map(|x| x.1).sum();
+    if n == 0 {
+        return None;
+    }
+    let b = Bin::new(q, n).ok()?;
+    // scipy's ppf: the smallest k with cdf(k) >= p, found by bisection (statrs searches linearly)
+    let ppf = |prob: f64| {
+        let (mut lo, mut hi) = (0u64, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if b.cdf(mid) >= prob {
+                hi = mid;
+            } else {
+                lo = mid + 1;
+            }
+        }
+        lo
+    };
+    let upper_rank = (ppf(1.0 - alpha) + 1).clamp(1, n);
+    let lower_rank = ppf(alpha).clamp(1, n);
+    let at_rank = |k: u64| {
+        let mut seen = 0;
+        p.iter()
+            .find(|(_, c)| {
+                seen += c;
+                seen >= k
+            })
+            .map(|(v, _)| *v)
+    };
+    Some((at_rank(lower_rank)?, at_rank(upper_rank)?))
 }
 
 #[cfg(test)]
@@ -111,67 +210,4 @@ mod tests {
         let r = quantile_ratio(&b, &c, 0.95, 500, 0.05, 1).unwrap();
         assert!((r.ratio - 1.2).abs() < 0.01 && r.low > 1.1, "{r:?}");
     }
-}
-
-/// Percentile-bootstrap interval (1 - alpha) of one histogram's q-quantile: (point, low, high).
-pub fn quantile_ci(pairs: &[(f64, u64)], q: f64, resamples: usize, alpha: f64, seed: u64) -> Option<(f64, f64, f64)> {
-    if pairs.iter().any(|(v, _)| !v.is_finite()) || resamples < 100 || !(0.0..1.0).contains(&alpha) {
-        return None;
-    }
-    let mut p = pairs.to_vec();
-    p.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let n = p.iter().map(|x| x.1).sum::<u64>();
-    let point = quantile_sorted(&p, q)?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut buf = Vec::new();
-    let mut qs: Vec<f64> = (0..resamples)
-        .filter_map(|_| {
-            resample(&p, n, &mut rng, &mut buf);
-            quantile_sorted(&buf, q)
-        })
-        .collect();
-    qs.sort_by(|x, y| x.total_cmp(y));
-    let at = |a: f64| qs[((a * (qs.len() - 1) as f64).round() as usize).min(qs.len() - 1)];
-    Some((point, at(alpha / 2.0), at(1.0 - alpha / 2.0)))
-}
-
-/// Distribution-free one-sided (1 - alpha) bounds of the q-quantile from order statistics
-/// (Conover 1999, section 3.2): lower = X_(l), upper = X_(u) with u = Binomial(n, q).ppf(1 - alpha) + 1
-/// and l = Binomial(n, q).ppf(alpha), clamped to [1, n].
-pub fn quantile_bounds(pairs: &[(f64, u64)], q: f64, alpha: f64) -> Option<(f64, f64)> {
-    use statrs::distribution::{Binomial as Bin, DiscreteCDF};
-    if pairs.iter().any(|(v, _)| !v.is_finite()) || !(0.0..=1.0).contains(&q) || !(0.0..0.5).contains(&alpha) {
-        return None;
-    }
-    let mut p = pairs.to_vec();
-    p.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let n: u64 = p.iter().map(|x| x.1).sum();
-    if n == 0 {
-        return None;
-    }
-    let b = Bin::new(q, n).ok()?;
-    // scipy's ppf: the smallest k with cdf(k) >= p, found by bisection (statrs searches linearly)
-    let ppf = |prob: f64| {
-        let (mut lo, mut hi) = (0u64, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if b.cdf(mid) >= prob {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        lo
-    };
-    let upper_rank = (ppf(1.0 - alpha) + 1).clamp(1, n);
-    let lower_rank = ppf(alpha).clamp(1, n);
-    let at_rank = |k: u64| {
-        let mut seen = 0;
-        p.iter().find(|(_, c)| {
-            seen += c;
-            seen >= k
-        })
-        .map(|(v, _)| *v)
-    };
-    Some((at_rank(lower_rank)?, at_rank(upper_rank)?))
 }

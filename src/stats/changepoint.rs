@@ -9,7 +9,10 @@
 //! 4. penalty = `penalty` x ln(n) per change (in sigma^2 units; default 3, a BIC-like choice);
 //! 5. each change is then tested (Welch's t on the unclipped log values of the neighbouring
 //!    segments) and kept only if p < `alpha` (default 0.001) and the shift is at least
-//!    `min_shift` (default 2%).
+//!    `min_shift` (default 2%);
+//! 6. a slow drift is not a change: over the two neighbouring segments a step must explain the
+//!    values better than a straight line by the BIC margin of its extra parameter,
+//!    n ln(SSE_line / SSE_step) > ln n (G. Schwarz, Ann. Statist. 1978).
 //!
 //! `penalty` is the sensitivity knob: lower finds smaller changes, at more false alarms.
 
@@ -25,7 +28,12 @@ pub struct Params {
 
 impl Default for Params {
     fn default() -> Self {
-        Params { penalty: 3.0, min_size: 5, alpha: 0.001, min_shift: 0.02 }
+        Params {
+            penalty: 3.0,
+            min_size: 5,
+            alpha: 0.001,
+            min_shift: 0.02,
+        }
     }
 }
 
@@ -72,7 +80,11 @@ pub fn pelt(y: &[f64], penalty: f64, min_size: usize) -> Vec<usize> {
         let mut best = (f64::INFINITY, 0usize);
         let mut values = Vec::with_capacity(candidates.len());
         for &s in &candidates {
-            let v = if f[s].is_finite() && (s == 0 || s >= min_size) { f[s] + cost(s, t) + penalty } else { f64::INFINITY };
+            let v = if f[s].is_finite() && (s == 0 || s >= min_size) {
+                f[s] + cost(s, t) + penalty
+            } else {
+                f64::INFINITY
+            };
             values.push(v);
             if v < best.0 {
                 best = (v, s);
@@ -80,7 +92,12 @@ pub fn pelt(y: &[f64], penalty: f64, min_size: usize) -> Vec<usize> {
         }
         f[t] = best.0;
         last[t] = best.1;
-        let keep: Vec<usize> = candidates.iter().zip(&values).filter(|(_, v)| **v - penalty <= f[t] || !v.is_finite()).map(|(s, _)| *s).collect();
+        let keep: Vec<usize> = candidates
+            .iter()
+            .zip(&values)
+            .filter(|(_, v)| **v - penalty <= f[t] || !v.is_finite())
+            .map(|(s, _)| *s)
+            .collect();
         candidates = keep;
     }
     let mut cps = Vec::new();
@@ -96,6 +113,36 @@ pub fn pelt(y: &[f64], penalty: f64, min_size: usize) -> Vec<usize> {
     cps
 }
 
+fn sse_mean(y: &[f64]) -> f64 {
+    let m = y.iter().sum::<f64>() / y.len() as f64;
+    y.iter().map(|v| (v - m).powi(2)).sum()
+}
+
+/// Residual sum of squares of the least-squares line through (i, y_i).
+fn sse_line(y: &[f64]) -> f64 {
+    let n = y.len() as f64;
+    let mx = (n - 1.0) / 2.0;
+    let my = y.iter().sum::<f64>() / n;
+    let (mut sxy, mut sxx) = (0.0, 0.0);
+    for (i, v) in y.iter().enumerate() {
+        sxy += (i as f64 - mx) * (v - my);
+        sxx += (i as f64 - mx).powi(2);
+    }
+    let b = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    y.iter()
+        .enumerate()
+        .map(|(i, v)| (v - my - b * (i as f64 - mx)).powi(2))
+        .sum()
+}
+
+/// Whether a step at `at` fits `y` better than a line, by the BIC margin of one parameter.
+fn step_beats_line(y: &[f64], at: usize) -> bool {
+    let n = y.len() as f64;
+    let step = (sse_mean(&y[..at]) + sse_mean(&y[at..])).max(1e-12);
+    let line = sse_line(y).max(1e-12);
+    n * (line / step).ln() > n.ln()
+}
+
 /// Change points of a series of positive values (latencies, throughputs...).
 pub fn detect(values: &[f64], p: &Params) -> Option<Vec<ChangePoint>> {
     if values.iter().any(|v| !v.is_finite()) || !p.penalty.is_finite() || p.penalty < 0.0 {
@@ -106,12 +153,24 @@ pub fn detect(values: &[f64], p: &Params) -> Option<Vec<ChangePoint>> {
         return Some(Vec::new());
     }
     let positive = values.iter().all(|v| *v > 0.0);
-    let y: Vec<f64> = if positive { values.iter().map(|v| v.ln()).collect() } else { values.to_vec() };
+    let y: Vec<f64> = if positive {
+        values.iter().map(|v| v.ln()).collect()
+    } else {
+        values.to_vec()
+    };
     let diffs: Vec<f64> = y.windows(2).map(|w| w[1] - w[0]).collect();
-    let scale = if positive { 1.0 } else { median(&y.iter().map(|v| v.abs()).collect::<Vec<_>>())?.max(1e-12) };
+    let scale = if positive {
+        1.0
+    } else {
+        median(&y.iter().map(|v| v.abs()).collect::<Vec<_>>())?.max(1e-12)
+    };
     let sigma = (mad_sigma(&diffs)? / std::f64::consts::SQRT_2).max(1e-4 * scale);
     let med = rolling_median(&y, 5)?;
-    let clipped: Vec<f64> = y.iter().zip(&med).map(|(v, m)| v.clamp(m - 3.0 * sigma, m + 3.0 * sigma) / sigma).collect();
+    let clipped: Vec<f64> = y
+        .iter()
+        .zip(&med)
+        .map(|(v, m)| v.clamp(m - 3.0 * sigma, m + 3.0 * sigma) / sigma)
+        .collect();
     let cps = pelt(&clipped, p.penalty * (n as f64).ln(), p.min_size);
     let mut bounds = vec![0];
     bounds.extend(&cps);
@@ -119,11 +178,27 @@ pub fn detect(values: &[f64], p: &Params) -> Option<Vec<ChangePoint>> {
     let mut out = Vec::new();
     for (k, &cp) in cps.iter().enumerate() {
         let (a, b) = (&y[bounds[k]..cp], &y[cp..bounds[k + 2]]);
-        let (Some(before), Some(after)) = (median(&values[bounds[k]..cp]), median(&values[cp..bounds[k + 2]])) else { continue };
-        let rel = if before != 0.0 { after / before - 1.0 } else { 0.0 };
+        let (Some(before), Some(after)) = (
+            median(&values[bounds[k]..cp]),
+            median(&values[cp..bounds[k + 2]]),
+        ) else {
+            continue;
+        };
+        let rel = if before != 0.0 {
+            after / before - 1.0
+        } else {
+            0.0
+        };
         let pval = welch(a, b).map_or(1.0, |r| r.p_value);
-        if pval < p.alpha && rel.abs() >= p.min_shift {
-            out.push(ChangePoint { index: cp, before, after, relative_change: rel, p_value: pval });
+        let window = &clipped[bounds[k]..bounds[k + 2]];
+        if pval < p.alpha && rel.abs() >= p.min_shift && step_beats_line(window, cp - bounds[k]) {
+            out.push(ChangePoint {
+                index: cp,
+                before,
+                after,
+                relative_change: rel,
+                p_value: pval,
+            });
         }
     }
     Some(out)
@@ -135,7 +210,9 @@ mod tests {
     use rand::{Rng, SeedableRng};
 
     fn noisy(n: usize, level: f64, noise: f64, rng: &mut rand::rngs::StdRng) -> Vec<f64> {
-        (0..n).map(|_| level * (1.0 + noise * (rng.gen::<f64>() - 0.5) * 2.0)).collect()
+        (0..n)
+            .map(|_| level * (1.0 + noise * (rng.gen::<f64>() - 0.5) * 2.0))
+            .collect()
     }
 
     #[test]

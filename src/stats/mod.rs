@@ -33,7 +33,11 @@ pub fn median(xs: &[f64]) -> Option<f64> {
     let mut v = xs.to_vec();
     v.sort_by(|a, b| a.total_cmp(b));
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    })
 }
 
 /// Median absolute deviation scaled to estimate a normal standard deviation (x 1.4826).
@@ -47,7 +51,14 @@ pub fn mad_sigma(xs: &[f64]) -> Option<f64> {
 pub fn rolling_median(xs: &[f64], w: usize) -> Option<Vec<f64>> {
     finite(xs)?;
     let half = w.max(1) / 2;
-    Some((0..xs.len()).map(|i| median(&xs[i.saturating_sub(half)..(i + half + 1).min(xs.len())]).expect("non-empty window")).collect())
+    Some(
+        (0..xs.len())
+            .map(|i| {
+                median(&xs[i.saturating_sub(half)..(i + half + 1).min(xs.len())])
+                    .expect("non-empty window")
+            })
+            .collect(),
+    )
 }
 
 #[cfg(test)]
@@ -66,6 +77,9 @@ mod unit {
         assert_eq!(median(&[3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), Some(2.5));
         assert_eq!(variance(&[1.0, 2.0, 3.0, 4.0]), Some(5.0 / 3.0));
-        assert_eq!(rolling_median(&[1.0, 100.0, 1.0, 1.0], 3), Some(vec![50.5, 1.0, 1.0, 1.0]));
+        assert_eq!(
+            rolling_median(&[1.0, 100.0, 1.0, 1.0], 3),
+            Some(vec![50.5, 1.0, 1.0, 1.0])
+        );
     }
 }

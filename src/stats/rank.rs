@@ -23,7 +23,11 @@ pub fn mann_whitney(x: &[(f64, u64)], y: &[(f64, u64)]) -> Option<MannWhitney> {
     if n1 == 0.0 || n2 == 0.0 {
         return None;
     }
-    let mut all: Vec<(f64, f64, bool)> = x.iter().map(|(v, c)| (*v, *c as f64, true)).chain(y.iter().map(|(v, c)| (*v, *c as f64, false))).collect();
+    let mut all: Vec<(f64, f64, bool)> = x
+        .iter()
+        .map(|(v, c)| (*v, *c as f64, true))
+        .chain(y.iter().map(|(v, c)| (*v, *c as f64, false)))
+        .collect();
     all.sort_by(|a, b| a.0.total_cmp(&b.0));
     let (mut r1, mut tie_sum, mut next_rank) = (0.0, 0.0, 1.0);
     let mut i = 0;
@@ -48,12 +52,20 @@ pub fn mann_whitney(x: &[(f64, u64)], y: &[(f64, u64)]) -> Option<MannWhitney> {
     let mu = n1 * n2 / 2.0;
     let sigma = (n1 * n2 / 12.0 * ((n + 1.0) - tie_sum / (n * (n - 1.0)))).sqrt();
     if sigma == 0.0 || !sigma.is_finite() {
-        return Some(MannWhitney { u: u1, z: 0.0, p_value: 1.0 });
+        return Some(MannWhitney {
+            u: u1,
+            z: 0.0,
+            p_value: 1.0,
+        });
     }
     let u = u1.max(n1 * n2 - u1);
     let z = (u - mu - 0.5) / sigma;
     let p = (2.0 * Normal::new(0.0, 1.0).ok()?.sf(z)).min(1.0);
-    Some(MannWhitney { u: u1, z, p_value: p })
+    Some(MannWhitney {
+        u: u1,
+        z,
+        p_value: p,
+    })
 }
 
 #[cfg(test)]
@@ -68,7 +80,10 @@ mod tests {
         let y = [(3.0, 1), (4.0, 1), (5.0, 1), (6.0, 1), (8.0, 2), (9.0, 1)];
         let r = mann_whitney(&x, &y).unwrap();
         assert_eq!(r.u, 15.0);
-        assert!(((r.p_value - 0.14510568048514996) / 0.14510568048514996).abs() < 1e-6, "{r:?}");
+        assert!(
+            ((r.p_value - 0.14510568048514996) / 0.14510568048514996).abs() < 1e-6,
+            "{r:?}"
+        );
         assert_eq!(mann_whitney(&[(f64::NAN, 1)], &y), None);
     }
 }

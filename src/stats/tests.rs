@@ -42,12 +42,25 @@ pub fn welch(baseline: &[f64], candidate: &[f64]) -> Option<TestResult> {
     let se = (vb + vc).sqrt();
     let diff = mc - mb;
     if se == 0.0 {
-        return Some(TestResult { statistic: 0.0, df: f64::INFINITY, p_value: if diff == 0.0 { 1.0 } else { 0.0 }, diff, ci: (diff, diff) });
+        return Some(TestResult {
+            statistic: 0.0,
+            df: f64::INFINITY,
+            p_value: if diff == 0.0 { 1.0 } else { 0.0 },
+            diff,
+            ci: (diff, diff),
+        });
     }
-    let df = (vb + vc).powi(2) / (vb.powi(2) / (b.len() - 1) as f64 + vc.powi(2) / (c.len() - 1) as f64);
+    let df =
+        (vb + vc).powi(2) / (vb.powi(2) / (b.len() - 1) as f64 + vc.powi(2) / (c.len() - 1) as f64);
     let t = diff / se;
     let q = t_quantile(df, 0.975)?;
-    Some(TestResult { statistic: t, df, p_value: two_sided_t(t, df)?, diff, ci: (diff - q * se, diff + q * se) })
+    Some(TestResult {
+        statistic: t,
+        df,
+        p_value: two_sided_t(t, df)?,
+        diff,
+        ci: (diff - q * se, diff + q * se),
+    })
 }
 
 /// One new value against a baseline sample (n >= 3 so that s has some footing).
@@ -61,16 +74,32 @@ pub fn prediction(baseline: &[f64], x: f64) -> Option<TestResult> {
     let se = s * (1.0 + 1.0 / n).sqrt();
     let diff = x - m;
     if se == 0.0 {
-        return Some(TestResult { statistic: 0.0, df: n - 1.0, p_value: if diff == 0.0 { 1.0 } else { 0.0 }, diff, ci: (diff, diff) });
+        return Some(TestResult {
+            statistic: 0.0,
+            df: n - 1.0,
+            p_value: if diff == 0.0 { 1.0 } else { 0.0 },
+            diff,
+            ci: (diff, diff),
+        });
     }
     let t = diff / se;
     let q = t_quantile(n - 1.0, 0.975)?;
-    Some(TestResult { statistic: t, df: n - 1.0, p_value: two_sided_t(t, n - 1.0)?, diff, ci: (diff - q * se, diff + q * se) })
+    Some(TestResult {
+        statistic: t,
+        df: n - 1.0,
+        p_value: two_sided_t(t, n - 1.0)?,
+        diff,
+        ci: (diff - q * se, diff + q * se),
+    })
 }
 
 /// Wilson score interval for `successes` out of `n` at confidence 1 - alpha.
 pub fn wilson(successes: f64, n: f64, alpha: f64) -> Option<(f64, f64)> {
-    if !(successes.is_finite() && n.is_finite() && alpha.is_finite()) || n <= 0.0 || successes < 0.0 || successes > n {
+    if !(successes.is_finite() && n.is_finite() && alpha.is_finite())
+        || n <= 0.0
+        || successes < 0.0
+        || successes > n
+    {
         return None;
     }
     let z = Normal::new(0.0, 1.0).ok()?.inverse_cdf(1.0 - alpha / 2.0);
@@ -83,7 +112,12 @@ pub fn wilson(successes: f64, n: f64, alpha: f64) -> Option<(f64, f64)> {
 
 /// Two-proportion z-test (pooled variance), two-sided: failures `fb` of `nb` vs `fc` of `nc`.
 pub fn two_proportion(fb: f64, nb: f64, fc: f64, nc: f64) -> Option<f64> {
-    if [fb, nb, fc, nc].iter().any(|v| !v.is_finite() || *v < 0.0) || nb <= 0.0 || nc <= 0.0 || fb > nb || fc > nc {
+    if [fb, nb, fc, nc].iter().any(|v| !v.is_finite() || *v < 0.0)
+        || nb <= 0.0
+        || nc <= 0.0
+        || fb > nb
+        || fc > nc
+    {
         return None;
     }
     let pooled = (fb + fc) / (nb + nc);
@@ -113,7 +147,10 @@ mod reference {
         assert!(close(r.statistic, 5.617635533734569), "{r:?}");
         assert!(close(r.p_value, 0.002009402780391455), "{r:?}");
         assert!(close(r.df, 5.331957946419028), "{r:?}");
-        assert!(close(r.ci.0, 0.6086848663621749) && close(r.ci.1, 1.601315133637826), "{r:?}");
+        assert!(
+            close(r.ci.0, 0.6086848663621749) && close(r.ci.1, 1.601315133637826),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -126,7 +163,10 @@ mod reference {
         let r = prediction(&[20.1, 19.8, 20.5, 20.0, 19.9, 20.3], 21.2).unwrap();
         assert!(close(r.statistic, 3.9053938137319846), "{r:?}");
         assert!(close(r.p_value, 0.011347474433226142), "{r:?}");
-        assert!(close(r.ci.0, 0.37596545852622654) && close(r.ci.1, 1.824034541473769), "{r:?}");
+        assert!(
+            close(r.ci.0, 0.37596545852622654) && close(r.ci.1, 1.824034541473769),
+            "{r:?}"
+        );
     }
 
     #[test]
@@ -134,7 +174,10 @@ mod reference {
         // p = (12 + 30) / (4000 + 4100); se = sqrt(p * (1 - p) * (1/4000 + 1/4100))
         // z = (30/4100 - 12/4000) / se; 2 * scipy.stats.norm.sf(abs(z)) -> 0.006837063105904464
         let p = two_proportion(12.0, 4000.0, 30.0, 4100.0).unwrap();
-        assert!(((p - 0.006837063105904464) / 0.006837063105904464).abs() < 1e-6, "{p}");
+        assert!(
+            ((p - 0.006837063105904464) / 0.006837063105904464).abs() < 1e-6,
+            "{p}"
+        );
     }
 
     #[test]
@@ -142,7 +185,10 @@ mod reference {
         // scipy.stats.binomtest(3, 1000).proportion_ci(confidence_level=0.95, method='wilson')
         // -> (0.0010207838811386186, 0.008783014053503173)
         let (lo, hi) = wilson(3.0, 1000.0, 0.05).unwrap();
-        assert!(close(lo, 0.0010207838811386186) && close(hi, 0.008783014053503173), "{lo} {hi}");
+        assert!(
+            close(lo, 0.0010207838811386186) && close(hi, 0.008783014053503173),
+            "{lo} {hi}"
+        );
         assert_eq!(wilson(f64::NAN, 10.0, 0.05), None);
         assert_eq!(wilson(11.0, 10.0, 0.05), None);
     }

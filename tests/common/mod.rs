@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn fixture(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(rel)
 }
 
 pub struct Workdir {
@@ -14,7 +16,9 @@ pub struct Workdir {
 
 impl Workdir {
     pub fn new() -> Self {
-        Workdir { dir: tempfile::tempdir().expect("temp dir") }
+        Workdir {
+            dir: tempfile::tempdir().expect("temp dir"),
+        }
     }
 
     pub fn db(&self) -> PathBuf {
@@ -52,14 +56,34 @@ impl Workdir {
 
     pub fn scalar(&self, sql: &str) -> serde_json::Value {
         let v = self.json(&["sql", sql]);
-        v[0].as_object().and_then(|o| o.values().next().cloned()).unwrap_or(serde_json::Value::Null)
+        v[0].as_object()
+            .and_then(|o| o.values().next().cloned())
+            .unwrap_or(serde_json::Value::Null)
     }
 
     /// Row counts of every table: the warehouse's observable state.
     pub fn state(&self) -> Vec<i64> {
-        ["run", "run_label", "source_file", "target", "measurement", "histogram", "series_point", "error", "threshold", "pg_snapshot", "pg_statement", "annotation", "baseline"]
-            .iter()
-            .map(|t| self.scalar(&format!("SELECT count(*) FROM {t}")).as_i64().unwrap())
-            .collect()
+        [
+            "run",
+            "run_label",
+            "source_file",
+            "target",
+            "measurement",
+            "histogram",
+            "series_point",
+            "error",
+            "threshold",
+            "pg_snapshot",
+            "pg_statement",
+            "annotation",
+            "baseline",
+        ]
+        .iter()
+        .map(|t| {
+            self.scalar(&format!("SELECT count(*) FROM {t}"))
+                .as_i64()
+                .unwrap()
+        })
+        .collect()
     }
 }

@@ -14,7 +14,11 @@ pub fn draw(title: &str, sets: &[(String, Vec<(f64, u64)>)], path: &Path) -> Res
     register_font();
     let root = BitMapBackend::new(path, (WIDTH, HEIGHT)).into_drawing_area();
     root.fill(&BACKGROUND).map_err(draw_err)?;
-    let max_ms = sets.iter().flat_map(|(_, b)| b.iter().map(|x| x.0)).fold(0.0f64, f64::max).max(1e-3);
+    let max_ms = sets
+        .iter()
+        .flat_map(|(_, b)| b.iter().map(|x| x.0))
+        .fold(0.0f64, f64::max)
+        .max(1e-3);
     let mut chart = ChartBuilder::on(&root)
         .caption(title, (FONT, TITLE_SIZE))
         .margin(MARGIN)

@@ -12,7 +12,9 @@ pub fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
 
 /// Seconds since the epoch of a "YYYY-MM-DD HH:MM:SS[.f]" time, for time axes.
 pub fn epoch_secs(s: &str) -> Option<f64> {
-    crate::db::parse_ts(s).or_else(|| crate::db::parse_ts(&format!("{s}.0"))).map(|d| d.and_utc().timestamp_millis() as f64 / 1000.0)
+    crate::db::parse_ts(s)
+        .or_else(|| crate::db::parse_ts(&format!("{s}.0")))
+        .map(|d| d.and_utc().timestamp_millis() as f64 / 1000.0)
 }
 
 pub fn fmt_time_label(secs: &f64, span: f64) -> String {

@@ -34,6 +34,8 @@ static FONT_BYTES: &[u8] = include_bytes!("../../../reports/fonts/DejaVuSans.ttf
 pub fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
-        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES).map_err(|_| ()).expect("embedded font is valid");
+        plotters::style::register_font(FONT, FontStyle::Normal, FONT_BYTES)
+            .map_err(|_| ())
+            .expect("embedded font is valid");
     });
 }

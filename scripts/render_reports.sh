@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Renders every report the demo writes in headless Chromium (Debian's `chromium`): no console
+# errors, every image loads, a screenshot per report. Run from the repository root after
+# `cargo build --release`; installs Chromium and playwright-core when missing (as root).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${PERFLEDGER_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/perfledger-target}/release/perfledger}
+if ! command -v chromium >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+(cd "$root/scripts/render" && [ -d node_modules/playwright-core ] || npm install --silent --no-audit --no-fund >/dev/null)
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+(cd "$work" && "$bin" demo >/dev/null)
+# a report whose names hold HTML: Locust's "<legacy & "quoted">" endpoint
+"$bin" --db "$work/perfledger-demo/demo.duckdb" report run 1 --out "$work/perfledger-demo/report-locust" >/dev/null
+"$bin" --db "$work/perfledger-demo/demo.duckdb" report compare --baseline 2026-10 --candidate latest --scenario orders-api --out "$work/perfledger-demo/report-compare" >/dev/null
+reports=$(ls "$work"/perfledger-demo/report-*/index.html)
+node "$root/scripts/render/render.mjs" $reports
+mkdir -p "${RENDER_OUT:-$root/target-render}"
+for r in $reports; do cp "$(dirname "$r")/screenshot.png" "${RENDER_OUT:-$root/target-render}/$(basename "$(dirname "$r")").png"; done

@@ -1,0 +1,169 @@
+//! Reports: every HTML and PNG file written parses, user strings are escaped, and
+//! --self-contained inlines the charts. (scripts/render_reports.sh renders them in Chromium.)
+
+mod common;
+
+use std::path::Path;
+
+use common::{fixture, Workdir};
+
+/// PNG structure: signature, IHDR first with a non-zero size, chunks that add up, IEND last.
+fn assert_png(path: &Path) {
+    let b = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    assert_eq!(&b[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display());
+    let mut i = 8;
+    let mut kinds = Vec::new();
+    while i + 8 <= b.len() {
+        let len = u32::from_be_bytes(b[i..i + 4].try_into().unwrap()) as usize;
+        kinds.push(String::from_utf8_lossy(&b[i + 4..i + 8]).to_string());
+        if kinds.len() == 1 {
+            let (w, h) = (
+                u32::from_be_bytes(b[i + 8..i + 12].try_into().unwrap()),
+                u32::from_be_bytes(b[i + 12..i + 16].try_into().unwrap()),
+            );
+            assert!(w > 100 && h > 100, "{}: {w}x{h}", path.display());
+        }
+        i += 12 + len;
+    }
+    assert_eq!(i, b.len(), "{}: chunks do not add up", path.display());
+    assert_eq!(kinds.first().map(String::as_str), Some("IHDR"));
+    assert_eq!(kinds.last().map(String::as_str), Some("IEND"));
+    assert!(kinds.iter().any(|k| k == "IDAT"));
+}
+
+/// HTML: a whole document whose tags balance and whose images exist.
+fn assert_html(dir: &Path) -> String {
+    let html = std::fs::read_to_string(dir.join("index.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.trim_end().ends_with("</html>"));
+    for tag in ["table", "section", "tr", "ul", "figure", "main"] {
+        assert_eq!(
+            html.matches(&format!("<{tag}")).count(),
+            html.matches(&format!("</{tag}>")).count(),
+            "<{tag}> balance"
+        );
+    }
+    for src in html
+        .split("src=\"")
+        .skip(1)
+        .map(|s| s.split('"').next().unwrap())
+    {
+        if !src.starts_with("data:image/png;base64,") {
+            assert_png(&dir.join(src));
+        }
+    }
+    html
+}
+
+#[test]
+fn run_compare_monthly_and_quarterly_reports_parse_and_escape() {
+    let w = Workdir::new();
+    let locust = fixture("locust/shop_v2_47_stats.csv").display().to_string();
+    w.ok(
+        &[
+            "import",
+            "--label",
+            "note=<script>alert(1)</script> & \"x\"",
+            &locust,
+        ],
+        0,
+    );
+    for i in 1..=8 {
+        for (kind, day) in [("base", i), ("slow20", 10 + i)] {
+            let f = fixture(&format!("history/wrk_{kind}_{i}.json"))
+                .display()
+                .to_string();
+            w.ok(
+                &[
+                    "import",
+                    "--scenario",
+                    "orders",
+                    "--label",
+                    &format!("group={kind}"),
+                    "--at",
+                    &format!("2026-11-{day:02}T02:00:00Z"),
+                    &f,
+                ],
+                0,
+            );
+        }
+    }
+    let out = w.dir.path();
+    let run = out.join("run");
+    w.ok(&["report", "run", "1", "--out", run.to_str().unwrap()], 0);
+    let html = assert_html(&run);
+    assert!(
+        !html.contains("<script>alert"),
+        "a label with HTML is shown as text"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)"));
+    assert!(
+        html.contains("&lt;legacy &amp; &quot;quoted&quot;&gt;"),
+        "endpoint names are escaped"
+    );
+    assert!(
+        html.matches("<img").count() >= 3,
+        "interval charts of the Locust history"
+    );
+
+    let cmp = out.join("cmp");
+    w.ok(
+        &[
+            "report",
+            "compare",
+            "--baseline",
+            "group=base",
+            "--candidate",
+            "group=slow20",
+            "--out",
+            cmp.to_str().unwrap(),
+        ],
+        0,
+    );
+    let html = assert_html(&cmp);
+    assert!(html.contains("regressed") && html.contains("Benjamini-Hochberg"));
+
+    let goals = fixture("demo_goals.toml").display().to_string();
+    let month = out.join("month");
+    w.ok(
+        &[
+            "report",
+            "monthly",
+            "--month",
+            "2026-11",
+            "--goals",
+            &goals,
+            "--out",
+            month.to_str().unwrap(),
+        ],
+        0,
+    );
+    let html = assert_html(&month);
+    assert!(html.contains("Monthly benchmark review: November 2026"));
+    assert!(html.contains("change point") && html.contains("Projection"));
+
+    let q = out.join("quarter");
+    w.ok(
+        &[
+            "report",
+            "quarterly",
+            "--quarter",
+            "2026Q4",
+            "--goals",
+            &goals,
+            "--baseline",
+            "2026-10",
+            "--self-contained",
+            "--out",
+            q.to_str().unwrap(),
+        ],
+        0,
+    );
+    let html = assert_html(&q);
+    assert!(html.contains("Goal compliance") && html.contains("Baseline in force"));
+    assert!(html.contains("data:image/png;base64,"));
+    assert_eq!(
+        std::fs::read_dir(&q).unwrap().count(),
+        1,
+        "self-contained: one file"
+    );
+}

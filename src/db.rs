@@ -194,6 +194,11 @@ fn migrate(conn: &mut Connection, path: &Path) -> Result<()> {
     migrate_to(conn, path, latest_version())
 }
 
+/// Run ids as an SQL list (`1,2,3`). Only for ids the warehouse gave us: integers, never user text.
+pub fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// `2026-11-27 06:38:00.123456`, the literal DuckDB casts to TIMESTAMP.
 pub fn ts(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()

@@ -224,6 +224,29 @@ impl ParsedRun {
         self.targets.iter().find(|t| t.name == name)
     }
 
+    /// TOTAL's per-second requests and mean latency from (second, (requests, latency sum ms)).
+    pub fn push_per_second(&mut self, per_second: std::collections::BTreeMap<i64, (u64, f64)>) {
+        for (sec, (n, sum)) in per_second {
+            let Some(ts) = chrono::DateTime::from_timestamp(sec, 0).map(|d| d.naive_utc()) else {
+                continue;
+            };
+            self.series.push(SeriesPoint {
+                target: TOTAL.into(),
+                ts,
+                metric: "requests",
+                value: n as f64,
+            });
+            if n > 0 {
+                self.series.push(SeriesPoint {
+                    target: TOTAL.into(),
+                    ts,
+                    metric: "latency_mean_ms",
+                    value: sum / n as f64,
+                });
+            }
+        }
+    }
+
     /// Derived values every run gets the same way (error rate, histogram percentiles).
     pub fn finish(&mut self) {
         for t in &mut self.targets {

@@ -195,11 +195,7 @@ fn check_load(wh: &Warehouse, base: &[i64], cand: &[i64], allow: bool) -> Result
         "duration_s",
     ];
     let profile = |ids: &[i64]| -> Result<BTreeMap<&'static str, Vec<f64>>> {
-        let list = ids
-            .iter()
-            .map(|i| i.to_string())
-            .collect::<Vec<_>>()
-            .join(",");
+        let list = crate::db::id_list(ids);
         let df = crate::frame::query(
             &wh.conn,
             &format!(
@@ -245,11 +241,7 @@ fn check_load(wh: &Warehouse, base: &[i64], cand: &[i64], allow: bool) -> Result
 }
 
 fn acknowledged_runs(wh: &Warehouse, runs: &[i64]) -> Result<Vec<i64>> {
-    let list = runs
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let list = crate::db::id_list(runs);
     let df = crate::frame::query(
         &wh.conn,
         &format!(

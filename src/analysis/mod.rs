@@ -88,11 +88,7 @@ pub fn values(
     if runs.is_empty() {
         return Ok(BTreeMap::new());
     }
-    let ids = runs
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let ids = crate::db::id_list(runs);
     let names = metrics
         .iter()
         .map(|m| format!("'{}'", m.replace('\'', "''")))

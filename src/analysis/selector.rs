@@ -102,14 +102,7 @@ pub fn resolve(
             let excl = if exclude.is_empty() {
                 String::new()
             } else {
-                format!(
-                    " AND r.id NOT IN ({})",
-                    exclude
-                        .iter()
-                        .map(|i| i.to_string())
-                        .collect::<Vec<_>>()
-                        .join(",")
-                )
+                format!(" AND r.id NOT IN ({})", crate::db::id_list(exclude))
             };
             params.push(duckdb::types::Value::BigInt(
                 limit.map_or(i64::MAX, |l| l as i64),

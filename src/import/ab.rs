@@ -10,9 +10,7 @@ use std::path::Path;
 use super::text::{self, field, field_num};
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
-use crate::model::{
-    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
-};
+use crate::model::{self, new_histogram, ErrorCount, Parsed, ParsedRun, Target, TargetKind, TOTAL};
 
 pub struct AbText;
 pub struct AbGnuplot;
@@ -266,21 +264,7 @@ impl Importer for AbGnuplot {
             Some(h.len() as f64 / (last - first + 1) as f64),
             "req/s",
         );
-        for (secs, (n, sum)) in per_second {
-            let ts = text::epoch(secs as f64).expect("valid epoch");
-            run.series.push(SeriesPoint {
-                target: TOTAL.into(),
-                ts,
-                metric: "requests",
-                value: n as f64,
-            });
-            run.series.push(SeriesPoint {
-                target: TOTAL.into(),
-                ts,
-                metric: "latency_mean_ms",
-                value: sum / n as f64,
-            });
-        }
+        run.push_per_second(per_second);
         total.histogram = Some(h);
         run.targets.push(total);
         Ok(Parsed::Runs(vec![run]))

@@ -271,21 +271,7 @@ impl Importer for PgbenchTxLog {
                 "req/s",
             );
         total.histogram = Some(h);
-        for (sec, (n, sum)) in per_second {
-            let ts = text::epoch(sec as f64).expect("valid epoch");
-            run.series.push(SeriesPoint {
-                target: TOTAL.into(),
-                ts,
-                metric: "requests",
-                value: n as f64,
-            });
-            run.series.push(SeriesPoint {
-                target: TOTAL.into(),
-                ts,
-                metric: "latency_mean_ms",
-                value: sum / n as f64,
-            });
-        }
+        run.push_per_second(per_second);
         run.targets.push(total);
         Ok(Parsed::Runs(vec![run]))
     }

@@ -82,14 +82,7 @@ impl Importer for PgssCsv {
         };
         let mut statements = Vec::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                Error::input(
-                    path,
-                    text::csv_line(&text, e.position()),
-                    format!("malformed CSV row: {e}"),
-                )
-            })?;
-            let line = text::csv_line(&text, rec.position());
+            let (rec, line) = text::csv_record(path, &text, rec)?;
             let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).filter(|v| !v.is_empty());
             let int = |name: &str| get(idx(name)).and_then(|v| v.parse::<i64>().ok());
             let calls = get(Some(ci))

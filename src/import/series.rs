@@ -106,14 +106,7 @@ impl Importer for SeriesCsv {
         let idx = |n: &str| headers.iter().position(|h| h == n);
         let mut rows = Vec::new();
         for rec in rdr.records() {
-            let rec = rec.map_err(|e| {
-                Error::input(
-                    path,
-                    text::csv_line(&text, e.position()),
-                    format!("malformed CSV row: {e}"),
-                )
-            })?;
-            let line = text::csv_line(&text, rec.position());
+            let (rec, line) = text::csv_record(path, &text, rec)?;
             let at = rec.get(0).and_then(parse_time).ok_or_else(|| {
                 Error::input(
                     path,

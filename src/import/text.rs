@@ -140,6 +140,25 @@ pub fn line_at(text: &str, byte: u64) -> usize {
     before + 1 + usize::from(on_terminator)
 }
 
+/// A CSV record with its line, or an error naming the line where it broke.
+pub fn csv_record(
+    path: &std::path::Path,
+    text: &str,
+    rec: Result<csv::StringRecord, csv::Error>,
+) -> Result<(csv::StringRecord, Option<usize>)> {
+    match rec {
+        Ok(r) => {
+            let line = csv_line(text, r.position());
+            Ok((r, line))
+        }
+        Err(e) => Err(Error::input(
+            path,
+            csv_line(text, e.position()),
+            format!("malformed CSV row: {e}"),
+        )),
+    }
+}
+
 /// The line of a CSV record or error position within `text`.
 pub fn csv_line(text: &str, pos: Option<&csv::Position>) -> Option<usize> {
     pos.map(|p| line_at(text, p.byte()))

@@ -240,11 +240,7 @@ pub fn provenance(wh: &Warehouse, runs: &[i64]) -> Result<Vec<Provenance>> {
     if runs.is_empty() {
         return Ok(vec![]);
     }
-    let ids = runs
-        .iter()
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    let ids = crate::db::id_list(runs);
     let df = frame::query(
         &wh.conn,
         &format!(

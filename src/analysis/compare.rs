@@ -11,7 +11,8 @@
 //!
 //! p-values of one comparison are adjusted together (Benjamini-Hochberg, q = 0.05 by
 //! default). A change is a regression only if it is significant after adjustment, in the bad
-//! direction, and at least the minimum practical effect (5% by default, per metric settable).
+//! direction, and practically large: at least the minimum effect (5% by default, per metric
+//! settable) with its whole 95% interval beyond that effect where an interval exists.
 
 use std::collections::BTreeMap;
 
@@ -394,8 +395,15 @@ fn verdict(r: &Row, s: &Settings) -> Verdict {
         Direction::LowerIsBetter => rel > 0.0,
         Direction::HigherIsBetter => rel < 0.0,
     };
+    // Practical: the whole 95% interval lies beyond the minimum effect (the bound nearest zero,
+    // not the point estimate), so within-run noise cannot make a small change look large.
+    let beyond = match (r.ci_low, r.ci_high) {
+        (Some(lo), _) if rel > 0.0 => lo >= r.min_effect,
+        (_, Some(hi)) if rel < 0.0 => hi <= -r.min_effect,
+        _ => true,
+    };
     let (significant, practical) = match r.p_adjusted {
-        Some(p) => (p <= s.fdr_q, rel.abs() >= r.min_effect),
+        Some(p) => (p <= s.fdr_q, rel.abs() >= r.min_effect && beyond),
         None => (true, rel.abs() >= s.threshold.max(r.min_effect)),
     };
     match (significant && practical, worse) {

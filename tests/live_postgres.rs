@@ -67,14 +67,7 @@ fn two_live_snapshots_give_the_workload_interval() {
     let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
     client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE live_t (x int); SELECT pg_stat_statements_reset();").unwrap();
     let w = Workdir::new();
-    let first = w.json(&[
-        "snapshot",
-        "postgres",
-        "--dsn",
-        &pg.dsn(),
-        "--server",
-        "live",
-    ]);
+    let first = snapshot(&w, &pg);
     assert_eq!(first["status"], "imported");
     for i in 0..50 {
         client
@@ -86,20 +79,9 @@ fn two_live_snapshots_give_the_workload_interval() {
             .query("SELECT count(*) FROM live_t WHERE x > $1", &[&10])
             .unwrap();
     }
-    let second = w.json(&[
-        "snapshot",
-        "postgres",
-        "--dsn",
-        &pg.dsn(),
-        "--server",
-        "live",
-    ]);
+    let second = snapshot(&w, &pg);
     assert_eq!(second["status"], "imported");
-    let calls = |q: &str| {
-        w.scalar(&format!(
-            "SELECT calls FROM pg_statement_delta WHERE snapshot_id = 2 AND query LIKE '{q}%'"
-        ))
-    };
+    let calls = |q: &str| calls_at(&w, 2, q);
     assert_eq!(calls("INSERT INTO live_t"), 50);
     assert_eq!(calls("SELECT count(*) FROM live_t"), 7);
     assert_eq!(
@@ -113,14 +95,7 @@ fn two_live_snapshots_give_the_workload_interval() {
     client
         .execute("INSERT INTO live_t (x) VALUES ($1)", &[&1])
         .unwrap();
-    w.json(&[
-        "snapshot",
-        "postgres",
-        "--dsn",
-        &pg.dsn(),
-        "--server",
-        "live",
-    ]);
+    snapshot(&w, &pg);
     assert_eq!(
         w.scalar("SELECT reset FROM pg_snapshot_reset WHERE snapshot_id = 3"),
         true
@@ -130,6 +105,17 @@ fn two_live_snapshots_give_the_workload_interval() {
         w.scalar("SELECT count(*) FROM pg_statement_delta WHERE calls < 0"),
         0
     );
+}
+
+fn snapshot(w: &Workdir, pg: &Cluster) -> serde_json::Value {
+    w.json(&[
+        "snapshot",
+        "postgres",
+        "--dsn",
+        &pg.dsn(),
+        "--server",
+        "live",
+    ])
 }
 
 fn calls_at(w: &Workdir, snap: i64, q: &str) -> serde_json::Value {

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::charts::{epoch_secs, timeline};
@@ -471,7 +471,6 @@ fn goal_sections(
             Cell::text(in_q.join("; ")),
         ]);
     }
-    let _ = (from.year(), to.month());
     Ok((
         latest,
         Table::new(
@@ -585,6 +584,7 @@ fn db_section(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::Datelike;
 
     #[test]
     fn periods() {

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use super::charts::{distribution, epoch_secs, timeline};
+use super::charts::{distribution, timeline};
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
 use crate::analysis::goals::{self, GoalResult};
 use crate::analysis::{buckets_ms, merged_histogram};
@@ -210,7 +210,6 @@ pub fn build(wh: &Warehouse, run: i64, goals_file: Option<&PathBuf>, out: &Out) 
         "Values are as the tool reported them; latency percentiles missing from its output are computed from stored per-request histograms (HdrHistogram, 2 significant digits, <= 1% relative error).".to_string(),
         "Goal evidence: one-sided 95% order-statistic bound of a percentile (Conover) or Wilson bound of an error rate where per-request data exist; otherwise the point estimate, as the rule column says.".to_string(),
     ];
-    let _ = epoch_secs;
     Ok(RunPage {
         common: Common::new(
             format!("Run {run}: {} {}", get("tool"), get("scenario"))

@@ -217,30 +217,30 @@ pub fn render(df: &DataFrame, format: Format) -> String {
         Format::Json | Format::Junit => {
             serde_json::to_string_pretty(&to_json_rows(df)).expect("JSON values serialise") + "\n"
         }
+        f => {
+            let cells: Vec<Vec<String>> = rows(df)
+                .iter()
+                .map(|r| r.iter().map(cell_str).collect())
+                .collect();
+            render_rows(&names(df), &cells, f)
+        }
+    }
+}
+
+/// Header and rows as CSV, Markdown or an aligned table (JSON callers serialise their own shape).
+pub fn render_rows(header: &[String], rows: &[Vec<String>], format: Format) -> String {
+    match format {
         Format::Csv => {
             let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(names(df)).expect("in-memory write");
-            for r in rows(df) {
-                w.write_record(r.iter().map(cell_str))
-                    .expect("in-memory write");
+            w.write_record(header).expect("in-memory write");
+            for r in rows {
+                w.write_record(r).expect("in-memory write");
             }
             String::from_utf8(w.into_inner().expect("in-memory flush"))
                 .expect("UTF-8 in, UTF-8 out")
         }
-        Format::Markdown => markdown(
-            &names(df),
-            &rows(df)
-                .iter()
-                .map(|r| r.iter().map(cell_str).collect())
-                .collect::<Vec<_>>(),
-        ),
-        Format::Table => table(
-            &names(df),
-            &rows(df)
-                .iter()
-                .map(|r| r.iter().map(cell_str).collect())
-                .collect::<Vec<_>>(),
-        ),
+        Format::Markdown => markdown(header, rows),
+        _ => table(header, rows),
     }
 }
 

@@ -224,6 +224,14 @@ impl ParsedRun {
         self.targets.iter().find(|t| t.name == name)
     }
 
+    /// A single-URL tool's run: its one target, and the same figures as TOTAL.
+    pub fn set_single_target(&mut self, t: Target) {
+        let mut total = t.clone();
+        total.name = TOTAL.into();
+        total.kind = TargetKind::Total;
+        self.targets = vec![total, t];
+    }
+
     /// TOTAL's per-second requests and mean latency from (second, (requests, latency sum ms)).
     pub fn push_per_second(&mut self, per_second: std::collections::BTreeMap<i64, (u64, f64)>) {
         for (sec, (n, sum)) in per_second {

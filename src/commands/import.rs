@@ -221,18 +221,7 @@ pub fn render(results: &[FileResult], format: Format) -> String {
                     ]
                 })
                 .collect();
-            match format {
-                Format::Csv => {
-                    let mut w = csv::Writer::from_writer(Vec::new());
-                    w.write_record(&header).expect("in-memory");
-                    for r in &rows {
-                        w.write_record(r).expect("in-memory");
-                    }
-                    String::from_utf8(w.into_inner().expect("in-memory")).expect("utf-8")
-                }
-                Format::Markdown => frame::markdown(&header, &rows),
-                _ => frame::table(&header, &rows),
-            }
+            frame::render_rows(&header, &rows, format)
         }
     }
 }

@@ -256,12 +256,7 @@ pub fn render_comparison(c: &Comparison, f: Format) -> String {
         Format::Junit => junit(&[], Some(c)),
         Format::Csv => {
             let (h, rows) = comparison_rows(c);
-            let mut w = csv::Writer::from_writer(Vec::new());
-            w.write_record(&h).expect("in-memory");
-            for r in rows {
-                w.write_record(&r).expect("in-memory");
-            }
-            String::from_utf8(w.into_inner().expect("in-memory")).expect("utf-8")
+            crate::frame::render_rows(&h, &rows, Format::Csv)
         }
         Format::Table | Format::Markdown => {
             let (h, rows) = comparison_rows(c);

@@ -45,12 +45,7 @@ pub fn render(t: &trend::Trend, f: Format) -> String {
         })
         .collect();
     if f == Format::Csv {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_record(&header).expect("in-memory");
-        for r in &rows {
-            w.write_record(r).expect("in-memory");
-        }
-        return String::from_utf8(w.into_inner().expect("in-memory")).expect("utf-8");
+        return crate::frame::render_rows(&header, &rows, f);
     }
     let mut out = format!(
         "{} / {}: {} runs; Mann-Kendall tau {} (p {}); Theil-Sen slope {} per month; {} change point(s)\n",

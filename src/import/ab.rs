@@ -10,7 +10,7 @@ use std::path::Path;
 use super::text::{self, field, field_num};
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
-use crate::model::{self, new_histogram, ErrorCount, Parsed, ParsedRun, Target, TargetKind, TOTAL};
+use crate::model::{self, new_histogram, ErrorCount, Parsed, ParsedRun, Target, TargetKind};
 
 pub struct AbText;
 pub struct AbGnuplot;
@@ -152,10 +152,7 @@ pub(crate) fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
             count: non2xx as i64,
         });
     }
-    let mut total = t.clone();
-    total.name = TOTAL.into();
-    total.kind = TargetKind::Total;
-    run.targets = vec![total, t];
+    run.set_single_target(t);
     Ok(run)
 }
 

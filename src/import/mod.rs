@@ -108,7 +108,6 @@ pub fn importers() -> Vec<&'static dyn Importer> {
 
 pub fn tool_names() -> Vec<&'static str> {
     let mut names: Vec<_> = importers().iter().map(|i| i.tool()).collect();
-    names.dedup();
     names.sort();
     names.dedup();
     names
@@ -240,6 +239,12 @@ fn decode_text(path: &Path, raw: Vec<u8>) -> Result<String> {
     } else {
         raw
     };
+    validate_text(path, bytes, false)
+}
+
+/// Rejects empty, binary (NUL) and non-UTF-8 content, with the offset of the first bad byte.
+/// `cut_tail_ok`: the bytes are a prefix, so a multi-byte character cut at the end is dropped.
+fn validate_text(path: &Path, mut bytes: Vec<u8>, cut_tail_ok: bool) -> Result<String> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(Error::input(
             path,
@@ -254,13 +259,17 @@ fn decode_text(path: &Path, raw: Vec<u8>) -> Result<String> {
             "binary data (NUL byte): expected a tool's text output",
         ));
     }
-    String::from_utf8(bytes).map_err(|e| {
-        Error::at_offset(
-            path,
-            e.utf8_error().valid_up_to() as u64,
-            "invalid UTF-8: expected a tool's text output",
-        )
-    })
+    if let Err(e) = std::str::from_utf8(&bytes) {
+        if !(cut_tail_ok && e.error_len().is_none()) {
+            return Err(Error::at_offset(
+                path,
+                e.valid_up_to() as u64,
+                "invalid UTF-8: expected a tool's text output",
+            ));
+        }
+        bytes.truncate(e.valid_up_to());
+    }
+    Ok(String::from_utf8(bytes).expect("validated above"))
 }
 
 /// The first [`PROBE_BYTES`] of a file as text (decompressed for gzip), for sniffing.
@@ -286,34 +295,7 @@ pub fn probe_text(path: &Path) -> Result<String> {
         out.truncate(n);
         head = out;
     }
-    if head.iter().all(|b| b.is_ascii_whitespace()) {
-        return Err(Error::input(
-            path,
-            None,
-            "the file is empty: expected a tool's output",
-        ));
-    }
-    if let Some(pos) = memchr::memchr(0, &head) {
-        return Err(Error::at_offset(
-            path,
-            pos as u64,
-            "binary data (NUL byte): expected a tool's text output",
-        ));
-    }
-    // A cut in the middle of a multi-byte character at the probe's end is not an error.
-    let valid = match std::str::from_utf8(&head) {
-        Ok(_) => head.len(),
-        Err(e) if e.error_len().is_none() => e.valid_up_to(),
-        Err(e) => {
-            return Err(Error::at_offset(
-                path,
-                e.valid_up_to() as u64,
-                "invalid UTF-8: expected a tool's text output",
-            ))
-        }
-    };
-    head.truncate(valid);
-    Ok(String::from_utf8(head).expect("validated above"))
+    validate_text(path, head, true)
 }
 
 fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {

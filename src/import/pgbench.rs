@@ -132,10 +132,7 @@ impl Importer for PgbenchStdout {
             });
         }
         progress_series(&text, run.started_at, &mut run.series);
-        let mut total = t.clone();
-        total.name = TOTAL.into();
-        total.kind = TargetKind::Total;
-        run.targets = vec![total, t];
+        run.set_single_target(t);
         Ok(Parsed::Runs(vec![run]))
     }
 }

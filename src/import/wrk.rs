@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::text::{self, field};
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
-use crate::model::{new_histogram, ErrorCount, Parsed, ParsedRun, Target, TargetKind, TOTAL};
+use crate::model::{new_histogram, ErrorCount, Parsed, ParsedRun, Target, TargetKind};
 
 pub struct WrkText;
 pub struct WrkLuaReport;
@@ -106,9 +106,7 @@ impl Importer for WrkText {
                 "bytes",
             )
             .set("throughput_rps", Some(rps), "req/s");
-        if let Some(l) = field(&text, "Latency ")
-            .filter(|l| !l.contains('%') || l.split_whitespace().count() == 4)
-        {
+        if let Some(l) = field(&text, "Latency ") {
             let cols: Vec<&str> = l.split_whitespace().collect();
             if cols.len() == 4 {
                 t.set("latency_mean_ms", text::duration_ms(cols[0]), "ms")
@@ -167,10 +165,7 @@ impl Importer for WrkText {
                 count: non2xx as i64,
             });
         }
-        let mut total = t.clone();
-        total.name = TOTAL.into();
-        total.kind = TargetKind::Total;
-        run.targets = vec![total, t];
+        run.set_single_target(t);
         Ok(Parsed::Runs(vec![run]))
     }
 }
@@ -348,10 +343,7 @@ impl Importer for WrkLuaReport {
                 count: e.status as i64,
             });
         }
-        let mut total = t.clone();
-        total.name = TOTAL.into();
-        total.kind = TargetKind::Total;
-        run.targets = vec![total, t];
+        run.set_single_target(t);
         Ok(Parsed::Runs(vec![run]))
     }
 }

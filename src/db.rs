@@ -11,13 +11,14 @@ use duckdb::{params, AccessMode, Config, Connection, OptionalExt};
 use hdrhistogram::serialization::Serializer;
 
 use crate::error::{Error, Result};
-use crate::import::content_key;
+use crate::import::{content_key, legacy_content_key};
 use crate::model::{ParsedRun, ParsedSnapshot};
 
 /// (version, SQL), in order.
 pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../schema/001_warehouse.sql")),
     (2, include_str!("../schema/002_analysis.sql")),
+    (3, include_str!("../schema/003_blake3.sql")),
 ];
 
 pub fn latest_version() -> i64 {
@@ -85,8 +86,8 @@ fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
 
 fn explain_open_error(msg: &str) -> String {
     if msg.contains("Read-only file system") || msg.contains("Permission denied") {
-        format!("cannot open for writing (read-only file system or no permission): {msg}")
-    } else if msg.contains("No space left") {
+        format!("cannot write here (read-only file system or no permission; reading still works): {msg}")
+    } else if msg.contains("No space left") || msg.contains("Disk quota") {
         format!("the disk is full: {msg}")
     } else if msg.contains("not a valid DuckDB database") || msg.contains("Corrupt") {
         format!("not a perfledger/DuckDB warehouse file: {msg}")
@@ -219,19 +220,76 @@ fn db_err(e: duckdb::Error) -> Error {
     Error::Data(format!("warehouse write failed: {e}"))
 }
 
+/// A failed write that is about the disk, not the data, is the warehouse's error: say so, and
+/// that the transaction left the warehouse as it was.
+fn disk_error(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Data(msg)
+            if [
+                "No space left",
+                "Read-only file system",
+                "Permission denied",
+                "Disk quota",
+            ]
+            .iter()
+            .any(|k| msg.contains(k)) =>
+        {
+            wh_err(
+                path,
+                format!(
+                    "{}; nothing of this import was kept, the warehouse holds what it held before",
+                    explain_open_error(&msg)
+                ),
+            )
+        }
+        e => e,
+    }
+}
+
 /// Writes one run in one transaction. The same content imported again is a no-op.
 pub fn ingest_run(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> {
-    let key = content_key(&run.sources, run.key_suffix.as_deref());
-    if let Some(id) = wh
-        .conn
-        .query_row(
-            "SELECT id FROM run WHERE content_key = ?",
-            params![key],
+    let path = wh.path.clone();
+    ingest_run_tx(wh, run).map_err(|e| disk_error(&path, e))
+}
+
+/// The id of the row of `table` with this content key, trying the pre-schema-3 (SHA-256) key
+/// too when the table holds such keys.
+fn find_key(
+    conn: &Connection,
+    table: &str,
+    key: &str,
+    legacy: impl FnOnce() -> Option<String>,
+) -> Result<Option<i64>> {
+    let find = |k: &str| {
+        conn.query_row(
+            &format!("SELECT id FROM {table} WHERE content_key = ?"),
+            params![k],
             |r| r.get::<_, i64>(0),
         )
         .optional()
-        .map_err(db_err)?
-    {
+        .map_err(db_err)
+    };
+    if let Some(id) = find(key)? {
+        return Ok(Some(id));
+    }
+    let has_legacy: bool = conn
+        .query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE content_key NOT LIKE 'blake3:%')"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    match has_legacy.then(legacy).flatten() {
+        Some(k) => find(&k),
+        None => Ok(None),
+    }
+}
+
+fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> {
+    let key = content_key(&run.sources, run.key_suffix.as_deref());
+    if let Some(id) = find_key(&wh.conn, "run", &key, || {
+        legacy_content_key(&run.sources, run.key_suffix.as_deref()).ok()
+    })? {
         return Ok((id, Outcome::AlreadyImported));
     }
     let tx = wh.conn.transaction().map_err(db_err)?;
@@ -270,10 +328,10 @@ pub fn ingest_run(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)>
             st.execute(params![id, k, v]).map_err(db_err)?;
         }
         let mut st = tx
-            .prepare("INSERT INTO source_file VALUES (?, ?, ?, ?, ?)")
+            .prepare("INSERT INTO source_file (run_id, path, role, bytes, blake3) VALUES (?, ?, ?, ?, ?)")
             .map_err(db_err)?;
         for s in &run.sources {
-            st.execute(params![id, s.path, s.role, s.sha256, s.bytes as i64])
+            st.execute(params![id, s.path, s.role, s.bytes as i64, s.blake3])
                 .map_err(db_err)?;
         }
         let mut tgt = tx
@@ -304,13 +362,20 @@ pub fn ingest_run(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)>
             }
         }
         app.flush().map_err(db_err)?;
-        let mut st = tx
-            .prepare("INSERT INTO series_point VALUES (?, ?, CAST(? AS TIMESTAMP), ?, ?)")
-            .map_err(db_err)?;
+        // series run to millions of points for long runs: the appender, not row INSERTs
+        let mut app = tx.appender("series_point").map_err(db_err)?;
         for p in &run.series {
-            st.execute(params![id, p.target, ts(p.ts), p.metric, p.value])
-                .map_err(db_err)?;
+            let micros = p.ts.and_utc().timestamp_micros();
+            app.append_row(params![
+                id,
+                p.target,
+                duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, micros),
+                p.metric,
+                p.value
+            ])
+            .map_err(db_err)?;
         }
+        app.flush().map_err(db_err)?;
         let mut st = tx
             .prepare("INSERT INTO error VALUES (?, ?, ?, ?, ?)")
             .map_err(db_err)?;
@@ -336,22 +401,20 @@ pub fn ingest_snapshot(
     snap: &ParsedSnapshot,
     run_id: Option<i64>,
 ) -> Result<(i64, Outcome)> {
-    let key = format!(
-        "{}|{}|{}",
-        content_key(&snap.sources, None),
-        snap.server,
-        ts(snap.taken_at)
-    );
-    if let Some(id) = wh
-        .conn
-        .query_row(
-            "SELECT id FROM pg_snapshot WHERE content_key = ?",
-            params![key],
-            |r| r.get::<_, i64>(0),
-        )
-        .optional()
-        .map_err(db_err)?
-    {
+    let path = wh.path.clone();
+    ingest_snapshot_tx(wh, snap, run_id).map_err(|e| disk_error(&path, e))
+}
+
+fn ingest_snapshot_tx(
+    wh: &mut Warehouse,
+    snap: &ParsedSnapshot,
+    run_id: Option<i64>,
+) -> Result<(i64, Outcome)> {
+    let key_of = |sources: String| format!("{sources}|{}|{}", snap.server, ts(snap.taken_at));
+    let key = key_of(content_key(&snap.sources, None));
+    if let Some(id) = find_key(&wh.conn, "pg_snapshot", &key, || {
+        legacy_content_key(&snap.sources, None).ok().map(key_of)
+    })? {
         return Ok((id, Outcome::AlreadyImported));
     }
     if let Some(r) = run_id {

@@ -99,6 +99,21 @@ impl Error {
         }
     }
 
+    /// The same error placed at another line of its file (input errors only).
+    pub fn at_line(self, at: usize) -> Self {
+        match self {
+            Error::Input {
+                path, offset, msg, ..
+            } => Error::Input {
+                path,
+                line: Some(at),
+                offset,
+                msg,
+            },
+            e => e,
+        }
+    }
+
     pub fn no_results(path: &Path, reason: impl Into<String>) -> Self {
         Error::NoResults {
             path: path.to_path_buf(),

@@ -333,6 +333,18 @@ pub fn str_column(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
         .collect())
 }
 
+pub fn bool_column(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
+    let c = df
+        .column(name)
+        .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
+    Ok((0..df.height())
+        .map(|i| match c.get(i) {
+            Ok(AnyValue::Boolean(b)) => Some(b),
+            _ => None,
+        })
+        .collect())
+}
+
 pub fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
     Ok(f64_column(df, name)?
         .into_iter()

@@ -169,7 +169,8 @@ pub struct ThresholdResult {
 pub struct SourceFile {
     pub path: String,
     pub role: &'static str,
-    pub sha256: String,
+    /// BLAKE3 of the file's bytes, hex
+    pub blake3: String,
     pub bytes: u64,
 }
 

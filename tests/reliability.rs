@@ -197,3 +197,69 @@ proptest! {
         parse_bytes(SEEDS[seed].rsplit('/').next().unwrap(), &bytes);
     }
 }
+
+/// A full disk, then a read-only one, under the warehouse: clear errors, nothing lost. Runs in
+/// a private mount namespace (`unshare -rm`) with a small tmpfs, so no root and no real disk
+/// is needed; where user namespaces are disabled the test says so and stops.
+#[test]
+fn full_and_read_only_disk_give_clear_errors_and_keep_the_warehouse() {
+    let host = tempfile::tempdir().unwrap();
+    let disk = host.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let script = r#"
+        D="$1"; P="$2"; SMALL="$3"; BIG="$4"; OUT="$5"
+        mount -t tmpfs -o size=16m tmpfs "$D" || exit 90
+        run() { name=$1; shift; "$P" --db "$D/w.duckdb" "$@" >"$OUT/$name.out" 2>&1; echo $? >"$OUT/$name.rc"; }
+        run first import "$SMALL"
+        dd if=/dev/zero of="$D/fill" bs=16k >/dev/null 2>&1
+        run full import "$BIG"
+        run full_runs sql "SELECT count(*) AS runs FROM run"
+        rm -f "$D/fill"
+        run retry import "$BIG"
+        mount -o remount,ro "$D" || exit 91
+        run ro import "$SMALL" --label again=yes
+        run ro_runs sql "SELECT count(*) AS runs FROM run"
+    "#;
+    let status = Command::new("unshare")
+        .args(["-rm", "sh", "-c", script, "sh"])
+        .arg(&disk)
+        .arg(env!("CARGO_BIN_EXE_perfledger"))
+        .arg(fixture("ab/users_n2000_c10.txt"))
+        .arg(fixture("k6/shop_points.json"))
+        .arg(host.path())
+        .status();
+    match status.map(|s| s.code()) {
+        Ok(Some(0)) => {}
+        other => {
+            eprintln!("SKIPPED: no private mount namespace here (unshare -rm: {other:?})");
+            return;
+        }
+    }
+    let read = |name: &str| {
+        let out = std::fs::read_to_string(host.path().join(format!("{name}.out"))).unwrap();
+        let rc: i32 = std::fs::read_to_string(host.path().join(format!("{name}.rc")))
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        (rc, out)
+    };
+    assert_eq!(read("first").0, 0, "{}", read("first").1);
+    let (rc, out) = read("full");
+    assert_eq!(rc, 4, "{out}");
+    assert!(out.contains("disk is full"), "{out}");
+    let (rc, out) = read("full_runs");
+    assert_eq!(rc, 0, "{out}");
+    assert!(out.lines().any(|l| l.trim() == "1"), "one run kept: {out}");
+    let (rc, out) = read("retry");
+    assert_eq!(rc, 0, "{out}");
+    let (rc, out) = read("ro");
+    assert_eq!(rc, 4, "{out}");
+    assert!(out.contains("read-only"), "{out}");
+    let (rc, out) = read("ro_runs");
+    assert_eq!(rc, 0, "{out}");
+    assert!(
+        out.lines().any(|l| l.trim() == "2"),
+        "both runs readable: {out}"
+    );
+}

@@ -11,6 +11,8 @@
 //! Status: `fail` when the point estimate misses the limit in force or crosses an alert
 //! threshold; `warn` when the point meets it but the bound does not; `pass` otherwise.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
@@ -229,6 +231,36 @@ fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
         high: point,
         rule: "point estimate (no per-request data)",
     }))
+}
+
+/// The goal's metric as it reads it (success rate = 1 - error rate) for many runs at once.
+pub fn points(wh: &Warehouse, g: &Goal, runs: &[i64]) -> Result<BTreeMap<i64, f64>> {
+    let success = g.metric == "success_rate";
+    let metric = if success {
+        "error_rate"
+    } else {
+        g.metric.as_str()
+    };
+    let v = values(wh, runs, &[metric])?;
+    Ok(v.get(&(g.target.clone(), metric.to_string()))
+        .map(|m| {
+            m.iter()
+                .map(|(r, x)| (*r, if success { 1.0 - x } else { *x }))
+                .collect()
+        })
+        .unwrap_or_default())
+}
+
+/// Whether a point estimate meets the goal in force at `at`: every status but fail, as
+/// [`evaluate`] decides it (its bounds only turn a pass into a warning).
+pub fn point_meets(g: &Goal, at: NaiveDateTime, point: f64) -> bool {
+    let (max, min, _) = limit_at(g, at);
+    let fails = match (max, min) {
+        (Some(m), _) => point > m,
+        (None, Some(m)) => point < m,
+        (None, None) => false,
+    };
+    !(fails || g.alert_max.is_some_and(|a| point > a) || g.alert_min.is_some_and(|a| point < a))
 }
 
 pub fn applies(g: &Goal, tool: &str, scenario: Option<&str>) -> bool {

@@ -157,19 +157,17 @@ fn annotations(
     let (Some(first), Some(last)) = (first, last) else {
         return Ok(vec![]);
     };
-    let ids = points
-        .iter()
-        .map(|p| p.run_id.to_string())
-        .collect::<Vec<_>>()
-        .join(",");
+    // Annotations are few and series long: filter the run ids here rather than in SQL.
+    let ids: std::collections::HashSet<i64> = points.iter().map(|p| p.run_id).collect();
     let df = frame::query(
         &wh.conn,
-        &format!(
-            "SELECT id, strftime(happened_at, '%Y-%m-%d %H:%M:%S') AS happened_at, run_id, kind, text FROM annotation
-             WHERE (happened_at BETWEEN CAST(? AS TIMESTAMP) AND CAST(? AS TIMESTAMP)) OR run_id IN ({ids}) ORDER BY coalesce(happened_at, TIMESTAMP '1970-01-01'), id"
-        ),
+        "SELECT id, strftime(happened_at, '%Y-%m-%d %H:%M:%S') AS happened_at, run_id, kind, text,
+                happened_at BETWEEN CAST(? AS TIMESTAMP) AND CAST(? AS TIMESTAMP) AS in_window
+         FROM annotation WHERE happened_at IS NOT NULL OR run_id IS NOT NULL
+         ORDER BY coalesce(happened_at, TIMESTAMP '1970-01-01'), id",
         [first, last],
     )?;
+    let in_window = frame::bool_column(&df, "in_window")?;
     let (id, at, run, kind, text) = (
         frame::i64_column(&df, "id")?,
         frame::str_column(&df, "happened_at")?,
@@ -178,6 +176,7 @@ fn annotations(
         frame::str_column(&df, "text")?,
     );
     Ok((0..df.height())
+        .filter(|&i| in_window[i] == Some(true) || run[i].is_some_and(|r| ids.contains(&r)))
         .map(|i| Annotation {
             id: id[i].unwrap_or(0),
             time: at[i].clone(),

@@ -38,7 +38,7 @@ pub fn view(wh: &Warehouse, id: i64) -> Result<RunView> {
                 strftime(r.ended_at, '%Y-%m-%d %H:%M:%S') AS ended_at, r.duration_s, r.url,
                 r.users, r.threads, r.connections, r.requests_planned, r.target_rate,
                 (SELECT string_agg(l.key || '=' || l.value, ', ' ORDER BY l.key) FROM run_label l WHERE l.run_id = r.id) AS labels,
-                (SELECT string_agg(s.path || ' (' || s.role || ', sha256 ' || s.sha256 || ')', '; ') FROM source_file s WHERE s.run_id = r.id) AS sources
+                (SELECT string_agg(s.path || ' (' || s.role || ', ' || coalesce('blake3 ' || s.blake3, 'sha256 ' || s.sha256) || ')', '; ') FROM source_file s WHERE s.run_id = r.id) AS sources
          FROM run r WHERE r.id = ?",
         [id],
     )?;

@@ -1,4 +1,5 @@
-//! k6 per-request points: `--out json` NDJSON (plain or `.gz`) and `--out csv`.
+//! k6 per-request points: the aggregator both point formats share, and `--out csv` (the NDJSON
+//! reader is `k6_ndjson`).
 //!
 //! Points are folded as they stream past into one latency histogram per target and per-second
 //! buckets; no sample is kept, so memory does not grow with the file. A target is an HTTP
@@ -8,10 +9,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
+
 use std::path::Path;
 
 use hdrhistogram::Histogram;
-use serde::Deserialize;
 
 use super::text;
 use super::{ImportOptions, Importer, Probe, Unit};
@@ -20,7 +21,6 @@ use crate::model::{
     self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
 };
 
-pub struct K6Ndjson;
 pub struct K6Csv;
 
 #[derive(Default)]
@@ -34,33 +34,56 @@ struct HttpAgg {
     by_status: BTreeMap<String, u64>,
 }
 
-#[derive(Default)]
+#[derive(Clone, Copy)]
 struct CustomAgg {
     count: u64,
     sum: f64,
     min: f64,
     max: f64,
-    last: f64,
+    /// (chunk order, value) of the latest point
+    last: (u64, f64),
     nonzero: u64,
 }
 
-/// Folds k6 points into per-target figures.
+impl Default for CustomAgg {
+    fn default() -> Self {
+        CustomAgg {
+            count: 0,
+            sum: 0.0,
+            min: f64::INFINITY,
+            max: f64::NEG_INFINITY,
+            last: (0, f64::NAN),
+            nonzero: 0,
+        }
+    }
+}
+
+/// Per-second figures of one target: requests, failures, latency sum (ms).
+#[derive(Default, Clone, Copy)]
+struct Bucket(u64, u64, f64);
+
+/// Folds k6 points into per-target figures. Parts of one file can be folded by separate
+/// aggregators (one per thread) and [`PointAgg::merge`]d: `seq` orders them, so figures that
+/// keep the latest value (VUs per second, a gauge's value) do not depend on thread timing.
 #[derive(Default)]
 pub struct PointAgg {
-    http: HashMap<(String, String), HttpAgg>,
+    http: Vec<HttpAgg>,
+    http_ids: HashMap<(String, String), u32>,
     total: Option<Histogram<u64>>,
     total_requests: u64,
     total_failures: u64,
-    /// (second, target) -> (requests, failures, latency sum ms)
-    per_second: BTreeMap<(i64, String), (u64, u64, f64)>,
-    vus: BTreeMap<i64, f64>,
-    custom: BTreeMap<String, (String, CustomAgg)>,
+    per_second: HashMap<(i64, u32), Bucket>,
+    /// second -> (chunk order, VUs)
+    vus: BTreeMap<i64, (u64, f64)>,
+    custom: BTreeMap<String, CustomAgg>,
     kinds: HashMap<String, String>,
     checks: BTreeMap<String, (u64, u64)>,
     first: Option<f64>,
     last: Option<f64>,
     data_received: f64,
     data_sent: f64,
+    /// Order of the part of the file being folded now.
+    pub seq: u64,
 }
 
 /// One point with borrowed tag lookups.
@@ -71,115 +94,268 @@ pub struct Point<'a, F: Fn(&str) -> Option<&'a str>> {
     pub tag: F,
 }
 
+/// The HTTP metrics that make a request's figures.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum HttpMetric {
+    Reqs,
+    Failed,
+    Duration,
+}
+
+impl HttpMetric {
+    pub fn of(metric: &str) -> Option<Self> {
+        match metric {
+            "http_reqs" => Some(HttpMetric::Reqs),
+            "http_req_failed" => Some(HttpMetric::Failed),
+            "http_req_duration" => Some(HttpMetric::Duration),
+            _ => None,
+        }
+    }
+}
+
+fn add_tag(tags: &mut BTreeMap<String, String>, key: &str, value: &str) {
+    match tags.get_mut(key) {
+        None => {
+            tags.insert(key.to_string(), value.to_string());
+        }
+        Some(e) => {
+            if e != value && !e.split(" | ").any(|x| x == value) {
+                e.push_str(" | ");
+                e.push_str(value);
+            }
+        }
+    }
+}
+
+fn merge_hist(into: &mut Option<Histogram<u64>>, h: Option<Histogram<u64>>) -> Result<()> {
+    match (into.as_mut(), h) {
+        (Some(m), Some(h)) => m
+            .add(&h)
+            .map_err(|e| Error::Data(format!("histogram merge: {e:?}"))),
+        (None, h) => {
+            *into = h;
+            Ok(())
+        }
+        (Some(_), None) => Ok(()),
+    }
+}
+
 impl PointAgg {
-    fn declare(&mut self, metric: &str, kind: &str) {
+    pub fn declare(&mut self, metric: &str, kind: &str) {
         self.kinds.insert(metric.to_string(), kind.to_string());
+    }
+
+    /// Metrics whose points carry nothing perfledger keeps beyond their time: the request
+    /// phase timings (`http_req_duration` is their sum), `vus_max` and iteration figures.
+    pub fn ignores(metric: &str) -> bool {
+        (metric.starts_with("http_req_") && HttpMetric::of(metric).is_none())
+            || matches!(metric, "vus_max" | "iterations" | "iteration_duration")
+    }
+
+    /// Widens the run's time span to `time` (seconds since the epoch).
+    pub fn observe(&mut self, time: f64) {
+        self.first = Some(self.first.map_or(time, |f: f64| f.min(time)));
+        self.last = Some(self.last.map_or(time, |l: f64| l.max(time)));
     }
 
     pub fn add<'a, F: Fn(&str) -> Option<&'a str>>(&mut self, p: Point<'a, F>) {
         if !p.value.is_finite() {
             return;
         }
-        self.first = Some(self.first.map_or(p.time, |f: f64| f.min(p.time)));
-        self.last = Some(self.last.map_or(p.time, |l: f64| l.max(p.time)));
+        self.observe(p.time);
         let sec = p.time.floor() as i64;
-        match p.metric {
-            "http_req_duration" | "http_reqs" | "http_req_failed" => self.add_http(&p, sec),
+        if let Some(m) = HttpMetric::of(p.metric) {
+            let id = self.http_target(
+                (p.tag)("method").unwrap_or(""),
+                (p.tag)("name").or((p.tag)("url")).unwrap_or("?"),
+                (p.tag)("scenario"),
+                (p.tag)("group"),
+            );
+            self.add_http(id, m, p.value, sec, || (p.tag)("status"));
+        } else {
+            self.add_other(p.metric, sec, p.value, || (p.tag)("check"));
+        }
+    }
+
+    /// The id of the target a request's `method` and `name` (or `url`) tags make; the
+    /// scenario and group it was seen with are added to its tags.
+    pub fn http_target(
+        &mut self,
+        method: &str,
+        name: &str,
+        scenario: Option<&str>,
+        group: Option<&str>,
+    ) -> u32 {
+        let id = match self.http_ids.get(&(method.to_string(), name.to_string())) {
+            Some(id) => *id,
+            None => {
+                let id = self.http.len() as u32;
+                self.http_ids
+                    .insert((method.to_string(), name.to_string()), id);
+                self.http.push(HttpAgg {
+                    method: method.to_string(),
+                    name: name.to_string(),
+                    ..Default::default()
+                });
+                id
+            }
+        };
+        let agg = &mut self.http[id as usize];
+        for (key, v) in [("scenario", scenario), ("group", group)] {
+            if let Some(v) = v {
+                add_tag(&mut agg.tags, key, v);
+            }
+        }
+        id
+    }
+
+    /// One point of an HTTP metric of target `id` (from [`PointAgg::http_target`]).
+    pub fn add_http<'s>(
+        &mut self,
+        id: u32,
+        metric: HttpMetric,
+        value: f64,
+        sec: i64,
+        status: impl FnOnce() -> Option<&'s str>,
+    ) {
+        let agg = &mut self.http[id as usize];
+        let bucket = self.per_second.entry((sec, id)).or_default();
+        match metric {
+            HttpMetric::Reqs => {
+                agg.requests += value as u64;
+                self.total_requests += value as u64;
+                bucket.0 += value as u64;
+            }
+            HttpMetric::Failed => {
+                if value != 0.0 {
+                    agg.failures += 1;
+                    self.total_failures += 1;
+                    bucket.1 += 1;
+                    let status = status().unwrap_or("?");
+                    match agg.by_status.get_mut(status) {
+                        Some(n) => *n += 1,
+                        None => {
+                            agg.by_status.insert(status.to_string(), 1);
+                        }
+                    }
+                }
+            }
+            HttpMetric::Duration => {
+                model::record_ms(agg.hist.get_or_insert_with(new_histogram), value, 1);
+                model::record_ms(self.total.get_or_insert_with(new_histogram), value, 1);
+                bucket.2 += value;
+            }
+        }
+    }
+
+    /// A point of any other metric: VUs, checks, data volumes and custom metrics.
+    pub fn add_other<'s>(
+        &mut self,
+        metric: &str,
+        sec: i64,
+        value: f64,
+        check: impl FnOnce() -> Option<&'s str>,
+    ) {
+        match metric {
             "vus" => {
-                self.vus.insert(sec, p.value);
+                let seq = self.seq;
+                let e = self.vus.entry(sec).or_insert((seq, value));
+                if seq >= e.0 {
+                    *e = (seq, value);
+                }
             }
             "checks" => {
-                let e = self
-                    .checks
-                    .entry((p.tag)("check").unwrap_or("?").to_string())
-                    .or_default();
-                if p.value != 0.0 {
+                let check = check().unwrap_or("?");
+                let e = match self.checks.get_mut(check) {
+                    Some(e) => e,
+                    None => self.checks.entry(check.to_string()).or_default(),
+                };
+                if value != 0.0 {
                     e.0 += 1;
                 } else {
                     e.1 += 1;
                 }
             }
-            "data_received" => self.data_received += p.value,
-            "data_sent" => self.data_sent += p.value,
-            m if m.starts_with("http_req_")
-                || m == "vus_max"
-                || m == "iterations"
-                || m == "iteration_duration" => {}
+            "data_received" => self.data_received += value,
+            "data_sent" => self.data_sent += value,
+            m if Self::ignores(m) => {}
             m => {
-                let kind = self.kinds.get(m).cloned().unwrap_or_default();
-                let e = self.custom.entry(m.to_string()).or_insert_with(|| {
-                    (
-                        kind,
-                        CustomAgg {
-                            min: f64::INFINITY,
-                            max: f64::NEG_INFINITY,
-                            ..Default::default()
-                        },
-                    )
-                });
-                let a = &mut e.1;
+                let seq = self.seq;
+                let a = match self.custom.get_mut(m) {
+                    Some(a) => a,
+                    None => self.custom.entry(m.to_string()).or_default(),
+                };
                 a.count += 1;
-                a.sum += p.value;
-                a.min = a.min.min(p.value);
-                a.max = a.max.max(p.value);
-                a.last = p.value;
-                if p.value != 0.0 {
+                a.sum += value;
+                a.min = a.min.min(value);
+                a.max = a.max.max(value);
+                if seq >= a.last.0 {
+                    a.last = (seq, value);
+                }
+                if value != 0.0 {
                     a.nonzero += 1;
                 }
             }
         }
     }
 
-    fn add_http<'a, F: Fn(&str) -> Option<&'a str>>(&mut self, p: &Point<'a, F>, sec: i64) {
-        let method = (p.tag)("method").unwrap_or("").to_string();
-        let name = (p.tag)("name")
-            .or((p.tag)("url"))
-            .unwrap_or("?")
-            .to_string();
-        let key = format!("{method} {name}").trim().to_string();
-        let agg = self
-            .http
-            .entry((method.clone(), name.clone()))
-            .or_insert_with(|| HttpAgg {
-                method,
-                name,
-                ..Default::default()
-            });
-        for tag in ["scenario", "group"] {
-            if let Some(v) = (p.tag)(tag) {
-                let e = agg
-                    .tags
-                    .entry(tag.to_string())
-                    .or_insert_with(|| v.to_string());
-                if e != v && !e.split(" | ").any(|x| x == v) {
-                    e.push_str(" | ");
-                    e.push_str(v);
+    /// Adds what another aggregator folded from other parts of the same file.
+    pub fn merge(&mut self, o: PointAgg) -> Result<()> {
+        let mut ids = Vec::with_capacity(o.http.len());
+        for a in o.http {
+            let id = self.http_target(&a.method, &a.name, None, None);
+            ids.push(id);
+            let mine = &mut self.http[id as usize];
+            for (k, v) in &a.tags {
+                for part in v.split(" | ") {
+                    add_tag(&mut mine.tags, k, part);
                 }
             }
+            mine.requests += a.requests;
+            mine.failures += a.failures;
+            for (s, n) in a.by_status {
+                *mine.by_status.entry(s).or_default() += n;
+            }
+            merge_hist(&mut mine.hist, a.hist)?;
         }
-        let bucket = self.per_second.entry((sec, key)).or_default();
-        match p.metric {
-            "http_reqs" => {
-                agg.requests += p.value as u64;
-                self.total_requests += p.value as u64;
-                bucket.0 += p.value as u64;
-            }
-            "http_req_failed" => {
-                if p.value != 0.0 {
-                    agg.failures += 1;
-                    self.total_failures += 1;
-                    bucket.1 += 1;
-                    *agg.by_status
-                        .entry((p.tag)("status").unwrap_or("?").to_string())
-                        .or_default() += 1;
-                }
-            }
-            _ => {
-                model::record_ms(agg.hist.get_or_insert_with(new_histogram), p.value, 1);
-                model::record_ms(self.total.get_or_insert_with(new_histogram), p.value, 1);
-                bucket.2 += p.value;
+        merge_hist(&mut self.total, o.total)?;
+        self.total_requests += o.total_requests;
+        self.total_failures += o.total_failures;
+        for ((sec, id), b) in o.per_second {
+            let e = self.per_second.entry((sec, ids[id as usize])).or_default();
+            e.0 += b.0;
+            e.1 += b.1;
+            e.2 += b.2;
+        }
+        for (sec, v) in o.vus {
+            let e = self.vus.entry(sec).or_insert(v);
+            if v.0 >= e.0 {
+                *e = v;
             }
         }
+        for (m, c) in o.custom {
+            let e = self.custom.entry(m).or_default();
+            e.count += c.count;
+            e.sum += c.sum;
+            e.min = e.min.min(c.min);
+            e.max = e.max.max(c.max);
+            e.nonzero += c.nonzero;
+            if c.count > 0 && (e.last.1.is_nan() || c.last.0 >= e.last.0) {
+                e.last = c.last;
+            }
+        }
+        self.kinds.extend(o.kinds);
+        for (c, (p, f)) in o.checks {
+            let e = self.checks.entry(c).or_default();
+            e.0 += p;
+            e.1 += f;
+        }
+        for t in o.first.into_iter().chain(o.last) {
+            self.observe(t);
+        }
+        self.data_received += o.data_received;
+        self.data_sent += o.data_sent;
+        Ok(())
     }
 
     pub fn finish(self, path: &Path, format: &'static str) -> Result<ParsedRun> {
@@ -200,7 +376,7 @@ impl PointAgg {
         run.load.users = self
             .vus
             .values()
-            .copied()
+            .map(|v| v.1)
             .reduce(f64::max)
             .map(|v| v as i64);
         let mut total = Target::total();
@@ -224,10 +400,14 @@ impl PointAgg {
             );
         total.histogram = self.total;
         run.targets.push(total);
-        let mut http: Vec<_> = self.http.into_values().collect();
-        http.sort_by(|a, b| (&a.method, &a.name).cmp(&(&b.method, &b.name)));
-        for a in http {
-            let name = format!("{} {}", a.method, a.name).trim().to_string();
+        let names: Vec<String> = self
+            .http
+            .iter()
+            .map(|a| format!("{} {}", a.method, a.name).trim().to_string())
+            .collect();
+        let mut http: Vec<_> = self.http.into_iter().zip(names.iter().cloned()).collect();
+        http.sort_by(|(a, _), (b, _)| (&a.method, &a.name).cmp(&(&b.method, &b.name)));
+        for (a, name) in http {
             let mut t = Target::new(name.clone(), TargetKind::Http);
             t.method = Some(a.method).filter(|m| !m.is_empty());
             t.url = Some(a.name);
@@ -250,26 +430,38 @@ impl PointAgg {
             }
             run.targets.push(t);
         }
-        for ((sec, target), (n, f, sum)) in &self.per_second {
-            let ts = text::epoch(*sec as f64).expect("valid epoch second");
-            let mut push = |target: &str, metric: &'static str, value: f64| {
+        let mut per_second: Vec<_> = self
+            .per_second
+            .iter()
+            .map(|((sec, id), b)| (*sec, &names[*id as usize], *b))
+            .collect();
+        per_second.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
+        for (sec, target, Bucket(n, f, sum)) in per_second {
+            // a damaged file's times can be out of any calendar: such seconds get no point
+            let Some(ts) = text::epoch(sec as f64) else {
+                continue;
+            };
+            let mut push = |metric: &'static str, value: f64| {
                 run.series.push(SeriesPoint {
-                    target: target.to_string(),
+                    target: target.clone(),
                     ts,
                     metric,
                     value,
                 })
             };
-            push(target, "requests", *n as f64);
-            push(target, "failures", *f as f64);
-            if *n > 0 {
-                push(target, "latency_mean_ms", sum / *n as f64);
+            push("requests", n as f64);
+            push("failures", f as f64);
+            if n > 0 {
+                push("latency_mean_ms", sum / n as f64);
             }
         }
-        for (sec, v) in &self.vus {
+        for (sec, (_, v)) in &self.vus {
+            let Some(ts) = text::epoch(*sec as f64) else {
+                continue;
+            };
             run.series.push(SeriesPoint {
                 target: TOTAL.into(),
-                ts: text::epoch(*sec as f64).expect("valid"),
+                ts,
                 metric: "vus",
                 value: *v,
             });
@@ -288,9 +480,10 @@ impl PointAgg {
                 .set("fails", Some(fail as f64), "count");
             run.targets.push(t);
         }
-        for (name, (kind, a)) in self.custom {
-            let mut t = Target::new(name, TargetKind::Metric);
-            match kind.as_str() {
+        for (name, a) in self.custom {
+            let kind = self.kinds.get(&name).map_or("", String::as_str);
+            let mut t = Target::new(name.clone(), TargetKind::Metric);
+            match kind {
                 "counter" => {
                     t.set("count", Some(a.sum), "")
                         .set("rate", span.map(|s| a.sum / s), "/s");
@@ -301,7 +494,7 @@ impl PointAgg {
                         .set("fails", Some((a.count - a.nonzero) as f64), "count");
                 }
                 "gauge" => {
-                    t.set("value", Some(a.last), "")
+                    t.set("value", Some(a.last.1), "")
                         .set("min", Some(a.min), "")
                         .set("max", Some(a.max), "");
                 }
@@ -318,30 +511,9 @@ impl PointAgg {
     }
 }
 
-#[derive(Deserialize)]
-struct Line<'a> {
-    #[serde(rename = "type")]
-    kind: &'a str,
-    #[serde(borrow)]
-    metric: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    data: Option<LineData<'a>>,
-}
-
-#[derive(Deserialize)]
-struct LineData<'a> {
-    #[serde(borrow)]
-    time: Option<std::borrow::Cow<'a, str>>,
-    value: Option<f64>,
-    #[serde(borrow, default)]
-    tags: Option<HashMap<std::borrow::Cow<'a, str>, std::borrow::Cow<'a, str>>>,
-    #[serde(rename = "type", borrow)]
-    metric_type: Option<std::borrow::Cow<'a, str>>,
-    #[serde(borrow)]
-    name: Option<std::borrow::Cow<'a, str>>,
-}
-
-fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
+/// A reader over the file, decompressed when it starts with the gzip magic bytes; and whether
+/// it was gzip.
+pub(super) fn open(path: &Path) -> Result<(Box<dyn BufRead + Send>, bool)> {
     let f = std::fs::File::open(path)
         .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
     let mut r = BufReader::with_capacity(1 << 20, f);
@@ -360,101 +532,6 @@ fn open(path: &Path) -> Result<(Box<dyn BufRead>, bool)> {
     } else {
         (Box::new(r), false)
     })
-}
-
-/// Reads lines, reporting I/O and gzip errors with the line they interrupted.
-fn for_each_line(path: &Path, mut f: impl FnMut(usize, &str) -> Result<()>) -> Result<()> {
-    let (mut r, gz) = open(path)?;
-    let what = if gz {
-        "the gzip stream is truncated or damaged"
-    } else {
-        "read failed"
-    };
-    let mut buf = Vec::with_capacity(4096);
-    let mut line_no = 0usize;
-    loop {
-        buf.clear();
-        let n = r
-            .read_until(b'\n', &mut buf)
-            .map_err(|e| Error::input(path, Some(line_no + 1), format!("{what}: {e}")))?;
-        if n == 0 {
-            return Ok(());
-        }
-        line_no += 1;
-        let line = std::str::from_utf8(&buf)
-            .map_err(|_| Error::input(path, Some(line_no), "invalid UTF-8"))?;
-        let line = line.trim_end();
-        if !line.is_empty() {
-            f(line_no, line)?;
-        }
-    }
-}
-
-impl Importer for K6Ndjson {
-    fn name(&self) -> &'static str {
-        "k6-ndjson"
-    }
-    fn tool(&self) -> &'static str {
-        "k6"
-    }
-    fn sniff(&self, p: &Probe) -> Result<(), String> {
-        let l = p.first_line();
-        let point = l.starts_with('{')
-            && (l.contains("\"type\":\"Metric\"") || l.contains("\"type\":\"Point\""));
-        if point {
-            Ok(())
-        } else {
-            Err("first line is not a k6 --out json Metric or Point object".into())
-        }
-    }
-    fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
-        let path = &unit.primary;
-        let mut agg = PointAgg::default();
-        for_each_line(path, |no, line| {
-            let l: Line = serde_json::from_str(line).map_err(|e| {
-                Error::input(path, Some(no), format!("expected a k6 JSON point: {e}"))
-            })?;
-            let Some(data) = l.data else { return Ok(()) };
-            match l.kind {
-                "Metric" => {
-                    if let (Some(name), Some(t)) =
-                        (data.name.as_deref(), data.metric_type.as_deref())
-                    {
-                        agg.declare(name, t);
-                    }
-                }
-                "Point" => {
-                    let (Some(metric), Some(time), Some(value)) =
-                        (l.metric.as_deref(), data.time.as_deref(), data.value)
-                    else {
-                        return Err(Error::input(
-                            path,
-                            Some(no),
-                            "a Point needs metric, data.time and data.value",
-                        ));
-                    };
-                    let t = text::rfc3339(time).ok_or_else(|| {
-                        Error::input(
-                            path,
-                            Some(no),
-                            format!("expected an RFC 3339 time, found '{time}'"),
-                        )
-                    })?;
-                    let secs = t.and_utc().timestamp_micros() as f64 / 1e6;
-                    let tags = data.tags.as_ref();
-                    agg.add(Point {
-                        metric,
-                        time: secs,
-                        value,
-                        tag: |k: &str| tags.and_then(|m| m.get(k)).map(|v| v.as_ref()),
-                    });
-                }
-                _ => {}
-            }
-            Ok(())
-        })?;
-        agg.finish(path, "k6-ndjson").map(|r| Parsed::Runs(vec![r]))
-    }
 }
 
 impl Importer for K6Csv {

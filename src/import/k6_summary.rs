@@ -146,7 +146,7 @@ fn parse(unit: &Unit, nested: bool) -> Result<Parsed> {
         .or_else(|| Some(count? / rate?).filter(|d| d.is_finite()));
     run.ended_at = text::mtime(path);
     run.started_at = match (run.ended_at, run.duration_s) {
-        (Some(e), Some(d)) => Some(e - chrono::Duration::milliseconds((d * 1000.0) as i64)),
+        (Some(e), Some(d)) => text::shift(e, -d),
         (e, _) => e,
     };
     run.labels.insert("time_source".into(), "file-mtime".into());

@@ -7,6 +7,7 @@
 
 mod ab;
 mod artillery;
+mod k6_ndjson;
 mod k6_points;
 mod k6_summary;
 mod locust;
@@ -88,7 +89,7 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &locust::LocustHtml,
         &k6_summary::K6SummaryExport,
         &k6_summary::K6HandleSummary,
-        &k6_points::K6Ndjson,
+        &k6_ndjson::K6Ndjson,
         &k6_points::K6Csv,
         &wrk::WrkText,
         &wrk::WrkLuaReport,
@@ -341,6 +342,34 @@ pub fn detect(unit: &Unit, tool: Option<&str>) -> Result<&'static dyn Importer> 
     })
 }
 
+/// BLAKE3 digest (hex) and size of a file.
+pub fn hash_file(path: &Path) -> Result<(String, u64)> {
+    let mut f = std::fs::File::open(path)
+        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    let mut hasher = blake3::Hasher::new();
+    let bytes = std::io::copy(&mut f, &mut hasher)
+        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    Ok((hasher.finalize().to_hex().to_string(), bytes))
+}
+
+/// A reader that digests every byte it passes on, so a file read once for parsing is also
+/// hashed (see `k6_ndjson`).
+pub struct Digesting<R> {
+    pub inner: R,
+    pub hasher: blake3::Hasher,
+    pub bytes: u64,
+}
+
+impl<R: Read> Read for Digesting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// SHA-256 of a file: the digest of warehouses written before schema 3.
 pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let mut f = std::fs::File::open(path)
         .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
@@ -358,11 +387,11 @@ pub fn hex(bytes: &[u8]) -> String {
 pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile>> {
     let mut out = Vec::new();
     let mut add = |path: &Path, role: &'static str| -> Result<()> {
-        let (sha256, bytes) = sha256_file(path)?;
+        let (blake3, bytes) = hash_file(path)?;
         out.push(SourceFile {
             path: path.display().to_string(),
             role,
-            sha256,
+            blake3,
             bytes,
         });
         Ok(())
@@ -377,13 +406,14 @@ pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile
     Ok(out)
 }
 
-/// Content key of a run: its files' hashes (not their names), so the same content imported
-/// from another path is recognised as already there.
+/// Content key of a run: its files' digests (not their names), so the same content imported
+/// from another path is recognised as already there. `blake3:` + BLAKE3 over the sorted
+/// `role:digest` lines and the importer's suffix.
 pub fn content_key(sources: &[SourceFile], suffix: Option<&str>) -> String {
-    let mut hasher = Sha256::new();
+    let mut hasher = blake3::Hasher::new();
     let mut parts: Vec<_> = sources
         .iter()
-        .map(|s| format!("{}:{}", s.role, s.sha256))
+        .map(|s| format!("{}:{}", s.role, s.blake3))
         .collect();
     parts.sort();
     for p in parts {
@@ -393,14 +423,38 @@ pub fn content_key(sources: &[SourceFile], suffix: Option<&str>) -> String {
     if let Some(s) = suffix {
         hasher.update(s.as_bytes());
     }
-    hex(&hasher.finalize())
+    format!("blake3:{}", hasher.finalize().to_hex())
+}
+
+/// The content key schema 1 and 2 gave the same sources (SHA-256 throughout), read again from
+/// their paths: how an import recognises a file an older perfledger stored.
+pub fn legacy_content_key(sources: &[SourceFile], suffix: Option<&str>) -> Result<String> {
+    let mut hasher = Sha256::new();
+    let mut parts = Vec::new();
+    for s in sources {
+        parts.push(format!("{}:{}", s.role, sha256_file(Path::new(&s.path))?.0));
+    }
+    parts.sort();
+    for p in parts {
+        hasher.update(p.as_bytes());
+        hasher.update(b"\n");
+    }
+    if let Some(s) = suffix {
+        hasher.update(s.as_bytes());
+    }
+    Ok(hex(&hasher.finalize()))
 }
 
 /// Parses one unit with the chosen importer and stamps options and sources on the result.
 pub fn parse_unit(unit: &Unit, imp: &dyn Importer, opts: &ImportOptions) -> Result<Parsed> {
     let mut parsed = imp.parse(unit, opts)?;
     if let Parsed::Runs(runs) = &mut parsed {
-        let sources = sources(unit, "output")?;
+        // an importer that read its file whole has already digested it
+        let sources = if runs.iter().all(|r| !r.sources.is_empty()) {
+            Vec::new()
+        } else {
+            sources(unit, "output")?
+        };
         for run in runs.iter_mut() {
             if run.sources.is_empty() {
                 run.sources = sources.clone();

@@ -93,7 +93,7 @@ impl Importer for PgbenchStdout {
         run.duration_s = duration.or_else(|| tps.filter(|t| *t > 0.0).map(|t| done / t));
         run.ended_at = text::mtime(path);
         run.started_at = match (run.ended_at, run.duration_s) {
-            (Some(e), Some(d)) => Some(e - chrono::Duration::milliseconds((d * 1000.0) as i64)),
+            (Some(e), Some(d)) => text::shift(e, -d),
             (e, _) => e,
         };
         run.labels.insert("time_source".into(), "file-mtime".into());
@@ -159,7 +159,9 @@ fn progress_series(text: &str, start: Option<chrono::NaiveDateTime>, out: &mut V
         let Some(at) = words.first().and_then(|v| v.parse::<f64>().ok()) else {
             continue;
         };
-        let ts = start + chrono::Duration::milliseconds((at * 1000.0) as i64);
+        let Some(ts) = text::shift(start, at) else {
+            continue;
+        };
         for (metric, v) in [
             ("throughput_rps", before("tps")),
             ("latency_mean_ms", after("lat")),

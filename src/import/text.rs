@@ -70,6 +70,15 @@ pub fn line_of(text: &str, needle: &str) -> Option<usize> {
     text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
 }
 
+/// `t` moved by `secs` seconds; None when the result (or `secs`) is out of range, as a
+/// damaged file's durations can be.
+pub fn shift(t: NaiveDateTime, secs: f64) -> Option<NaiveDateTime> {
+    if !secs.is_finite() || secs.abs() > 1e11 {
+        return None;
+    }
+    t.checked_add_signed(chrono::Duration::microseconds((secs * 1e6).round() as i64))
+}
+
 /// Seconds since the Unix epoch (fractional allowed) as a UTC timestamp.
 pub fn epoch(secs: f64) -> Option<NaiveDateTime> {
     if !secs.is_finite() {

@@ -82,9 +82,10 @@ impl Importer for WrkText {
                 run.load.connections = Some(nums[1]);
             }
         }
-        let summary = text.lines().nth(summary_idx).expect("found above").trim();
+        let summary = text.lines().nth(summary_idx).unwrap_or_default();
         // "8852 requests in 3.00s, 6.12MB read"
-        let (requests, rest) = summary.split_once(" requests in ").expect("matched above");
+        let (requests, rest) = summary.split_once(" requests in ").unwrap_or_default();
+        let rest = rest.trim();
         let (elapsed, read) = rest.split_once(", ").unwrap_or((rest, ""));
         let requests: f64 = requests.trim().parse().map_err(|_| {
             Error::input(
@@ -278,7 +279,7 @@ impl Importer for WrkLuaReport {
         run.ended_at = text::mtime(path);
         run.started_at = run
             .ended_at
-            .map(|e| e - chrono::Duration::microseconds(r.duration_us as i64));
+            .and_then(|e| text::shift(e, -r.duration_us / 1e6));
         run.labels.insert("time_source".into(), "file-mtime".into());
         let mut h = new_histogram();
         for (us, n) in &r.latency_us.distribution {

@@ -246,7 +246,7 @@ pub fn provenance(wh: &Warehouse, runs: &[i64]) -> Result<Vec<Provenance>> {
         &format!(
             "SELECT r.id, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, r.tool,
                     (SELECT string_agg(l.key || '=' || l.value, ', ' ORDER BY l.key) FROM run_label l WHERE l.run_id = r.id) AS labels,
-                    (SELECT string_agg(s.path || ' (' || s.sha256 || ')', '; ') FROM source_file s WHERE s.run_id = r.id) AS sources
+                    (SELECT string_agg(s.path || ' (' || coalesce('blake3 ' || s.blake3, 'sha256 ' || s.sha256) || ')', '; ') FROM source_file s WHERE s.run_id = r.id) AS sources
              FROM run r WHERE r.id IN ({ids}) ORDER BY r.started_at, r.id"
         ),
         [],

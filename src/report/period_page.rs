@@ -2,7 +2,7 @@
 //! the milestone in force, compliance (quarterly), change points in the period, key series
 //! with trend, slope and projection to the next milestone, the database section, provenance.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
@@ -85,14 +85,13 @@ struct Group {
     scenario: Option<String>,
 }
 
-fn groups(
-    wh: &Warehouse,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> Result<Vec<(Group, Vec<i64>)>> {
+type Groups = (Vec<(Group, Vec<i64>)>, HashMap<i64, NaiveDateTime>);
+
+/// The period's runs by tool and scenario, and their start times.
+fn groups(wh: &Warehouse, from: NaiveDateTime, to: NaiveDateTime) -> Result<Groups> {
     let df = frame::query(
         &wh.conn,
-        "SELECT id, tool, scenario FROM run WHERE started_at >= CAST(? AS TIMESTAMP) AND started_at < CAST(? AS TIMESTAMP) ORDER BY started_at, id",
+        "SELECT id, tool, scenario, strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') AS started FROM run WHERE started_at >= CAST(? AS TIMESTAMP) AND started_at < CAST(? AS TIMESTAMP) ORDER BY started_at, id",
         [ts(from), ts(to)],
     )?;
     let (id, tool, sc) = (
@@ -100,15 +99,23 @@ fn groups(
         frame::str_column(&df, "tool")?,
         frame::str_column(&df, "scenario")?,
     );
+    let started: HashMap<i64, NaiveDateTime> = id
+        .iter()
+        .zip(frame::str_column(&df, "started")?)
+        .filter_map(|(id, s)| Some(((*id)?, crate::db::parse_ts(s.as_deref()?)?)))
+        .collect();
     let mut m: BTreeMap<(String, Option<String>), Vec<i64>> = BTreeMap::new();
     for i in 0..df.height() {
         m.entry((tool[i].clone().unwrap_or_default(), sc[i].clone()))
             .or_default()
             .push(id[i].unwrap_or(0));
     }
-    Ok(m.into_iter()
-        .map(|((tool, scenario), ids)| (Group { tool, scenario }, ids))
-        .collect())
+    Ok((
+        m.into_iter()
+            .map(|((tool, scenario), ids)| (Group { tool, scenario }, ids))
+            .collect(),
+        started,
+    ))
 }
 
 const KEY: [(&str, &str); 3] = [
@@ -128,7 +135,7 @@ pub struct Options<'a> {
 
 pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
     let (from, to, name) = period(o.spec)?;
-    let groups = groups(wh, from, to)?;
+    let (groups, started) = groups(wh, from, to)?;
     let all_runs: Vec<i64> = groups.iter().flat_map(|(_, r)| r.clone()).collect();
     let mut series = Vec::new();
     let mut changes = Vec::new();
@@ -200,7 +207,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
             });
         }
     }
-    let (goal_rows, compliance, milestones) = goal_sections(wh, o, &groups, from, to)?;
+    let (goal_rows, compliance, milestones) = goal_sections(wh, o, &groups, &started, from, to)?;
     let failing = goal_rows
         .iter()
         .filter(|g| g.status == Status::Fail)
@@ -393,6 +400,7 @@ fn goal_sections(
     wh: &Warehouse,
     o: &Options,
     groups: &[(Group, Vec<i64>)],
+    started: &HashMap<i64, NaiveDateTime>,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<GoalSections> {
@@ -402,34 +410,20 @@ fn goal_sections(
     let mut latest = Vec::new();
     let mut compliance = Vec::new();
     for g in &gf.goals {
-        let (mut met, mut total) = (0, 0);
-        let mut last = None;
-        for (grp, runs) in groups
+        let runs: Vec<i64> = groups
             .iter()
             .filter(|(grp, _)| goals::applies(g, &grp.tool, grp.scenario.as_deref()))
-        {
-            for &r in runs {
-                let at: String = wh
-                    .conn
-                    .query_row(
-                        "SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') FROM run WHERE id = ?",
-                        [r],
-                        |x| x.get(0),
-                    )
-                    .map_err(|e| Error::Data(e.to_string()))?;
-                let at = crate::db::parse_ts(&at).unwrap_or(from);
-                let res = goals::evaluate(wh, r, at, g)?;
-                if res.status != Status::NoData {
-                    total += 1;
-                    if res.status != Status::Fail {
-                        met += 1;
-                    }
-                    last = Some((at, res, grp.tool.clone()));
-                }
-            }
-        }
-        if let Some((_, res, _)) = last {
-            latest.push(res);
+            .flat_map(|(_, runs)| runs.iter().copied())
+            .collect();
+        let points = goals::points(wh, g, &runs)?;
+        let at = |r: &i64| started.get(r).copied().unwrap_or(from);
+        let met = points
+            .iter()
+            .filter(|(r, v)| goals::point_meets(g, at(r), **v))
+            .count();
+        let total = points.len();
+        if let Some(last) = points.keys().max_by_key(|r| (at(r), **r)) {
+            latest.push(goals::evaluate(wh, *last, at(last), g)?);
         }
         compliance.push(vec![
             Cell::text(&g.name),

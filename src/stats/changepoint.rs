@@ -58,30 +58,72 @@ fn prefix_sums(y: &[f64]) -> (Vec<f64>, Vec<f64>) {
     (s1, s2)
 }
 
+/// Up to this many values PELT considers every split; longer series use a grid.
+const EXACT_MAX: usize = 2000;
+
 /// PELT on squared-error cost (already scaled to unit noise). Returns segment starts > 0.
+///
+/// PELT's pruning keeps almost every candidate in a long series without change, which makes
+/// it quadratic there (5e9 cost evaluations for 100,000 runs). Longer series than
+/// `EXACT_MAX` are segmented with changes allowed only every `ceil(n / 1000)` values (costs
+/// still from every value), then each change moves to its best split within one grid step.
 pub fn pelt(y: &[f64], penalty: f64, min_size: usize) -> Vec<usize> {
     let n = y.len();
     let min_size = min_size.max(1);
     if n < 2 * min_size {
         return Vec::new();
     }
-    let (s1, s2) = prefix_sums(y);
-    let cost = |s: usize, t: usize| {
+    let grid = if n > EXACT_MAX { n.div_ceil(1000) } else { 1 };
+    let positions: Vec<usize> = (0..n).step_by(grid).chain(std::iter::once(n)).collect();
+    let cost = Cost::new(y);
+    let cps = pelt_positions(&cost, &positions, penalty, min_size);
+    if grid == 1 {
+        cps
+    } else {
+        let moved = refine(&cost, &cps, n, min_size, grid);
+        let kept = drop_unpaid(&cost, &moved, n, penalty);
+        refine(&cost, &kept, n, min_size, grid)
+    }
+}
+
+/// Squared error around the mean of y[s..t], from prefix sums.
+struct Cost {
+    s1: Vec<f64>,
+    s2: Vec<f64>,
+}
+
+impl Cost {
+    fn new(y: &[f64]) -> Self {
+        let (s1, s2) = prefix_sums(y);
+        Cost { s1, s2 }
+    }
+
+    fn of(&self, s: usize, t: usize) -> f64 {
         let len = (t - s) as f64;
-        let sum = s1[t] - s1[s];
-        (s2[t] - s2[s]) - sum * sum / len
-    };
-    let mut f = vec![f64::INFINITY; n + 1];
-    let mut last = vec![0usize; n + 1];
+        let sum = self.s1[t] - self.s1[s];
+        (self.s2[t] - self.s2[s]) - sum * sum / len
+    }
+}
+
+/// PELT with changes allowed at `pos` (ascending, from 0 to n).
+fn pelt_positions(cost: &Cost, pos: &[usize], penalty: f64, min_size: usize) -> Vec<usize> {
+    let m = pos.len();
+    let mut f = vec![f64::INFINITY; m];
+    let mut last = vec![0usize; m];
     f[0] = -penalty;
     let mut candidates: Vec<usize> = Vec::new();
-    for t in min_size..=n {
-        candidates.push(t - min_size);
+    let mut values: Vec<f64> = Vec::new();
+    let mut next = 0;
+    for j in 1..m {
+        while next < j && pos[j] - pos[next] >= min_size {
+            candidates.push(next);
+            next += 1;
+        }
+        values.clear();
         let mut best = (f64::INFINITY, 0usize);
-        let mut values = Vec::with_capacity(candidates.len());
         for &s in &candidates {
-            let v = if f[s].is_finite() && (s == 0 || s >= min_size) {
-                f[s] + cost(s, t) + penalty
+            let v = if f[s].is_finite() {
+                f[s] + cost.of(pos[s], pos[j]) + penalty
             } else {
                 f64::INFINITY
             };
@@ -90,27 +132,57 @@ pub fn pelt(y: &[f64], penalty: f64, min_size: usize) -> Vec<usize> {
                 best = (v, s);
             }
         }
-        f[t] = best.0;
-        last[t] = best.1;
-        let keep: Vec<usize> = candidates
-            .iter()
-            .zip(&values)
-            .filter(|(_, v)| **v - penalty <= f[t] || !v.is_finite())
-            .map(|(s, _)| *s)
-            .collect();
-        candidates = keep;
+        f[j] = best.0;
+        last[j] = best.1;
+        let mut k = 0;
+        candidates.retain(|_| {
+            let v = values[k];
+            k += 1;
+            v - penalty <= f[j] || !v.is_finite()
+        });
     }
     let mut cps = Vec::new();
-    let mut t = n;
-    while t > 0 {
-        let s = last[t];
+    let mut j = m - 1;
+    while j > 0 {
+        let s = last[j];
         if s > 0 {
-            cps.push(s);
+            cps.push(pos[s]);
         }
-        t = s;
+        j = s;
     }
     cps.reverse();
     cps
+}
+
+/// Drops changes that do not pay their penalty once their neighbours are fixed: a change off
+/// the grid can make PELT add a short extra segment to reach it.
+fn drop_unpaid(cost: &Cost, cps: &[usize], n: usize, penalty: f64) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(cps.len());
+    for (k, &cp) in cps.iter().enumerate() {
+        let prev = out.last().copied().unwrap_or(0);
+        let next = cps.get(k + 1).copied().unwrap_or(n);
+        if cost.of(prev, cp) + cost.of(cp, next) + penalty < cost.of(prev, next) {
+            out.push(cp);
+        }
+    }
+    out
+}
+
+/// Moves each change to the best split between its neighbours within `reach` of where it is.
+fn refine(cost: &Cost, cps: &[usize], n: usize, min_size: usize, reach: usize) -> Vec<usize> {
+    let mut out: Vec<usize> = Vec::with_capacity(cps.len());
+    for (k, &cp) in cps.iter().enumerate() {
+        let prev = out.last().copied().unwrap_or(0);
+        let next = cps.get(k + 1).copied().unwrap_or(n);
+        let lo = cp.saturating_sub(reach).max(prev + min_size);
+        let hi = (cp + reach).min(next.saturating_sub(min_size));
+        let best = (lo..=hi)
+            .map(|x| (cost.of(prev, x) + cost.of(x, next), x))
+            .min_by(|a, b| a.0.total_cmp(&b.0))
+            .map_or(cp, |(_, x)| x);
+        out.push(best);
+    }
+    out
 }
 
 fn sse_mean(y: &[f64]) -> f64 {
@@ -232,6 +304,27 @@ mod tests {
         let mut rng = rand::rngs::StdRng::seed_from_u64(9);
         let v = noisy(120, 50.0, 0.10, &mut rng);
         assert!(detect(&v, &Params::default()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn long_series_grid_finds_what_exact_pelt_finds() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut v = Vec::new();
+        for (len, level) in [(700, 100.0), (1100, 112.0), (433, 95.0), (900, 130.0)] {
+            v.extend(noisy(len, level, 0.05, &mut rng));
+        }
+        let y: Vec<f64> = v.iter().map(|x| x.ln() / 0.03).collect();
+        let penalty = 3.0 * (y.len() as f64).ln();
+        let grid = pelt(&y, penalty, 5);
+        let every: Vec<usize> = (0..=y.len()).collect();
+        let exact = pelt_positions(&Cost::new(&y), &every, penalty, 5);
+        assert_eq!(grid, vec![700, 1800, 2233], "grid");
+        assert_eq!(grid, exact);
+        let found = detect(&v, &Params::default()).unwrap();
+        assert_eq!(
+            found.iter().map(|c| c.index).collect::<Vec<_>>(),
+            vec![700, 1800, 2233]
+        );
     }
 
     #[test]

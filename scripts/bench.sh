@@ -1,0 +1,129 @@
+#!/usr/bin/env bash
+# perfledger's benchmarks (issue 5; figures in BENCHMARKS.md).
+#
+#   scripts/bench.sh            everything
+#   scripts/bench.sh k6         k6 NDJSON ingest vs DuckDB read_ndjson (SIZES="1000 4000" MB)
+#   scripts/bench.sh locust     a long Locust stats_history (LOCUST_SECONDS=28800)
+#   scripts/bench.sh warehouse  check / compare / trend / quarterly report on RUNS=100000 x 50
+#
+# Inputs are generated deterministically (examples/bench_gen.rs) into BENCH_DIR
+# (default ~/.cache/perfledger-bench) and kept for the next run. Each timing is the best of
+# REPEAT (default 3) runs; peak RSS is that run's maximum resident set (GNU time %M).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/perfledger-target}
+if command -v ccache >/dev/null; then export CC="ccache gcc" CXX="ccache g++"; fi
+BENCH_DIR=${BENCH_DIR:-$HOME/.cache/perfledger-bench}
+SIZES=${SIZES:-"1000 4000"}
+REPEAT=${REPEAT:-3}
+RUNS=${RUNS:-100000}
+LOCUST_SECONDS=${LOCUST_SECONDS:-28800}
+what=${1:-all}
+
+[ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install -y time)" >&2; exit 2; }
+python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb
+cargo build --release --quiet --bin perfledger --example bench_gen
+P=$CARGO_TARGET_DIR/release/perfledger
+G=$CARGO_TARGET_DIR/release/examples/bench_gen
+mkdir -p "$BENCH_DIR"
+
+# best of REPEAT: sets WALL (s) and RSS (MB) of the fastest run; OK_CODES lists accepted exits
+OK_CODES="0"
+best() {
+  local w r i rc
+  WALL=; RSS=
+  for i in $(seq "$REPEAT"); do
+    [ -n "${BEFORE:-}" ] && eval "$BEFORE"
+    set +e
+    /usr/bin/time -f '%e %M' -o "$BENCH_DIR/time.txt" "$@" >"$BENCH_DIR/out.txt" 2>&1
+    rc=$?
+    set -e
+    if ! [[ " $OK_CODES " == *" $rc "* ]]; then
+      echo "failed (exit $rc): $*" >&2; tail -5 "$BENCH_DIR/out.txt" >&2; exit 1
+    fi
+    read -r w r < <(tail -1 "$BENCH_DIR/time.txt")
+    if [ -z "$WALL" ] || awk "BEGIN{exit !($w < $WALL)}"; then WALL=$w; RSS=$((r / 1024)); fi
+  done
+}
+
+machine() {
+  echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/Mem:/{print $2}') GiB RAM; $(uname -sr)"
+  echo "perfledger $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(rustc --version); python duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)')"
+  echo
+}
+
+bench_k6() {
+  echo "### k6 --out json ingest (perfledger import) vs DuckDB read_ndjson + GROUP BY"
+  echo
+  echo "| input | lines | perfledger wall | MB/s | lines/s | peak RSS | DuckDB query (schema given) | DuckDB query (auto-detect) | DuckDB peak RSS | ratio (DuckDB best / perfledger) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  for mb in $SIZES; do
+    f=$BENCH_DIR/k6_${mb}mb.json
+    [ -s "$f" ] || "$G" k6 "$mb" "$f" 2>/dev/null
+    [ -s "$f.lines" ] || wc -l <"$f" >"$f.lines"
+    local lines bytes
+    lines=$(cat "$f.lines"); bytes=$(stat -c %s "$f")
+    cat "$f" >/dev/null # page cache, for both sides alike
+    BEFORE="rm -f '$BENCH_DIR/k6.duckdb' '$BENCH_DIR/k6.duckdb.wal'" best "$P" --db "$BENCH_DIR/k6.duckdb" import "$f"
+    local pw=$WALL prss=$RSS
+    best python3 scripts/bench/duckdb_k6.py "$f" schema
+    local ds drss=$RSS
+    ds=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
+    best python3 scripts/bench/duckdb_k6.py "$f" auto
+    local da
+    da=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
+    [ "$RSS" -gt "$drss" ] && drss=$RSS
+    awk -v mb="$mb" -v lines="$lines" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v ds="$ds" -v da="$da" -v drss="$drss" 'BEGIN {
+      d = (ds < da) ? ds : da
+      printf "| %d MB | %d | %.2f s | %.0f | %.2fM | %d MB | %.2f s | %.2f s | %d MB | %.1fx |\n",
+        mb, lines, pw, bytes / 1e6 / pw, lines / pw / 1e6, prss, ds, da, drss, d / pw }'
+  done
+  echo
+  echo "perfledger wall = the whole \`perfledger import\` process into a new warehouse (parse, histograms, one transaction, checkpoint)."
+  echo "DuckDB = in-process query time only (\`scripts/bench/duckdb_k6.py\`, Python start and import not counted), DuckDB using all cores."
+  echo
+}
+
+bench_locust() {
+  echo "### Locust stats_history of a long run"
+  echo
+  local pre=$BENCH_DIR/locust_${LOCUST_SECONDS}s
+  [ -s "${pre}_stats_history.csv" ] || "$G" locust "$LOCUST_SECONDS" "$pre" 2>/dev/null
+  local bytes lines
+  bytes=$(stat -c %s "${pre}_stats_history.csv"); lines=$(wc -l <"${pre}_stats_history.csv")
+  BEFORE="rm -f '$BENCH_DIR/locust.duckdb' '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "${pre}_stats_history.csv"
+  echo "| input | rows | wall | MB/s | rows/s | peak RSS |"
+  echo "|---|---|---|---|---|---|"
+  awk -v s="$LOCUST_SECONDS" -v lines="$lines" -v bytes="$bytes" -v w="$WALL" -v rss="$RSS" 'BEGIN {
+    printf "| %d s x 51 rows/s | %d | %.2f s | %.0f | %.2fM | %d MB |\n", s, lines, w, bytes / 1e6 / w, lines / w / 1e6, rss }'
+  echo
+}
+
+bench_warehouse() {
+  local w=$BENCH_DIR/warehouse_${RUNS}.duckdb
+  [ -s "$w" ] || "$G" warehouse "$RUNS" 50 "$w" 2>/dev/null
+  echo "### Analysis on a warehouse of $RUNS runs x 50 targets ($(du -h "$w" | cut -f1))"
+  echo
+  echo "| command | wall | peak RSS |"
+  echo "|---|---|---|"
+  local row
+  row() { echo "| \`$1\` | ${WALL} s | ${RSS} MB |"; }
+  OK_CODES="0 5"
+  best "$P" --db "$w" check --baseline last:20 --goals scripts/bench/goals.toml latest; row "check --baseline last:20 --goals goals.toml latest"
+  best "$P" --db "$w" compare --baseline last:20 --candidate latest; row "compare --baseline last:20 --candidate latest"
+  best "$P" --db "$w" compare --baseline last:1000 --candidate last:5; row "compare --baseline last:1000 --candidate last:5"
+  OK_CODES="0"
+  best "$P" --db "$w" trend latency_p95_ms --target "GET /api/endpoint-7"; row "trend latency_p95_ms --target 'GET /api/endpoint-7' ($RUNS points)"
+  best "$P" --db "$w" trend latency_p95_ms --scenario suite-03; row "trend latency_p95_ms --scenario suite-03 ($((RUNS / 17)) points)"
+  best "$P" --db "$w" report quarterly --quarter 2026Q3 --goals scripts/bench/goals.toml --out "$BENCH_DIR/quarterly"; row "report quarterly --quarter 2026Q3 --goals goals.toml (51 series)"
+  echo
+}
+
+machine
+case $what in
+  k6) bench_k6 ;;
+  locust) bench_locust ;;
+  warehouse) bench_warehouse ;;
+  all) bench_k6; bench_locust; bench_warehouse ;;
+  *) echo "usage: scripts/bench.sh [k6|locust|warehouse|all]" >&2; exit 2 ;;
+esac

@@ -1,0 +1,777 @@
+//! k6 `--out json` points (NDJSON, plain or gzip), folded into [`PointAgg`] as they stream past.
+//!
+//! Files reach gigabytes (every request writes eleven points), so reading is split in two:
+//! one thread reads (and decompresses) the file in blocks of whole lines, and one worker per
+//! core folds blocks into its own aggregator; the aggregators are merged at the end. Memory is
+//! bounded by the blocks in flight, never by the file.
+//!
+//! Each line first goes through a fast path that accepts exactly the shape k6 writes
+//! (`{"metric":"…","type":"Point","data":{"time":"…","value":…,"tags":{…}}}`). Lines of
+//! metrics perfledger does not keep (the request phase timings, `vus_max`, iterations) are
+//! read up to their time, which still widens the run's span. A request's points repeat the same
+//! tag object, so the target it names is looked up once per distinct tag bytes. Anything else
+//! (Metric declarations, escapes in names, other key orders, malformed lines) goes to
+//! `serde_json`, which also words the errors.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver};
+use std::sync::Mutex;
+
+use serde::Deserialize;
+
+use super::k6_points::{HttpMetric, Point, PointAgg};
+use super::text;
+use super::{Digesting, ImportOptions, Importer, Probe, Unit};
+use crate::error::{Error, Result};
+use crate::model::{Parsed, SourceFile};
+
+pub struct K6Ndjson;
+
+/// Bytes per block handed to a worker.
+const BLOCK: usize = 4 << 20;
+/// Longest line accepted: a hostile file without newlines must not make perfledger buffer it.
+const MAX_LINE: usize = 64 << 20;
+
+impl Importer for K6Ndjson {
+    fn name(&self) -> &'static str {
+        "k6-ndjson"
+    }
+    fn tool(&self) -> &'static str {
+        "k6"
+    }
+    fn sniff(&self, p: &Probe) -> Result<(), String> {
+        let l = p.first_line();
+        let point = l.starts_with('{')
+            && (l.contains("\"type\":\"Metric\"") || l.contains("\"type\":\"Point\""));
+        if point {
+            Ok(())
+        } else {
+            Err("first line is not a k6 --out json Metric or Point object".into())
+        }
+    }
+    fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
+        let path = &unit.primary;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let (agg, source) = fold_file(path, workers)?;
+        let mut run = agg.finish(path, "k6-ndjson")?;
+        run.sources = vec![source];
+        Ok(Parsed::Runs(vec![run]))
+    }
+}
+
+/// Whole lines of the file: the first `len` bytes of `data`. Buffers go back and forth between
+/// the reader and the workers, so they are zeroed once, not per block.
+struct Block {
+    seq: u64,
+    data: Vec<u8>,
+    len: usize,
+}
+
+impl Block {
+    fn bytes(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
+}
+
+/// Folds the file with `workers` threads, digesting its bytes on the way.
+pub fn fold_file(path: &Path, workers: usize) -> Result<(PointAgg, SourceFile)> {
+    let cannot = |e: std::io::Error| Error::input(path, None, format!("cannot read: {e}"));
+    let mut digest = Digesting {
+        inner: std::fs::File::open(path).map_err(cannot)?,
+        hasher: blake3::Hasher::new(),
+        bytes: 0,
+    };
+    let mut buffered = BufReader::with_capacity(1 << 20, &mut digest);
+    let gz = buffered
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
+    let mut reader: Box<dyn Read + '_> = if gz {
+        Box::new(flate2::read::MultiGzDecoder::new(buffered))
+    } else {
+        Box::new(buffered)
+    };
+    let (tx, rx) = sync_channel::<Block>(workers * 2);
+    let rx = Mutex::new(rx);
+    let (spare_tx, spare_rx) = channel::<Vec<u8>>();
+    let stop = AtomicBool::new(false);
+    let (outs, read) = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                let (rx, spare_tx, stop) = (&rx, spare_tx.clone(), &stop);
+                s.spawn(move || worker(path, rx, spare_tx, stop))
+            })
+            .collect();
+        drop(spare_tx);
+        let read = read_blocks(
+            &mut *reader,
+            |block| !stop.load(Ordering::Relaxed) && tx.send(block).is_ok(),
+            || spare_rx.try_recv().unwrap_or_default(),
+        );
+        drop(tx);
+        let outs: Vec<_> = handles
+            .into_iter()
+            .map(|h| h.join().expect("k6 point worker panicked"))
+            .collect();
+        (outs, read)
+    });
+    let mut lines: BTreeMap<u64, usize> = BTreeMap::new();
+    let mut first_error: Option<(u64, usize, Error)> = None;
+    let mut merged = PointAgg::default();
+    for out in outs {
+        lines.extend(out.lines);
+        if let Some((seq, line, e)) = out.error {
+            if first_error
+                .as_ref()
+                .is_none_or(|f| (seq, line) < (f.0, f.1))
+            {
+                first_error = Some((seq, line, e));
+            }
+        }
+        merged.merge(out.agg)?;
+    }
+    // every block before a failing one was read to its end, so its lines are counted
+    let line_of =
+        |seq: u64, within: usize| lines.range(..seq).map(|(_, n)| n).sum::<usize>() + within;
+    if let Err((seq, e)) = read {
+        if first_error.as_ref().is_none_or(|f| seq <= f.0) {
+            let what = if gz {
+                "the gzip stream is truncated or damaged"
+            } else {
+                "read failed"
+            };
+            let line = line_of(seq, 1);
+            return Err(Error::input(path, Some(line), format!("{what}: {e}")));
+        }
+    }
+    if let Some((seq, line, e)) = first_error {
+        return Err(e.at_line(line_of(seq, line)));
+    }
+    // what the decompressor did not need (gzip trailer, trailing bytes) is part of the file too
+    drop(reader);
+    std::io::copy(&mut digest, &mut std::io::sink()).map_err(cannot)?;
+    let source = SourceFile {
+        path: path.display().to_string(),
+        role: "output",
+        blake3: digest.hasher.finalize().to_hex().to_string(),
+        bytes: digest.bytes,
+    };
+    Ok((merged, source))
+}
+
+/// Reads blocks of whole lines and hands them to `send` until it returns false. An error
+/// carries the line it interrupted.
+fn read_blocks(
+    r: &mut dyn Read,
+    mut send: impl FnMut(Block) -> bool,
+    mut spare: impl FnMut() -> Vec<u8>,
+) -> std::result::Result<(), (u64, std::io::Error)> {
+    let mut carry: Vec<u8> = Vec::new();
+    let mut seq = 0u64;
+    loop {
+        let mut buf = spare();
+        if buf.len() < BLOCK.max(carry.len() * 2) {
+            buf.resize(BLOCK.max(carry.len() * 2), 0);
+        }
+        buf[..carry.len()].copy_from_slice(&carry);
+        let mut filled = carry.len();
+        carry.clear();
+        let eof = loop {
+            filled += read_full(r, &mut buf[filled..]).map_err(|e| (seq, e))?;
+            if filled < buf.len() {
+                break true;
+            }
+            if memchr::memrchr(b'\n', &buf[..filled]).is_some() {
+                break false;
+            }
+            if buf.len() >= MAX_LINE {
+                return Err((
+                    seq,
+                    std::io::Error::other(format!(
+                        "a line is longer than {} MB; is this really k6 --out json?",
+                        MAX_LINE >> 20
+                    )),
+                ));
+            }
+            buf.resize(buf.len() * 2, 0);
+        };
+        let len = if eof {
+            filled
+        } else {
+            let cut = memchr::memrchr(b'\n', &buf[..filled]).expect("checked") + 1;
+            carry.extend_from_slice(&buf[cut..filled]);
+            cut
+        };
+        if len == 0 {
+            return Ok(());
+        }
+        if !send(Block {
+            seq,
+            data: buf,
+            len,
+        }) || eof
+        {
+            return Ok(());
+        }
+        seq += 1;
+    }
+}
+
+fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// What a worker folded: its aggregator, the number of lines of each block it read, and the
+/// first error it met as (block, line within the block, error).
+struct WorkerOut {
+    agg: PointAgg,
+    lines: Vec<(u64, usize)>,
+    error: Option<(u64, usize, Error)>,
+}
+
+fn worker(
+    path: &Path,
+    rx: &Mutex<Receiver<Block>>,
+    spare: std::sync::mpsc::Sender<Vec<u8>>,
+    stop: &AtomicBool,
+) -> WorkerOut {
+    let mut out = WorkerOut {
+        agg: PointAgg::default(),
+        lines: Vec::new(),
+        error: None,
+    };
+    let mut folder = Folder::default();
+    loop {
+        let Ok(block) = rx.lock().expect("receiver lock").recv() else {
+            return out;
+        };
+        out.agg.seq = block.seq;
+        match folder.block(path, &mut out.agg, block.bytes()) {
+            Ok(n) => out.lines.push((block.seq, n)),
+            Err((line, e)) => {
+                stop.store(true, Ordering::Relaxed);
+                out.error = Some((block.seq, line, e));
+                return out;
+            }
+        }
+        let _ = spare.send(block.data);
+    }
+}
+
+/// Per-worker caches of the fast path.
+#[derive(Default)]
+struct Folder {
+    time: TimeCache,
+    /// Raw bytes of the last HTTP point's tag object, its target and its status tag.
+    tags: Vec<u8>,
+    target: Option<(u32, Option<String>)>,
+}
+
+impl Folder {
+    /// Folds whole lines; returns how many there were, or the failing line (1-based within
+    /// `data`) and its error.
+    fn block(
+        &mut self,
+        path: &Path,
+        agg: &mut PointAgg,
+        data: &[u8],
+    ) -> std::result::Result<usize, (usize, Error)> {
+        let (mut start, mut lines) = (0, 0);
+        for end in memchr::memchr_iter(b'\n', data).chain(std::iter::once(data.len())) {
+            if start >= data.len() {
+                break;
+            }
+            lines += 1;
+            let line = trim_end(&data[start..end]);
+            start = end + 1;
+            if !line.is_empty() && !self.fast(agg, line) {
+                slow(path, lines, line, agg).map_err(|e| (lines, e))?;
+            }
+        }
+        Ok(lines)
+    }
+
+    /// Folds a line of k6's usual shape; false when the line needs the full parser.
+    fn fast(&mut self, agg: &mut PointAgg, line: &[u8]) -> bool {
+        let Some((metric, time, rest)) = point_head(line, &mut self.time) else {
+            return false;
+        };
+        if PointAgg::ignores(metric) {
+            if line.ends_with(b"}") {
+                agg.observe(time);
+                return true;
+            }
+            return false;
+        }
+        let Some((value, tags)) = point_tail(rest) else {
+            return false;
+        };
+        if !value.is_finite() {
+            return true;
+        }
+        let sec = time.floor() as i64;
+        if let Some(m) = HttpMetric::of(metric) {
+            if self.target.is_none() || self.tags != tags {
+                let Some(t) = Tags::scan(tags) else {
+                    return false;
+                };
+                let id = agg.http_target(
+                    t.method.as_deref().unwrap_or(""),
+                    t.name.as_deref().or(t.url.as_deref()).unwrap_or("?"),
+                    t.scenario.as_deref(),
+                    t.group.as_deref(),
+                );
+                self.tags.clear();
+                self.tags.extend_from_slice(tags);
+                self.target = Some((id, t.status.map(Cow::into_owned)));
+            }
+            let (id, status) = self.target.as_ref().expect("set above");
+            agg.observe(time);
+            agg.add_http(*id, m, value, sec, || status.as_deref());
+        } else if metric == "checks" {
+            let Some(t) = Tags::scan(tags) else {
+                return false;
+            };
+            agg.observe(time);
+            agg.add_other(metric, sec, value, || t.check.as_deref());
+        } else {
+            // VUs, data volumes and custom metrics are not read by tag
+            agg.observe(time);
+            agg.add_other(metric, sec, value, || None);
+        }
+        true
+    }
+}
+
+fn trim_end(mut b: &[u8]) -> &[u8] {
+    while let [rest @ .., last] = b {
+        if last.is_ascii_whitespace() {
+            b = rest;
+        } else {
+            break;
+        }
+    }
+    b
+}
+
+const HEAD: &[u8] = br#"{"metric":""#;
+const MID: &[u8] = br#"","type":"Point","data":{"time":""#;
+
+/// `{"metric":"M","type":"Point","data":{"time":"T"` -> (M, T in seconds, the rest after T).
+fn point_head<'a>(line: &'a [u8], times: &mut TimeCache) -> Option<(&'a str, f64, &'a [u8])> {
+    let rest = line.strip_prefix(HEAD)?;
+    let q = memchr::memchr2(b'"', b'\\', rest)?;
+    let metric = std::str::from_utf8(&rest[..q]).ok()?;
+    let rest = rest[q..].strip_prefix(MID)?;
+    let q = memchr::memchr(b'"', rest)?;
+    let time = times.seconds(&rest[..q])?;
+    Some((metric, time, &rest[q + 1..]))
+}
+
+/// `,"value":V,"tags":{TAGS}}}` -> (V, TAGS).
+fn point_tail(rest: &[u8]) -> Option<(f64, &[u8])> {
+    let rest = rest.strip_prefix(br#","value":"#)?;
+    let end = rest.iter().position(|b| *b == b',' || *b == b'}')?;
+    let value: f64 = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    let rest = &rest[end..];
+    if rest == b"}}" {
+        return Some((value, b""));
+    }
+    let tags = rest.strip_prefix(br#","tags":{"#)?.strip_suffix(b"}}}")?;
+    Some((value, tags))
+}
+
+/// The tags perfledger reads from a point.
+#[derive(Default)]
+struct Tags<'a> {
+    method: Option<Cow<'a, str>>,
+    name: Option<Cow<'a, str>>,
+    url: Option<Cow<'a, str>>,
+    scenario: Option<Cow<'a, str>>,
+    group: Option<Cow<'a, str>>,
+    status: Option<Cow<'a, str>>,
+    check: Option<Cow<'a, str>>,
+}
+
+impl<'a> Tags<'a> {
+    /// The body of a JSON object of string values; None unless it is that shape. Only the
+    /// values perfledger reads are decoded (and checked to be UTF-8).
+    fn scan(body: &'a [u8]) -> Option<Self> {
+        let mut t = Tags::default();
+        let mut i = 0;
+        while i < body.len() {
+            let key_at = &body[i..];
+            let key = json_string(key_at)?;
+            i += key.taken;
+            if body.get(i) != Some(&b':') {
+                return None;
+            }
+            i += 1;
+            let value_at = &body[i..];
+            let value = json_string(value_at)?;
+            i += value.taken;
+            let name: Cow<'_, [u8]> = if key.escaped {
+                Cow::Owned(key.decode(key_at)?.into_owned().into_bytes())
+            } else {
+                Cow::Borrowed(key.content(key_at))
+            };
+            let slot = match name.as_ref() {
+                b"method" => Some(&mut t.method),
+                b"name" => Some(&mut t.name),
+                b"url" => Some(&mut t.url),
+                b"scenario" => Some(&mut t.scenario),
+                b"group" => Some(&mut t.group),
+                b"status" => Some(&mut t.status),
+                b"check" => Some(&mut t.check),
+                _ => None,
+            };
+            if let Some(slot) = slot {
+                *slot = Some(value.decode(value_at)?);
+            }
+            match body.get(i) {
+                None => break,
+                Some(b',') if i + 1 < body.len() => i += 1,
+                _ => return None,
+            }
+        }
+        Some(t)
+    }
+}
+
+/// A JSON string at the start of some bytes: how many bytes it takes (quotes included) and
+/// whether it holds escapes.
+struct JsonString {
+    taken: usize,
+    escaped: bool,
+}
+
+fn json_string(b: &[u8]) -> Option<JsonString> {
+    if b.first() != Some(&b'"') {
+        return None;
+    }
+    let end = memchr::memchr2(b'"', b'\\', &b[1..])? + 1;
+    if b[end] == b'"' {
+        return Some(JsonString {
+            taken: end + 1,
+            escaped: false,
+        });
+    }
+    let mut j = end;
+    loop {
+        match b.get(j)? {
+            b'\\' => j += 2,
+            b'"' => break,
+            _ => j += 1,
+        }
+    }
+    Some(JsonString {
+        taken: j + 1,
+        escaped: true,
+    })
+}
+
+impl JsonString {
+    /// The bytes between the quotes of the string that starts `b`.
+    fn content<'b>(&self, b: &'b [u8]) -> &'b [u8] {
+        &b[1..self.taken - 1]
+    }
+
+    /// The string that starts `b`, unescaped; None if it is not valid JSON text.
+    fn decode<'b>(&self, b: &'b [u8]) -> Option<Cow<'b, str>> {
+        if self.escaped {
+            return serde_json::from_slice::<String>(&b[..self.taken])
+                .ok()
+                .map(Cow::Owned);
+        }
+        let raw = self.content(b);
+        if raw.iter().any(|c| *c < 0x20) {
+            return None;
+        }
+        std::str::from_utf8(raw).ok().map(Cow::Borrowed)
+    }
+}
+
+/// RFC 3339 times as seconds since the epoch (microsecond precision), remembering the last
+/// date and time of day: consecutive points mostly share them.
+#[derive(Default)]
+struct TimeCache {
+    head: [u8; 19],
+    secs: Option<i64>,
+}
+
+impl TimeCache {
+    /// `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)`; None for anything else (the full parser
+    /// then decides).
+    fn seconds(&mut self, b: &[u8]) -> Option<f64> {
+        if b.len() < 20 {
+            return None;
+        }
+        let (head, tail) = b.split_at(19);
+        if self.secs.is_none() || head != self.head {
+            self.secs = None;
+            self.secs = Some(civil_seconds(head)?);
+            self.head.copy_from_slice(head);
+        }
+        let mut i = 0;
+        let mut nanos = 0i64;
+        if tail[0] == b'.' {
+            i = 1;
+            let mut digits = 0;
+            while let Some(d) = tail.get(i).filter(|d| d.is_ascii_digit()) {
+                if digits < 9 {
+                    nanos = nanos * 10 + (d - b'0') as i64;
+                    digits += 1;
+                }
+                i += 1;
+            }
+            if digits == 0 {
+                return None;
+            }
+            nanos *= 10i64.pow(9 - digits);
+        }
+        let offset = match &tail[i..] {
+            b"Z" | b"z" => 0,
+            [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+                let h = two_digits(*h1, *h2)?;
+                let m = two_digits(*m1, *m2)?;
+                if h > 23 || m > 59 {
+                    return None;
+                }
+                let o = h * 3600 + m * 60;
+                if *sign == b'-' {
+                    -o
+                } else {
+                    o
+                }
+            }
+            _ => return None,
+        };
+        let secs = self.secs? - offset;
+        Some((secs * 1_000_000 + nanos / 1000) as f64 / 1e6)
+    }
+}
+
+fn two_digits(a: u8, b: u8) -> Option<i64> {
+    (a.is_ascii_digit() && b.is_ascii_digit()).then(|| ((a - b'0') * 10 + (b - b'0')) as i64)
+}
+
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS` read as UTC (days from civil: Howard
+/// Hinnant's algorithm, "chrono-Compatible Low-Level Date Algorithms").
+fn civil_seconds(h: &[u8]) -> Option<i64> {
+    if h[4] != b'-'
+        || h[7] != b'-'
+        || !matches!(h[10], b'T' | b't')
+        || h[13] != b':'
+        || h[16] != b':'
+    {
+        return None;
+    }
+    let y = two_digits(h[0], h[1])? * 100 + two_digits(h[2], h[3])?;
+    let (mo, d) = (two_digits(h[5], h[6])?, two_digits(h[8], h[9])?);
+    let (hh, mi, ss) = (
+        two_digits(h[11], h[12])?,
+        two_digits(h[14], h[15])?,
+        two_digits(h[17], h[18])?,
+    );
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    if !(1..=12).contains(&mo)
+        || d < 1
+        || d > month_days[mo as usize - 1]
+        || hh > 23
+        || mi > 59
+        || ss > 59
+    {
+        return None;
+    }
+    let yy = if mo <= 2 { y - 1 } else { y };
+    let era = yy.div_euclid(400);
+    let yoe = yy - era * 400;
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days * 86_400 + hh * 3600 + mi * 60 + ss)
+}
+
+#[derive(Deserialize)]
+struct Line<'a> {
+    #[serde(rename = "type")]
+    kind: &'a str,
+    #[serde(borrow)]
+    metric: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    data: Option<LineData<'a>>,
+}
+
+#[derive(Deserialize)]
+struct LineData<'a> {
+    #[serde(borrow)]
+    time: Option<Cow<'a, str>>,
+    value: Option<f64>,
+    #[serde(borrow, default)]
+    tags: Option<HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    #[serde(rename = "type", borrow)]
+    metric_type: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    name: Option<Cow<'a, str>>,
+}
+
+/// The full parser: any valid k6 JSON line, and the error for anything else.
+fn slow(path: &Path, no: usize, line: &[u8], agg: &mut PointAgg) -> Result<()> {
+    let line =
+        std::str::from_utf8(line).map_err(|_| Error::input(path, Some(no), "invalid UTF-8"))?;
+    let l: Line = serde_json::from_str(line)
+        .map_err(|e| Error::input(path, Some(no), format!("expected a k6 JSON point: {e}")))?;
+    let Some(data) = l.data else { return Ok(()) };
+    match l.kind {
+        "Metric" => {
+            if let (Some(name), Some(t)) = (data.name.as_deref(), data.metric_type.as_deref()) {
+                agg.declare(name, t);
+            }
+        }
+        "Point" => {
+            let (Some(metric), Some(time), Some(value)) =
+                (l.metric.as_deref(), data.time.as_deref(), data.value)
+            else {
+                return Err(Error::input(
+                    path,
+                    Some(no),
+                    "a Point needs metric, data.time and data.value",
+                ));
+            };
+            let t = text::rfc3339(time).ok_or_else(|| {
+                Error::input(
+                    path,
+                    Some(no),
+                    format!("expected an RFC 3339 time, found '{time}'"),
+                )
+            })?;
+            let secs = t.and_utc().timestamp_micros() as f64 / 1e6;
+            let tags = data.tags.as_ref();
+            agg.add(Point {
+                metric,
+                time: secs,
+                value,
+                tag: |k: &str| tags.and_then(|m| m.get(k)).map(|v| v.as_ref()),
+            });
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The fast time parser agrees with chrono on every time it accepts.
+        #[test]
+        fn fast_times_match_chrono(
+            secs in 0i64..4_102_444_800, nanos in 0u32..1_000_000_000, digits in 0usize..10,
+            offset_min in -1439i32..1440, zulu in any::<bool>()
+        ) {
+            let frac = format!("{nanos:09}");
+            let frac = if digits == 0 { String::new() } else { format!(".{}", &frac[..digits]) };
+            let offset = if zulu { "Z".to_string() } else {
+                format!("{}{:02}:{:02}", if offset_min < 0 { '-' } else { '+' }, offset_min.abs() / 60, offset_min.abs() % 60)
+            };
+            let local = chrono::DateTime::from_timestamp(secs, 0).unwrap().naive_utc();
+            let s = format!("{}{frac}{offset}", local.format("%Y-%m-%dT%H:%M:%S"));
+            let want = text::rfc3339(&s).unwrap().and_utc().timestamp_micros() as f64 / 1e6;
+            let got = TimeCache::default().seconds(s.as_bytes());
+            prop_assert_eq!(got, Some(want), "{}", s);
+        }
+
+        /// One worker or several, the same file folds to the same figures.
+        #[test]
+        fn block_split_does_not_matter(cut in 1usize..2500) {
+            let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/k6/shop_points.json")).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            let cut = cut.min(lines.len() - 1);
+            let path = Path::new("shop_points.json");
+            let mut parts = Vec::new();
+            for (seq, part) in [&lines[..cut], &lines[cut..]].into_iter().enumerate() {
+                let mut agg = PointAgg::default();
+                agg.seq = seq as u64;
+                let data = (part.join("\n") + "\n").into_bytes();
+                Folder::default().block(path, &mut agg, &data).unwrap();
+                parts.push(agg);
+            }
+            let mut merged = PointAgg::default();
+            for p in parts.into_iter().rev() {
+                merged.merge(p).unwrap();
+            }
+            let a = merged.finish(path, "k6-ndjson").unwrap();
+            let b = fold_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/k6/shop_points.json")), 1)
+                .unwrap().0.finish(path, "k6-ndjson").unwrap();
+            prop_assert_eq!(a.targets.len(), b.targets.len());
+            for (ta, tb) in a.targets.iter().zip(&b.targets) {
+                prop_assert_eq!(&ta.name, &tb.name);
+                prop_assert_eq!(&ta.tags, &tb.tags);
+                prop_assert_eq!(ta.metrics.keys().collect::<Vec<_>>(), tb.metrics.keys().collect::<Vec<_>>());
+                for (m, (v, _)) in &ta.metrics {
+                    let w = tb.metrics[m].0;
+                    // sums in another order may differ in the last bits
+                    prop_assert!((v - w).abs() <= 1e-9 * w.abs().max(1.0), "{} {}: {} vs {}", ta.name, m, v, w);
+                }
+                prop_assert_eq!(&ta.histogram, &tb.histogram);
+            }
+            prop_assert_eq!(a.series.len(), b.series.len());
+            prop_assert_eq!(a.load.users, b.load.users);
+        }
+    }
+
+    #[test]
+    fn slow_path_handles_what_the_fast_path_declines() {
+        let mut agg = PointAgg::default();
+        let mut f = Folder::default();
+        // keys in another order, an escaped tag value, a Metric line
+        for l in [
+            r#"{"type":"Metric","data":{"name":"cart","type":"gauge"},"metric":"cart"}"#,
+            r#"{"type":"Point","metric":"http_reqs","data":{"value":1,"time":"2026-11-27T06:38:24Z","tags":{"method":"GET","name":"a\u0026b"}}}"#,
+            r#"{"metric":"http_reqs","type":"Point","data":{"time":"2026-11-27T06:38:25Z","value":1,"tags":{"method":"GET","name":"a\u0026b"}}}"#,
+            r#"{"metric":"cart","type":"Point","data":{"time":"2026-11-27T06:38:25Z","value":3,"tags":{}}}"#,
+        ] {
+            if !f.fast(&mut agg, l.as_bytes()) {
+                slow(Path::new("x"), 1, l.as_bytes(), &mut agg).unwrap();
+            }
+        }
+        let run = agg.finish(Path::new("x"), "k6-ndjson").unwrap();
+        let t = run
+            .targets
+            .iter()
+            .find(|t| t.name == "GET a&b")
+            .expect("one target for both spellings");
+        assert_eq!(t.get("requests"), Some(2.0));
+        assert!(run.targets.iter().any(|t| t.name == "cart"));
+    }
+}

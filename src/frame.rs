@@ -346,8 +346,15 @@ pub fn bool_column(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
 }
 
 pub fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    Ok(f64_column(df, name)?
-        .into_iter()
-        .map(|v| v.map(|x| x as i64))
+    let c = df
+        .column(name)
+        .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
+    Ok((0..df.height())
+        .map(|i| match c.get(i) {
+            Ok(AnyValue::Int64(x)) => Some(x),
+            Ok(AnyValue::Int32(x)) => Some(x as i64),
+            Ok(AnyValue::Float64(x)) => Some(x as i64),
+            _ => None,
+        })
         .collect())
 }

@@ -143,7 +143,8 @@ impl Target {
 /// One point of the tool's interval data.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesPoint {
-    pub target: String,
+    /// shared by a target's points: a long run has millions of them
+    pub target: std::sync::Arc<str>,
     pub ts: NaiveDateTime,
     pub metric: &'static str,
     pub value: f64,

@@ -293,7 +293,7 @@ fn locust_csv_sets_of_two_versions() {
     assert!(r
         .series
         .iter()
-        .any(|p| p.target == TOTAL && p.metric == "users" && p.value == 8.0));
+        .any(|p| &*p.target == TOTAL && p.metric == "users" && p.value == 8.0));
     assert!(r
         .errors
         .iter()

@@ -125,17 +125,51 @@ fn sigkill_during_imports_leaves_no_partial_run() {
 #[test]
 fn an_older_warehouse_is_upgraded_and_a_newer_one_refused() {
     let w = Workdir::new();
+    // a version-1 warehouse holding a run keyed the old way (SHA-256) from a real file
+    let f = fixture("ab/users_n2000_c10.txt");
+    let units = perfledger::import::collect_units(std::slice::from_ref(&f)).unwrap();
+    let imp = perfledger::import::detect(&units[0].0, None).unwrap();
+    let perfledger::model::Parsed::Runs(runs) =
+        perfledger::import::parse_unit(&units[0].0, imp, &Default::default()).unwrap()
+    else {
+        panic!("ab output is a run")
+    };
+    let old_key =
+        perfledger::import::legacy_content_key(&runs[0].sources, runs[0].key_suffix.as_deref())
+            .unwrap();
+    assert!(!old_key.starts_with("blake3:"));
     {
         let mut conn = duckdb::Connection::open(w.db()).unwrap();
         perfledger::db::migrate_to(&mut conn, &w.db(), 1).unwrap();
-        conn.execute_batch("INSERT INTO run (tool, format, content_key, imported_at) VALUES ('ab', 'ab-text', 'k1', now())").unwrap();
+        conn.execute(
+            "INSERT INTO run (tool, format, content_key, imported_at) VALUES ('ab', 'ab-text', ?, now())",
+            [&old_key],
+        )
+        .unwrap();
+        conn.execute_batch("INSERT INTO source_file VALUES (1, 'users.txt', 'output', 'abc', 10)")
+            .unwrap();
     }
     assert_eq!(
         w.scalar("SELECT max(version) FROM perfledger_schema"),
-        2,
+        perfledger::db::latest_version(),
         "opened and upgraded"
     );
     assert_eq!(w.scalar("SELECT count(*) FROM run"), 1, "no loss");
+    assert_eq!(
+        w.scalar("SELECT sha256 FROM source_file"),
+        "abc",
+        "old digests kept"
+    );
+    // the file an older perfledger imported is recognised, though keys are BLAKE3 now
+    let out = w.json(&["import", f.to_str().unwrap()]);
+    assert_eq!(out[0]["status"], "already imported", "{out}");
+    assert_eq!(w.scalar("SELECT count(*) FROM run"), 1);
+    let out = w.json(&["import", fixture("wrk/users_lua_report.json").to_str().unwrap()]);
+    assert_eq!(out[0]["status"], "imported", "{out}");
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM run WHERE content_key LIKE 'blake3:%'"),
+        1
+    );
     assert_eq!(
         w.scalar("SELECT count(*) FROM baseline"),
         0,

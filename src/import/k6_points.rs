@@ -430,10 +430,11 @@ impl PointAgg {
             }
             run.targets.push(t);
         }
+        let shared: Vec<std::sync::Arc<str>> = names.iter().map(|n| n.as_str().into()).collect();
         let mut per_second: Vec<_> = self
             .per_second
             .iter()
-            .map(|((sec, id), b)| (*sec, &names[*id as usize], *b))
+            .map(|((sec, id), b)| (*sec, &shared[*id as usize], *b))
             .collect();
         per_second.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         for (sec, target, Bucket(n, f, sum)) in per_second {

@@ -88,10 +88,10 @@ fn target_name(kind: &str, name: &str) -> String {
     }
 }
 
-fn csv_reader(path: &Path, text: &str) -> Result<(csv::Reader<std::io::Cursor<Vec<u8>>>, Columns)> {
+fn csv_reader<'a>(path: &Path, text: &'a str) -> Result<(csv::Reader<&'a [u8]>, Columns)> {
     let mut rdr = csv::ReaderBuilder::new()
         .flexible(true)
-        .from_reader(std::io::Cursor::new(text.as_bytes().to_vec()));
+        .from_reader(text.as_bytes());
     let headers = rdr
         .headers()
         .map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?
@@ -99,23 +99,18 @@ fn csv_reader(path: &Path, text: &str) -> Result<(csv::Reader<std::io::Cursor<Ve
     Ok((rdr, Columns::new(&headers)))
 }
 
-fn records(
-    path: &Path,
-    text: &str,
-    rdr: &mut csv::Reader<std::io::Cursor<Vec<u8>>>,
-) -> Result<Vec<(usize, csv::StringRecord)>> {
-    rdr.records()
-        .map(|r| {
-            r.map(|rec| (text::csv_line(text, rec.position()).unwrap_or(0), rec))
-                .map_err(|e| {
-                    Error::input(
-                        path,
-                        text::csv_line(text, e.position()),
-                        format!("malformed CSV row: {e}"),
-                    )
-                })
-        })
-        .collect()
+/// The records with their lines, streamed: a long run's history has millions.
+fn records<'a>(
+    path: &'a Path,
+    text: &'a str,
+    rdr: &'a mut csv::Reader<&'a [u8]>,
+) -> impl Iterator<Item = Result<(usize, csv::StringRecord)>> + 'a {
+    let mut lines = text::Lines::new(text);
+    rdr.records().map(move |r| {
+        lines
+            .record(path, r)
+            .map(|(rec, line)| (line.unwrap_or(0), rec))
+    })
 }
 
 impl Importer for LocustCsv {
@@ -181,7 +176,8 @@ fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
             "expected a Locust stats header with Name and Request Count columns",
         ));
     }
-    for (line, rec) in records(path, &text, &mut rdr)? {
+    for r in records(path, &text, &mut rdr) {
+        let (line, rec) = r?;
         let kind = cols.get(&rec, "type").unwrap_or("");
         let name = cols
             .get(&rec, "name")
@@ -241,7 +237,9 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let mut first = None;
     let mut last = None;
     let mut max_users: Option<f64> = None;
-    for (line, rec) in records(path, &text, &mut rdr)? {
+    let mut shared: std::collections::HashMap<String, std::sync::Arc<str>> = Default::default();
+    for r in records(path, &text, &mut rdr) {
+        let (line, rec) = r?;
         let secs = cols.num(&rec, "timestamp").ok_or_else(|| {
             Error::input(path, Some(line), "expected a Unix timestamp in Timestamp")
         })?;
@@ -251,10 +249,17 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
         last = Some(ts);
         let kind = cols.get(&rec, "type").unwrap_or("");
         let name = cols.get(&rec, "name").unwrap_or("Aggregated");
-        let target = if is_total(name, kind) {
+        let name = if is_total(name, kind) {
             TOTAL.to_string()
         } else {
             target_name(kind, name)
+        };
+        let target = match shared.get(&name) {
+            Some(t) => std::sync::Arc::clone(t),
+            None => shared
+                .entry(name.clone())
+                .or_insert_with(|| name.into())
+                .clone(),
         };
         let users = cols.num(&rec, "users");
         max_users = match (max_users, users) {
@@ -271,7 +276,7 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
                 });
             }
         };
-        if target == TOTAL {
+        if &*target == TOTAL {
             push("users", users);
         }
         push("throughput_rps", cols.num(&rec, "rps"));
@@ -292,7 +297,8 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
 fn parse_failures(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let text = read_text(path)?;
     let (mut rdr, cols) = csv_reader(path, &text)?;
-    for (line, rec) in records(path, &text, &mut rdr)? {
+    for r in records(path, &text, &mut rdr) {
+        let (line, rec) = r?;
         let count = cols
             .num(&rec, "Occurrences")
             .ok_or_else(|| Error::input(path, Some(line), "expected a number in Occurrences"))?;
@@ -314,7 +320,8 @@ fn parse_failures(path: &Path, run: &mut ParsedRun) -> Result<()> {
 fn parse_exceptions(path: &Path, run: &mut ParsedRun) -> Result<()> {
     let text = read_text(path)?;
     let (mut rdr, cols) = csv_reader(path, &text)?;
-    for (line, rec) in records(path, &text, &mut rdr)? {
+    for r in records(path, &text, &mut rdr) {
+        let (line, rec) = r?;
         let count = cols
             .num(&rec, "Count")
             .ok_or_else(|| Error::input(path, Some(line), "expected a number in Count"))?;

@@ -81,8 +81,9 @@ impl Importer for PgssCsv {
             ));
         };
         let mut statements = Vec::new();
+        let mut lines = text::Lines::new(&text);
         for rec in rdr.records() {
-            let (rec, line) = text::csv_record(path, &text, rec)?;
+            let (rec, line) = lines.record(path, rec)?;
             let get = |i: Option<usize>| i.and_then(|i| rec.get(i)).filter(|v| !v.is_empty());
             let int = |name: &str| get(idx(name)).and_then(|v| v.parse::<i64>().ok());
             let calls = get(Some(ci))

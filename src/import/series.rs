@@ -105,8 +105,9 @@ impl Importer for SeriesCsv {
             .clone();
         let idx = |n: &str| headers.iter().position(|h| h == n);
         let mut rows = Vec::new();
+        let mut lines = text::Lines::new(&text);
         for rec in rdr.records() {
-            let (rec, line) = text::csv_record(path, &text, rec)?;
+            let (rec, line) = lines.record(path, rec)?;
             let at = rec.get(0).and_then(parse_time).ok_or_else(|| {
                 Error::input(
                     path,

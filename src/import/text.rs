@@ -136,41 +136,61 @@ pub fn duration_ms_spaced(s: &str) -> Option<f64> {
     duration_ms(&format!("{v}{unit}"))
 }
 
-/// 1-based line of a byte offset in `text`; an offset sitting on a line terminator (where the
-/// csv crate places a record's start) counts as the next line.
-pub fn line_at(text: &str, byte: u64) -> usize {
-    let byte = (byte as usize).min(text.len());
-    let before = text.as_bytes()[..byte]
-        .iter()
-        .filter(|b| **b == b'\n')
-        .count();
-    let rest = &text.as_bytes()[byte..];
-    let on_terminator = rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
-    before + 1 + usize::from(on_terminator)
+/// Line numbers (1-based) of byte offsets in a text, for offsets visited in increasing order
+/// (CSV records): each call counts only the newlines since the previous one, so numbering a
+/// file's records stays linear in its size.
+pub struct Lines<'a> {
+    text: &'a str,
+    byte: usize,
+    newlines: usize,
 }
 
-/// A CSV record with its line, or an error naming the line where it broke.
-pub fn csv_record(
-    path: &std::path::Path,
-    text: &str,
-    rec: Result<csv::StringRecord, csv::Error>,
-) -> Result<(csv::StringRecord, Option<usize>)> {
-    match rec {
-        Ok(r) => {
-            let line = csv_line(text, r.position());
-            Ok((r, line))
+impl<'a> Lines<'a> {
+    pub fn new(text: &'a str) -> Self {
+        Lines {
+            text,
+            byte: 0,
+            newlines: 0,
         }
-        Err(e) => Err(Error::input(
-            path,
-            csv_line(text, e.position()),
-            format!("malformed CSV row: {e}"),
-        )),
     }
-}
 
-/// The line of a CSV record or error position within `text`.
-pub fn csv_line(text: &str, pos: Option<&csv::Position>) -> Option<usize> {
-    pos.map(|p| line_at(text, p.byte()))
+    /// The line of `byte`; an offset on a line terminator (where the CSV reader places the
+    /// start of the next record) belongs to the next line.
+    pub fn at(&mut self, byte: u64) -> usize {
+        let byte = (byte as usize).min(self.text.len());
+        if byte < self.byte {
+            (self.byte, self.newlines) = (0, 0);
+        }
+        self.newlines += memchr::memchr_iter(b'\n', &self.text.as_bytes()[self.byte..byte]).count();
+        self.byte = byte;
+        let rest = &self.text.as_bytes()[byte..];
+        let on_terminator = rest.starts_with(b"\n") || rest.starts_with(b"\r\n");
+        self.newlines + 1 + usize::from(on_terminator)
+    }
+
+    /// The line of a CSV position.
+    pub fn of(&mut self, pos: Option<&csv::Position>) -> Option<usize> {
+        pos.map(|p| self.at(p.byte()))
+    }
+
+    /// A CSV record with its line, or an error naming the line where it broke.
+    pub fn record(
+        &mut self,
+        path: &std::path::Path,
+        rec: Result<csv::StringRecord, csv::Error>,
+    ) -> Result<(csv::StringRecord, Option<usize>)> {
+        match rec {
+            Ok(r) => {
+                let line = self.of(r.position());
+                Ok((r, line))
+            }
+            Err(e) => Err(Error::input(
+                path,
+                self.of(e.position()),
+                format!("malformed CSV row: {e}"),
+            )),
+        }
+    }
 }
 
 #[cfg(test)]

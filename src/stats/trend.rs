@@ -99,13 +99,13 @@ fn kendall_s(t: &[f64], y: &[f64]) -> f64 {
 /// Sorts `v` ascending and returns the pairs i < j with v[i] > v[j] (strict inversions).
 fn count_descents(v: &mut [f64]) -> u64 {
     let mut buf = v.to_vec();
-    merge_count(v, &mut buf, &|a: f64, b: f64| a > b)
+    merge_count::<true>(v, &mut buf)
 }
 
-/// Bottom-up merge sort of `v` (by `total_cmp`); counts pairs i < j with `inverted(v[i], v[j])`,
-/// where `inverted` is `>` (strict) or `>=` (non-strict) and left elements are taken first
-/// unless inverted.
-fn merge_count(v: &mut [f64], buf: &mut [f64], inverted: &dyn Fn(f64, f64) -> bool) -> u64 {
+/// Bottom-up merge sort of `v` ascending; counts pairs i < j with v[i] > v[j] (`STRICT`) or
+/// v[i] >= v[j]. Left elements are taken first unless inverted.
+fn merge_count<const STRICT: bool>(v: &mut [f64], buf: &mut [f64]) -> u64 {
+    let inverted = |a: f64, b: f64| if STRICT { a > b } else { a >= b };
     let n = v.len();
     let mut count = 0u64;
     let mut width = 1;
@@ -225,7 +225,7 @@ impl SlopeSelection {
     fn count_le(&self, s: f64, buf: &mut Vec<f64>) -> u64 {
         let mut z: Vec<f64> = self.t.iter().zip(&self.y).map(|(t, y)| y - s * t).collect();
         buf.resize(z.len(), 0.0);
-        merge_count(&mut z, buf, &|a: f64, b: f64| a >= b) - self.joint_ties
+        merge_count::<false>(&mut z, buf) - self.joint_ties
     }
 
     /// The slopes in (lo, hi], sorted: pairs whose lines swap order between lo and hi.
@@ -285,8 +285,8 @@ impl SlopeSelection {
         use rand::{Rng, SeedableRng};
         let n = self.t.len();
         let mut rng = rand::rngs::StdRng::seed_from_u64(0x7e11_5e11);
-        let mut sample: Vec<f64> = Vec::with_capacity(8 * n);
-        while sample.len() < 8 * n {
+        let mut sample: Vec<f64> = Vec::with_capacity(2 * n);
+        while sample.len() < 2 * n {
             let (a, b) = (rng.gen_range(0..n), rng.gen_range(0..n));
             let dt = self.t[b] - self.t[a];
             if dt != 0.0 {

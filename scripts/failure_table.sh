@@ -8,6 +8,8 @@ P=${PERFLEDGER:-$CARGO_TARGET_DIR/release/perfledger}
 T=$(mktemp -d); trap 'rm -rf "$T"' EXIT
 W=$T/w.duckdb
 $P --db "$W" import fixtures/ab/users_n2000_c10.txt >/dev/null
+for i in 1 2 3 4 5 6 7 8; do $P --db "$W" import "fixtures/history/wrk_base_$i.json" >/dev/null; done
+$P --db "$W" import fixtures/history/wrk_slow20_1.json >/dev/null # run 10
 F=fixtures/broken
 
 row() { # description, then the command (run from the repo, warehouse $W)
@@ -44,7 +46,7 @@ row "--db is not a DuckDB file" $P --db "$T/not_a_db.duckdb" runs
 row "write statement in sql (read-only)" $P --db "$W" sql "DELETE FROM run"
 row "bad SQL" $P --db "$W" sql "SELEC 1"
 row "goals file missing" $P --db "$W" check --goals "$T/none.toml"
-row "regression or failed goal (CI gate)" $P --db "$W" check --goals fixtures/demo_goals.toml
+row "regression found by the CI gate" $P --db "$W" check --baseline 2,3,4,5,6,7,8,9 10
 # another writer holding the lock longer than PERFLEDGER_LOCK_TIMEOUT
 python3 -c "import duckdb,time,sys; c=duckdb.connect(sys.argv[1]); time.sleep(6)" "$W" &
 sleep 2

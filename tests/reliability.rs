@@ -164,7 +164,10 @@ fn an_older_warehouse_is_upgraded_and_a_newer_one_refused() {
     let out = w.json(&["import", f.to_str().unwrap()]);
     assert_eq!(out[0]["status"], "already imported", "{out}");
     assert_eq!(w.scalar("SELECT count(*) FROM run"), 1);
-    let out = w.json(&["import", fixture("wrk/users_lua_report.json").to_str().unwrap()]);
+    let out = w.json(&[
+        "import",
+        fixture("wrk/users_lua_report.json").to_str().unwrap(),
+    ]);
     assert_eq!(out[0]["status"], "imported", "{out}");
     assert_eq!(
         w.scalar("SELECT count(*) FROM run WHERE content_key LIKE 'blake3:%'"),

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver, TrySendError};
 use std::sync::Mutex;
 
 use serde::Deserialize;
@@ -55,7 +55,9 @@ impl Importer for K6Ndjson {
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        // the reading thread digests every byte and helps fold when the workers are behind
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+        let workers = cores.saturating_sub(1).max(1);
         let (agg, source) = fold_file(path, workers)?;
         let mut run = agg.finish(path, "k6-ndjson")?;
         run.sources = vec![source];
@@ -77,7 +79,8 @@ impl Block {
     }
 }
 
-/// Folds the file with `workers` threads, digesting its bytes on the way.
+/// Folds the file with `workers` threads, digesting its bytes on the way. The reading thread
+/// folds a block itself whenever the workers' queue is full, so no core idles.
 pub fn fold_file(path: &Path, workers: usize) -> Result<(PointAgg, SourceFile)> {
     let cannot = |e: std::io::Error| Error::input(path, None, format!("cannot read: {e}"));
     let mut digest = Digesting {
@@ -106,17 +109,31 @@ pub fn fold_file(path: &Path, workers: usize) -> Result<(PointAgg, SourceFile)> 
                 s.spawn(move || worker(path, rx, spare_tx, stop))
             })
             .collect();
-        drop(spare_tx);
+        let mut helper = Work::default();
         let read = read_blocks(
             &mut *reader,
-            |block| !stop.load(Ordering::Relaxed) && tx.send(block).is_ok(),
+            |block| {
+                if stop.load(Ordering::Relaxed) {
+                    return false;
+                }
+                match tx.try_send(block) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(block)) => {
+                        let ok = helper.fold(path, &block, &stop);
+                        let _ = spare_tx.send(block.data);
+                        ok
+                    }
+                    Err(TrySendError::Disconnected(_)) => false,
+                }
+            },
             || spare_rx.try_recv().unwrap_or_default(),
         );
         drop(tx);
-        let outs: Vec<_> = handles
+        let mut outs: Vec<_> = handles
             .into_iter()
             .map(|h| h.join().expect("k6 point worker panicked"))
             .collect();
+        outs.push(helper);
         (outs, read)
     });
     let mut lines: BTreeMap<u64, usize> = BTreeMap::new();
@@ -234,12 +251,32 @@ fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
     Ok(n)
 }
 
-/// What a worker folded: its aggregator, the number of lines of each block it read, and the
+/// What a thread folded: its aggregator, the number of lines of each block it read, and the
 /// first error it met as (block, line within the block, error).
-struct WorkerOut {
+#[derive(Default)]
+struct Work {
     agg: PointAgg,
+    folder: Folder,
     lines: Vec<(u64, usize)>,
     error: Option<(u64, usize, Error)>,
+}
+
+impl Work {
+    /// Folds a block; false (and `stop` raised) on an error.
+    fn fold(&mut self, path: &Path, block: &Block, stop: &AtomicBool) -> bool {
+        self.agg.seq = block.seq;
+        match self.folder.block(path, &mut self.agg, block.bytes()) {
+            Ok(n) => {
+                self.lines.push((block.seq, n));
+                true
+            }
+            Err((line, e)) => {
+                stop.store(true, Ordering::Relaxed);
+                self.error = Some((block.seq, line, e));
+                false
+            }
+        }
+    }
 }
 
 fn worker(
@@ -247,25 +284,14 @@ fn worker(
     rx: &Mutex<Receiver<Block>>,
     spare: std::sync::mpsc::Sender<Vec<u8>>,
     stop: &AtomicBool,
-) -> WorkerOut {
-    let mut out = WorkerOut {
-        agg: PointAgg::default(),
-        lines: Vec::new(),
-        error: None,
-    };
-    let mut folder = Folder::default();
+) -> Work {
+    let mut work = Work::default();
     loop {
         let Ok(block) = rx.lock().expect("receiver lock").recv() else {
-            return out;
+            return work;
         };
-        out.agg.seq = block.seq;
-        match folder.block(path, &mut out.agg, block.bytes()) {
-            Ok(n) => out.lines.push((block.seq, n)),
-            Err((line, e)) => {
-                stop.store(true, Ordering::Relaxed);
-                out.error = Some((block.seq, line, e));
-                return out;
-            }
+        if !work.fold(path, &block, stop) {
+            return work;
         }
         let _ = spare.send(block.data);
     }

@@ -69,10 +69,11 @@ struct Bucket(u64, u64, f64);
 pub struct PointAgg {
     http: Vec<HttpAgg>,
     http_ids: HashMap<(String, String), u32>,
-    total: Option<Histogram<u64>>,
     total_requests: u64,
     total_failures: u64,
     per_second: HashMap<(i64, u32), Bucket>,
+    /// The bucket being filled: a request's points share it, so most points skip the map.
+    current: Option<((i64, u32), Bucket)>,
     /// second -> (chunk order, VUs)
     vus: BTreeMap<i64, (u64, f64)>,
     custom: BTreeMap<String, CustomAgg>,
@@ -218,8 +219,12 @@ impl PointAgg {
         sec: i64,
         status: impl FnOnce() -> Option<&'s str>,
     ) {
+        if self.current.as_ref().is_none_or(|(k, _)| *k != (sec, id)) {
+            self.flush_bucket();
+            self.current = Some(((sec, id), Bucket::default()));
+        }
         let agg = &mut self.http[id as usize];
-        let bucket = self.per_second.entry((sec, id)).or_default();
+        let bucket = &mut self.current.as_mut().expect("set above").1;
         match metric {
             HttpMetric::Reqs => {
                 agg.requests += value as u64;
@@ -241,10 +246,19 @@ impl PointAgg {
                 }
             }
             HttpMetric::Duration => {
+                // the run's histogram is the sum of the targets', made once in `finish`
                 model::record_ms(agg.hist.get_or_insert_with(new_histogram), value, 1);
-                model::record_ms(self.total.get_or_insert_with(new_histogram), value, 1);
                 bucket.2 += value;
             }
+        }
+    }
+
+    fn flush_bucket(&mut self) {
+        if let Some((key, b)) = self.current.take() {
+            let e = self.per_second.entry(key).or_default();
+            e.0 += b.0;
+            e.1 += b.1;
+            e.2 += b.2;
         }
     }
 
@@ -300,7 +314,9 @@ impl PointAgg {
     }
 
     /// Adds what another aggregator folded from other parts of the same file.
-    pub fn merge(&mut self, o: PointAgg) -> Result<()> {
+    pub fn merge(&mut self, mut o: PointAgg) -> Result<()> {
+        self.flush_bucket();
+        o.flush_bucket();
         let mut ids = Vec::with_capacity(o.http.len());
         for a in o.http {
             let id = self.http_target(&a.method, &a.name, None, None);
@@ -318,7 +334,6 @@ impl PointAgg {
             }
             merge_hist(&mut mine.hist, a.hist)?;
         }
-        merge_hist(&mut self.total, o.total)?;
         self.total_requests += o.total_requests;
         self.total_failures += o.total_failures;
         for ((sec, id), b) in o.per_second {
@@ -358,7 +373,8 @@ impl PointAgg {
         Ok(())
     }
 
-    pub fn finish(self, path: &Path, format: &'static str) -> Result<ParsedRun> {
+    pub fn finish(mut self, path: &Path, format: &'static str) -> Result<ParsedRun> {
+        self.flush_bucket();
         if self.total_requests == 0 && self.http.is_empty() {
             return Err(Error::no_results(
                 path,
@@ -398,7 +414,9 @@ impl PointAgg {
                 Some(self.data_sent).filter(|v| *v > 0.0),
                 "bytes",
             );
-        total.histogram = self.total;
+        for a in &self.http {
+            merge_hist(&mut total.histogram, a.hist.clone())?;
+        }
         run.targets.push(total);
         let names: Vec<String> = self
             .http

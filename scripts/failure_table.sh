@@ -17,7 +17,7 @@ row() { # description, then the command (run from the repo, warehouse $W)
   local out rc
   out=$("$@" 2>&1 >/dev/null); rc=$?
   [ -z "$out" ] && out=$("$@" 2>&1 | tail -1)
-  out=$(echo "$out" | head -1 | sed "s|$T|/tmp/x|g; s/|/\\\\|/g")
+  out=$(echo "$out" | head -1 | sed "s|$T|/tmp/x|g; s/|/\\\\|/g; s/\`/'/g")
   printf '| %s | %s | `%s` |\n' "$what" "$rc" "$out"
 }
 

@@ -48,9 +48,10 @@ row "bad SQL" $P --db "$W" sql "SELEC 1"
 row "goals file missing" $P --db "$W" check --goals "$T/none.toml"
 row "regression found by the CI gate" $P --db "$W" check --baseline 2,3,4,5,6,7,8,9 10
 # another writer holding the lock longer than PERFLEDGER_LOCK_TIMEOUT
-python3 -c "import duckdb,time,sys; c=duckdb.connect(sys.argv[1]); time.sleep(6)" "$W" &
+python3 -c "import duckdb,time,sys; c=duckdb.connect(sys.argv[1]); time.sleep(8)" "$W" &
 sleep 2
 row "warehouse locked by another writer past PERFLEDGER_LOCK_TIMEOUT=1" env PERFLEDGER_LOCK_TIMEOUT=1 $P --db "$W" import fixtures/wrk/users_lua_report.json
+row "reading while a writer holds the lock past PERFLEDGER_LOCK_TIMEOUT=1" env PERFLEDGER_LOCK_TIMEOUT=1 $P --db "$W" runs
 wait
 # full and read-only disks, in a private mount namespace with a 16 MB tmpfs
 if unshare -rm true 2>/dev/null; then

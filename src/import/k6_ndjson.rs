@@ -777,6 +777,25 @@ mod tests {
     }
 
     #[test]
+    fn the_digest_taken_while_reading_is_the_files() {
+        for f in ["shop_points.json", "shop_points_gz.json.gz"] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/k6")
+                .join(f);
+            let bytes = std::fs::read(&path).unwrap();
+            for workers in [1, 3] {
+                let (_, source) = fold_file(&path, workers).unwrap();
+                assert_eq!(
+                    source.blake3,
+                    blake3::hash(&bytes).to_hex().to_string(),
+                    "{f}"
+                );
+                assert_eq!(source.bytes, bytes.len() as u64);
+            }
+        }
+    }
+
+    #[test]
     fn slow_path_handles_what_the_fast_path_declines() {
         let mut agg = PointAgg::default();
         let mut f = Folder::default();

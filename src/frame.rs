@@ -255,33 +255,34 @@ pub fn table(header: &[String], rows: &[Vec<String>]) -> String {
                 .unwrap_or(0)
         })
         .collect();
-    let numeric = |s: &str| !s.is_empty() && s.parse::<f64>().is_ok();
-    let line = |cells: &[String]| {
-        cells
-            .iter()
-            .zip(&widths)
-            .map(|(c, w)| {
-                if numeric(c) {
-                    format!("{c:>w$}")
-                } else {
-                    format!("{c:<w$}")
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("  ")
-            .trim_end()
-            .to_string()
-    };
-    let mut out = line(header) + "\n";
-    out += &widths
-        .iter()
-        .map(|w| "-".repeat(*w))
-        .collect::<Vec<_>>()
-        .join("  ");
-    out.push('\n');
-    for r in rows {
-        out += &line(r);
+    // one buffer for the whole table: a trend prints 100,000 rows
+    let mut out =
+        String::with_capacity((widths.iter().sum::<usize>() + 2 * widths.len()) * (rows.len() + 2));
+    let line = |out: &mut String, cells: &[String]| {
+        let start = out.len();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            let pad = w.saturating_sub(c.chars().count());
+            let numeric = !c.is_empty() && c.parse::<f64>().is_ok();
+            if numeric {
+                out.extend(std::iter::repeat_n(' ', pad));
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        let end = out.trim_end().len().max(start);
+        out.truncate(end);
         out.push('\n');
+    };
+    line(&mut out, header);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    line(&mut out, &rule);
+    for r in rows {
+        line(&mut out, r);
     }
     out
 }

@@ -5,8 +5,9 @@
 //! core folds blocks into its own aggregator; the aggregators are merged at the end. Memory is
 //! bounded by the blocks in flight, never by the file.
 //!
-//! Each line first goes through a fast path that accepts exactly the shape k6 writes
-//! (`{"metric":"…","type":"Point","data":{"time":"…","value":…,"tags":{…}}}`). Lines of
+//! Each line first goes through a fast path that accepts exactly the shapes k6 writes
+//! (`{"metric":"…","type":"Point","data":{"time":"…","value":…,"tags":{…}}}` as k6 1.1 does,
+//! and `{"type":"Point","data":{…},"metric":"…"}` as k6's documentation shows). Lines of
 //! metrics perfledger does not keep (the request phase timings, `vus_max`, iterations) are
 //! read up to their time, which still widens the run's span. A request's points repeat the same
 //! tag object, so the target it names is looked up once per distinct tag bytes. Anything else
@@ -332,7 +333,11 @@ impl Folder {
 
     /// Folds a line of k6's usual shape; false when the line needs the full parser.
     fn fast(&mut self, agg: &mut PointAgg, line: &[u8]) -> bool {
-        let Some((metric, time, rest)) = point_head(line, &mut self.time) else {
+        let (metric, time, tail) = if let Some((m, t, rest)) = point_head(line, &mut self.time) {
+            (m, t, Tail::MetricFirst(rest))
+        } else if let Some((m, t, rest)) = type_first_head(line, &mut self.time) {
+            (m, t, Tail::TypeFirst(rest))
+        } else {
             return false;
         };
         if PointAgg::ignores(metric) {
@@ -342,7 +347,11 @@ impl Folder {
             }
             return false;
         }
-        let Some((value, tags)) = point_tail(rest) else {
+        let parsed = match tail {
+            Tail::MetricFirst(rest) => point_tail(rest),
+            Tail::TypeFirst(rest) => type_first_tail(rest),
+        };
+        let Some((value, tags)) = parsed else {
             return false;
         };
         if !value.is_finite() {
@@ -405,6 +414,45 @@ fn point_head<'a>(line: &'a [u8], times: &mut TimeCache) -> Option<(&'a str, f64
     let q = memchr::memchr(b'"', rest)?;
     let time = times.seconds(&rest[..q])?;
     Some((metric, time, &rest[q + 1..]))
+}
+
+/// What follows the time of a point, in either of k6's key orders.
+enum Tail<'a> {
+    MetricFirst(&'a [u8]),
+    TypeFirst(&'a [u8]),
+}
+
+const TYPE_FIRST: &[u8] = br#"{"type":"Point","data":{"time":""#;
+
+/// The key order k6's documentation shows (and other k6 versions write):
+/// `{"type":"Point","data":{"time":"T",…},"metric":"M"}` -> (M, T, what lies between T and
+/// the metric: `,"value":V,"tags":{TAGS}` or `…"tags":null`).
+fn type_first_head<'a>(line: &'a [u8], times: &mut TimeCache) -> Option<(&'a str, f64, &'a [u8])> {
+    let rest = line.strip_prefix(TYPE_FIRST)?;
+    let q = memchr::memchr(b'"', rest)?;
+    let time = times.seconds(&rest[..q])?;
+    let body = rest[q + 1..].strip_suffix(b"\"}")?;
+    let m = memchr::memrchr(b'"', body)? + 1;
+    let metric = std::str::from_utf8(&body[m..]).ok()?;
+    if metric.contains('\\') {
+        return None;
+    }
+    let between = body[..m].strip_suffix(br#"},"metric":""#)?;
+    Some((metric, time, between))
+}
+
+/// `,"value":V,"tags":{TAGS}` (or `"tags":null`, or no tags) -> (V, TAGS).
+fn type_first_tail(rest: &[u8]) -> Option<(f64, &[u8])> {
+    let rest = rest.strip_prefix(br#","value":"#)?;
+    let end = rest.iter().position(|b| *b == b',').unwrap_or(rest.len());
+    let value: f64 = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+    match &rest[end..] {
+        b"" | br#","tags":null"# => Some((value, b"")),
+        tags => Some((
+            value,
+            tags.strip_prefix(br#","tags":{"#)?.strip_suffix(b"}")?,
+        )),
+    }
 }
 
 /// `,"value":V,"tags":{TAGS}}}` -> (V, TAGS).
@@ -774,6 +822,70 @@ mod tests {
             prop_assert_eq!(a.series.len(), b.series.len());
             prop_assert_eq!(a.load.users, b.load.users);
         }
+    }
+
+    /// k6's documented key order (type first, metric last) folds to the same figures as the
+    /// order k6 1.1 writes, on the fast path.
+    #[test]
+    fn both_key_orders_fold_alike() {
+        let text = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/k6/shop_points.json"
+        ))
+        .unwrap();
+        let mut reordered = String::new();
+        let mut folder = Folder::default();
+        let mut probe = PointAgg::default();
+        for l in text.lines() {
+            if let Some(rest) = l.strip_prefix(r#"{"metric":""#) {
+                let (metric, rest) = rest.split_once('"').unwrap();
+                let data = rest
+                    .strip_prefix(r#","type":"Point","data":"#)
+                    .unwrap()
+                    .strip_suffix('}')
+                    .unwrap();
+                let line = format!(r#"{{"type":"Point","data":{data},"metric":"{metric}"}}"#);
+                assert!(
+                    folder.fast(&mut probe, line.as_bytes()),
+                    "fast path declined {line}"
+                );
+                reordered += &line;
+            } else {
+                reordered += l;
+            }
+            reordered.push('\n');
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("type_first.json");
+        std::fs::write(&path, reordered).unwrap();
+        let a = fold_file(&path, 2)
+            .unwrap()
+            .0
+            .finish(&path, "k6-ndjson")
+            .unwrap();
+        let original = Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/k6/shop_points.json"
+        ));
+        let b = fold_file(original, 2)
+            .unwrap()
+            .0
+            .finish(original, "k6-ndjson")
+            .unwrap();
+        assert_eq!(a.targets.len(), b.targets.len());
+        for (ta, tb) in a.targets.iter().zip(&b.targets) {
+            assert_eq!(
+                (&ta.name, &ta.histogram, &ta.tags),
+                (&tb.name, &tb.histogram, &tb.tags)
+            );
+            for (m, (v, _)) in &ta.metrics {
+                let w = tb.metrics[m].0;
+                assert!((v - w).abs() <= 1e-9 * w.abs().max(1.0), "{} {m}", ta.name);
+            }
+        }
+        assert_eq!(a.series.len(), b.series.len());
+        let tagless = r#"{"type":"Point","data":{"time":"2017-05-09T14:34:45.625742514+02:00","value":5,"tags":null},"metric":"vus"}"#;
+        assert!(folder.fast(&mut probe, tagless.as_bytes()));
     }
 
     #[test]

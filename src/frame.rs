@@ -307,55 +307,49 @@ pub fn markdown(header: &[String], rows: &[Vec<String>]) -> String {
     out
 }
 
-/// Column of f64 values (ints widened), NULLs as None.
-pub fn f64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+/// A column's cells through `cell`; NULLs and other types as None.
+fn cells<T>(
+    df: &DataFrame,
+    name: &str,
+    cell: impl Fn(AnyValue) -> Option<T>,
+) -> Result<Vec<Option<T>>> {
     let c = df
         .column(name)
         .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
     Ok((0..df.height())
-        .map(|i| match c.get(i) {
-            Ok(AnyValue::Float64(x)) => Some(x),
-            Ok(AnyValue::Int64(x)) => Some(x as f64),
-            Ok(AnyValue::Int32(x)) => Some(x as f64),
-            _ => None,
-        })
+        .map(|i| c.get(i).ok().and_then(&cell))
         .collect())
+}
+
+/// Column of f64 values (ints widened), NULLs as None.
+pub fn f64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<f64>>> {
+    cells(df, name, |v| match v {
+        AnyValue::Float64(x) => Some(x),
+        AnyValue::Int64(x) => Some(x as f64),
+        AnyValue::Int32(x) => Some(x as f64),
+        _ => None,
+    })
 }
 
 pub fn str_column(df: &DataFrame, name: &str) -> Result<Vec<Option<String>>> {
-    let c = df
-        .column(name)
-        .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
-    Ok((0..df.height())
-        .map(|i| match c.get(i) {
-            Ok(AnyValue::Null) | Err(_) => None,
-            Ok(v) => Some(cell_str(&v)),
-        })
-        .collect())
+    cells(df, name, |v| match v {
+        AnyValue::Null => None,
+        v => Some(cell_str(&v)),
+    })
 }
 
 pub fn bool_column(df: &DataFrame, name: &str) -> Result<Vec<Option<bool>>> {
-    let c = df
-        .column(name)
-        .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
-    Ok((0..df.height())
-        .map(|i| match c.get(i) {
-            Ok(AnyValue::Boolean(b)) => Some(b),
-            _ => None,
-        })
-        .collect())
+    cells(df, name, |v| match v {
+        AnyValue::Boolean(b) => Some(b),
+        _ => None,
+    })
 }
 
 pub fn i64_column(df: &DataFrame, name: &str) -> Result<Vec<Option<i64>>> {
-    let c = df
-        .column(name)
-        .map_err(|e| Error::Data(format!("frame has no column {name}: {e}")))?;
-    Ok((0..df.height())
-        .map(|i| match c.get(i) {
-            Ok(AnyValue::Int64(x)) => Some(x),
-            Ok(AnyValue::Int32(x)) => Some(x as i64),
-            Ok(AnyValue::Float64(x)) => Some(x as i64),
-            _ => None,
-        })
-        .collect())
+    cells(df, name, |v| match v {
+        AnyValue::Int64(x) => Some(x),
+        AnyValue::Int32(x) => Some(x as i64),
+        AnyValue::Float64(x) => Some(x as i64),
+        _ => None,
+    })
 }

@@ -287,28 +287,26 @@ pub fn evaluate(wh: &Warehouse, run: i64, at: NaiveDateTime, g: &Goal) -> Result
     };
     r.value = Some(e.point);
     r.rule = e.rule.to_string();
-    let mut status = Status::Pass;
-    if let Some(m) = max {
-        r.bound = Some(e.high);
-        status = if e.point > m {
-            Status::Fail
-        } else if e.high > m {
-            Status::Warn
-        } else {
-            Status::Pass
-        };
-    } else if let Some(m) = min {
-        r.bound = Some(e.low);
-        status = if e.point < m {
-            Status::Fail
-        } else if e.low < m {
-            Status::Warn
-        } else {
-            Status::Pass
-        };
-    }
+    // the bound can only turn a pass into a warning; failing is the point's (and alerts') call
+    let bound_misses = match (max, min) {
+        (Some(m), _) => {
+            r.bound = Some(e.high);
+            e.high > m
+        }
+        (None, Some(m)) => {
+            r.bound = Some(e.low);
+            e.low < m
+        }
+        (None, None) => false,
+    };
+    let status = if !point_meets(g, at, e.point) {
+        Status::Fail
+    } else if bound_misses {
+        Status::Warn
+    } else {
+        Status::Pass
+    };
     if g.alert_max.is_some_and(|a| e.point > a) || g.alert_min.is_some_and(|a| e.point < a) {
-        status = Status::Fail;
         r.rule = format!("{}; alert threshold crossed", r.rule);
     }
     r.status = status;

@@ -16,7 +16,7 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
+use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{channel, sync_channel, Receiver, TrySendError};
@@ -26,7 +26,7 @@ use serde::Deserialize;
 
 use super::k6_points::{HttpMetric, Point, PointAgg};
 use super::text;
-use super::{Digesting, ImportOptions, Importer, Probe, Unit};
+use super::{maybe_gz, read_up_to, Digesting, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
 use crate::model::{Parsed, SourceFile};
 
@@ -83,22 +83,8 @@ impl Block {
 /// Folds the file with `workers` threads, digesting its bytes on the way. The reading thread
 /// folds a block itself whenever the workers' queue is full, so no core idles.
 pub fn fold_file(path: &Path, workers: usize) -> Result<(PointAgg, SourceFile)> {
-    let cannot = |e: std::io::Error| Error::input(path, None, format!("cannot read: {e}"));
-    let mut digest = Digesting {
-        inner: std::fs::File::open(path).map_err(cannot)?,
-        hasher: blake3::Hasher::new(),
-        bytes: 0,
-    };
-    let mut buffered = BufReader::with_capacity(1 << 20, &mut digest);
-    let gz = buffered
-        .fill_buf()
-        .map(|b| b.starts_with(&[0x1f, 0x8b]))
-        .unwrap_or(false);
-    let mut reader: Box<dyn Read + '_> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(buffered))
-    } else {
-        Box::new(buffered)
-    };
+    let mut digest = Digesting::open(path)?;
+    let (mut reader, gz) = maybe_gz(&mut digest);
     let (tx, rx) = sync_channel::<Block>(workers * 2);
     let rx = Mutex::new(rx);
     let (spare_tx, spare_rx) = channel::<Vec<u8>>();
@@ -169,16 +155,8 @@ pub fn fold_file(path: &Path, workers: usize) -> Result<(PointAgg, SourceFile)> 
     if let Some((seq, line, e)) = first_error {
         return Err(e.at_line(line_of(seq, line)));
     }
-    // what the decompressor did not need (gzip trailer, trailing bytes) is part of the file too
     drop(reader);
-    std::io::copy(&mut digest, &mut std::io::sink()).map_err(cannot)?;
-    let source = SourceFile {
-        path: path.display().to_string(),
-        role: "output",
-        blake3: digest.hasher.finalize().to_hex().to_string(),
-        bytes: digest.bytes,
-    };
-    Ok((merged, source))
+    Ok((merged, digest.finish("output")?))
 }
 
 /// Reads blocks of whole lines and hands them to `send` until it returns false. An error
@@ -199,7 +177,7 @@ fn read_blocks(
         let mut filled = carry.len();
         carry.clear();
         let eof = loop {
-            filled += read_full(r, &mut buf[filled..]).map_err(|e| (seq, e))?;
+            filled += read_up_to(r, &mut buf[filled..]).map_err(|e| (seq, e))?;
             if filled < buf.len() {
                 break true;
             }
@@ -237,19 +215,6 @@ fn read_blocks(
         }
         seq += 1;
     }
-}
-
-fn read_full(r: &mut dyn Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
 }
 
 /// What a thread folded: its aggregator, the number of lines of each block it read, and the
@@ -322,7 +287,7 @@ impl Folder {
                 break;
             }
             lines += 1;
-            let line = trim_end(&data[start..end]);
+            let line = data[start..end].trim_ascii_end();
             start = end + 1;
             if !line.is_empty() && !self.fast(agg, line) {
                 slow(path, lines, line, agg).map_err(|e| (lines, e))?;
@@ -389,17 +354,6 @@ impl Folder {
         }
         true
     }
-}
-
-fn trim_end(mut b: &[u8]) -> &[u8] {
-    while let [rest @ .., last] = b {
-        if last.is_ascii_whitespace() {
-            b = rest;
-        } else {
-            break;
-        }
-    }
-    b
 }
 
 const HEAD: &[u8] = br#"{"metric":""#;
@@ -642,8 +596,8 @@ fn two_digits(a: u8, b: u8) -> Option<i64> {
     (a.is_ascii_digit() && b.is_ascii_digit()).then(|| ((a - b'0') * 10 + (b - b'0')) as i64)
 }
 
-/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS` read as UTC (days from civil: Howard
-/// Hinnant's algorithm, "chrono-Compatible Low-Level Date Algorithms").
+/// Seconds since the epoch of `YYYY-MM-DDTHH:MM:SS` read as UTC. Called once per second of
+/// the run (see `TimeCache`), so chrono's calendar does the work.
 fn civil_seconds(h: &[u8]) -> Option<i64> {
     if h[4] != b'-'
         || h[7] != b'-'
@@ -653,45 +607,14 @@ fn civil_seconds(h: &[u8]) -> Option<i64> {
     {
         return None;
     }
-    let y = two_digits(h[0], h[1])? * 100 + two_digits(h[2], h[3])?;
-    let (mo, d) = (two_digits(h[5], h[6])?, two_digits(h[8], h[9])?);
-    let (hh, mi, ss) = (
-        two_digits(h[11], h[12])?,
-        two_digits(h[14], h[15])?,
-        two_digits(h[17], h[18])?,
-    );
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&mo)
-        || d < 1
-        || d > month_days[mo as usize - 1]
-        || hh > 23
-        || mi > 59
-        || ss > 59
-    {
-        return None;
-    }
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + hh * 3600 + mi * 60 + ss)
+    let num = |i: usize| two_digits(h[i], h[i + 1]);
+    let date = chrono::NaiveDate::from_ymd_opt(
+        (num(0)? * 100 + num(2)?) as i32,
+        num(5)? as u32,
+        num(8)? as u32,
+    )?;
+    let time = date.and_hms_opt(num(11)? as u32, num(14)? as u32, num(17)? as u32)?;
+    Some(time.and_utc().timestamp())
 }
 
 #[derive(Deserialize)]

@@ -8,14 +8,13 @@
 //! counted per status in the error table.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::{BufRead, BufReader, Read};
 
 use std::path::Path;
 
 use hdrhistogram::Histogram;
 
 use super::text;
-use super::{ImportOptions, Importer, Probe, Unit};
+use super::{maybe_gz, Digesting, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
 use crate::model::{
     self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
@@ -68,7 +67,8 @@ struct Bucket(u64, u64, f64);
 #[derive(Default)]
 pub struct PointAgg {
     http: Vec<HttpAgg>,
-    http_ids: HashMap<(String, String), u32>,
+    /// method -> name -> index in `http` (looked up by &str: no allocation per point)
+    http_ids: HashMap<String, HashMap<String, u32>>,
     total_requests: u64,
     total_failures: u64,
     per_second: HashMap<(i64, u32), Bucket>,
@@ -187,12 +187,15 @@ impl PointAgg {
         scenario: Option<&str>,
         group: Option<&str>,
     ) -> u32 {
-        let id = match self.http_ids.get(&(method.to_string(), name.to_string())) {
+        let known = self.http_ids.get(method).and_then(|m| m.get(name));
+        let id = match known {
             Some(id) => *id,
             None => {
                 let id = self.http.len() as u32;
                 self.http_ids
-                    .insert((method.to_string(), name.to_string()), id);
+                    .entry(method.to_string())
+                    .or_default()
+                    .insert(name.to_string(), id);
                 self.http.push(HttpAgg {
                     method: method.to_string(),
                     name: name.to_string(),
@@ -530,29 +533,6 @@ impl PointAgg {
     }
 }
 
-/// A reader over the file, decompressed when it starts with the gzip magic bytes; and whether
-/// it was gzip.
-pub(super) fn open(path: &Path) -> Result<(Box<dyn BufRead + Send>, bool)> {
-    let f = std::fs::File::open(path)
-        .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
-    let mut r = BufReader::with_capacity(1 << 20, f);
-    let gz = r
-        .fill_buf()
-        .map(|b| b.starts_with(&[0x1f, 0x8b]))
-        .unwrap_or(false);
-    Ok(if gz {
-        (
-            Box::new(BufReader::with_capacity(
-                1 << 20,
-                flate2::read::MultiGzDecoder::new(r),
-            )),
-            true,
-        )
-    } else {
-        (Box::new(r), false)
-    })
-}
-
 impl Importer for K6Csv {
     fn name(&self) -> &'static str {
         "k6-csv"
@@ -574,8 +554,10 @@ impl Importer for K6Csv {
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
-        let reader: Box<dyn Read> = Box::new(open(path)?.0);
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+        let mut digest = Digesting::open(path)?;
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_reader(maybe_gz(&mut digest).0);
         let headers = rdr
             .headers()
             .map_err(|e| Error::input(path, Some(1), format!("bad CSV header: {e}")))?
@@ -634,6 +616,9 @@ impl Importer for K6Csv {
                 },
             });
         }
-        agg.finish(path, "k6-csv").map(|r| Parsed::Runs(vec![r]))
+        drop(rdr);
+        let mut run = agg.finish(path, "k6-csv")?;
+        run.sources = vec![digest.finish("output")?];
+        Ok(Parsed::Runs(vec![run]))
     }
 }

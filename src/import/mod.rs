@@ -18,7 +18,7 @@ pub mod text;
 mod wrk;
 
 use std::collections::BTreeMap;
-use std::io::Read;
+use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 use chrono::NaiveDateTime;
@@ -299,7 +299,8 @@ pub fn probe_text(path: &Path) -> Result<String> {
     validate_text(path, head, true)
 }
 
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+/// Reads until `buf` is full or the input ends; the number of bytes read.
+pub(crate) fn read_up_to(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
@@ -352,20 +353,65 @@ pub fn hash_file(path: &Path) -> Result<(String, u64)> {
     Ok((hasher.finalize().to_hex().to_string(), bytes))
 }
 
-/// A reader that digests every byte it passes on, so a file read once for parsing is also
-/// hashed (see `k6_ndjson`).
-pub struct Digesting<R> {
-    pub inner: R,
-    pub hasher: blake3::Hasher,
-    pub bytes: u64,
+/// A file read for parsing and digested (BLAKE3) on the way, so a multi-gigabyte output is read
+/// once, not once more for its content key.
+pub struct Digesting {
+    path: PathBuf,
+    file: std::fs::File,
+    hasher: blake3::Hasher,
+    bytes: u64,
 }
 
-impl<R: Read> Read for Digesting<R> {
+impl Digesting {
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = std::fs::File::open(path)
+            .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+        Ok(Digesting {
+            path: path.to_path_buf(),
+            file,
+            hasher: blake3::Hasher::new(),
+            bytes: 0,
+        })
+    }
+
+    /// The file's source record, digesting what the parser did not read (a gzip trailer,
+    /// trailing bytes).
+    pub fn finish(mut self, role: &'static str) -> Result<SourceFile> {
+        std::io::copy(&mut self, &mut std::io::sink())
+            .map_err(|e| Error::input(&self.path, None, format!("cannot read: {e}")))?;
+        Ok(SourceFile {
+            path: self.path.display().to_string(),
+            role,
+            blake3: self.hasher.finalize().to_hex().to_string(),
+            bytes: self.bytes,
+        })
+    }
+}
+
+impl Read for Digesting {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.inner.read(buf)?;
+        let n = self.file.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
+    }
+}
+
+/// `r` buffered, and decompressed when it starts with gzip's magic bytes; and whether it was.
+pub fn maybe_gz<'a>(r: impl Read + 'a) -> (Box<dyn BufRead + 'a>, bool) {
+    let mut r = std::io::BufReader::with_capacity(1 << 20, r);
+    let gz = r
+        .fill_buf()
+        .map(|b| b.starts_with(&[0x1f, 0x8b]))
+        .unwrap_or(false);
+    if gz {
+        let decoder = flate2::read::MultiGzDecoder::new(r);
+        (
+            Box::new(std::io::BufReader::with_capacity(1 << 20, decoder)),
+            true,
+        )
+    } else {
+        (Box::new(r), false)
     }
 }
 
@@ -410,39 +456,36 @@ pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile
 /// from another path is recognised as already there. `blake3:` + BLAKE3 over the sorted
 /// `role:digest` lines and the importer's suffix.
 pub fn content_key(sources: &[SourceFile], suffix: Option<&str>) -> String {
-    let mut hasher = blake3::Hasher::new();
-    let mut parts: Vec<_> = sources
+    let parts = sources
         .iter()
         .map(|s| format!("{}:{}", s.role, s.blake3))
         .collect();
+    format!(
+        "blake3:{}",
+        blake3::hash(&key_material(parts, suffix)).to_hex()
+    )
+}
+
+/// What a content key digests: the sorted `role:digest` lines, then the importer's suffix.
+fn key_material(mut parts: Vec<String>, suffix: Option<&str>) -> Vec<u8> {
     parts.sort();
+    let mut out = Vec::new();
     for p in parts {
-        hasher.update(p.as_bytes());
-        hasher.update(b"\n");
+        out.extend_from_slice(p.as_bytes());
+        out.push(b'\n');
     }
-    if let Some(s) = suffix {
-        hasher.update(s.as_bytes());
-    }
-    format!("blake3:{}", hasher.finalize().to_hex())
+    out.extend_from_slice(suffix.unwrap_or("").as_bytes());
+    out
 }
 
 /// The content key schema 1 and 2 gave the same sources (SHA-256 throughout), read again from
 /// their paths: how an import recognises a file an older perfledger stored.
 pub fn legacy_content_key(sources: &[SourceFile], suffix: Option<&str>) -> Result<String> {
-    let mut hasher = Sha256::new();
-    let mut parts = Vec::new();
-    for s in sources {
-        parts.push(format!("{}:{}", s.role, sha256_file(Path::new(&s.path))?.0));
-    }
-    parts.sort();
-    for p in parts {
-        hasher.update(p.as_bytes());
-        hasher.update(b"\n");
-    }
-    if let Some(s) = suffix {
-        hasher.update(s.as_bytes());
-    }
-    Ok(hex(&hasher.finalize()))
+    let parts = sources
+        .iter()
+        .map(|s| Ok(format!("{}:{}", s.role, sha256_file(Path::new(&s.path))?.0)))
+        .collect::<Result<_>>()?;
+    Ok(hex(&Sha256::digest(key_material(parts, suffix))))
 }
 
 /// Parses one unit with the chosen importer and stamps options and sources on the result.

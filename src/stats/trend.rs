@@ -99,13 +99,18 @@ fn kendall_s(t: &[f64], y: &[f64]) -> f64 {
 /// Sorts `v` ascending and returns the pairs i < j with v[i] > v[j] (strict inversions).
 fn count_descents(v: &mut [f64]) -> u64 {
     let mut buf = v.to_vec();
-    merge_count::<true>(v, &mut buf)
+    merge_inversions(v, &mut buf, |a, b| a > b, |_, _| {})
 }
 
-/// Bottom-up merge sort of `v` ascending; counts pairs i < j with v[i] > v[j] (`STRICT`) or
-/// v[i] >= v[j]. Left elements are taken first unless inverted.
-fn merge_count<const STRICT: bool>(v: &mut [f64], buf: &mut [f64]) -> u64 {
-    let inverted = |a: f64, b: f64| if STRICT { a > b } else { a >= b };
+/// Bottom-up merge sort of `v` by `inverted` (the ascending order's `>` or `>=`), which counts
+/// the pairs i < j with `inverted(v[i], v[j])` and hands each to `each` as (the left elements it
+/// makes with, the right element). Left elements are taken first unless inverted.
+fn merge_inversions<T: Copy>(
+    v: &mut [T],
+    buf: &mut [T],
+    inverted: impl Fn(T, T) -> bool,
+    mut each: impl FnMut(&[T], T),
+) -> u64 {
     let n = v.len();
     let mut count = 0u64;
     let mut width = 1;
@@ -119,6 +124,7 @@ fn merge_count<const STRICT: bool>(v: &mut [f64], buf: &mut [f64]) -> u64 {
             let (mut i, mut j, mut k) = (lo, mid, lo);
             while i < mid && j < hi {
                 if inverted(src[i], src[j]) {
+                    each(&src[i..mid], src[j]);
                     dst[k] = src[j];
                     count += (mid - i) as u64;
                     j += 1;
@@ -225,7 +231,7 @@ impl SlopeSelection {
     fn count_le(&self, s: f64, buf: &mut Vec<f64>) -> u64 {
         let mut z: Vec<f64> = self.t.iter().zip(&self.y).map(|(t, y)| y - s * t).collect();
         buf.resize(z.len(), 0.0);
-        merge_count::<false>(&mut z, buf) - self.joint_ties
+        merge_inversions(&mut z, buf, |a, b| a >= b, |_, _| {}) - self.joint_ties
     }
 
     /// The slopes in (lo, hi], sorted: pairs whose lines swap order between lo and hi.
@@ -240,41 +246,18 @@ impl SlopeSelection {
         });
         let mut out = Vec::new();
         let mut buf = ord.clone();
-        let mut width = 1;
-        while width < n {
-            let mut start = 0;
-            while start < n {
-                let mid = (start + width).min(n);
-                let end = (start + 2 * width).min(n);
-                let (mut i, mut j, mut k) = (start, mid, start);
-                while i < mid && j < end {
-                    if at(hi, ord[i]) >= at(hi, ord[j]) {
-                        for &a in &ord[i..mid] {
-                            let b = ord[j];
-                            let dt = self.t[b] - self.t[a];
-                            if dt != 0.0 {
-                                let s = (self.y[b] - self.y[a]) / dt;
-                                if s > lo && s <= hi {
-                                    out.push(s);
-                                }
-                            }
-                        }
-                        buf[k] = ord[j];
-                        j += 1;
-                    } else {
-                        buf[k] = ord[i];
-                        i += 1;
+        let each = |left: &[usize], b: usize| {
+            for &a in left {
+                let dt = self.t[b] - self.t[a];
+                if dt != 0.0 {
+                    let s = (self.y[b] - self.y[a]) / dt;
+                    if s > lo && s <= hi {
+                        out.push(s);
                     }
-                    k += 1;
                 }
-                buf[k..k + mid - i].copy_from_slice(&ord[i..mid]);
-                k += mid - i;
-                buf[k..k + end - j].copy_from_slice(&ord[j..end]);
-                start = end;
             }
-            std::mem::swap(&mut ord, &mut buf);
-            width *= 2;
-        }
+        };
+        merge_inversions(&mut ord, &mut buf, |a, b| at(hi, a) >= at(hi, b), each);
         out.sort_by(|a, b| a.total_cmp(b));
         out
     }

@@ -351,20 +351,23 @@ fn locust(seconds: u64, prefix: &str) -> std::io::Result<()> {
 fn warehouse(runs: i64, targets: i64, out: &Path) -> perfledger::error::Result<()> {
     use hdrhistogram::serialization::{Serializer, V2Serializer};
     if out.exists() {
-        std::fs::remove_file(out).map_err(|e| perfledger::error::Error::Data(e.to_string()))?;
+        std::fs::remove_file(out).map_err(|e| perfledger::error::Error::output(out, e))?;
     }
-    let wh = perfledger::db::Warehouse::open_rw(out)?;
-    let c = &wh.conn;
+    // perfledger's migrations make the schema; the bulk rows go in through DuckDB directly
+    drop(perfledger::store::Warehouse::open_rw(out)?);
+    let conn = duckdb::Connection::open(out)
+        .map_err(|e| perfledger::error::Error::Store(e.to_string()))?;
+    let c = &conn;
     let exec = |sql: &str| {
         c.execute_batch(sql)
-            .map_err(|e| perfledger::error::Error::Data(format!("{e}: {sql}")))
+            .map_err(|e| perfledger::error::Error::Store(format!("{e}: {sql}")))
     };
     let mut rng = StdRng::seed_from_u64(SEED);
     exec("CREATE TEMP TABLE hdr_pool (slot INTEGER, count BIGINT, hdr BLOB)")?;
     {
         let mut app = c
             .appender("hdr_pool")
-            .map_err(|e| perfledger::error::Error::Data(e.to_string()))?;
+            .map_err(|e| perfledger::error::Error::Store(e.to_string()))?;
         for slot in 0..64 {
             let mut h = perfledger::model::new_histogram();
             let ln = LogNormal::new((8.0f64 + slot as f64 * 0.1).ln(), 0.4).expect("valid");
@@ -376,7 +379,7 @@ fn warehouse(runs: i64, targets: i64, out: &Path) -> perfledger::error::Result<(
                 .serialize(&h, &mut blob)
                 .expect("serialise");
             app.append_row(duckdb::params![slot, h.len() as i64, blob])
-                .map_err(|e| perfledger::error::Error::Data(e.to_string()))?;
+                .map_err(|e| perfledger::error::Error::Store(e.to_string()))?;
         }
     }
     // A run every 20 minutes from 2023-01-01 (100,000 runs reach 2026-10), labelled with a

@@ -1,10 +1,20 @@
-//! Command-line types (clap derive). Validation into command inputs happens in `commands/`.
+//! Command-line types (clap derive), nothing else: each command validates its arguments
+//! into a request of its own (`commands/`). The only name taken from elsewhere is the
+//! default warehouse file (`store::DEFAULT_FILE`).
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::frame::Format;
+/// `--format`: JUnit exists only for `check` and `compare`; elsewhere it is a usage error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FormatArg {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+    Junit,
+}
 
 const AFTER_HELP: &str = "\
 Exit codes:
@@ -14,6 +24,7 @@ Exit codes:
   3  bad input: unreadable, malformed or unrecognised file, or a run with no results
   4  warehouse error: locked too long, newer schema, read-only or full disk
   5  check/compare: a regression was found or a goal failed
+  6  an output (report folder, demo folder) could not be written
 
 Examples:
   perfledger import results/                      # everything recognised in a folder
@@ -31,7 +42,7 @@ pub struct Cli {
         long,
         global = true,
         env = "PERFLEDGER_DB",
-        default_value = "perfledger.duckdb"
+        default_value = crate::store::DEFAULT_FILE
     )]
     pub db: PathBuf,
 
@@ -200,7 +211,7 @@ pub struct CompareArgs {
     #[command(flatten)]
     pub stats: StatArgs,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: FormatArg,
 }
 
 #[derive(Args, Debug)]
@@ -219,7 +230,7 @@ pub struct CheckArgs {
     #[command(flatten)]
     pub stats: StatArgs,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: FormatArg,
 }
 
 #[derive(Args, Debug)]
@@ -238,7 +249,7 @@ pub struct TrendArgs {
     #[arg(long, default_value_t = 5)]
     pub min_size: usize,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: FormatArg,
 }
 
 #[derive(Subcommand, Debug)]
@@ -254,13 +265,13 @@ pub enum BaselineCmd {
     /// List baselines.
     List {
         #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        format: FormatArg,
     },
     /// The runs of a baseline.
     Show {
         name: String,
         #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        format: FormatArg,
     },
     /// Delete a baseline (its runs stay).
     Delete { name: String },
@@ -339,7 +350,7 @@ pub struct ImportArgs {
     #[arg(long)]
     pub dry_run: bool,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: FormatArg,
 }
 
 #[derive(Args, Debug, Default, Clone)]
@@ -369,7 +380,7 @@ pub struct RunsArgs {
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: FormatArg,
 }
 
 #[derive(Args, Debug)]
@@ -377,14 +388,14 @@ pub struct ShowArgs {
     /// Run id, or `latest`.
     pub run: String,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: FormatArg,
 }
 
 #[derive(Args, Debug)]
 pub struct SqlArgs {
     pub query: String,
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: FormatArg,
 }
 
 #[derive(Args, Debug)]
@@ -407,7 +418,7 @@ pub enum SnapshotSource {
         #[arg(long, value_name = "RUN_ID")]
         run: Option<i64>,
         #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        format: FormatArg,
     },
 }
 

@@ -16,6 +16,8 @@ pub mod exit {
     pub const WAREHOUSE: u8 = 4;
     /// `check` / `compare`: a regression was found or a goal failed.
     pub const GATE_FAILED: u8 = 5;
+    /// An output (a report folder or file, the demo folder) could not be written.
+    pub const OUTPUT: u8 = 6;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -40,8 +42,29 @@ pub enum Error {
     #[error("warehouse {}: {msg}", path.display())]
     Warehouse { path: PathBuf, msg: String },
 
+    /// The user's own SQL (`perfledger sql`) was refused or failed.
     #[error("{0}")]
-    Data(String),
+    Query(String),
+
+    /// A live source (a PostgreSQL server) could not be read.
+    #[error("{what}: {msg}")]
+    Source { what: String, msg: String },
+
+    /// Some inputs of an import failed; the others were imported.
+    #[error("{failed} of {total} inputs failed to import; the others were imported")]
+    Partial { failed: usize, total: usize },
+
+    /// A statement of perfledger's own failed on the warehouse: a defect, not bad input.
+    #[error("warehouse statement failed: {0}")]
+    Store(String),
+
+    /// An output could not be written where the user asked.
+    #[error("cannot write {}: {msg}", path.display())]
+    Output { path: PathBuf, msg: String },
+
+    /// A defect in perfledger (a template that does not render, ...).
+    #[error("internal error: {0}")]
+    Internal(String),
 
     /// `check` / `compare` found a regression or a failed goal (not an error of the tool).
     #[error("{0}")]
@@ -74,10 +97,13 @@ impl Error {
             Error::Input { .. }
             | Error::NoResults { .. }
             | Error::Unrecognized { .. }
-            | Error::Data(_) => exit::BAD_INPUT,
+            | Error::Query(_)
+            | Error::Source { .. }
+            | Error::Partial { .. } => exit::BAD_INPUT,
             Error::Warehouse { .. } => exit::WAREHOUSE,
             Error::Gate(_) => exit::GATE_FAILED,
-            Error::Other(_) => exit::INTERNAL,
+            Error::Output { .. } => exit::OUTPUT,
+            Error::Store(_) | Error::Internal(_) | Error::Other(_) => exit::INTERNAL,
         }
     }
 
@@ -111,6 +137,14 @@ impl Error {
                 msg,
             },
             e => e,
+        }
+    }
+
+    /// An output path that could not be written, with the I/O error.
+    pub fn output(path: &Path, e: impl std::fmt::Display) -> Self {
+        Error::Output {
+            path: path.to_path_buf(),
+            msg: e.to_string(),
         }
     }
 

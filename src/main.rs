@@ -1,3 +1,10 @@
+#![warn(
+    clippy::print_stdout,
+    clippy::print_stderr,
+    clippy::expect_used,
+    clippy::unwrap_used
+)]
+
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -16,11 +23,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match perfledger::run(cli) {
+    match perfledger::run(&cli) {
         Ok(()) => ExitCode::from(exit::OK),
         Err(Error::Other(e)) if is_broken_pipe(&e) => ExitCode::from(exit::OK),
         Err(e) => {
-            eprintln!("error: {e}");
+            perfledger::output::error(&e);
             ExitCode::from(e.exit_code())
         }
     }

@@ -6,8 +6,17 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use hdrhistogram::Histogram;
 
-/// The run-wide target every run has.
-pub const TOTAL: &str = "TOTAL";
+pub use crate::metrics::TOTAL;
+
+/// A `KEY=VALUE` label (trimmed; the key must not be empty).
+pub fn parse_label(s: &str) -> crate::error::Result<(String, String)> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.trim().to_string())),
+        _ => Err(crate::error::Error::Usage(format!(
+            "label '{s}' must be KEY=VALUE, e.g. branch=main"
+        ))),
+    }
+}
 
 /// Largest latency a histogram records: one hour in microseconds. Longer values saturate.
 pub const HIST_MAX_US: u64 = 3_600_000_000;
@@ -15,6 +24,7 @@ pub const HIST_MAX_US: u64 = 3_600_000_000;
 pub const HIST_SIGFIG: u8 = 2;
 
 /// A new, empty latency histogram (microseconds).
+#[expect(clippy::expect_used, reason = "constant bounds, valid by construction")]
 pub fn new_histogram() -> Histogram<u64> {
     Histogram::new_with_bounds(1, HIST_MAX_US, HIST_SIGFIG)
         .expect("static histogram bounds are valid")

@@ -1,6 +1,7 @@
 //! Regression analysis on real repeated runs (fixtures/history, captured interleaved by
 //! capture/capture_history.sh): A/A gives no regression, a 20% slower server is caught.
 
+#[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
 
 use common::{fixture, Workdir};

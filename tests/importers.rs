@@ -119,7 +119,7 @@ fn ab_no_results_are_errors_not_runs() {
     ] {
         match parse_any(f) {
             Err(Error::NoResults { reason, .. }) => {
-                assert!(reason.contains(needle), "{f}: {reason}")
+                assert!(reason.contains(needle), "{f}: {reason}");
             }
             other => panic!("{f}: expected NoResults, got {:?}", other.map(|p| p.0)),
         }

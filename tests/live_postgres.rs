@@ -3,6 +3,7 @@
 //! `perfledger snapshot postgres` calls and checks the interval the warehouse derives.
 //! Set PERFLEDGER_SKIP_LIVE_PG=1 to skip it on a machine without PostgreSQL.
 
+#[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
 
 use std::path::PathBuf;

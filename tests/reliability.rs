@@ -1,5 +1,6 @@
 //! Reliability: concurrent writers, SIGKILL during imports, schema upgrades, hostile input.
 
+#[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
 
 use std::process::{Command, Stdio};
@@ -139,8 +140,8 @@ fn an_older_warehouse_is_upgraded_and_a_newer_one_refused() {
             .unwrap();
     assert!(!old_key.starts_with("blake3:"));
     {
-        let mut conn = duckdb::Connection::open(w.db()).unwrap();
-        perfledger::db::migrate_to(&mut conn, &w.db(), 1).unwrap();
+        drop(perfledger::store::Warehouse::open_at_version(&w.db(), 1).unwrap());
+        let conn = duckdb::Connection::open(w.db()).unwrap();
         conn.execute(
             "INSERT INTO run (tool, format, content_key, imported_at) VALUES ('ab', 'ab-text', ?, now())",
             [&old_key],
@@ -151,7 +152,7 @@ fn an_older_warehouse_is_upgraded_and_a_newer_one_refused() {
     }
     assert_eq!(
         w.scalar("SELECT max(version) FROM perfledger_schema"),
-        perfledger::db::latest_version(),
+        perfledger::store::migrate::latest_version(),
         "opened and upgraded"
     );
     assert_eq!(w.scalar("SELECT count(*) FROM run"), 1, "no loss");

@@ -1,6 +1,7 @@
 //! Reports: every HTML and PNG file written parses, user strings are escaped, and
 //! --self-contained inlines the charts. (scripts/render_reports.sh renders them in Chromium.)
 
+#[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
 
 use std::path::Path;

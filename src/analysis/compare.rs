@@ -18,10 +18,12 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{buckets_ms, direction, merged_histogram, quantile_of, values, Direction};
-use crate::db::Warehouse;
+use super::buckets_ms;
 use crate::error::{Error, Result};
+use crate::metrics::{self, direction, Direction, ERROR_RATE, FAILURES, REQUESTS, TOTAL};
 use crate::stats::{bootstrap, fdr, mean, rank, tests};
+use crate::store::values::Values;
+use crate::store::Warehouse;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Settings {
@@ -44,14 +46,17 @@ impl Default for Settings {
             threshold: 0.10,
             bootstrap_resamples: 2000,
             allow_different_load: false,
-            metrics: super::KEY_METRICS.iter().map(|s| s.to_string()).collect(),
+            metrics: metrics::KEY_METRICS
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             targets: None,
         }
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// What a comparison row concludes. One spelling (`as_str`) in every output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Regressed,
     Improved,
@@ -65,10 +70,45 @@ impl Verdict {
             Verdict::Regressed => "regressed",
             Verdict::Improved => "improved",
             Verdict::Unchanged => "unchanged",
-            Verdict::InsufficientData => "insufficient data",
+            Verdict::InsufficientData => "insufficient_data",
         }
     }
 }
+
+/// The test a comparison row used, by the data available (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Welch,
+    PredictionInterval,
+    Histograms,
+    TwoProportion,
+    Threshold,
+    None,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Welch => "welch t-test across runs",
+            Method::PredictionInterval => "prediction interval across runs",
+            Method::Histograms => "bootstrap CI + Mann-Whitney U on histograms",
+            Method::TwoProportion => "two-proportion z-test on summed counts",
+            Method::Threshold => "threshold (one run each side, no samples)",
+            Method::None => "none",
+        }
+    }
+}
+
+macro_rules! serialize_as_str {
+    ($($t:ty),*) => {$(
+        impl Serialize for $t {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    )*};
+}
+serialize_as_str!(Verdict, Method);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
@@ -84,7 +124,7 @@ pub struct Row {
     pub ci_high: Option<f64>,
     pub p_value: Option<f64>,
     pub p_adjusted: Option<f64>,
-    pub method: &'static str,
+    pub method: Method,
     pub min_effect: f64,
     pub verdict: Verdict,
     pub acknowledged: bool,
@@ -108,14 +148,13 @@ impl Comparison {
     }
 }
 
-type Values = BTreeMap<(String, String), BTreeMap<i64, f64>>;
 type Buckets = Vec<(f64, u64)>;
 
 struct Test {
     rel: f64,
     ci: (f64, f64),
     p: Option<f64>,
-    method: &'static str,
+    method: Method,
 }
 
 fn across_runs(b: &[f64], c: &[f64]) -> Option<Test> {
@@ -129,9 +168,9 @@ fn across_runs(b: &[f64], c: &[f64]) -> Option<Test> {
         tests::prediction(b, *c.first()?)?
     };
     let method = if c.len() >= 2 {
-        "welch t-test across runs"
+        Method::Welch
     } else {
-        "prediction interval across runs"
+        Method::PredictionInterval
     };
     Some(Test {
         rel: r.diff / mb,
@@ -163,7 +202,7 @@ fn error_rate_test(
         rel,
         ci: (f64::NAN, f64::NAN),
         p: Some(p),
-        method: "two-proportion z-test on summed counts",
+        method: Method::TwoProportion,
     })
 }
 
@@ -173,60 +212,43 @@ fn from_histograms(
     metric: &str,
     resamples: usize,
 ) -> Option<Test> {
-    let q = quantile_of(metric)?;
+    let q = metrics::quantile(metric)?;
     let ci = bootstrap::quantile_ratio(b, c, q, resamples, 0.05, 0x5eed)?;
     let mw = rank::mann_whitney(b, c)?;
     Some(Test {
         rel: ci.ratio - 1.0,
         ci: (ci.low - 1.0, ci.high - 1.0),
         p: Some(mw.p_value),
-        method: "bootstrap CI + Mann-Whitney U on histograms",
+        method: Method::Histograms,
     })
 }
 
 /// Refuses runs whose load differs (users, connections, threads, rate, planned requests,
 /// duration beyond 10%) unless allowed; returns notes on what differs.
 fn check_load(wh: &Warehouse, base: &[i64], cand: &[i64], allow: bool) -> Result<Vec<String>> {
-    let cols = [
-        "users",
-        "connections",
-        "threads",
-        "target_rate",
-        "requests_planned",
-        "duration_s",
+    type Field = fn(&(crate::model::LoadProfile, Option<f64>)) -> Option<f64>;
+    let fields: [(&str, Field); 6] = [
+        ("users", |p| p.0.users.map(|v| v as f64)),
+        ("connections", |p| p.0.connections.map(|v| v as f64)),
+        ("threads", |p| p.0.threads.map(|v| v as f64)),
+        ("target_rate", |p| p.0.target_rate),
+        ("requests_planned", |p| {
+            p.0.requests_planned.map(|v| v as f64)
+        }),
+        ("duration_s", |p| p.1),
     ];
-    let profile = |ids: &[i64]| -> Result<BTreeMap<&'static str, Vec<f64>>> {
-        let list = crate::db::id_list(ids);
-        let df = crate::frame::query(
-            &wh.conn,
-            &format!(
-                "SELECT {} FROM run WHERE id IN ({list})",
-                cols.map(|c| format!("CAST({c} AS DOUBLE) AS {c}"))
-                    .join(",")
-            ),
-            [],
-        )?;
-        let mut m = BTreeMap::new();
-        for c in cols {
-            m.insert(
-                c,
-                crate::frame::f64_column(&df, c)?
-                    .into_iter()
-                    .flatten()
-                    .collect(),
-            );
-        }
-        Ok(m)
-    };
-    let (pb, pc) = (profile(base)?, profile(cand)?);
+    let (pb, pc) = (wh.load_profiles(base)?, wh.load_profiles(cand)?);
     let mut diffs = Vec::new();
-    for c in cols {
-        let (Some(b), Some(x)) = (mean(&pb[c]), mean(&pc[c])) else {
+    for (name, get) in fields {
+        let side = |ps: &[(crate::model::LoadProfile, Option<f64>)]| {
+            mean(&ps.iter().filter_map(get).collect::<Vec<_>>())
+        };
+        let (Some(b), Some(x)) = (side(&pb), side(&pc)) else {
             continue;
         };
-        let tol = if c == "duration_s" { 0.10 } else { 0.0 };
+        let tol = if name == "duration_s" { 0.10 } else { 0.0 };
         if (x - b).abs() > tol * b.abs().max(1e-9) {
-            diffs.push(format!("{c}: baseline {b:.6} vs candidate {x:.6}"));
+            diffs.push(format!("{name}: baseline {b:.6} vs candidate {x:.6}"));
         }
     }
     if !diffs.is_empty() && !allow {
@@ -241,49 +263,34 @@ fn check_load(wh: &Warehouse, base: &[i64], cand: &[i64], allow: bool) -> Result
         .collect())
 }
 
-fn acknowledged_runs(wh: &Warehouse, runs: &[i64]) -> Result<Vec<i64>> {
-    let list = crate::db::id_list(runs);
-    let df = crate::frame::query(
-        &wh.conn,
-        &format!(
-            "SELECT DISTINCT run_id FROM annotation WHERE kind = 'ack' AND run_id IN ({list})"
-        ),
-        [],
-    )?;
-    Ok(crate::frame::i64_column(&df, "run_id")?
-        .into_iter()
-        .flatten()
-        .collect())
-}
-
 pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Result<Comparison> {
     let notes = check_load(wh, base, cand, s.allow_different_load)?;
     let metrics: Vec<&str> = s.metrics.iter().map(String::as_str).collect();
     let mut wanted = metrics.clone();
-    wanted.extend(["requests", "failures"]);
-    let vb = values(wh, base, &wanted)?;
-    let vc = values(wh, cand, &wanted)?;
+    wanted.extend([REQUESTS, FAILURES]);
+    let vb = wh.values(base, &wanted)?;
+    let vc = wh.values(cand, &wanted)?;
     let sum = |v: &Values, t: &str, m: &str| {
         v.get(&(t.to_string(), m.to_string()))
             .map(|x| x.values().sum::<f64>())
     };
-    let acked = !acknowledged_runs(wh, cand)?.is_empty();
+    let acked = !wh.acknowledged_runs(cand)?.is_empty();
     let mut keys: Vec<(String, String)> = vb
         .keys()
         .chain(vc.keys())
         .filter(|(_, m)| metrics.contains(&m.as_str()))
         .cloned()
         .collect();
-    keys.sort_by_key(|(t, m)| (t != "TOTAL", t.clone(), metrics.iter().position(|x| x == m)));
+    keys.sort_by_key(|(t, m)| (t != TOTAL, t.clone(), metrics.iter().position(|x| x == m)));
     keys.dedup();
     if let Some(ts) = &s.targets {
         keys.retain(|(t, _)| ts.contains(t));
     }
     // A single-URL tool's only target repeats TOTAL: show it once.
     let same_as_total = |v: &Values, t: &str, m: &str| {
-        v.get(&(t.to_string(), m.to_string())) == v.get(&("TOTAL".to_string(), m.to_string()))
+        v.get(&(t.to_string(), m.to_string())) == v.get(&(TOTAL.to_string(), m.to_string()))
     };
-    keys.retain(|(t, m)| t == "TOTAL" || !(same_as_total(&vb, t, m) && same_as_total(&vc, t, m)));
+    keys.retain(|(t, m)| t == TOTAL || !(same_as_total(&vb, t, m) && same_as_total(&vc, t, m)));
     let mut hist_cache: BTreeMap<String, (Option<Buckets>, Option<Buckets>)> = BTreeMap::new();
     let mut rows = Vec::new();
     for (target, metric) in keys {
@@ -301,24 +308,25 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
             .unwrap_or(&s.min_effect);
         let mut test = if b.is_empty() || c.is_empty() {
             None
-        } else if metric == "error_rate" {
+        } else if metric == ERROR_RATE {
             error_rate_test(
-                sum(&vb, &target, "failures"),
-                sum(&vb, &target, "requests"),
-                sum(&vc, &target, "failures"),
-                sum(&vc, &target, "requests"),
+                sum(&vb, &target, FAILURES),
+                sum(&vb, &target, REQUESTS),
+                sum(&vc, &target, FAILURES),
+                sum(&vc, &target, REQUESTS),
             )
             .or_else(|| across_runs(&b, &c))
         } else {
             across_runs(&b, &c)
         };
-        if test.is_none() && quantile_of(&metric).is_some() && !b.is_empty() && !c.is_empty() {
+        if test.is_none() && metrics::quantile(&metric).is_some() && !b.is_empty() && !c.is_empty()
+        {
             let entry = match hist_cache.get(&target) {
                 Some(e) => e.clone(),
                 None => {
                     let e = (
-                        merged_histogram(wh, base, &target)?.map(|h| buckets_ms(&h)),
-                        merged_histogram(wh, cand, &target)?.map(|h| buckets_ms(&h)),
+                        wh.merged_histogram(base, &target)?.map(|h| buckets_ms(&h)),
+                        wh.merged_histogram(cand, &target)?.map(|h| buckets_ms(&h)),
                     );
                     hist_cache.insert(target.clone(), e.clone());
                     e
@@ -335,7 +343,7 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
                         rel: mc / mb - 1.0,
                         ci: (f64::NAN, f64::NAN),
                         p: None,
-                        method: "threshold (one run each side, no samples)",
+                        method: Method::Threshold,
                     });
                 }
             }
@@ -351,7 +359,7 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
             ci_high: test.as_ref().map(|t| t.ci.1).filter(|v| v.is_finite()),
             p_value: test.as_ref().and_then(|t| t.p),
             p_adjusted: None,
-            method: test.as_ref().map_or("none", |t| t.method),
+            method: test.as_ref().map_or(Method::None, |t| t.method),
             min_effect,
             verdict: Verdict::InsufficientData,
             acknowledged: false,
@@ -359,16 +367,11 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
             metric,
         });
     }
-    let idx: Vec<usize> = rows
+    let (idx, ps): (Vec<usize>, Vec<f64>) = rows
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.p_value.is_some())
-        .map(|(i, _)| i)
-        .collect();
-    let ps: Vec<f64> = idx
-        .iter()
-        .map(|&i| rows[i].p_value.expect("filtered"))
-        .collect();
+        .filter_map(|(i, r)| Some((i, r.p_value?)))
+        .unzip();
     if let Some(adj) = fdr::bh_adjust(&ps) {
         for (k, &i) in idx.iter().enumerate() {
             rows[i].p_adjusted = Some(adj[k]);

@@ -16,11 +16,12 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::{buckets_ms, merged_histogram, quantile_of, values};
-use crate::db::Warehouse;
+use super::buckets_ms;
 use crate::error::{Error, Result};
-use crate::import::text::parse_time;
+use crate::metrics::{self, ERROR_RATE, FAILURES, REQUESTS, SUCCESS_RATE, TOTAL};
 use crate::stats::{bootstrap::quantile_bounds, tests::wilson};
+use crate::store::Warehouse;
+use crate::time::parse_time;
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -59,11 +60,11 @@ pub struct Milestone {
 }
 
 fn total() -> String {
-    "TOTAL".into()
+    TOTAL.into()
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// A goal's status. One spelling (`as_str`) in every output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
     Pass,
     Warn,
@@ -77,8 +78,14 @@ impl Status {
             Status::Pass => "pass",
             Status::Warn => "warn",
             Status::Fail => "fail",
-            Status::NoData => "no data",
+            Status::NoData => "no_data",
         }
+    }
+}
+
+impl Serialize for Status {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
     }
 }
 
@@ -172,12 +179,12 @@ struct Evidence {
 }
 
 fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
-    let metric = if g.metric == "success_rate" {
-        "error_rate"
+    let metric = if g.metric == SUCCESS_RATE {
+        ERROR_RATE
     } else {
         g.metric.as_str()
     };
-    let v = values(wh, &[run], &[metric, "requests", "failures"])?;
+    let v = wh.values(&[run], &[metric, REQUESTS, FAILURES])?;
     let get = |m: &str| {
         v.get(&(g.target.clone(), m.to_string()))
             .and_then(|x| x.get(&run))
@@ -186,8 +193,8 @@ fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
     let Some(point) = get(metric) else {
         return Ok(None);
     };
-    if let Some(q) = quantile_of(metric) {
-        if let Some(h) = merged_histogram(wh, &[run], &g.target)? {
+    if let Some(q) = metrics::quantile(metric) {
+        if let Some(h) = wh.histogram(run, &g.target)? {
             if let Some((lo, hi)) = quantile_bounds(&buckets_ms(&h), q, 0.05) {
                 return Ok(Some(Evidence {
                     point,
@@ -198,10 +205,10 @@ fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
             }
         }
     }
-    if metric == "error_rate" {
-        if let (Some(n), Some(f)) = (get("requests"), get("failures")) {
+    if metric == ERROR_RATE {
+        if let (Some(n), Some(f)) = (get(REQUESTS), get(FAILURES)) {
             if let Some((lo, hi)) = wilson(f, n, 0.10) {
-                let e = if g.metric == "success_rate" {
+                let e = if g.metric == SUCCESS_RATE {
                     Evidence {
                         point: 1.0 - point,
                         low: 1.0 - hi,
@@ -220,7 +227,7 @@ fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
             }
         }
     }
-    let point = if g.metric == "success_rate" {
+    let point = if g.metric == SUCCESS_RATE {
         1.0 - point
     } else {
         point
@@ -235,13 +242,13 @@ fn evidence(wh: &Warehouse, run: i64, g: &Goal) -> Result<Option<Evidence>> {
 
 /// The goal's metric as it reads it (success rate = 1 - error rate) for many runs at once.
 pub fn points(wh: &Warehouse, g: &Goal, runs: &[i64]) -> Result<BTreeMap<i64, f64>> {
-    let success = g.metric == "success_rate";
+    let success = g.metric == SUCCESS_RATE;
     let metric = if success {
-        "error_rate"
+        ERROR_RATE
     } else {
         g.metric.as_str()
     };
-    let v = values(wh, runs, &[metric])?;
+    let v = wh.values(runs, &[metric])?;
     Ok(v.get(&(g.target.clone(), metric.to_string()))
         .map(|m| {
             m.iter()
@@ -266,6 +273,26 @@ pub fn point_meets(g: &Goal, at: NaiveDateTime, point: f64) -> bool {
 pub fn applies(g: &Goal, tool: &str, scenario: Option<&str>) -> bool {
     g.tool.as_deref().is_none_or(|t| t == tool)
         && g.scenario.as_deref().is_none_or(|s| Some(s) == scenario)
+}
+
+/// Every goal of the file that applies to the run (its tool and scenario), judged at the
+/// run's start (now, for a run without a time): the one gate `check`, the run report and the
+/// demo share.
+pub fn evaluate_run(wh: &Warehouse, gf: &GoalsFile, run: i64) -> Result<Vec<GoalResult>> {
+    let h = wh.run_header(run)?;
+    let at = h
+        .started_at
+        .unwrap_or_else(|| chrono::Utc::now().naive_utc());
+    gf.goals
+        .iter()
+        .filter(|g| applies(g, &h.tool, h.scenario.as_deref()))
+        .map(|g| evaluate(wh, run, at, g))
+        .collect()
+}
+
+/// Whether any result fails the gate.
+pub fn any_failed(results: &[GoalResult]) -> bool {
+    results.iter().any(|g| g.status == Status::Fail)
 }
 
 pub fn evaluate(wh: &Warehouse, run: i64, at: NaiveDateTime, g: &Goal) -> Result<GoalResult> {

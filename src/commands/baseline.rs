@@ -1,87 +1,86 @@
 //! `perfledger baseline set|list|show|delete`.
 
-use duckdb::params;
-
-use super::select::RunFilter;
-use crate::analysis::selector;
+use crate::analysis::selection::{self, Selector};
 use crate::cli::BaselineCmd;
-use crate::db::Warehouse;
 use crate::error::{Error, Result};
-use crate::frame;
+use crate::output::{emit, lists, render_grid, Format};
+use crate::store::{RunFilter, Warehouse};
 
-fn dberr(e: duckdb::Error) -> Error {
-    Error::Data(e.to_string())
+pub enum Request {
+    Set {
+        name: String,
+        text: String,
+        selector: Selector,
+        filter: RunFilter,
+    },
+    List(Format),
+    Show(String, Format),
+    Delete(String),
 }
 
-pub fn run(db: &std::path::Path, cmd: &BaselineCmd) -> Result<()> {
-    match cmd {
-        BaselineCmd::Set {
+impl TryFrom<&BaselineCmd> for Request {
+    type Error = Error;
+    fn try_from(c: &BaselineCmd) -> Result<Self> {
+        Ok(match c {
+            BaselineCmd::Set {
+                name,
+                selector,
+                filter,
+            } => {
+                if name.parse::<i64>().is_ok() || name.contains(['=', ',', ':']) || name == "latest"
+                {
+                    return Err(Error::Usage(format!("baseline name '{name}' would read as a selector; use a name such as 2025-12 or release-1.4")));
+                }
+                Request::Set {
+                    name: name.clone(),
+                    text: selector.clone(),
+                    selector: selection::parse(selector)?,
+                    filter: filter.try_into()?,
+                }
+            }
+            BaselineCmd::List { format } => Request::List(super::format(*format)?),
+            BaselineCmd::Show { name, format } => {
+                Request::Show(name.clone(), super::format(*format)?)
+            }
+            BaselineCmd::Delete { name } => Request::Delete(name.clone()),
+        })
+    }
+}
+
+pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
+    match r {
+        Request::Set {
             name,
-            selector: sel,
+            text,
+            selector,
             filter,
         } => {
-            if name.parse::<i64>().is_ok() || name.contains(['=', ',', ':']) || name == "latest" {
-                return Err(Error::Usage(format!("baseline name '{name}' would read as a selector; use a name such as 2025-12 or release-1.4")));
-            }
             let mut wh = Warehouse::open_rw(db)?;
-            let ids = selector::resolve(
-                &wh,
-                &selector::parse(sel)?,
-                &RunFilter::try_from(filter)?,
-                &[],
-            )?;
-            let tx = wh.conn.transaction().map_err(dberr)?;
-            tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name])
-                .map_err(dberr)?;
-            tx.execute("DELETE FROM baseline WHERE name = ?", params![name])
-                .map_err(dberr)?;
-            tx.execute(
-                "INSERT INTO baseline VALUES (?, ?, current_timestamp)",
-                params![name, sel],
-            )
-            .map_err(dberr)?;
-            for id in &ids {
-                tx.execute("INSERT INTO baseline_run VALUES (?, ?)", params![name, id])
-                    .map_err(dberr)?;
-            }
-            tx.commit().map_err(dberr)?;
-            crate::emit(&format!("baseline '{name}' = runs {ids:?}\n"))
+            let ids = selection::resolve(&wh, selector, filter, &[])?;
+            wh.set_baseline(name, text, &ids)?;
+            emit(&format!("baseline '{name}' = runs {ids:?}\n"))
         }
-        BaselineCmd::List { format } => {
+        Request::List(format) => {
             let wh = Warehouse::open_ro(db)?;
-            let df = frame::query(
-                &wh.conn,
-                "SELECT b.name, b.selector, strftime(b.created_at, '%Y-%m-%d %H:%M:%S') AS created_at, count(r.run_id) AS runs
-                 FROM baseline b LEFT JOIN baseline_run r USING (name) GROUP BY ALL ORDER BY b.name",
-                [],
-            )?;
-            crate::emit(&frame::render(&df, *format))
+            emit(&render_grid(
+                &lists::baselines_grid(&wh.baselines()?),
+                *format,
+            ))
         }
-        BaselineCmd::Show { name, format } => {
+        Request::Show(name, format) => {
             let wh = Warehouse::open_ro(db)?;
-            let df = frame::query(
-                &wh.conn,
-                "SELECT r.id, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, r.tool, r.scenario FROM baseline_run b JOIN run r ON r.id = b.run_id WHERE b.name = ? ORDER BY r.started_at",
-                [name],
-            )?;
-            if df.height() == 0 {
+            let runs = wh.run_headers(&wh.baseline_runs(name)?)?;
+            if runs.is_empty() {
                 return Err(Error::Usage(format!("no baseline named '{name}'")));
             }
-            crate::emit(&frame::render(&df, *format))
+            emit(&render_grid(&lists::baseline_runs_grid(&runs), *format))
         }
-        BaselineCmd::Delete { name } => {
+        Request::Delete(name) => {
             let mut wh = Warehouse::open_rw(db)?;
-            let tx = wh.conn.transaction().map_err(dberr)?;
-            let n = tx
-                .execute("DELETE FROM baseline WHERE name = ?", params![name])
-                .map_err(dberr)?;
-            tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name])
-                .map_err(dberr)?;
-            tx.commit().map_err(dberr)?;
-            if n == 0 {
+            if !wh.delete_baseline(name)? {
                 return Err(Error::Usage(format!("no baseline named '{name}'")));
             }
-            crate::emit(&format!("baseline '{name}' deleted\n"))
+            emit(&format!("baseline '{name}' deleted\n"))
         }
     }
 }

@@ -1,67 +1,73 @@
 //! `perfledger check [--goals FILE] [--baseline SEL] [RUN]`: the CI gate.
 
-use super::select::{resolve_run, RunFilter};
-use crate::analysis::goals::{self, Status};
-use crate::analysis::{compare, selector};
-use crate::cli::CheckArgs;
-use crate::db::{parse_ts, Warehouse};
-use crate::error::{Error, Result};
+use std::path::PathBuf;
 
-pub fn run(db: &std::path::Path, a: &CheckArgs) -> Result<()> {
-    if a.goals.is_none() && a.baseline.is_none() {
-        return Err(Error::Usage(
-            "check needs --goals FILE, --baseline SEL, or both".into(),
-        ));
-    }
-    let wh = Warehouse::open_ro(db)?;
-    let filter = RunFilter::try_from(&a.filter)?;
-    let run_id = if a.run == "latest" {
-        *selector::resolve(&wh, &selector::parse("latest")?, &filter, &[])?
-            .first()
-            .expect("resolve returns at least one")
-    } else {
-        resolve_run(&wh, &a.run)?
-    };
-    let (tool, scenario, started): (String, Option<String>, Option<String>) = wh
-        .conn
-        .query_row("SELECT tool, scenario, strftime(started_at, '%Y-%m-%d %H:%M:%S') FROM run WHERE id = ?", [run_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(|e| Error::Data(e.to_string()))?;
-    let at = started
-        .as_deref()
-        .and_then(|s| parse_ts(&format!("{s}.0")))
-        .unwrap_or_else(|| chrono::Utc::now().naive_utc());
-    let mut results = Vec::new();
-    if let Some(path) = &a.goals {
-        let file = goals::load(path)?;
-        for g in file
-            .goals
-            .iter()
-            .filter(|g| goals::applies(g, &tool, scenario.as_deref()))
-        {
-            results.push(goals::evaluate(&wh, run_id, at, g)?);
+use crate::analysis::compare::{self, Settings};
+use crate::analysis::goals::{self, GoalsFile};
+use crate::analysis::selection::{self, Selector};
+use crate::cli::CheckArgs;
+use crate::error::{Error, Result};
+use crate::output::{emit, gate, Format};
+use crate::store::{RunFilter, Warehouse};
+
+pub struct Request {
+    pub run: String,
+    pub goals: Option<(PathBuf, GoalsFile)>,
+    pub baseline: Option<Selector>,
+    pub filter: RunFilter,
+    pub settings: Settings,
+    pub format: Format,
+}
+
+impl TryFrom<&CheckArgs> for Request {
+    type Error = Error;
+    fn try_from(a: &CheckArgs) -> Result<Self> {
+        if a.goals.is_none() && a.baseline.is_none() {
+            return Err(Error::Usage(
+                "check needs --goals FILE, --baseline SEL, or both".into(),
+            ));
         }
+        Ok(Request {
+            run: a.run.clone(),
+            goals: a
+                .goals
+                .as_ref()
+                .map(|p| Ok::<_, Error>((p.clone(), goals::load(p)?)))
+                .transpose()?,
+            baseline: a.baseline.as_deref().map(selection::parse).transpose()?,
+            filter: (&a.filter).try_into()?,
+            settings: (&a.stats).try_into()?,
+            format: super::gate_format(a.format),
+        })
     }
-    let cmp = match &a.baseline {
+}
+
+pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
+    let wh = Warehouse::open_ro(db)?;
+    let run_id = selection::resolve_run(&wh, &r.run, &r.filter)?;
+    let results = match &r.goals {
+        Some((_, gf)) => goals::evaluate_run(&wh, gf, run_id)?,
+        None => Vec::new(),
+    };
+    let cmp = match &r.baseline {
         Some(sel) => {
-            let base = selector::resolve(&wh, &selector::parse(sel)?, &filter, &[run_id])?;
-            Some(compare::compare(
-                &wh,
-                &base,
-                &[run_id],
-                &super::compare::settings(&a.stats)?,
-            )?)
+            let base = selection::resolve(&wh, sel, &r.filter, &[run_id])?;
+            Some(compare::compare(&wh, &base, &[run_id], &r.settings)?)
         }
         None => None,
     };
-    let failed_goals = results.iter().filter(|g| g.status == Status::Fail).count();
-    let regressions = cmp.as_ref().map_or(0, |c| c.regressions());
+    let failed_goals = results
+        .iter()
+        .filter(|g| g.status == goals::Status::Fail)
+        .count();
+    let regressions = cmp.as_ref().map_or(0, compare::Comparison::regressions);
     let passed = failed_goals == 0 && regressions == 0;
-    crate::emit(&super::output::render_check(
+    emit(&gate::render_check(
         run_id,
         passed,
         &results,
         cmp.as_ref(),
-        a.format,
+        r.format,
     ))?;
     if passed {
         Ok(())

@@ -6,15 +6,16 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::analysis::{compare, goals, selector, trend};
+use crate::analysis::{compare, goals, selection, trend};
 use crate::cli::DemoArgs;
-use crate::commands::select::RunFilter;
-use crate::db::Warehouse;
 use crate::error::{Error, Result};
-use crate::frame::{self, Format};
 use crate::import::ImportOptions;
+use crate::metrics::{self, TOTAL};
+use crate::output::{emit, gate, lists, render_grid, Format};
 use crate::report::{period_page, run_page, Out};
 use crate::stats::changepoint::Params;
+use crate::store::meta::AnnotationKind;
+use crate::store::{RunFilter, Warehouse};
 
 /// (path under fixtures/, bytes)
 macro_rules! fixtures {
@@ -71,21 +72,26 @@ fn write(dir: &Path, set: &[(&str, &[u8])]) -> Result<Vec<PathBuf>> {
     set.iter()
         .map(|(rel, bytes)| {
             let p = dir.join(rel);
-            std::fs::create_dir_all(p.parent().expect("has parent"))
-                .map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
-            std::fs::write(&p, bytes).map_err(|e| Error::Data(format!("{}: {e}", p.display())))?;
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
+            }
+            std::fs::write(&p, bytes).map_err(|e| Error::output(&p, e))?;
             Ok(p)
         })
         .collect()
 }
 
 fn section(title: &str) -> Result<()> {
-    crate::emit(&format!("\n== {title} ==\n"))
+    emit(&format!("\n== {title} ==\n"))
 }
 
 /// Imports the nightly history: one run per night at 02:00 UTC, labelled like a CI job would.
 pub fn import_history(wh: &mut Warehouse, files: &[PathBuf]) -> Result<Vec<i64>> {
-    let first = crate::import::text::parse_time(FIRST_NIGHT).expect("valid constant");
+    #[expect(
+        clippy::expect_used,
+        reason = "a constant of this file, checked by the demo test"
+    )]
+    let first = crate::time::parse_time(FIRST_NIGHT).expect("valid constant");
     let mut ids = Vec::new();
     for (night, f) in files.iter().enumerate() {
         let mut opts = ImportOptions {
@@ -109,15 +115,14 @@ pub fn import_history(wh: &mut Warehouse, files: &[PathBuf]) -> Result<Vec<i64>>
 pub fn run(a: &DemoArgs) -> Result<()> {
     let out = &a.out;
     if out.exists() {
-        std::fs::remove_dir_all(out)
-            .map_err(|e| Error::Data(format!("cannot clear {}: {e}", out.display())))?;
+        std::fs::remove_dir_all(out).map_err(|e| Error::output(out, e))?;
     }
     let inputs = out.join("inputs");
     let samples = write(&inputs, SAMPLES)?;
     let history = write(&inputs, HISTORY)?;
     let goals_path = out.join("goals.toml");
-    std::fs::write(&goals_path, GOALS).map_err(|e| Error::Data(e.to_string()))?;
-    let db = out.join("demo.duckdb");
+    std::fs::write(&goals_path, GOALS).map_err(|e| Error::output(&goals_path, e))?;
+    let db = out.join(crate::store::DEMO_FILE);
     let mut wh = Warehouse::open_rw(&db)?;
 
     section("1. import: one output of each tool (format detected from content)")?;
@@ -126,75 +131,59 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     if let Some(e) = report.failed.into_iter().next() {
         return Err(e);
     }
-    crate::emit(&super::import::render(&report.results, Format::Table))?;
+    emit(&crate::output::import::render(
+        &report.results,
+        Format::Table,
+    ))?;
 
     section("2. a nightly history: 24 wrk runs of scenario orders-api (nights 17-24 ran against a 20% slower server)")?;
     let ids = import_history(&mut wh, &history)?;
-    wh.conn
-        .execute(
-            "INSERT INTO annotation (happened_at, run_id, kind, text, created_at) VALUES (CAST(? AS TIMESTAMP), NULL, 'deploy', 'deploy v2.3 (new payment client)', current_timestamp)",
-            [crate::db::ts(crate::import::text::parse_time("2026-11-11T01:00:00Z").expect("valid"))],
-        )
-        .map_err(|e| Error::Data(e.to_string()))?;
+    wh.annotate(
+        crate::time::parse_time("2026-11-11T01:00:00Z"),
+        None,
+        AnnotationKind::Deploy,
+        "deploy v2.3 (new payment client)",
+    )?;
     let filter = RunFilter {
         scenario: Some("orders-api".into()),
         ..Default::default()
     };
-    crate::emit(&frame::render(
-        &super::runs::frame(&wh, &filter, 30)?,
+    emit(&render_grid(
+        &lists::runs_grid(&wh.run_list(&filter, 30)?),
         Format::Table,
     ))?;
 
     section("3. baseline '2026-10' = the 6 October nights; compare the latest night against it")?;
     let base = ids[..6].to_vec();
-    {
-        let tx = wh
-            .conn
-            .transaction()
-            .map_err(|e| Error::Data(e.to_string()))?;
-        tx.execute(
-            "INSERT INTO baseline VALUES ('2026-10', 'demo: October nights', current_timestamp)",
-            [],
-        )
-        .map_err(|e| Error::Data(e.to_string()))?;
-        for id in &base {
-            tx.execute("INSERT INTO baseline_run VALUES ('2026-10', ?)", [id])
-                .map_err(|e| Error::Data(e.to_string()))?;
-        }
-        tx.commit().map_err(|e| Error::Data(e.to_string()))?;
-    }
-    let latest = selector::resolve(&wh, &selector::parse("latest")?, &filter, &[])?;
+    wh.set_baseline("2026-10", "demo: October nights", &base)?;
+    let latest = selection::resolve(&wh, &selection::parse("latest")?, &filter, &[])?;
     let settings = compare::Settings {
-        metrics: vec![
-            "latency_p50_ms".into(),
-            "latency_p95_ms".into(),
-            "latency_p99_ms".into(),
-            "throughput_rps".into(),
-            "error_rate".into(),
-        ],
+        metrics: [
+            metrics::LATENCY_P50,
+            metrics::LATENCY_P95,
+            metrics::LATENCY_P99,
+            metrics::THROUGHPUT,
+            metrics::ERROR_RATE,
+        ]
+        .map(String::from)
+        .to_vec(),
         ..Default::default()
     };
     let cmp = compare::compare(&wh, &base, &latest, &settings)?;
-    crate::emit(&super::output::render_comparison(&cmp, Format::Table))?;
+    emit(&gate::render_comparison(&cmp, Format::Table))?;
 
     section("4. check: the latest night against the goals in force on its date and the baseline")?;
     let gf = goals::load(&goals_path)?;
-    let at =
-        crate::import::text::parse_time(FIRST_NIGHT).expect("valid") + chrono::Duration::days(23);
-    let results: Vec<_> = gf
-        .goals
-        .iter()
-        .map(|g| goals::evaluate(&wh, latest[0], at, g))
-        .collect::<Result<_>>()?;
-    let passed = results.iter().all(|g| g.status != goals::Status::Fail) && cmp.regressions() == 0;
-    crate::emit(&super::output::render_check(
+    let results = goals::evaluate_run(&wh, &gf, latest[0])?;
+    let passed = !goals::any_failed(&results) && cmp.regressions() == 0;
+    emit(&gate::render_check(
         latest[0],
         passed,
         &results,
         Some(&cmp),
         Format::Table,
     ))?;
-    crate::emit(&format!(
+    emit(&format!(
         "(as `perfledger check` this would exit {})\n",
         if passed {
             0
@@ -204,8 +193,14 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     ))?;
 
     section("5. trend of p95 over the 24 nights, with its change point")?;
-    let t = trend::analyse(&wh, &filter, "TOTAL", "latency_p95_ms", &Params::default())?;
-    crate::emit(&super::trend::render(&t, Format::Table))?;
+    let t = trend::analyse(
+        &wh,
+        &filter,
+        TOTAL,
+        metrics::LATENCY_P95,
+        &Params::default(),
+    )?;
+    emit(&crate::output::trend::render(&t, Format::Table))?;
 
     section("6. reports")?;
     let month = Out::new(&out.join("report-2026-11"), false)?;
@@ -229,9 +224,9 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let run_out = Out::new(&out.join("report-run"), false)?;
     let run_path = run_out.write_page(
         "run.html",
-        &run_page::build(&wh, latest[0], Some(&goals_path), &run_out)?,
+        &run_page::build(&wh, latest[0], Some(&gf), &run_out)?,
     )?;
-    crate::emit(&format!(
+    emit(&format!(
         "monthly review:  {}\nquarterly audit: {} (self-contained)\nlatest run:      {}\n\nwarehouse: {} (try: perfledger --db {} runs)\n",
         month_path.display(),
         quarter_path.display(),

@@ -3,28 +3,25 @@
 //! makes the exit code 3.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
 
-use super::select::{parse_label, parse_time_arg};
 use crate::cli::ImportArgs;
-use crate::db::{self, Outcome, Warehouse};
 use crate::error::{Error, Result};
-use crate::frame::{self, Format};
 use crate::import::{self, ImportOptions};
-use crate::model::{Parsed, TOTAL};
+use crate::metrics::{REQUESTS, TOTAL};
+use crate::model::{parse_label, Parsed};
+use crate::output::import::{render, FileResult, Status};
+use crate::output::{emit, Format};
+use crate::store::{Outcome, Warehouse};
 
-#[derive(Debug, Serialize)]
-pub struct FileResult {
-    pub file: String,
-    pub format: Option<String>,
-    pub run_id: Option<i64>,
-    pub snapshot_id: Option<i64>,
-    pub status: String,
-    pub targets: Option<usize>,
-    pub requests: Option<f64>,
-    pub message: Option<String>,
+pub struct Request {
+    pub paths: Vec<PathBuf>,
+    pub tool: Option<String>,
+    pub options: ImportOptions,
+    pub dry_run: bool,
+    pub format: Format,
 }
 
 pub struct Report {
@@ -32,31 +29,37 @@ pub struct Report {
     pub failed: Vec<Error>,
 }
 
-pub fn options(a: &ImportArgs) -> Result<ImportOptions> {
-    if let Some(t) = &a.tool {
-        let known = import::tool_names();
-        if !known.contains(&t.as_str()) {
-            return Err(Error::Usage(format!(
-                "--tool {t}: unknown tool; expected one of {}",
-                known.join(", ")
-            )));
+impl TryFrom<&ImportArgs> for Request {
+    type Error = Error;
+    fn try_from(a: &ImportArgs) -> Result<Self> {
+        if let Some(t) = &a.tool {
+            let known = import::tool_names();
+            if !known.contains(&t.as_str()) {
+                return Err(Error::Usage(format!(
+                    "--tool {t}: unknown tool; expected one of {}",
+                    known.join(", ")
+                )));
+            }
         }
+        let options = ImportOptions {
+            labels: a
+                .labels
+                .iter()
+                .map(|l| parse_label(l))
+                .collect::<Result<BTreeMap<_, _>>>()?,
+            scenario: a.scenario.clone(),
+            at: super::opt_time("--at", a.at.as_deref())?,
+            server: a.server.clone(),
+            run: a.run,
+        };
+        Ok(Request {
+            paths: a.paths.clone(),
+            tool: a.tool.clone(),
+            options,
+            dry_run: a.dry_run,
+            format: super::format(a.format)?,
+        })
     }
-    Ok(ImportOptions {
-        labels: a
-            .labels
-            .iter()
-            .map(|l| parse_label(l))
-            .collect::<Result<BTreeMap<_, _>>>()?,
-        scenario: a.scenario.clone(),
-        at: a
-            .at
-            .as_deref()
-            .map(|s| parse_time_arg("--at", s))
-            .transpose()?,
-        server: a.server.clone(),
-        run: a.run,
-    })
 }
 
 /// Imports paths; `wh` is None for a dry run.
@@ -68,6 +71,7 @@ pub fn import_paths(
 ) -> Result<Report> {
     let units = import::collect_units(paths)?;
     let bar = ProgressBar::new(units.len() as u64);
+    #[expect(clippy::expect_used, reason = "a constant template")]
     bar.set_style(
         ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}").expect("static template"),
     );
@@ -93,7 +97,7 @@ pub fn import_paths(
                     format: None,
                     run_id: None,
                     snapshot_id: None,
-                    status: "skipped".into(),
+                    status: Status::Skipped,
                     targets: None,
                     requests: None,
                     message: Some("not a recognised format".into()),
@@ -113,7 +117,7 @@ fn push_error(report: &mut Report, file: String, format: Option<&str>, e: Error)
         format: format.map(str::to_string),
         run_id: None,
         snapshot_id: None,
-        status: "error".into(),
+        status: Status::Error,
         targets: None,
         requests: None,
         message: Some(e.to_string()),
@@ -128,19 +132,19 @@ fn store(
     parsed: Parsed,
     opts: &ImportOptions,
 ) -> Result<Vec<FileResult>> {
-    let row = |run_id, snapshot_id, status: &str, targets, requests| FileResult {
+    let row = |run_id, snapshot_id, status, targets, requests| FileResult {
         file: file.to_string(),
         format: Some(format.to_string()),
         run_id,
         snapshot_id,
-        status: status.to_string(),
+        status,
         targets,
         requests,
         message: None,
     };
     let status = |o: Outcome| match o {
-        Outcome::Imported => "imported",
-        Outcome::AlreadyImported => "already imported",
+        Outcome::Imported => Status::Imported,
+        Outcome::AlreadyImported => Status::AlreadyImported,
     };
     match (parsed, wh) {
         (Parsed::Runs(runs), None) => Ok(runs
@@ -149,34 +153,34 @@ fn store(
                 row(
                     None,
                     None,
-                    "parsed (dry run)",
+                    Status::DryRun,
                     Some(r.targets.len()),
-                    r.target(TOTAL).and_then(|t| t.get("requests")),
+                    r.target(TOTAL).and_then(|t| t.get(REQUESTS)),
                 )
             })
             .collect()),
         (Parsed::Snapshot(s), None) => Ok(vec![row(
             None,
             None,
-            "parsed (dry run)",
+            Status::DryRun,
             Some(s.statements.len()),
             None,
         )]),
         (Parsed::Runs(runs), Some(wh)) => runs
             .iter()
             .map(|r| {
-                let (id, o) = db::ingest_run(wh, r)?;
+                let (id, o) = wh.ingest_run(r)?;
                 Ok(row(
                     Some(id),
                     None,
                     status(o),
                     Some(r.targets.len()),
-                    r.target(TOTAL).and_then(|t| t.get("requests")),
+                    r.target(TOTAL).and_then(|t| t.get(REQUESTS)),
                 ))
             })
             .collect(),
         (Parsed::Snapshot(s), Some(wh)) => {
-            let (id, o) = db::ingest_snapshot(wh, &s, opts.run)?;
+            let (id, o) = wh.ingest_snapshot(&s, opts.run)?;
             Ok(vec![row(
                 opts.run,
                 Some(id),
@@ -188,66 +192,29 @@ fn store(
     }
 }
 
-pub fn render(results: &[FileResult], format: Format) -> String {
-    match format {
-        Format::Json | Format::Junit => {
-            serde_json::to_string_pretty(results).expect("serialisable") + "\n"
-        }
-        _ => {
-            let header: Vec<String> = ["file", "format", "run", "status", "targets", "requests"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            let rows: Vec<Vec<String>> = results
-                .iter()
-                .map(|r| {
-                    let status = match (&r.status[..], r.run_id, r.snapshot_id) {
-                        ("already imported", Some(id), _) => {
-                            format!("already imported as run {id}")
-                        }
-                        ("already imported", None, Some(s)) => {
-                            format!("already imported as snapshot {s}")
-                        }
-                        ("imported", None, Some(s)) => format!("imported as snapshot {s}"),
-                        _ => r.status.clone(),
-                    };
-                    vec![
-                        r.file.clone(),
-                        r.format.clone().unwrap_or_default(),
-                        r.run_id.map(|i| i.to_string()).unwrap_or_default(),
-                        status,
-                        r.targets.map(|t| t.to_string()).unwrap_or_default(),
-                        r.requests.map(frame::fmt_float).unwrap_or_default(),
-                    ]
-                })
-                .collect();
-            frame::render_rows(&header, &rows, format)
-        }
-    }
-}
-
-pub fn run(db_path: &std::path::Path, a: &ImportArgs) -> Result<()> {
-    let opts = options(a)?;
-    let report = if a.dry_run {
-        import_paths(None, &a.paths, a.tool.as_deref(), &opts)?
+pub fn run(db_path: &std::path::Path, r: &Request) -> Result<()> {
+    let tool = r.tool.as_deref();
+    let report = if r.dry_run {
+        import_paths(None, &r.paths, tool, &r.options)?
     } else {
         let mut wh = Warehouse::open_rw(db_path)?;
-        import_paths(Some(&mut wh), &a.paths, a.tool.as_deref(), &opts)?
+        import_paths(Some(&mut wh), &r.paths, tool, &r.options)?
     };
     if report.failed.is_empty() {
-        crate::emit(&render(&report.results, a.format))?;
-        return Ok(());
+        return emit(&render(&report.results, r.format));
     }
     if report.results.len() == 1 {
-        return Err(report.failed.into_iter().next().expect("one failure"));
+        if let Some(e) = report.failed.into_iter().next() {
+            return Err(e);
+        }
+        return Ok(());
     }
-    crate::emit(&render(&report.results, a.format))?;
+    emit(&render(&report.results, r.format))?;
     for e in &report.failed {
-        eprintln!("error: {e}");
+        crate::output::error(e);
     }
-    Err(Error::Data(format!(
-        "{} of {} inputs failed to import; the others were imported",
-        report.failed.len(),
-        report.results.len()
-    )))
+    Err(Error::Partial {
+        failed: report.failed.len(),
+        total: report.results.len(),
+    })
 }

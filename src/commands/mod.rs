@@ -1,4 +1,5 @@
-//! One module per subcommand.
+//! One module per subcommand. Each turns its clap arguments into a validated request
+//! (`TryFrom<&Args>`), calls the analysis or store layer, and hands the result to `output`.
 
 pub mod annotate;
 pub mod baseline;
@@ -6,11 +7,84 @@ pub mod check;
 pub mod compare;
 pub mod demo;
 pub mod import;
-pub mod output;
 pub mod report;
 pub mod runs;
-pub mod select;
 pub mod show;
 pub mod snapshot;
 pub mod sql;
 pub mod trend;
+
+use chrono::NaiveDateTime;
+
+use crate::cli::{Cli, Command, FormatArg, RunFilterArgs};
+use crate::error::{Error, Result};
+use crate::model::parse_label;
+use crate::output::Format;
+use crate::store::RunFilter;
+
+/// Runs one parsed command line.
+pub fn run(cli: &Cli) -> Result<()> {
+    let db = &cli.db;
+    match &cli.command {
+        Command::Import(a) => import::run(db, &a.try_into()?),
+        Command::Runs(a) => runs::run(db, &a.try_into()?),
+        Command::Show(a) => show::run(db, &a.try_into()?),
+        Command::Sql(a) => sql::run(db, &a.try_into()?),
+        Command::Snapshot(a) => snapshot::run(db, &(&a.source).try_into()?),
+        Command::Compare(a) => compare::run(db, &a.try_into()?),
+        Command::Check(a) => check::run(db, &a.try_into()?),
+        Command::Trend(a) => trend::run(db, &a.try_into()?),
+        Command::Baseline(a) => baseline::run(db, &a.try_into()?),
+        Command::Annotate(a) => annotate::run(db, &a.try_into()?),
+        Command::Report(a) => report::run(db, &a.try_into()?),
+        Command::Demo(a) => demo::run(a),
+    }
+}
+
+/// `--format` of a command without a JUnit form.
+pub fn format(f: FormatArg) -> Result<Format> {
+    match gate_format(f) {
+        Format::Junit => Err(Error::Usage(
+            "--format junit: only `check` and `compare` have a JUnit form; use table, json, csv or markdown".into(),
+        )),
+        f => Ok(f),
+    }
+}
+
+/// `--format` of `check` and `compare`, which have every form.
+pub fn gate_format(f: FormatArg) -> Format {
+    match f {
+        FormatArg::Table => Format::Table,
+        FormatArg::Json => Format::Json,
+        FormatArg::Csv => Format::Csv,
+        FormatArg::Markdown => Format::Markdown,
+        FormatArg::Junit => Format::Junit,
+    }
+}
+
+pub fn parse_time_arg(flag: &str, s: &str) -> Result<NaiveDateTime> {
+    crate::time::parse_time(s).ok_or_else(|| {
+        Error::Usage(format!("{flag} '{s}': expected a time such as 2026-11-27, '2026-11-27 14:00:00' or 2026-11-27T14:00:00Z"))
+    })
+}
+
+fn opt_time(flag: &str, s: Option<&str>) -> Result<Option<NaiveDateTime>> {
+    s.map(|s| parse_time_arg(flag, s)).transpose()
+}
+
+impl TryFrom<&RunFilterArgs> for RunFilter {
+    type Error = Error;
+    fn try_from(a: &RunFilterArgs) -> Result<Self> {
+        Ok(RunFilter {
+            tool: a.tool.clone(),
+            scenario: a.scenario.clone(),
+            labels: a
+                .labels
+                .iter()
+                .map(|l| parse_label(l))
+                .collect::<Result<_>>()?,
+            since: opt_time("--since", a.since.as_deref())?,
+            until: opt_time("--until", a.until.as_deref())?,
+        })
+    }
+}

@@ -2,70 +2,151 @@
 
 use std::path::PathBuf;
 
-use super::select::{resolve_run, RunFilter};
-use crate::analysis::{compare, goals};
-use crate::cli::ReportCmd;
-use crate::db::Warehouse;
-use crate::error::Result;
+use crate::analysis::compare::{self, Settings};
+use crate::analysis::goals::{self, GoalsFile};
+use crate::analysis::selection::{self, Selector};
+use crate::cli::{ReportCmd, ReportOut};
+use crate::error::{Error, Result};
+use crate::output::wrote;
 use crate::report::{compare_page, period_page, run_page, Out};
 use crate::stats::changepoint::Params;
+use crate::store::{RunFilter, Warehouse};
 
-/// Writes the report and returns the path of its index.html.
-pub fn run(db: &std::path::Path, cmd: &ReportCmd) -> Result<PathBuf> {
-    let wh = Warehouse::open_ro(db)?;
-    match cmd {
-        ReportCmd::Run { run, out } => {
-            let o = Out::new(&out.out, out.self_contained)?;
-            let id = resolve_run(&wh, run)?;
-            let page = run_page::build(&wh, id, out.goals.as_ref(), &o)?;
-            o.write_page("run.html", &page)
-        }
-        ReportCmd::Compare {
-            baseline,
-            candidate,
-            filter,
-            stats,
-            out,
-        } => {
-            let o = Out::new(&out.out, out.self_contained)?;
-            let (base, cand) = super::compare::resolve_pair(
-                &wh,
-                &RunFilter::try_from(filter)?,
-                baseline,
-                candidate,
-            )?;
-            let c = compare::compare(&wh, &base, &cand, &super::compare::settings(stats)?)?;
-            o.write_page("compare.html", &compare_page::build(&wh, &c, &o)?)
-        }
-        ReportCmd::Monthly {
-            month,
-            baseline,
-            out,
-        } => period(&wh, month, false, baseline.clone(), out),
-        ReportCmd::Quarterly {
-            quarter,
-            baseline,
-            out,
-        } => period(&wh, quarter, true, baseline.clone(), out),
+pub struct Dest {
+    pub dir: PathBuf,
+    pub self_contained: bool,
+    pub goals: Option<GoalsFile>,
+}
+
+#[expect(
+    clippy::large_enum_variant,
+    reason = "one request per process; boxing would only obscure it"
+)]
+pub enum Page {
+    Run(String),
+    Compare {
+        baseline: Selector,
+        candidate: Selector,
+        filter: RunFilter,
+        settings: Settings,
+    },
+    Period {
+        spec: String,
+        quarterly: bool,
+        baseline: Option<String>,
+    },
+}
+
+pub struct Request {
+    pub page: Page,
+    pub dest: Dest,
+}
+
+impl TryFrom<&ReportOut> for Dest {
+    type Error = Error;
+    fn try_from(o: &ReportOut) -> Result<Self> {
+        Ok(Dest {
+            dir: o.out.clone(),
+            self_contained: o.self_contained,
+            goals: o.goals.as_ref().map(|p| goals::load(p)).transpose()?,
+        })
     }
 }
 
-fn period(
-    wh: &Warehouse,
-    spec: &str,
-    quarterly: bool,
-    baseline: Option<String>,
-    out: &crate::cli::ReportOut,
-) -> Result<PathBuf> {
-    let o = Out::new(&out.out, out.self_contained)?;
-    let gf = out.goals.as_ref().map(|p| goals::load(p)).transpose()?;
-    let opts = period_page::Options {
-        spec,
-        quarterly,
-        goals: gf.as_ref(),
-        baseline,
-        params: Params::default(),
-        max_series: 50,
-    };
-    o.write_page("period.html", &period_page::build(wh, &opts, &o)?)
+impl TryFrom<&ReportCmd> for Request {
+    type Error = Error;
+    fn try_from(c: &ReportCmd) -> Result<Self> {
+        let (page, out) = match c {
+            ReportCmd::Run { run, out } => (Page::Run(run.clone()), out),
+            ReportCmd::Compare {
+                baseline,
+                candidate,
+                filter,
+                stats,
+                out,
+            } => (
+                Page::Compare {
+                    baseline: selection::parse(baseline)?,
+                    candidate: selection::parse(candidate)?,
+                    filter: filter.try_into()?,
+                    settings: stats.try_into()?,
+                },
+                out,
+            ),
+            ReportCmd::Monthly {
+                month,
+                baseline,
+                out,
+            } => (
+                Page::Period {
+                    spec: month.clone(),
+                    quarterly: false,
+                    baseline: baseline.clone(),
+                },
+                out,
+            ),
+            ReportCmd::Quarterly {
+                quarter,
+                baseline,
+                out,
+            } => (
+                Page::Period {
+                    spec: quarter.clone(),
+                    quarterly: true,
+                    baseline: baseline.clone(),
+                },
+                out,
+            ),
+        };
+        if let Page::Period { spec, .. } = &page {
+            period_page::period(spec)?;
+        }
+        Ok(Request {
+            page,
+            dest: out.try_into()?,
+        })
+    }
+}
+
+/// Writes the report and says where its index.html is.
+pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
+    let path = write(db, r)?;
+    wrote("report", &path)
+}
+
+fn write(db: &std::path::Path, r: &Request) -> Result<PathBuf> {
+    let wh = Warehouse::open_ro(db)?;
+    let o = Out::new(&r.dest.dir, r.dest.self_contained)?;
+    match &r.page {
+        Page::Run(run) => {
+            let id = selection::resolve_run(&wh, run, &RunFilter::default())?;
+            let page = run_page::build(&wh, id, r.dest.goals.as_ref(), &o)?;
+            o.write_page("run.html", &page)
+        }
+        Page::Compare {
+            baseline,
+            candidate,
+            filter,
+            settings,
+        } => {
+            let (base, cand) = selection::resolve_pair(&wh, filter, baseline, candidate)?;
+            let c = compare::compare(&wh, &base, &cand, settings)?;
+            o.write_page("compare.html", &compare_page::build(&wh, &c, &o)?)
+        }
+        Page::Period {
+            spec,
+            quarterly,
+            baseline,
+        } => {
+            let opts = period_page::Options {
+                spec,
+                quarterly: *quarterly,
+                goals: r.dest.goals.as_ref(),
+                baseline: baseline.clone(),
+                params: Params::default(),
+                max_series: 50,
+            };
+            o.write_page("period.html", &period_page::build(&wh, &opts, &o)?)
+        }
+    }
 }

@@ -1,40 +1,29 @@
 //! `perfledger runs`: the runs matching a filter, newest first, with their headline figures.
 
-use duckdb::params_from_iter;
-
-use super::select::RunFilter;
 use crate::cli::RunsArgs;
-use crate::db::Warehouse;
-use crate::error::Result;
-use crate::frame;
+use crate::error::{Error, Result};
+use crate::output::{emit, lists, render_grid, Format};
+use crate::store::{RunFilter, Warehouse};
 
-pub fn frame(
-    wh: &Warehouse,
-    filter: &RunFilter,
-    limit: usize,
-) -> Result<polars::prelude::DataFrame> {
-    let (cond, mut params) = filter.sql();
-    params.push(duckdb::types::Value::BigInt(limit as i64));
-    let sql = format!(
-        "SELECT r.id, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, r.tool, r.scenario,
-                max(m.value) FILTER (WHERE m.metric = 'requests') AS requests,
-                max(m.value) FILTER (WHERE m.metric = 'throughput_rps') AS throughput_rps,
-                max(m.value) FILTER (WHERE m.metric = 'latency_p95_ms') AS p95_ms,
-                max(m.value) FILTER (WHERE m.metric = 'error_rate') AS error_rate,
-                (SELECT string_agg(l.key || '=' || l.value, ',' ORDER BY l.key) FROM run_label l
-                  WHERE l.run_id = r.id AND l.key <> 'time_source') AS labels
-         FROM run r LEFT JOIN measurement m ON m.run_id = r.id AND m.target = 'TOTAL'
-         {cond}
-         GROUP BY r.id, r.started_at, r.tool, r.scenario
-         ORDER BY r.started_at DESC NULLS LAST, r.id DESC
-         LIMIT ?"
-    );
-    frame::query(&wh.conn, &sql, params_from_iter(params))
+pub struct Request {
+    pub filter: RunFilter,
+    pub limit: usize,
+    pub format: Format,
 }
 
-pub fn run(db: &std::path::Path, a: &RunsArgs) -> Result<()> {
+impl TryFrom<&RunsArgs> for Request {
+    type Error = Error;
+    fn try_from(a: &RunsArgs) -> Result<Self> {
+        Ok(Request {
+            filter: (&a.filter).try_into()?,
+            limit: a.limit,
+            format: super::format(a.format)?,
+        })
+    }
+}
+
+pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
     let wh = Warehouse::open_ro(db)?;
-    let filter = RunFilter::try_from(&a.filter)?;
-    crate::emit(&frame::render(&frame(&wh, &filter, a.limit)?, a.format))?;
-    Ok(())
+    let rows = wh.run_list(&r.filter, r.limit)?;
+    emit(&render_grid(&lists::runs_grid(&rows), r.format))
 }

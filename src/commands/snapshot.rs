@@ -1,136 +1,55 @@
-//! `perfledger snapshot postgres --dsn ...`: reads pg_stat_statements from a live server
-//! (PostgreSQL 13-17 column names, and `total_time` of 12 and older) together with
-//! `pg_stat_statements_info.stats_reset` where it exists (14+), so resets are known exactly.
-
-use chrono::NaiveDateTime;
-use postgres::{Client, NoTls};
+//! `perfledger snapshot postgres --dsn ...`: a live pg_stat_statements snapshot, stored.
 
 use crate::cli::SnapshotSource;
-use crate::db::{self, Outcome, Warehouse};
 use crate::error::{Error, Result};
-use crate::frame::Format;
-use crate::import::text::epoch;
-use crate::model::{ParsedSnapshot, Statement};
+use crate::import::pg_live;
+use crate::output::{emit, Format};
+use crate::store::{Outcome, Warehouse};
 
-fn pg_err(e: postgres::Error) -> Error {
-    Error::Data(format!("PostgreSQL: {e}"))
+pub struct Request {
+    pub dsn: String,
+    pub server: Option<String>,
+    pub run: Option<i64>,
+    pub format: Format,
 }
 
-/// Server name from the DSN: host:port/dbname.
-pub fn server_name(dsn: &str) -> String {
-    match dsn.parse::<postgres::Config>() {
-        Ok(c) => {
-            let host = c
-                .get_hosts()
-                .first()
-                .map_or("localhost".to_string(), |h| match h {
-                    postgres::config::Host::Tcp(s) => s.clone(),
-                    postgres::config::Host::Unix(p) => p.display().to_string(),
-                });
-            let port = c.get_ports().first().copied().unwrap_or(5432);
-            format!("{host}:{port}/{}", c.get_dbname().unwrap_or("postgres"))
-        }
-        Err(_) => dsn.to_string(),
-    }
-}
-
-pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
-    let mut client = Client::connect(dsn, NoTls)
-        .map_err(|e| Error::Data(format!("cannot connect to PostgreSQL ({dsn}): {e}")))?;
-    let cols: Vec<String> = client
-        .query(
-            "SELECT column_name::text FROM information_schema.columns WHERE table_name = 'pg_stat_statements'",
-            &[],
-        )
-        .map_err(pg_err)?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    if cols.is_empty() {
-        return Err(Error::Data(
-            "pg_stat_statements is not available: add it to shared_preload_libraries and run CREATE EXTENSION pg_stat_statements".into(),
-        ));
-    }
-    let has = |c: &str| cols.iter().any(|x| x == c);
-    let total = if has("total_exec_time") {
-        "total_exec_time"
-    } else {
-        "total_time"
-    };
-    let toplevel = if has("toplevel") {
-        "toplevel"
-    } else {
-        "NULL::bool"
-    };
-    let sql = format!(
-        "SELECT coalesce(queryid::text, ''), userid::text, dbid::text, {toplevel}, coalesce(query, ''), calls, {total}::float8,
-                rows, shared_blks_hit, shared_blks_read FROM pg_stat_statements"
-    );
-    let statements = client
-        .query(&sql, &[])
-        .map_err(pg_err)?
-        .iter()
-        .map(|r| Statement {
-            queryid: r.get(0),
-            userid: r.get(1),
-            dbid: r.get(2),
-            toplevel: r.get(3),
-            query: r.get(4),
-            calls: r.get(5),
-            total_exec_time_ms: r.get(6),
-            rows: r.get(7),
-            shared_blks_hit: r.get(8),
-            shared_blks_read: r.get(9),
+impl TryFrom<&SnapshotSource> for Request {
+    type Error = Error;
+    fn try_from(s: &SnapshotSource) -> Result<Self> {
+        let SnapshotSource::Postgres {
+            dsn,
+            server,
+            run,
+            format,
+        } = s;
+        Ok(Request {
+            dsn: dsn.clone(),
+            server: server.clone(),
+            run: *run,
+            format: super::format(*format)?,
         })
-        .collect();
-    let now: f64 = client
-        .query_one("SELECT extract(epoch FROM clock_timestamp())::float8", &[])
-        .map_err(pg_err)?
-        .get(0);
-    let stats_reset: Option<NaiveDateTime> = client
-        .query_opt(
-            "SELECT extract(epoch FROM stats_reset)::float8 FROM pg_stat_statements_info",
-            &[],
-        )
-        .ok()
-        .flatten()
-        .and_then(|r| r.get::<_, Option<f64>>(0))
-        .and_then(epoch);
-    Ok(ParsedSnapshot {
-        server: server.unwrap_or_else(|| server_name(dsn)),
-        taken_at: epoch(now).ok_or_else(|| Error::Data("server clock out of range".into()))?,
-        stats_reset,
-        statements,
-        sources: Vec::new(),
-    })
+    }
 }
 
-pub fn run(db_path: &std::path::Path, src: &SnapshotSource) -> Result<()> {
-    let SnapshotSource::Postgres {
-        dsn,
-        server,
-        run,
-        format,
-    } = src;
-    let snap = take(dsn, server.clone())?;
-    let mut wh = Warehouse::open_rw(db_path)?;
-    let (id, outcome) = db::ingest_snapshot(&mut wh, &snap, *run)?;
+pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
+    let snap = pg_live::take(&r.dsn, r.server.clone())?;
+    let mut wh = Warehouse::open_rw(db)?;
+    let (id, outcome) = wh.ingest_snapshot(&snap, r.run)?;
     let status = if outcome == Outcome::Imported {
         "imported"
     } else {
         "already imported"
     };
-    match format {
-        Format::Json => println!(
-            "{}",
-            serde_json::json!({"snapshot_id": id, "server": snap.server, "taken_at": db::ts(snap.taken_at), "statements": snap.statements.len(), "status": status})
+    let taken = crate::time::display_micros(snap.taken_at);
+    emit(&match r.format {
+        Format::Json => format!(
+            "{}\n",
+            serde_json::json!({"snapshot_id": id, "server": snap.server, "taken_at": taken, "statements": snap.statements.len(), "status": status})
         ),
-        _ => println!(
-            "snapshot {id} of {} at {}: {} statements ({status})",
+        _ => format!(
+            "snapshot {id} of {} at {taken}: {} statements ({status})\n",
             snap.server,
-            db::ts(snap.taken_at),
             snap.statements.len()
         ),
-    }
-    Ok(())
+    })
 }

@@ -1,13 +1,26 @@
 //! `perfledger sql`: a query on a read-only connection, so it cannot change the warehouse.
 
 use crate::cli::SqlArgs;
-use crate::db::Warehouse;
-use crate::error::Result;
-use crate::frame;
+use crate::error::{Error, Result};
+use crate::output::{emit, render_grid, Format};
+use crate::store::Warehouse;
 
-pub fn run(db: &std::path::Path, a: &SqlArgs) -> Result<()> {
+pub struct Request {
+    pub query: String,
+    pub format: Format,
+}
+
+impl TryFrom<&SqlArgs> for Request {
+    type Error = Error;
+    fn try_from(a: &SqlArgs) -> Result<Self> {
+        Ok(Request {
+            query: a.query.clone(),
+            format: super::format(a.format)?,
+        })
+    }
+}
+
+pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
     let wh = Warehouse::open_ro(db)?;
-    let df = frame::query(&wh.conn, &a.query, [])?;
-    crate::emit(&frame::render(&df, a.format))?;
-    Ok(())
+    emit(&render_grid(&wh.user_query(&r.query)?, r.format))
 }

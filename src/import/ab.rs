@@ -251,8 +251,13 @@ impl Importer for AbGnuplot {
                 "the gnuplot file has a header but no request rows",
             ));
         }
-        let first = *per_second.keys().next().expect("non-empty");
-        let last = *per_second.keys().last().expect("non-empty");
+        let (Some(&first), Some(&last)) = (per_second.keys().next(), per_second.keys().last())
+        else {
+            return Err(Error::no_results(
+                path,
+                "the gnuplot file has no request rows",
+            ));
+        };
         run.started_at = text::epoch(first as f64);
         run.ended_at = text::epoch((last + 1) as f64);
         total.set("requests", Some(h.len() as f64), "count");

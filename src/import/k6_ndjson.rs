@@ -116,6 +116,10 @@ pub fn fold_file(path: &Path, workers: usize) -> Result<(PointAgg, SourceFile)> 
             || spare_rx.try_recv().unwrap_or_default(),
         );
         drop(tx);
+        #[expect(
+            clippy::expect_used,
+            reason = "a worker's panic is a defect: re-raise it here"
+        )]
         let mut outs: Vec<_> = handles
             .into_iter()
             .map(|h| h.join().expect("k6 point worker panicked"))
@@ -198,6 +202,10 @@ fn read_blocks(
         let len = if eof {
             filled
         } else {
+            #[expect(
+                clippy::expect_used,
+                reason = "the loop above ends only with a newline in the buffer"
+            )]
             let cut = memchr::memrchr(b'\n', &buf[..filled]).expect("checked") + 1;
             carry.extend_from_slice(&buf[cut..filled]);
             cut
@@ -245,6 +253,10 @@ impl Work {
     }
 }
 
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "the worker owns its sender: dropping it tells the reader this worker is done"
+)]
 fn worker(
     path: &Path,
     rx: &Mutex<Receiver<Block>>,
@@ -253,6 +265,10 @@ fn worker(
 ) -> Work {
     let mut work = Work::default();
     loop {
+        #[expect(
+            clippy::expect_used,
+            reason = "a poisoned lock means another worker panicked"
+        )]
         let Ok(block) = rx.lock().expect("receiver lock").recv() else {
             return work;
         };
@@ -338,6 +354,7 @@ impl Folder {
                 self.tags.extend_from_slice(tags);
                 self.target = Some((id, t.status.map(Cow::into_owned)));
             }
+            #[expect(clippy::expect_used, reason = "set just above when it was None")]
             let (id, status) = self.target.as_ref().expect("set above");
             agg.observe(time);
             agg.add_http(*id, m, value, sec, || status.as_deref());
@@ -676,7 +693,7 @@ fn slow(path: &Path, no: usize, line: &[u8], agg: &mut PointAgg) -> Result<()> {
                 metric,
                 time: secs,
                 value,
-                tag: |k: &str| tags.and_then(|m| m.get(k)).map(|v| v.as_ref()),
+                tag: |k: &str| tags.and_then(|m| m.get(k)).map(std::convert::AsRef::as_ref),
             });
         }
         _ => {}

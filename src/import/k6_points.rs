@@ -132,7 +132,7 @@ fn merge_hist(into: &mut Option<Histogram<u64>>, h: Option<Histogram<u64>>) -> R
     match (into.as_mut(), h) {
         (Some(m), Some(h)) => m
             .add(&h)
-            .map_err(|e| Error::Data(format!("histogram merge: {e:?}"))),
+            .map_err(|e| Error::Internal(format!("histogram merge: {e:?}"))),
         (None, h) => {
             *into = h;
             Ok(())
@@ -159,6 +159,10 @@ impl PointAgg {
         self.last = Some(self.last.map_or(time, |l: f64| l.max(time)));
     }
 
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "a point is built per line and given away; by reference would only add a borrow"
+    )]
     pub fn add<'a, F: Fn(&str) -> Option<&'a str>>(&mut self, p: Point<'a, F>) {
         if !p.value.is_finite() {
             return;
@@ -227,6 +231,7 @@ impl PointAgg {
             self.current = Some(((sec, id), Bucket::default()));
         }
         let agg = &mut self.http[id as usize];
+        #[expect(clippy::expect_used, reason = "set just above when it was None")]
         let bucket = &mut self.current.as_mut().expect("set above").1;
         match metric {
             HttpMetric::Reqs => {
@@ -469,7 +474,7 @@ impl PointAgg {
                     ts,
                     metric,
                     value,
-                })
+                });
             };
             push("requests", n as f64);
             push("failures", f as f64);

@@ -243,6 +243,7 @@ fn add_submetric(run: &mut ParsedRun, base: &str, tags: &str, m: &K6Metric) {
         t.tags = Some(map);
         run.targets.push(t);
     }
+    #[expect(clippy::expect_used, reason = "inserted just above when missing")]
     let t = run.target_mut(&target_name).expect("inserted above");
     match base {
         "http_req_duration" => set_trend_as_latency(t, m),

@@ -11,6 +11,7 @@ mod k6_ndjson;
 mod k6_points;
 mod k6_summary;
 mod locust;
+pub mod pg_live;
 mod pgbench;
 mod pgss;
 mod series;
@@ -246,7 +247,7 @@ fn decode_text(path: &Path, raw: Vec<u8>) -> Result<String> {
 /// Rejects empty, binary (NUL) and non-UTF-8 content, with the offset of the first bad byte.
 /// `cut_tail_ok`: the bytes are a prefix, so a multi-byte character cut at the end is dropped.
 fn validate_text(path: &Path, mut bytes: Vec<u8>, cut_tail_ok: bool) -> Result<String> {
-    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(Error::input(
             path,
             None,
@@ -270,7 +271,8 @@ fn validate_text(path: &Path, mut bytes: Vec<u8>, cut_tail_ok: bool) -> Result<S
         }
         bytes.truncate(e.valid_up_to());
     }
-    Ok(String::from_utf8(bytes).expect("validated above"))
+    String::from_utf8(bytes)
+        .map_err(|e| Error::at_offset(path, e.utf8_error().valid_up_to() as u64, "invalid UTF-8"))
 }
 
 /// The first [`PROBE_BYTES`] of a file as text (decompressed for gzip), for sniffing.

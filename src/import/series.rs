@@ -64,6 +64,7 @@ fn runs(rows: Vec<Row>) -> Vec<ParsedRun> {
                     run.targets
                         .push(Target::new(target.clone(), TargetKind::Metric));
                 }
+                #[expect(clippy::expect_used, reason = "inserted just above when missing")]
                 let t = run.target_mut(&target).expect("inserted above");
                 t.metrics
                     .insert(metric, (r.value, unit_static(r.unit.as_deref())));

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use chrono::{DateTime, NaiveDateTime};
+pub use crate::time::{epoch, mtime, parse_time, rfc3339, shift};
 
 use crate::error::{Error, Result};
 
@@ -70,38 +70,6 @@ pub fn line_of(text: &str, needle: &str) -> Option<usize> {
     text.lines().position(|l| l.contains(needle)).map(|i| i + 1)
 }
 
-/// `t` moved by `secs` seconds; None when the result (or `secs`) is out of range, as a
-/// damaged file's durations can be.
-pub fn shift(t: NaiveDateTime, secs: f64) -> Option<NaiveDateTime> {
-    if !secs.is_finite() || secs.abs() > 1e11 {
-        return None;
-    }
-    t.checked_add_signed(chrono::Duration::microseconds((secs * 1e6).round() as i64))
-}
-
-/// Seconds since the Unix epoch (fractional allowed) as a UTC timestamp.
-pub fn epoch(secs: f64) -> Option<NaiveDateTime> {
-    if !secs.is_finite() {
-        return None;
-    }
-    let whole = secs.floor();
-    let nanos = ((secs - whole) * 1e9).round().min(999_999_999.0) as u32;
-    DateTime::from_timestamp(whole as i64, nanos).map(|d| d.naive_utc())
-}
-
-/// An RFC 3339 timestamp (k6, Locust) as UTC.
-pub fn rfc3339(s: &str) -> Option<NaiveDateTime> {
-    DateTime::parse_from_rfc3339(s.trim())
-        .ok()
-        .map(|d| d.naive_utc())
-}
-
-/// The file's modification time, for outputs that carry no time of their own.
-pub fn mtime(path: &Path) -> Option<NaiveDateTime> {
-    let t = std::fs::metadata(path).ok()?.modified().ok()?;
-    Some(DateTime::<chrono::Utc>::from(t).naive_utc())
-}
-
 /// A required field, or an error naming the file, the line where it was expected and the label.
 pub fn require<T>(path: &Path, text: &str, value: Option<T>, what: &str) -> Result<T> {
     value.ok_or_else(|| {
@@ -112,20 +80,6 @@ pub fn require<T>(path: &Path, text: &str, value: Option<T>, what: &str) -> Resu
             format!("expected {what}, which is missing or malformed (the output may be truncated)"),
         )
     })
-}
-
-/// RFC 3339, `YYYY-MM-DD HH:MM:SS`, `YYYY-MM-DD` or Unix seconds.
-pub fn parse_time(s: &str) -> Option<NaiveDateTime> {
-    let s = s.trim();
-    rfc3339(s)
-        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").ok())
-        .or_else(|| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S").ok())
-        .or_else(|| {
-            chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-        })
-        .or_else(|| s.parse::<f64>().ok().filter(|v| *v > 1e8).and_then(epoch))
 }
 
 /// "1.586 ms" (number, space, unit) in milliseconds.

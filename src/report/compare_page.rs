@@ -5,11 +5,12 @@ use serde::Serialize;
 
 use super::charts::distribution;
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
+use crate::analysis::buckets_ms;
 use crate::analysis::compare::{Comparison, Verdict};
-use crate::analysis::{buckets_ms, merged_histogram};
-use crate::commands::output::comparison_rows;
-use crate::db::Warehouse;
 use crate::error::Result;
+use crate::metrics::TOTAL;
+use crate::output::gate::comparison_rows;
+use crate::store::Warehouse;
 
 #[derive(Serialize)]
 pub struct ComparePage {
@@ -79,15 +80,15 @@ pub fn build(wh: &Warehouse, c: &Comparison, out: &Out) -> Result<ComparePage> {
             class: String::new(),
         },
         Card {
-            label: "insufficient data".into(),
+            label: Verdict::InsufficientData.as_str().into(),
             value: count(Verdict::InsufficientData).to_string(),
             class: "muted".into(),
         },
     ];
     let mut charts = Vec::new();
     if let (Some(b), Some(x)) = (
-        merged_histogram(wh, &c.baseline_runs, "TOTAL")?,
-        merged_histogram(wh, &c.candidate_runs, "TOTAL")?,
+        wh.merged_histogram(&c.baseline_runs, TOTAL)?,
+        wh.merged_histogram(&c.candidate_runs, TOTAL)?,
     ) {
         let sets = vec![
             ("baseline".to_string(), buckets_ms(&b)),

@@ -11,12 +11,11 @@ pub mod run_page;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
-use polars::prelude::DataFrame;
 use serde::Serialize;
 
-use crate::db::Warehouse;
 use crate::error::{Error, Result};
-use crate::frame;
+use crate::grid::{fmt_float, Grid};
+use crate::store::Warehouse;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Cell {
@@ -35,7 +34,7 @@ impl Cell {
     }
     pub fn num(v: Option<f64>) -> Cell {
         Cell {
-            text: v.map(frame::fmt_float).unwrap_or_default(),
+            text: v.map(fmt_float).unwrap_or_default(),
             numeric: true,
             class: None,
         }
@@ -56,38 +55,32 @@ pub struct Table {
 }
 
 impl Table {
-    pub fn from_frame(df: &DataFrame) -> Table {
-        let header: Vec<String> = df
-            .get_column_names()
+    pub fn from_grid(g: &Grid) -> Table {
+        let rows = g
+            .rows
             .iter()
-            .map(|n| n.to_string())
-            .collect();
-        let rows = (0..df.height())
-            .map(|i| {
-                df.columns()
-                    .iter()
-                    .map(|c| {
-                        let v = c.get(i).unwrap_or(polars::prelude::AnyValue::Null);
-                        let numeric = matches!(
-                            v,
-                            polars::prelude::AnyValue::Float64(_)
-                                | polars::prelude::AnyValue::Int64(_)
-                        );
-                        Cell {
-                            text: frame::cell_str(&v),
-                            numeric,
-                            class: None,
-                        }
+            .map(|r| {
+                r.iter()
+                    .map(|d| Cell {
+                        text: d.text(),
+                        numeric: d.is_numeric(),
+                        class: None,
                     })
                     .collect()
             })
             .collect();
-        Table { header, rows }
+        Table {
+            header: g.columns.clone(),
+            rows,
+        }
     }
 
     pub fn new(header: &[&str], rows: Vec<Vec<Cell>>) -> Table {
         Table {
-            header: header.iter().map(|s| s.to_string()).collect(),
+            header: header
+                .iter()
+                .map(std::string::ToString::to_string)
+                .collect(),
             rows,
         }
     }
@@ -153,8 +146,7 @@ pub struct Out {
 
 impl Out {
     pub fn new(dir: &Path, self_contained: bool) -> Result<Out> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| Error::Data(format!("cannot create {}: {e}", dir.display())))?;
+        std::fs::create_dir_all(dir).map_err(|e| Error::output(dir, e))?;
         Ok(Out {
             dir: dir.to_path_buf(),
             self_contained,
@@ -174,8 +166,7 @@ impl Out {
         draw(&path)?;
         // `src` is only ever a sanitised file name or base64: the template marks it safe.
         let src = if self.self_contained {
-            let bytes = std::fs::read(&path)
-                .map_err(|e| Error::Data(format!("{}: {e}", path.display())))?;
+            let bytes = std::fs::read(&path).map_err(|e| Error::output(&path, e))?;
             let _ = std::fs::remove_file(&path);
             format!(
                 "data:image/png;base64,{}",
@@ -194,8 +185,7 @@ impl Out {
     pub fn write_page(&self, template: &str, ctx: &impl Serialize) -> Result<PathBuf> {
         let html = render(template, ctx)?;
         let path = self.dir.join("index.html");
-        std::fs::write(&path, html)
-            .map_err(|e| Error::Data(format!("cannot write {}: {e}", path.display())))?;
+        std::fs::write(&path, html).map_err(|e| Error::output(&path, e))?;
         Ok(path)
     }
 }
@@ -228,43 +218,34 @@ pub fn render(template: &str, ctx: &impl Serialize) -> Result<String> {
     let mut env = minijinja::Environment::new();
     for (name, src) in TEMPLATES {
         env.add_template(name, src)
-            .map_err(|e| Error::Data(format!("template {name}: {e}")))?;
+            .map_err(|e| Error::Internal(format!("template {name}: {e}")))?;
     }
     env.get_template(template)
         .and_then(|t| t.render(ctx))
-        .map_err(|e| Error::Data(format!("rendering {template}: {e}")))
+        .map_err(|e| Error::Internal(format!("rendering {template}: {e}")))
 }
 
-/// Provenance rows for runs: id, time, tool, labels, source files with sha256.
+/// Provenance rows for runs: id, time, tool, labels, source files with their digests.
 pub fn provenance(wh: &Warehouse, runs: &[i64]) -> Result<Vec<Provenance>> {
-    if runs.is_empty() {
-        return Ok(vec![]);
-    }
-    let ids = crate::db::id_list(runs);
-    let df = frame::query(
-        &wh.conn,
-        &format!(
-            "SELECT r.id, strftime(r.started_at, '%Y-%m-%d %H:%M:%S') AS started_at, r.tool,
-                    (SELECT string_agg(l.key || '=' || l.value, ', ' ORDER BY l.key) FROM run_label l WHERE l.run_id = r.id) AS labels,
-                    (SELECT string_agg(s.path || ' (' || coalesce('blake3 ' || s.blake3, 'sha256 ' || s.sha256) || ')', '; ') FROM source_file s WHERE s.run_id = r.id) AS sources
-             FROM run r WHERE r.id IN ({ids}) ORDER BY r.started_at, r.id"
-        ),
-        [],
-    )?;
-    let (id, st, tool, labels, sources) = (
-        frame::i64_column(&df, "id")?,
-        frame::str_column(&df, "started_at")?,
-        frame::str_column(&df, "tool")?,
-        frame::str_column(&df, "labels")?,
-        frame::str_column(&df, "sources")?,
-    );
-    Ok((0..df.height())
-        .map(|i| Provenance {
-            id: id[i].unwrap_or(0),
-            started_at: st[i].clone().unwrap_or_default(),
-            tool: tool[i].clone().unwrap_or_default(),
-            labels: labels[i].clone().unwrap_or_default(),
-            sources: sources[i].clone().unwrap_or_default(),
+    Ok(wh
+        .run_headers(runs)?
+        .into_iter()
+        .map(|h| Provenance {
+            id: h.id,
+            started_at: crate::time::display_opt(h.started_at),
+            tool: h.tool,
+            labels: h
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            sources: h
+                .sources
+                .iter()
+                .map(|s| format!("{} ({})", s.path, s.digest))
+                .collect::<Vec<_>>()
+                .join("; "),
         })
         .collect())
 }

@@ -7,16 +7,18 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use super::charts::{epoch_secs, timeline};
+use super::charts::timeline;
 use super::run_page::goal_table;
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
 use crate::analysis::goals::{self, GoalsFile, Status};
-use crate::analysis::{direction, trend, Direction};
-use crate::commands::select::RunFilter;
-use crate::db::{ts, Warehouse};
+use crate::analysis::trend;
 use crate::error::{Error, Result};
-use crate::frame;
+use crate::grid::{fmt_float, Datum, Grid};
+use crate::metrics::{self, direction, Direction, TOTAL};
 use crate::stats::changepoint::Params;
+use crate::store::statements::StatementPeriod;
+use crate::store::{RunFilter, Warehouse};
+use crate::time::{display, epoch_secs, parse_time};
 
 #[derive(Serialize, Default)]
 pub struct DbSection {
@@ -74,8 +76,8 @@ pub fn period(spec: &str) -> Result<(NaiveDateTime, NaiveDateTime, String)> {
         .checked_add_months(chrono::Months::new(months))
         .ok_or_else(bad)?;
     Ok((
-        start.and_hms_opt(0, 0, 0).expect("midnight"),
-        end.and_hms_opt(0, 0, 0).expect("midnight"),
+        start.and_time(chrono::NaiveTime::MIN),
+        end.and_time(chrono::NaiveTime::MIN),
         name,
     ))
 }
@@ -89,26 +91,14 @@ type Groups = (Vec<(Group, Vec<i64>)>, HashMap<i64, NaiveDateTime>);
 
 /// The period's runs by tool and scenario, and their start times.
 fn groups(wh: &Warehouse, from: NaiveDateTime, to: NaiveDateTime) -> Result<Groups> {
-    let df = frame::query(
-        &wh.conn,
-        "SELECT id, tool, scenario, strftime(started_at, '%Y-%m-%d %H:%M:%S.%f') AS started FROM run WHERE started_at >= CAST(? AS TIMESTAMP) AND started_at < CAST(? AS TIMESTAMP) ORDER BY started_at, id",
-        [ts(from), ts(to)],
-    )?;
-    let (id, tool, sc) = (
-        frame::i64_column(&df, "id")?,
-        frame::str_column(&df, "tool")?,
-        frame::str_column(&df, "scenario")?,
-    );
-    let started: HashMap<i64, NaiveDateTime> = id
+    let runs = wh.runs_between(from, to)?;
+    let started: HashMap<i64, NaiveDateTime> = runs
         .iter()
-        .zip(frame::str_column(&df, "started")?)
-        .filter_map(|(id, s)| Some(((*id)?, crate::db::parse_ts(s.as_deref()?)?)))
+        .filter_map(|r| Some((r.id, r.started_at?)))
         .collect();
     let mut m: BTreeMap<(String, Option<String>), Vec<i64>> = BTreeMap::new();
-    for i in 0..df.height() {
-        m.entry((tool[i].clone().unwrap_or_default(), sc[i].clone()))
-            .or_default()
-            .push(id[i].unwrap_or(0));
+    for r in runs {
+        m.entry((r.tool, r.scenario)).or_default().push(r.id);
     }
     Ok((
         m.into_iter()
@@ -117,12 +107,6 @@ fn groups(wh: &Warehouse, from: NaiveDateTime, to: NaiveDateTime) -> Result<Grou
         started,
     ))
 }
-
-const KEY: [(&str, &str); 3] = [
-    ("latency_p95_ms", "ms"),
-    ("throughput_rps", "req/s"),
-    ("error_rate", "ratio"),
-];
 
 pub struct Options<'a> {
     pub spec: &'a str,
@@ -151,18 +135,19 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
             until: Some(to),
             ..Default::default()
         };
-        for (metric, unit) in KEY {
+        for metric in metrics::REVIEW_METRICS {
+            let unit = metrics::unit(metric);
             if series.len() >= o.max_series {
                 break;
             }
-            let Ok(t) = trend::analyse(wh, &filter, "TOTAL", metric, &o.params) else {
+            let Ok(t) = trend::analyse(wh, &filter, TOTAL, metric, &o.params) else {
                 continue;
             };
             if t.points.len() < 3 {
                 continue;
             }
             let label = format!(
-                "{} {} · TOTAL · {metric}",
+                "{} {} · {TOTAL} · {metric}",
                 g.tool,
                 g.scenario.clone().unwrap_or_default()
             );
@@ -172,13 +157,13 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
                     Direction::HigherIsBetter => c.relative_change < 0.0,
                 };
                 if worse {
-                    regressions += 1
+                    regressions += 1;
                 } else {
-                    improvements += 1
+                    improvements += 1;
                 }
                 changes.push(vec![
                     Cell::text(&label),
-                    Cell::text(c.time.chars().take(19).collect::<String>()),
+                    Cell::text(display(c.time)),
                     Cell::text(c.run_id.to_string()),
                     Cell::text(c.commit.clone().unwrap_or_default()),
                     Cell::num(Some(c.before)),
@@ -199,7 +184,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
                     t.points.len(),
                     t.mann_kendall_tau.map_or("n/a".into(), |v| format!("{v:.3}")),
                     t.mann_kendall_p.map_or("n/a".into(), |v| format!("{v:.4}")),
-                    t.theil_sen_slope_per_month.map_or("n/a".into(), frame::fmt_float),
+                    t.theil_sen_slope_per_month.map_or("n/a".into(), fmt_float),
                     t.change_points.len()
                 ),
                 projection,
@@ -244,7 +229,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
     ];
     let p = o.params;
     let mut methods = vec![
-        format!("Period: {} to {} (UTC), {} runs in {} tool/scenario groups; series need at least 3 runs.", ts(from), ts(to), all_runs.len(), groups.len()),
+        format!("Period: {} to {} (UTC), {} runs in {} tool/scenario groups; series need at least 3 runs.", crate::time::display_micros(from), crate::time::display_micros(to), all_runs.len(), groups.len()),
         "Trend: Mann-Kendall (Kendall's tau between time and value, asymptotic p) and Theil-Sen slope per 30.4375 days; rolling median over 5 runs.".into(),
         format!("Change points: PELT on log values, robust sigma (MAD of differences), spikes clipped at rolling median ± 3 sigma, penalty {} x ln(n), minimum segment {} runs, each change kept if Welch p < {} and at least {}%.", p.penalty, p.min_size, p.alpha, p.min_shift * 100.0),
         "Goals: limit in force = latest milestone started by the run's date; evidence = one-sided 95% bound where per-request data exist (order-statistic bound of a percentile, Wilson for error rates), else the point estimate.".into(),
@@ -302,13 +287,13 @@ fn series_chart(
     tool: &str,
     to: NaiveDateTime,
 ) -> Result<Chart> {
-    let x = |s: &str| epoch_secs(s).unwrap_or(0.0);
-    let pts: Vec<(f64, f64)> = t.points.iter().map(|p| (x(&p.time), p.value)).collect();
+    let x = epoch_secs;
+    let pts: Vec<(f64, f64)> = t.points.iter().map(|p| (x(p.time), p.value)).collect();
     let limit = goals
         .and_then(|gf| {
             gf.goals.iter().find(|g| {
                 g.metric == t.metric
-                    && g.target == "TOTAL"
+                    && g.target == TOTAL
                     && g.tool.as_deref().is_none_or(|x| x == tool)
             })
         })
@@ -326,18 +311,18 @@ fn series_chart(
         median: Some(
             t.points
                 .iter()
-                .map(|p| (x(&p.time), p.rolling_median))
+                .map(|p| (x(p.time), p.rolling_median))
                 .collect(),
         ),
-        change_points: t.change_points.iter().map(|c| x(&c.time)).collect(),
+        change_points: t.change_points.iter().map(|c| x(c.time)).collect(),
         annotations: t
             .annotations
             .iter()
             .filter_map(|a| {
-                a.time.as_deref().map(x).or_else(|| {
+                a.happened_at.map(x).or_else(|| {
                     a.run_id
                         .and_then(|r| t.points.iter().find(|p| p.run_id == r))
-                        .map(|p| x(&p.time))
+                        .map(|p| x(p.time))
                 })
             })
             .collect(),
@@ -358,11 +343,11 @@ fn projection(
     let g = gf
         .goals
         .iter()
-        .find(|g| g.metric == metric && g.target == "TOTAL" && goals::applies(g, tool, scenario))?;
+        .find(|g| g.metric == metric && g.target == TOTAL && goals::applies(g, tool, scenario))?;
     let next = g
         .milestones
         .iter()
-        .filter_map(|m| Some((crate::import::text::parse_time(&m.from)?, m)))
+        .filter_map(|m| Some((parse_time(&m.from)?, m)))
         .filter(|(d, _)| *d >= after)
         .min_by_key(|(d, _)| *d)?;
     let limit = next.1.max.or(next.1.min)?;
@@ -376,18 +361,19 @@ fn projection(
     {
         return Some(format!(
             "{metric} {} already meets the next milestone ({limit} from {date}).",
-            frame::fmt_float(now.rolling_median)
+            fmt_float(now.rolling_median)
         ));
     }
     if slope == 0.0 || gap.signum() != slope.signum() {
-        return Some(format!("at the current slope ({} per month) {metric} moves away from the next milestone ({limit} from {date}).", frame::fmt_float(slope)));
+        return Some(format!("at the current slope ({} per month) {metric} moves away from the next milestone ({limit} from {date}).", fmt_float(slope)));
     }
     let months = gap / slope;
-    let reach = crate::db::parse_ts(&now.time)
-        .map(|d| d + chrono::Duration::days((months * 30.4375).round() as i64))?;
+    let reach = now
+        .time
+        .checked_add_signed(chrono::Duration::days((months * 30.4375).round() as i64))?;
     Some(format!(
         "at {} per month, {metric} reaches {limit} around {} ({:.1} months): {} the milestone of {date}.",
-        frame::fmt_float(slope),
+        fmt_float(slope),
         reach.date(),
         months,
         if reach.date() <= date { "before" } else { "after" }
@@ -443,13 +429,11 @@ fn goal_sections(
         let in_q: Vec<String> = g
             .milestones
             .iter()
-            .filter(|m| {
-                crate::import::text::parse_time(&m.from).is_some_and(|d| d >= from && d < to)
-            })
+            .filter(|m| parse_time(&m.from).is_some_and(|d| d >= from && d < to))
             .map(|m| {
                 format!(
                     "{} from {}",
-                    m.max.or(m.min).map(frame::fmt_float).unwrap_or_default(),
+                    m.max.or(m.min).map(fmt_float).unwrap_or_default(),
                     m.from
                 )
             })
@@ -457,8 +441,8 @@ fn goal_sections(
         ms.push(vec![
             Cell::text(&g.name),
             Cell::text(
-                max.map(|m| format!("≤ {}", frame::fmt_float(m)))
-                    .or(min.map(|m| format!("≥ {}", frame::fmt_float(m))))
+                max.map(|m| format!("≤ {}", fmt_float(m)))
+                    .or(min.map(|m| format!("≥ {}", fmt_float(m))))
                     .unwrap_or_default(),
             ),
             Cell::text(src),
@@ -489,63 +473,69 @@ fn goal_sections(
     ))
 }
 
+fn db_grids(p: &StatementPeriod) -> (Grid, Grid, Grid) {
+    let mut top = Grid::new(&[
+        "server",
+        "statement",
+        "calls",
+        "total_ms",
+        "mean_ms",
+        "cache_hit_ratio",
+    ]);
+    for r in &p.top {
+        top.push(vec![
+            r.server.as_str().into(),
+            r.statement.as_str().into(),
+            r.calls.into(),
+            r.total_ms.into(),
+            r.mean_ms.into(),
+            r.cache_hit_ratio.into(),
+        ]);
+    }
+    let mut changes = Grid::new(&[
+        "server",
+        "statement",
+        "first_mean_ms",
+        "last_mean_ms",
+        "change",
+    ]);
+    for r in &p.changes {
+        changes.push(vec![
+            r.server.as_str().into(),
+            r.statement.as_str().into(),
+            r.first_mean_ms.into(),
+            r.last_mean_ms.into(),
+            r.change.into(),
+        ]);
+    }
+    let mut new = Grid::new(&["server", "statement", "first_seen"]);
+    for r in &p.new {
+        new.push(vec![
+            r.server.as_str().into(),
+            r.statement.as_str().into(),
+            Datum::from(r.first_seen.map(|t| t.format("%Y-%m-%d %H:%M").to_string())),
+        ]);
+    }
+    (top, changes, new)
+}
+
 fn db_section(
     wh: &Warehouse,
     out: &Out,
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> Result<DbSection> {
-    let (f, t) = (ts(from), ts(to));
-    let top = frame::query(
-        &wh.conn,
-        "SELECT server, left(query, 80) AS statement, sum(calls) AS calls, round(sum(total_exec_time_ms), 3) AS total_ms,
-                round(sum(total_exec_time_ms) / nullif(sum(calls), 0), 4) AS mean_ms,
-                round(sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0), 4) AS cache_hit_ratio
-         FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND calls IS NOT NULL
-         GROUP BY server, query ORDER BY total_ms DESC LIMIT 10",
-        [&f, &t],
-    )?;
-    if top.height() == 0 {
+    let p = wh.statement_period(from, to)?;
+    if p.top.is_empty() {
         return Ok(DbSection::default());
     }
-    let regress = frame::query(
-        &wh.conn,
-        "WITH d AS (SELECT server, query, interval_end, mean_exec_time_ms FROM pg_statement_delta
-                    WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND mean_exec_time_ms IS NOT NULL)
-         SELECT server, left(query, 80) AS statement, round(arg_min(mean_exec_time_ms, interval_end), 4) AS first_mean_ms,
-                round(arg_max(mean_exec_time_ms, interval_end), 4) AS last_mean_ms,
-                round(arg_max(mean_exec_time_ms, interval_end) / nullif(arg_min(mean_exec_time_ms, interval_end), 0) - 1, 4) AS change
-         FROM d GROUP BY server, query HAVING count(*) >= 2 ORDER BY change DESC NULLS LAST LIMIT 10",
-        [&f, &t],
-    )?;
-    let new = frame::query(
-        &wh.conn,
-        "SELECT q.server, left(s.query, 80) AS statement, strftime(min(q.taken_at), '%Y-%m-%d %H:%M') AS first_seen
-         FROM pg_statement s JOIN pg_snapshot q ON q.id = s.snapshot_id
-         GROUP BY q.server, s.query HAVING min(q.taken_at) >= CAST(? AS TIMESTAMP) AND min(q.taken_at) < CAST(? AS TIMESTAMP)
-            AND min(q.taken_at) > (SELECT min(taken_at) FROM pg_snapshot p WHERE p.server = q.server)
-         ORDER BY first_seen LIMIT 20",
-        [&f, &t],
-    )?;
-    let hits = frame::query(
-        &wh.conn,
-        "SELECT server, strftime(interval_end, '%Y-%m-%d %H:%M:%S') AS at,
-                sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0) AS ratio
-         FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP)
-         GROUP BY server, interval_end ORDER BY interval_end",
-        [&f, &t],
-    )?;
-    let (sv, at, ratio) = (
-        frame::str_column(&hits, "server")?,
-        frame::str_column(&hits, "at")?,
-        frame::f64_column(&hits, "ratio")?,
-    );
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
-    for i in 0..hits.height() {
-        if let (Some(s), Some(a), Some(r)) =
-            (&sv[i], at[i].as_deref().and_then(epoch_secs), ratio[i])
-        {
-            lines.entry(s.clone()).or_default().push((a, r));
+    for h in &p.cache_hits {
+        if let (Some(a), Some(r)) = (h.at, h.ratio) {
+            lines
+                .entry(h.server.clone())
+                .or_default()
+                .push((epoch_secs(a), r));
         }
     }
     let mut charts = Vec::new();
@@ -566,11 +556,12 @@ fn db_section(
             |p| timeline::draw(&tl, p),
         )?);
     }
+    let (top, changes, new) = db_grids(&p);
     Ok(DbSection {
         present: true,
-        top_total: Table::from_frame(&top),
-        regressions: Table::from_frame(&regress),
-        new: Table::from_frame(&new),
+        top_total: Table::from_grid(&top),
+        regressions: Table::from_grid(&changes),
+        new: Table::from_grid(&new),
         charts,
     })
 }
@@ -583,6 +574,7 @@ mod tests {
     #[test]
     fn periods() {
         let (a, b, n) = period("2026Q4").unwrap();
+        let ts = crate::time::display_micros;
         assert_eq!(
             (ts(a).as_str(), ts(b).as_str(), n.as_str()),
             (

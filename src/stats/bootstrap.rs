@@ -91,7 +91,7 @@ pub fn quantile_ratio(
             Some(quantile_sorted(&rc, q)? / quantile_sorted(&rb, q)?)
         })
         .collect();
-    ratios.sort_by(|x, y| x.total_cmp(y));
+    ratios.sort_by(f64::total_cmp);
     let at =
         |p: f64| ratios[((p * (ratios.len() - 1) as f64).round() as usize).min(ratios.len() - 1)];
     Some(RatioCi {
@@ -99,35 +99,6 @@ pub fn quantile_ratio(
         low: at(alpha / 2.0),
         high: at(1.0 - alpha / 2.0),
     })
-}
-
-/// Percentile-bootstrap interval (1 - alpha) of one histogram's q-quantile: (point, low, high).
-pub fn quantile_ci(
-    pairs: &[(f64, u64)],
-    q: f64,
-    resamples: usize,
-    alpha: f64,
-    seed: u64,
-) -> Option<(f64, f64, f64)> {
-    if pairs.iter().any(|(v, _)| !v.is_finite()) || resamples < 100 || !(0.0..1.0).contains(&alpha)
-    {
-        return None;
-    }
-    let mut p = pairs.to_vec();
-    p.sort_by(|x, y| x.0.total_cmp(&y.0));
-    let n = p.iter().map(|x| x.1).sum::<u64>();
-    let point = quantile_sorted(&p, q)?;
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
-    let mut buf = Vec::new();
-    let mut qs: Vec<f64> = (0..resamples)
-        .filter_map(|_| {
-            resample(&p, n, &mut rng, &mut buf);
-            quantile_sorted(&buf, q)
-        })
-        .collect();
-    qs.sort_by(|x, y| x.total_cmp(y));
-    let at = |a: f64| qs[((a * (qs.len() - 1) as f64).round() as usize).min(qs.len() - 1)];
-    Some((point, at(alpha / 2.0), at(1.0 - alpha / 2.0)))
 }
 
 /// Distribution-free one-sided (1 - alpha) bounds of the q-quantile from order statistics

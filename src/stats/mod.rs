@@ -31,7 +31,7 @@ pub fn median(xs: &[f64]) -> Option<f64> {
         return None;
     }
     let mut v = xs.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
+    v.sort_by(f64::total_cmp);
     let n = v.len();
     Some(if n % 2 == 1 {
         v[n / 2]
@@ -54,8 +54,8 @@ pub fn rolling_median(xs: &[f64], w: usize) -> Option<Vec<f64>> {
     Some(
         (0..xs.len())
             .map(|i| {
-                median(&xs[i.saturating_sub(half)..(i + half + 1).min(xs.len())])
-                    .expect("non-empty window")
+                let window = &xs[i.saturating_sub(half)..(i + half + 1).min(xs.len())];
+                median(window).unwrap_or(xs[i])
             })
             .collect(),
     )

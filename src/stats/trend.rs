@@ -39,7 +39,7 @@ fn sign(x: f64) -> f64 {
 
 fn tie_terms(xs: &[f64]) -> (f64, f64, f64) {
     let mut v = xs.to_vec();
-    v.sort_by(|a, b| a.total_cmp(b));
+    v.sort_by(f64::total_cmp);
     let (mut t0, mut t1, mut t2) = (0.0, 0.0, 0.0);
     let mut i = 0;
     while i < v.len() {
@@ -258,7 +258,7 @@ impl SlopeSelection {
             }
         };
         merge_inversions(&mut ord, &mut buf, |a, b| at(hi, a) >= at(hi, b), each);
-        out.sort_by(|a, b| a.total_cmp(b));
+        out.sort_by(f64::total_cmp);
         out
     }
 
@@ -276,7 +276,7 @@ impl SlopeSelection {
                 sample.push((self.y[b] - self.y[a]) / dt);
             }
         }
-        sample.sort_by(|a, b| a.total_cmp(b));
+        sample.sort_by(f64::total_cmp);
         let m = sample.len() as f64;
         let (q1, q2) = (
             k1 as f64 / self.pairs as f64,

@@ -1,5 +1,4 @@
 //! Shared helpers for the end-to-end tests: a temporary warehouse and the binary.
-#![allow(dead_code)]
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -7,14 +7,7 @@ pub mod timeline;
 use crate::error::Error;
 
 pub fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
-    Error::Data(format!("chart drawing failed: {e:?}"))
-}
-
-/// Seconds since the epoch of a "YYYY-MM-DD HH:MM:SS[.f]" time, for time axes.
-pub fn epoch_secs(s: &str) -> Option<f64> {
-    crate::db::parse_ts(s)
-        .or_else(|| crate::db::parse_ts(&format!("{s}.0")))
-        .map(|d| d.and_utc().timestamp_millis() as f64 / 1000.0)
+    Error::Internal(format!("chart drawing failed: {e:?}"))
 }
 
 pub fn fmt_time_label(secs: &f64, span: f64) -> String {

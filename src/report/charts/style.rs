@@ -31,6 +31,10 @@ pub const LIMIT: RGBColor = RGBColor(255, 127, 14);
 /// charts render the same on machines without system fonts.
 static FONT_BYTES: &[u8] = include_bytes!("../../../reports/fonts/DejaVuSans.ttf");
 
+#[expect(
+    clippy::expect_used,
+    reason = "the font is compiled in; the report test draws with it"
+)]
 pub fn register_font() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {

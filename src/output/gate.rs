@@ -3,23 +3,15 @@
 
 use serde::Serialize;
 
+use super::{fmt_float, markdown, num, pct, pretty, render_rows, table, xml_escape, Format};
 use crate::analysis::compare::{Comparison, Row, Verdict};
 use crate::analysis::goals::{GoalResult, Status};
-use crate::frame::{fmt_float, markdown, table, Format};
-
-fn pct(x: Option<f64>) -> String {
-    x.map_or(String::new(), |v| format!("{:+.1}%", v * 100.0))
-}
 
 fn ci(r: &Row) -> String {
     match (r.ci_low, r.ci_high) {
         (Some(a), Some(b)) => format!("[{:+.1}%, {:+.1}%]", a * 100.0, b * 100.0),
         _ => String::new(),
     }
-}
-
-fn num(x: Option<f64>) -> String {
-    x.map(fmt_float).unwrap_or_default()
 }
 
 fn p(x: Option<f64>) -> String {
@@ -67,7 +59,7 @@ pub fn comparison_rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                 pct(r.relative_change),
                 ci(r),
                 p(r.p_adjusted),
-                r.method.to_string(),
+                r.method.as_str().to_string(),
                 verdict_text(r),
             ]
         })
@@ -108,20 +100,6 @@ pub fn goal_rows(g: &[GoalResult]) -> (Vec<String>, Vec<Vec<String>>) {
     (header, rows)
 }
 
-pub fn xml_escape(s: &str) -> String {
-    s.chars()
-        .map(|c| match c {
-            '&' => "&amp;".to_string(),
-            '<' => "&lt;".to_string(),
-            '>' => "&gt;".to_string(),
-            '"' => "&quot;".to_string(),
-            '\'' => "&apos;".to_string(),
-            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => " ".to_string(),
-            c => c.to_string(),
-        })
-        .collect()
-}
-
 /// JUnit XML: a suite of goal cases and a suite of comparison cases.
 pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
     let mut suites = String::new();
@@ -148,9 +126,9 @@ pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
                     suites += &format!(
                         "<failure message=\"{}\">{detail}</failure>",
                         xml_escape(&format!("goal failed: {detail}"))
-                    )
+                    );
                 }
-                Status::NoData => suites += "<skipped message=\"no data\"/>",
+                Status::NoData => suites += "<skipped message=\"no_data\"/>",
                 Status::Warn => suites += &format!("<system-out>warn: {detail}</system-out>"),
                 Status::Pass => suites += &format!("<system-out>{detail}</system-out>"),
             }
@@ -174,14 +152,14 @@ pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
                 pct(r.relative_change),
                 ci(r),
                 p(r.p_adjusted),
-                r.method
+                r.method.as_str()
             ));
             suites += &format!("    <testcase classname=\"perfledger.compare\" name=\"{name}\">");
             match r.verdict {
                 Verdict::Regressed if !r.acknowledged => {
-                    suites += &format!("<failure message=\"regressed\">{detail}</failure>")
+                    suites += &format!("<failure message=\"regressed\">{detail}</failure>");
                 }
-                Verdict::InsufficientData => suites += "<skipped message=\"insufficient data\"/>",
+                Verdict::InsufficientData => suites += "<skipped message=\"insufficient_data\"/>",
                 _ => suites += &format!("<system-out>{}: {detail}</system-out>", verdict_text(r)),
             }
             suites += "</testcase>\n";
@@ -209,16 +187,12 @@ pub fn render_check(
     f: Format,
 ) -> String {
     match f {
-        Format::Json => {
-            serde_json::to_string_pretty(&CheckJson {
-                run_id,
-                passed,
-                goals,
-                comparison: cmp,
-            })
-            .expect("serialisable")
-                + "\n"
-        }
+        Format::Json => pretty(&CheckJson {
+            run_id,
+            passed,
+            goals,
+            comparison: cmp,
+        }),
         Format::Junit => junit(goals, cmp),
         _ => {
             let verdict = if passed { "PASS" } else { "FAIL" };
@@ -252,17 +226,17 @@ pub fn render_check(
 
 pub fn render_comparison(c: &Comparison, f: Format) -> String {
     match f {
-        Format::Json => serde_json::to_string_pretty(c).expect("serialisable") + "\n",
+        Format::Json => pretty(c),
         Format::Junit => junit(&[], Some(c)),
         Format::Csv => {
             let (h, rows) = comparison_rows(c);
-            crate::frame::render_rows(&h, &rows, Format::Csv)
+            render_rows(&h, &rows, Format::Csv)
         }
         Format::Table | Format::Markdown => {
             let (h, rows) = comparison_rows(c);
             let count = |v: Verdict| c.results.iter().filter(|r| r.verdict == v).count();
             let summary = format!(
-                "baseline runs {:?} vs candidate runs {:?}: {} regressed, {} improved, {} unchanged, {} insufficient data (BH q = {}, min effect {}%)",
+                "baseline runs {:?} vs candidate runs {:?}: {} regressed, {} improved, {} unchanged, {} insufficient_data (BH q = {}, min effect {}%)",
                 c.baseline_runs,
                 c.candidate_runs,
                 count(Verdict::Regressed),

@@ -3,12 +3,9 @@
 //! commas: `last:10,branch=main` = the ten newest runs labelled branch=main.
 //! The command's --tool/--scenario/--label filters apply to every non-id selector.
 
-use duckdb::params_from_iter;
-
-use crate::commands::select::{parse_label, RunFilter};
-use crate::db::Warehouse;
 use crate::error::{Error, Result};
-use crate::frame;
+use crate::model::parse_label;
+use crate::store::{RunFilter, Warehouse};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Selector {
@@ -30,10 +27,14 @@ pub fn parse(s: &str) -> Result<Selector> {
         .map(str::trim)
         .filter(|p| !p.is_empty())
         .collect();
-    if !parts.is_empty() && parts.iter().all(|p| p.parse::<i64>().is_ok()) {
-        return Ok(Selector::Ids(
-            parts.iter().map(|p| p.parse().expect("checked")).collect(),
-        ));
+    if let Ok(ids) = parts
+        .iter()
+        .map(|p| p.parse::<i64>())
+        .collect::<Result<Vec<_>, _>>()
+    {
+        if !ids.is_empty() {
+            return Ok(Selector::Ids(ids));
+        }
     }
     let (mut labels, mut limit) = (Vec::new(), None);
     for p in parts {
@@ -56,6 +57,36 @@ pub fn parse(s: &str) -> Result<Selector> {
     Ok(Selector::Query { labels, limit })
 }
 
+/// A run reference: an id or `latest` (the newest run of the filter).
+pub fn resolve_run(wh: &Warehouse, s: &str, filter: &RunFilter) -> Result<i64> {
+    let id = if s == "latest" {
+        wh.select_runs(filter, Some(1), &[])?.first().copied()
+    } else {
+        let n: i64 = s
+            .parse()
+            .map_err(|_| Error::Usage(format!("run '{s}': expected a run id or 'latest'")))?;
+        wh.run_exists(n)?.then_some(n)
+    };
+    id.ok_or_else(|| {
+        Error::Usage(format!(
+            "run '{s}': no such run in {} (see `perfledger runs`)",
+            wh.path().display()
+        ))
+    })
+}
+
+/// Candidate runs first, then the baseline without them.
+pub fn resolve_pair(
+    wh: &Warehouse,
+    filter: &RunFilter,
+    baseline: &Selector,
+    candidate: &Selector,
+) -> Result<(Vec<i64>, Vec<i64>)> {
+    let cand = resolve(wh, candidate, filter, &[])?;
+    let base = resolve(wh, baseline, filter, &cand)?;
+    Ok((base, cand))
+}
+
 /// The run ids a selector stands for, newest first, leaving out `exclude`.
 pub fn resolve(
     wh: &Warehouse,
@@ -66,11 +97,7 @@ pub fn resolve(
     let ids = match sel {
         Selector::Ids(ids) => {
             for id in ids {
-                let n: i64 = wh
-                    .conn
-                    .query_row("SELECT count(*) FROM run WHERE id = ?", [id], |r| r.get(0))
-                    .map_err(|e| Error::Data(e.to_string()))?;
-                if n == 0 {
+                if !wh.run_exists(*id)? {
                     return Err(Error::Usage(format!(
                         "run {id}: no such run (see `perfledger runs`)"
                     )));
@@ -79,15 +106,7 @@ pub fn resolve(
             ids.clone()
         }
         Selector::Baseline(name) => {
-            let df = frame::query(
-                &wh.conn,
-                "SELECT run_id FROM baseline_run WHERE name = ? ORDER BY run_id DESC",
-                [name],
-            )?;
-            let ids: Vec<i64> = frame::i64_column(&df, "run_id")?
-                .into_iter()
-                .flatten()
-                .collect();
+            let ids = wh.baseline_runs(name)?;
             if ids.is_empty() {
                 return Err(Error::Usage(format!(
                     "no baseline named '{name}' (see `perfledger baseline list`)"
@@ -98,24 +117,7 @@ pub fn resolve(
         Selector::Query { labels, limit } => {
             let mut f = base.clone();
             f.labels.extend(labels.iter().cloned());
-            let (cond, mut params) = f.sql();
-            let excl = if exclude.is_empty() {
-                String::new()
-            } else {
-                format!(" AND r.id NOT IN ({})", crate::db::id_list(exclude))
-            };
-            params.push(duckdb::types::Value::BigInt(
-                limit.map_or(i64::MAX, |l| l as i64),
-            ));
-            let df = frame::query(
-                &wh.conn,
-                &format!("SELECT r.id FROM run r {cond}{excl} ORDER BY r.started_at DESC NULLS LAST, r.id DESC LIMIT ?"),
-                params_from_iter(params),
-            )?;
-            frame::i64_column(&df, "id")?
-                .into_iter()
-                .flatten()
-                .collect()
+            wh.select_runs(&f, *limit, exclude)?
         }
     };
     let ids: Vec<i64> = ids.into_iter().filter(|i| !exclude.contains(i)).collect();

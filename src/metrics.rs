@@ -1,0 +1,174 @@
+//! The metric registry: every stable metric name perfledger gives meaning to, with its unit,
+//! the direction that is better, and the quantile a latency percentile stands for. Importers
+//! write these names; analysis, goals, reports and outputs read them from here, so a name is
+//! spelled once. A metric that is not registered (a k6 custom metric, a generic series) is
+//! still stored and compared; it reads as lower-is-better unless its last dot-segment is a
+//! registered higher-is-better name.
+
+/// The run-wide target every run has.
+pub const TOTAL: &str = "TOTAL";
+
+pub const REQUESTS: &str = "requests";
+pub const FAILURES: &str = "failures";
+pub const ERROR_RATE: &str = "error_rate";
+pub const SUCCESS_RATE: &str = "success_rate";
+pub const THROUGHPUT: &str = "throughput_rps";
+pub const LATENCY_MEAN: &str = "latency_mean_ms";
+pub const LATENCY_P50: &str = "latency_p50_ms";
+pub const LATENCY_P90: &str = "latency_p90_ms";
+pub const LATENCY_P95: &str = "latency_p95_ms";
+pub const LATENCY_P99: &str = "latency_p99_ms";
+pub const LATENCY_MAX: &str = "latency_max_ms";
+pub const BYTES_RECEIVED: &str = "bytes_received";
+pub const MEAN_EXEC_TIME: &str = "mean_exec_time_ms";
+pub const CACHE_HIT_RATIO: &str = "cache_hit_ratio";
+
+/// Whether a smaller value of the metric is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    LowerIsBetter,
+    HigherIsBetter,
+}
+
+/// One registered metric.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Metric {
+    pub name: &'static str,
+    pub unit: &'static str,
+    pub direction: Direction,
+    /// The quantile a latency percentile stands for.
+    pub quantile: Option<f64>,
+}
+
+const fn lower(name: &'static str, unit: &'static str) -> Metric {
+    Metric {
+        name,
+        unit,
+        direction: Direction::LowerIsBetter,
+        quantile: None,
+    }
+}
+
+const fn higher(name: &'static str, unit: &'static str) -> Metric {
+    Metric {
+        name,
+        unit,
+        direction: Direction::HigherIsBetter,
+        quantile: None,
+    }
+}
+
+const fn pct(name: &'static str, q: f64) -> Metric {
+    Metric {
+        name,
+        unit: "ms",
+        direction: Direction::LowerIsBetter,
+        quantile: Some(q),
+    }
+}
+
+/// Every metric with a meaning of its own.
+pub const REGISTRY: &[Metric] = &[
+    higher(REQUESTS, "requests"),
+    lower(FAILURES, "requests"),
+    lower(ERROR_RATE, "ratio"),
+    higher(SUCCESS_RATE, "ratio"),
+    higher(THROUGHPUT, "req/s"),
+    lower(LATENCY_MEAN, "ms"),
+    pct(LATENCY_P50, 0.50),
+    pct(LATENCY_P90, 0.90),
+    pct(LATENCY_P95, 0.95),
+    pct(LATENCY_P99, 0.99),
+    pct("latency_p999_ms", 0.999),
+    lower(LATENCY_MAX, "ms"),
+    lower(BYTES_RECEIVED, "bytes"),
+    higher("calls", "calls"),
+    lower("total_exec_time_ms", "ms"),
+    lower(MEAN_EXEC_TIME, "ms"),
+    lower("rows", "rows"),
+    higher(CACHE_HIT_RATIO, "ratio"),
+    higher("rate", "ratio"),
+    higher("passes", "checks"),
+];
+
+/// The registered metric of this name.
+pub fn get(name: &str) -> Option<&'static Metric> {
+    REGISTRY.iter().find(|m| m.name == name)
+}
+
+/// Which way is better; unregistered names by their last dot-segment (`checks.rate`).
+pub fn direction(name: &str) -> Direction {
+    let last = name.rsplit('.').next().unwrap_or(name);
+    get(name)
+        .or_else(|| get(last))
+        .map_or(Direction::LowerIsBetter, |m| m.direction)
+}
+
+/// The quantile a latency metric name stands for.
+pub fn quantile(name: &str) -> Option<f64> {
+    get(name).and_then(|m| m.quantile)
+}
+
+/// The unit a chart or table shows for a metric.
+pub fn unit(name: &str) -> &'static str {
+    get(name).map_or("", |m| m.unit)
+}
+
+/// The metrics compare and check look at by default, in display order.
+pub const KEY_METRICS: [&str; 8] = [
+    LATENCY_P50,
+    LATENCY_P95,
+    LATENCY_P99,
+    LATENCY_MEAN,
+    THROUGHPUT,
+    ERROR_RATE,
+    MEAN_EXEC_TIME,
+    CACHE_HIT_RATIO,
+];
+
+/// Metrics that come from pg_stat_statements snapshots attached to runs (columns of the
+/// `pg_statement_delta` view).
+pub const STATEMENT_METRICS: [&str; 5] = [
+    "calls",
+    "total_exec_time_ms",
+    MEAN_EXEC_TIME,
+    "rows",
+    CACHE_HIT_RATIO,
+];
+
+/// Per-target columns of `show` and the run report, in the order a reader scans them.
+pub const TARGET_METRICS: [&str; 11] = [
+    REQUESTS,
+    FAILURES,
+    ERROR_RATE,
+    THROUGHPUT,
+    LATENCY_MEAN,
+    LATENCY_P50,
+    LATENCY_P90,
+    LATENCY_P95,
+    LATENCY_P99,
+    LATENCY_MAX,
+    BYTES_RECEIVED,
+];
+
+/// The series a period report reviews for each tool and scenario, with their units.
+pub const REVIEW_METRICS: [&str; 3] = [LATENCY_P95, THROUGHPUT, ERROR_RATE];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directions_and_quantiles() {
+        assert_eq!(direction(THROUGHPUT), Direction::HigherIsBetter);
+        assert_eq!(direction("checks.rate"), Direction::HigherIsBetter);
+        assert_eq!(direction("my_custom_trend"), Direction::LowerIsBetter);
+        assert_eq!(quantile(LATENCY_P95), Some(0.95));
+        assert_eq!(quantile(LATENCY_MEAN), None);
+        let mut names: Vec<_> = REGISTRY.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), REGISTRY.len(), "a name is registered once");
+    }
+}

@@ -1,0 +1,176 @@
+//! The output layer: everything perfledger prints goes through here. Renderers turn analysis
+//! results and store rows into text (aligned table, JSON, CSV, Markdown, JUnit XML); `emit`
+//! writes it to stdout. Commands and reports use it; it never reads the warehouse.
+
+pub mod gate;
+pub mod import;
+pub mod lists;
+pub mod show;
+pub mod trend;
+
+use crate::error::{Error, Result};
+use crate::grid::Grid;
+
+pub use crate::grid::fmt_float;
+
+/// How a command prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+    Markdown,
+    /// JUnit XML: only `check` and `compare` have this form.
+    Junit,
+}
+
+/// Writes to stdout; a closed pipe (`perfledger runs | head`) is not an error.
+pub fn emit(s: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Other(e.into())),
+        _ => Ok(()),
+    }
+}
+
+/// A grid in any format but JUnit (which the caller has refused already).
+pub fn render_grid(g: &Grid, format: Format) -> String {
+    match format {
+        Format::Json | Format::Junit => pretty(&g.to_json()),
+        f => {
+            let cells: Vec<Vec<String>> = g
+                .rows
+                .iter()
+                .map(|r| r.iter().map(crate::grid::Datum::text).collect())
+                .collect();
+            render_rows(&g.columns, &cells, f)
+        }
+    }
+}
+
+/// A serialisable value as pretty JSON with a final newline.
+#[expect(
+    clippy::expect_used,
+    reason = "perfledger's output types have string keys and no failing Serialize"
+)]
+pub fn pretty(v: &impl serde::Serialize) -> String {
+    serde_json::to_string_pretty(v).expect("perfledger's output types serialise") + "\n"
+}
+
+/// Header and rows as CSV, Markdown or an aligned table (JSON callers serialise their own shape).
+pub fn render_rows(header: &[String], rows: &[Vec<String>], format: Format) -> String {
+    match format {
+        Format::Csv => csv(header, rows),
+        Format::Markdown => markdown(header, rows),
+        _ => table(header, rows),
+    }
+}
+
+#[expect(clippy::expect_used, reason = "writes into memory, which cannot fail")]
+fn csv(header: &[String], rows: &[Vec<String>]) -> String {
+    let mut w = ::csv::Writer::from_writer(Vec::new());
+    w.write_record(header).expect("in-memory write");
+    for r in rows {
+        w.write_record(r).expect("in-memory write");
+    }
+    String::from_utf8(w.into_inner().expect("in-memory flush")).expect("UTF-8 in, UTF-8 out")
+}
+
+/// A plain aligned text table; numbers right-aligned.
+pub fn table(header: &[String], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|i| {
+            rows.iter()
+                .map(|r| r[i].chars().count())
+                .chain([header[i].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    // one buffer for the whole table: a trend prints 100,000 rows
+    let mut out =
+        String::with_capacity((widths.iter().sum::<usize>() + 2 * widths.len()) * (rows.len() + 2));
+    let line = |out: &mut String, cells: &[String]| {
+        let start = out.len();
+        for (i, (c, w)) in cells.iter().zip(&widths).enumerate() {
+            if i > 0 {
+                out.push_str("  ");
+            }
+            let pad = w.saturating_sub(c.chars().count());
+            let numeric = !c.is_empty() && c.parse::<f64>().is_ok();
+            if numeric {
+                out.extend(std::iter::repeat_n(' ', pad));
+                out.push_str(c);
+            } else {
+                out.push_str(c);
+                out.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        let end = out.trim_end().len().max(start);
+        out.truncate(end);
+        out.push('\n');
+    };
+    line(&mut out, header);
+    let rule: Vec<String> = widths.iter().map(|w| "-".repeat(*w)).collect();
+    line(&mut out, &rule);
+    for r in rows {
+        line(&mut out, r);
+    }
+    out
+}
+
+pub fn markdown(header: &[String], rows: &[Vec<String>]) -> String {
+    use std::fmt::Write;
+    let esc = |s: &str| s.replace('|', "\\|").replace('\n', " ");
+    let join = |cells: &[String]| cells.iter().map(|c| esc(c)).collect::<Vec<_>>().join(" | ");
+    let mut out = format!("| {} |\n", join(header));
+    out += &format!("|{}\n", "---|".repeat(header.len()));
+    for r in rows {
+        let _ = writeln!(out, "| {} |", join(r));
+    }
+    out
+}
+
+pub fn xml_escape(s: &str) -> String {
+    s.chars()
+        .map(|c| match c {
+            '&' => "&amp;".to_string(),
+            '<' => "&lt;".to_string(),
+            '>' => "&gt;".to_string(),
+            '"' => "&quot;".to_string(),
+            '\'' => "&apos;".to_string(),
+            c if (c as u32) < 0x20 && c != '\n' && c != '\t' => " ".to_string(),
+            c => c.to_string(),
+        })
+        .collect()
+}
+
+/// `+12.3%`; empty when absent.
+pub fn pct(x: Option<f64>) -> String {
+    x.map_or(String::new(), |v| format!("{:+.1}%", v * 100.0))
+}
+
+/// A number as people read it; empty when absent.
+pub fn num(x: Option<f64>) -> String {
+    x.map(fmt_float).unwrap_or_default()
+}
+
+/// Text written by `report` and `demo` to say where their files went.
+pub fn wrote(what: &str, path: &std::path::Path) -> Result<()> {
+    emit(&format!("{what} written to {}\n", path.display()))
+}
+
+/// Writes a message to stderr (errors, warnings): never mixed into stdout's result.
+pub fn emit_err(s: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    // nothing sensible is left to do when stderr itself is closed
+    let _ = err.write_all(s.as_bytes()).and_then(|()| err.flush());
+}
+
+/// `error: ...` on stderr.
+pub fn error(e: &Error) {
+    emit_err(&format!("error: {e}\n"));
+}

@@ -1,0 +1,269 @@
+//! Ingest: one run (or pg_stat_statements snapshot) in one transaction, so a failed or
+//! killed import leaves no partial run. The same content imported again is a no-op: a run's
+//! identity is its content key (see `import::content_key`).
+
+use std::path::Path;
+
+use duckdb::{params, Connection, OptionalExt};
+use hdrhistogram::serialization::Serializer;
+
+use super::{explain_open_error, ts, ts_value, wh_err, Warehouse};
+use crate::error::{Error, Result};
+use crate::import::{content_key, legacy_content_key};
+use crate::model::{ParsedRun, ParsedSnapshot};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Imported,
+    AlreadyImported,
+}
+
+#[expect(clippy::needless_pass_by_value, reason = "the shape map_err wants")]
+fn db_err(e: duckdb::Error) -> Error {
+    Error::Store(format!("warehouse write failed: {e}"))
+}
+
+/// A failed write that is about the disk, not the data, is the warehouse's error: say so, and
+/// that the transaction left the warehouse as it was.
+fn disk_error(path: &Path, e: Error) -> Error {
+    match e {
+        Error::Store(msg)
+            if [
+                "No space left",
+                "Read-only file system",
+                "Permission denied",
+                "Disk quota",
+            ]
+            .iter()
+            .any(|k| msg.contains(k)) =>
+        {
+            wh_err(
+                path,
+                format!(
+                    "{}; nothing of this import was kept, the warehouse holds what it held before",
+                    explain_open_error(&msg)
+                ),
+            )
+        }
+        e => e,
+    }
+}
+
+impl Warehouse {
+    /// Writes one run in one transaction. The same content imported again is a no-op.
+    pub fn ingest_run(&mut self, run: &ParsedRun) -> Result<(i64, Outcome)> {
+        let path = self.path.clone();
+        ingest_run_tx(self, run).map_err(|e| disk_error(&path, e))
+    }
+
+    /// Writes one pg_stat_statements snapshot in one transaction.
+    pub fn ingest_snapshot(
+        &mut self,
+        snap: &ParsedSnapshot,
+        run_id: Option<i64>,
+    ) -> Result<(i64, Outcome)> {
+        let path = self.path.clone();
+        ingest_snapshot_tx(self, snap, run_id).map_err(|e| disk_error(&path, e))
+    }
+}
+
+/// The id of the row of `table` with this content key, trying the pre-schema-3 (SHA-256) key
+/// too when the table holds such keys.
+fn find_key(
+    conn: &Connection,
+    table: &str,
+    key: &str,
+    legacy: impl FnOnce() -> Option<String>,
+) -> Result<Option<i64>> {
+    let find = |k: &str| {
+        conn.query_row(
+            &format!("SELECT id FROM {table} WHERE content_key = ?"),
+            params![k],
+            |r| r.get::<_, i64>(0),
+        )
+        .optional()
+        .map_err(db_err)
+    };
+    if let Some(id) = find(key)? {
+        return Ok(Some(id));
+    }
+    let has_legacy: bool = conn
+        .query_row(
+            &format!("SELECT EXISTS (SELECT 1 FROM {table} WHERE content_key NOT LIKE 'blake3:%')"),
+            [],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    match has_legacy.then(legacy).flatten() {
+        Some(k) => find(&k),
+        None => Ok(None),
+    }
+}
+
+fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> {
+    let key = content_key(&run.sources, run.key_suffix.as_deref());
+    if let Some(id) = find_key(&wh.conn, "run", &key, || {
+        legacy_content_key(&run.sources, run.key_suffix.as_deref()).ok()
+    })? {
+        return Ok((id, Outcome::AlreadyImported));
+    }
+    let tx = wh.conn.transaction().map_err(db_err)?;
+    let l = &run.load;
+    let id: i64 = tx
+        .query_row(
+            "INSERT INTO run (tool, tool_version, format, scenario, started_at, ended_at, duration_s, url,
+                users, spawn_rate, threads, connections, requests_planned, target_rate, content_key, imported_at)
+             VALUES (?, ?, ?, ?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, ?, ?, ?, ?, ?, ?, ?, current_timestamp)
+             RETURNING id",
+            params![
+                run.tool,
+                run.tool_version,
+                run.format,
+                run.scenario,
+                run.started_at.map(ts),
+                run.ended_at.map(ts),
+                run.duration_s,
+                run.url,
+                l.users,
+                l.spawn_rate,
+                l.threads,
+                l.connections,
+                l.requests_planned,
+                l.target_rate,
+                key
+            ],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    {
+        let mut st = tx
+            .prepare("INSERT INTO run_label VALUES (?, ?, ?)")
+            .map_err(db_err)?;
+        for (k, v) in &run.labels {
+            st.execute(params![id, k, v]).map_err(db_err)?;
+        }
+        let mut st = tx
+            .prepare("INSERT INTO source_file (run_id, path, role, bytes, blake3) VALUES (?, ?, ?, ?, ?)")
+            .map_err(db_err)?;
+        for s in &run.sources {
+            st.execute(params![id, s.path, s.role, s.bytes as i64, s.blake3])
+                .map_err(db_err)?;
+        }
+        let mut tgt = tx
+            .prepare("INSERT INTO target VALUES (?, ?, ?, ?, ?, ?)")
+            .map_err(db_err)?;
+        let mut app = tx.appender("measurement").map_err(db_err)?;
+        let mut hist = tx
+            .prepare("INSERT INTO histogram VALUES (?, ?, ?, ?)")
+            .map_err(db_err)?;
+        for t in &run.targets {
+            let tags = t
+                .tags
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| Error::Internal(format!("target tags: {e}")))?;
+            tgt.execute(params![id, t.name, t.kind.as_str(), t.method, t.url, tags])
+                .map_err(db_err)?;
+            for (metric, (value, unit)) in &t.metrics {
+                app.append_row(params![id, t.name, metric, value, unit])
+                    .map_err(db_err)?;
+            }
+            if let Some(h) = t.histogram.as_ref().filter(|h| !h.is_empty()) {
+                let mut buf = Vec::new();
+                hdrhistogram::serialization::V2Serializer::new()
+                    .serialize(h, &mut buf)
+                    .map_err(|e| Error::Store(format!("histogram serialisation failed: {e:?}")))?;
+                hist.execute(params![id, t.name, h.len() as i64, buf])
+                    .map_err(db_err)?;
+            }
+        }
+        app.flush().map_err(db_err)?;
+        // series run to millions of points for long runs: the appender, not row INSERTs
+        let mut app = tx.appender("series_point").map_err(db_err)?;
+        for p in &run.series {
+            app.append_row(params![id, p.target, ts_value(p.ts), p.metric, p.value])
+                .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)?;
+        let mut st = tx
+            .prepare("INSERT INTO error VALUES (?, ?, ?, ?, ?)")
+            .map_err(db_err)?;
+        for e in &run.errors {
+            st.execute(params![id, e.target, e.kind, e.message, e.count])
+                .map_err(db_err)?;
+        }
+        let mut st = tx
+            .prepare("INSERT INTO threshold VALUES (?, ?, ?, ?)")
+            .map_err(db_err)?;
+        for t in &run.thresholds {
+            st.execute(params![id, t.metric, t.expression, t.passed])
+                .map_err(db_err)?;
+        }
+    }
+    tx.commit().map_err(db_err)?;
+    Ok((id, Outcome::Imported))
+}
+
+fn ingest_snapshot_tx(
+    wh: &mut Warehouse,
+    snap: &ParsedSnapshot,
+    run_id: Option<i64>,
+) -> Result<(i64, Outcome)> {
+    let key_of = |sources: String| format!("{sources}|{}|{}", snap.server, ts(snap.taken_at));
+    let key = key_of(content_key(&snap.sources, None));
+    if let Some(id) = find_key(&wh.conn, "pg_snapshot", &key, || {
+        legacy_content_key(&snap.sources, None).ok().map(key_of)
+    })? {
+        return Ok((id, Outcome::AlreadyImported));
+    }
+    if let Some(r) = run_id {
+        let n: i64 = wh
+            .conn
+            .query_row("SELECT count(*) FROM run WHERE id = ?", params![r], |row| {
+                row.get(0)
+            })
+            .map_err(db_err)?;
+        if n == 0 {
+            return Err(Error::Usage(format!(
+                "--run {r}: no such run (see `perfledger runs`)"
+            )));
+        }
+    }
+    let tx = wh.conn.transaction().map_err(db_err)?;
+    let source = snap
+        .sources
+        .first()
+        .map_or_else(|| "live".to_string(), |s| s.path.clone());
+    let id: i64 = tx
+        .query_row(
+            "INSERT INTO pg_snapshot (server, taken_at, stats_reset, run_id, source, content_key, imported_at)
+             VALUES (?, CAST(? AS TIMESTAMP), CAST(? AS TIMESTAMP), ?, ?, ?, current_timestamp) RETURNING id",
+            params![snap.server, ts(snap.taken_at), snap.stats_reset.map(ts), run_id, source, key],
+            |r| r.get(0),
+        )
+        .map_err(db_err)?;
+    {
+        let mut app = tx.appender("pg_statement").map_err(db_err)?;
+        for s in &snap.statements {
+            app.append_row(params![
+                id,
+                s.queryid,
+                s.userid,
+                s.dbid,
+                s.toplevel,
+                s.query,
+                s.calls,
+                s.total_exec_time_ms,
+                s.rows,
+                s.shared_blks_hit,
+                s.shared_blks_read
+            ])
+            .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)?;
+    }
+    tx.commit().map_err(db_err)?;
+    Ok((id, Outcome::Imported))
+}

@@ -1,0 +1,193 @@
+//! The warehouse's mutable state: named baselines and annotations (deploys, config changes,
+//! acknowledged regressions).
+
+use chrono::NaiveDateTime;
+use duckdb::params;
+
+use super::{id_list, sql_err, time_of, ts, Warehouse};
+use crate::error::{Error, Result};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct BaselineRow {
+    pub name: String,
+    pub selector: String,
+    pub created_at: Option<NaiveDateTime>,
+    pub runs: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnnotationKind {
+    Deploy,
+    Config,
+    Ack,
+}
+
+impl AnnotationKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnnotationKind::Deploy => "deploy",
+            AnnotationKind::Config => "config",
+            AnnotationKind::Ack => "ack",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct AnnotationRow {
+    pub id: i64,
+    #[serde(
+        rename = "time",
+        serialize_with = "crate::time::as_display_opt::serialize"
+    )]
+    pub happened_at: Option<NaiveDateTime>,
+    pub run_id: Option<i64>,
+    pub kind: String,
+    pub text: String,
+}
+
+impl Warehouse {
+    /// Names the runs `ids` as baseline `name` (replacing a baseline of that name).
+    pub fn set_baseline(&mut self, name: &str, selector: &str, ids: &[i64]) -> Result<()> {
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name])
+            .map_err(sql_err)?;
+        tx.execute("DELETE FROM baseline WHERE name = ?", params![name])
+            .map_err(sql_err)?;
+        tx.execute(
+            "INSERT INTO baseline VALUES (?, ?, current_timestamp)",
+            params![name, selector],
+        )
+        .map_err(sql_err)?;
+        for id in ids {
+            tx.execute("INSERT INTO baseline_run VALUES (?, ?)", params![name, id])
+                .map_err(sql_err)?;
+        }
+        tx.commit().map_err(sql_err)
+    }
+
+    pub fn baselines(&self) -> Result<Vec<BaselineRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT b.name, b.selector, epoch_us(b.created_at), count(r.run_id)
+                 FROM baseline b LEFT JOIN baseline_run r USING (name) GROUP BY ALL ORDER BY b.name",
+            )
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok(BaselineRow {
+                    name: r.get(0)?,
+                    selector: r.get(1)?,
+                    created_at: time_of(r.get(2)?),
+                    runs: r.get(3)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    /// The run ids of a baseline, newest id first (empty when there is no such baseline).
+    pub fn baseline_runs(&self, name: &str) -> Result<Vec<i64>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT run_id FROM baseline_run WHERE name = ? ORDER BY run_id DESC")
+            .map_err(sql_err)?;
+        let ids = st
+            .query_map([name], |r| r.get(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(sql_err)?;
+        Ok(ids)
+    }
+
+    /// Deletes a baseline; false when there was none of that name.
+    pub fn delete_baseline(&mut self, name: &str) -> Result<bool> {
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        let n = tx
+            .execute("DELETE FROM baseline WHERE name = ?", params![name])
+            .map_err(sql_err)?;
+        tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name])
+            .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)?;
+        Ok(n > 0)
+    }
+
+    /// Records an annotation and returns its id.
+    pub fn annotate(
+        &mut self,
+        at: Option<NaiveDateTime>,
+        run: Option<i64>,
+        kind: AnnotationKind,
+        text: &str,
+    ) -> Result<i64> {
+        if let Some(r) = run {
+            if !self.run_exists(r)? {
+                return Err(Error::Usage(format!("--run {r}: no such run")));
+            }
+        }
+        self.conn
+            .query_row(
+                "INSERT INTO annotation (happened_at, run_id, kind, text, created_at) VALUES (CAST(? AS TIMESTAMP), ?, ?, ?, current_timestamp) RETURNING id",
+                params![at.map(ts), run, kind.as_str(), text],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)
+    }
+
+    /// Annotations with a time or a run, oldest first, and whether each lies in [first, last].
+    pub fn annotations(
+        &self,
+        first: NaiveDateTime,
+        last: NaiveDateTime,
+    ) -> Result<Vec<(AnnotationRow, bool)>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT id, epoch_us(happened_at), run_id, kind, text,
+                        coalesce(happened_at BETWEEN CAST(? AS TIMESTAMP) AND CAST(? AS TIMESTAMP), FALSE)
+                 FROM annotation WHERE happened_at IS NOT NULL OR run_id IS NOT NULL
+                 ORDER BY coalesce(happened_at, TIMESTAMP '1970-01-01'), id",
+            )
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([ts(first), ts(last)], |r| {
+                Ok((
+                    AnnotationRow {
+                        id: r.get(0)?,
+                        happened_at: time_of(r.get(1)?),
+                        run_id: r.get(2)?,
+                        kind: r.get(3)?,
+                        text: r.get(4)?,
+                    },
+                    r.get(5)?,
+                ))
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    /// The runs among `runs` with an acknowledgement.
+    pub fn acknowledged_runs(&self, runs: &[i64]) -> Result<Vec<i64>> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT DISTINCT run_id FROM annotation WHERE kind = 'ack' AND run_id IN ({})",
+                id_list(runs)
+            ))
+            .map_err(sql_err)?;
+        let ids = st
+            .query_map([], |r| r.get(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<i64>, _>>()
+            .map_err(sql_err)?;
+        Ok(ids)
+    }
+}

@@ -1,0 +1,188 @@
+//! The store layer: the only code that talks SQL. A warehouse is one DuckDB file; its
+//! connection is private to this module, and what leaves it are typed rows (times as chrono
+//! types or i64 microseconds, metric values as f64, histograms decoded).
+//!
+//! - `migrate`: the numbered SQL files of `schema/`, applied in order;
+//! - `ingest`: one run or snapshot in one transaction, idempotent by content key;
+//! - `runs`: filters, run references, headers, load profiles, provenance;
+//! - `values`: measurements, histograms, per-interval series, a metric's series over runs;
+//! - `meta`: baselines and annotations;
+//! - `statements`: pg_stat_statements intervals for the database sections;
+//! - `query`: the user's own read-only SQL.
+
+pub mod ingest;
+pub mod meta;
+pub mod migrate;
+pub mod query;
+pub mod runs;
+pub mod statements;
+pub mod values;
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDateTime;
+use duckdb::{AccessMode, Config, Connection};
+
+use crate::error::{Error, Result};
+
+pub use ingest::Outcome;
+pub use runs::RunFilter;
+
+/// The warehouse file a command uses unless told otherwise (`--db`, `PERFLEDGER_DB`).
+pub const DEFAULT_FILE: &str = "perfledger.duckdb";
+/// The demo's warehouse, inside its output folder.
+pub const DEMO_FILE: &str = "demo.duckdb";
+
+pub struct Warehouse {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// How long to wait for another perfledger process that holds the write lock.
+fn lock_timeout() -> Duration {
+    std::env::var("PERFLEDGER_LOCK_TIMEOUT")
+        .ok()
+        .and_then(|v| v.parse::<f64>().ok())
+        .map_or(Duration::from_secs(60), Duration::from_secs_f64)
+}
+
+fn is_lock_error(msg: &str) -> bool {
+    msg.contains("Could not set lock")
+        || msg.contains("Conflicting lock")
+        || msg.contains("lock on file")
+}
+
+pub(crate) fn wh_err(path: &Path, msg: impl std::fmt::Display) -> Error {
+    Error::Warehouse {
+        path: path.to_path_buf(),
+        msg: msg.to_string(),
+    }
+}
+
+/// A failed statement of ours: an internal error that keeps DuckDB's message.
+#[expect(clippy::needless_pass_by_value, reason = "the shape map_err wants")]
+pub(crate) fn sql_err(e: duckdb::Error) -> Error {
+    Error::Store(e.to_string())
+}
+
+/// Opens with retries while another process holds the file lock (bounded exponential backoff).
+fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
+    let deadline = Instant::now() + lock_timeout();
+    let mut wait = Duration::from_millis(20);
+    loop {
+        let mode = if read_only {
+            AccessMode::ReadOnly
+        } else {
+            AccessMode::ReadWrite
+        };
+        let config = Config::default()
+            .access_mode(mode)
+            .map_err(|e| wh_err(path, e))?;
+        match Connection::open_with_flags(path, config) {
+            Ok(c) => return Ok(c),
+            Err(e) if is_lock_error(&e.to_string()) && Instant::now() < deadline => {
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_millis(500));
+            }
+            Err(e) if is_lock_error(&e.to_string()) => {
+                return Err(wh_err(
+                    path,
+                    format!(
+                        "another process is writing to it and did not finish within {:?} (set PERFLEDGER_LOCK_TIMEOUT to wait longer): {e}",
+                        lock_timeout()
+                    ),
+                ))
+            }
+            Err(e) => return Err(wh_err(path, explain_open_error(&e.to_string()))),
+        }
+    }
+}
+
+pub(crate) fn explain_open_error(msg: &str) -> String {
+    if msg.contains("Read-only file system") || msg.contains("Permission denied") {
+        format!("cannot write here (read-only file system or no permission; reading still works): {msg}")
+    } else if msg.contains("No space left") || msg.contains("Disk quota") {
+        format!("the disk is full: {msg}")
+    } else if msg.contains("not a valid DuckDB database") || msg.contains("Corrupt") {
+        format!("not a perfledger/DuckDB warehouse file: {msg}")
+    } else {
+        msg.to_string()
+    }
+}
+
+impl Warehouse {
+    /// Opens (creating if needed) for writing and brings the schema up to date.
+    pub fn open_rw(path: &Path) -> Result<Self> {
+        let mut conn = open_conn(path, false)?;
+        migrate::migrate_to(&mut conn, path, migrate::latest_version())?;
+        Ok(Warehouse {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Creates or opens a warehouse brought only up to schema `version`: for tests of upgrades.
+    pub fn open_at_version(path: &Path, version: i64) -> Result<Self> {
+        let mut conn = open_conn(path, false)?;
+        migrate::migrate_to(&mut conn, path, version)?;
+        Ok(Warehouse {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Opens an existing warehouse read-only (upgrading it first if it is behind).
+    pub fn open_ro(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(wh_err(
+                path,
+                "no warehouse here yet: create one with `perfledger import FILE...` (or pass --db)",
+            ));
+        }
+        let conn = open_conn(path, true)?;
+        let v = migrate::schema_version(&conn).map_err(|e| wh_err(path, e))?;
+        migrate::check_not_newer(path, v)?;
+        if v < migrate::latest_version() {
+            drop(conn);
+            drop(Warehouse::open_rw(path)?);
+            return Ok(Warehouse {
+                conn: open_conn(path, true)?,
+                path: path.to_path_buf(),
+            });
+        }
+        Ok(Warehouse {
+            conn,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// `2026-11-27 06:38:00.123456`, the literal DuckDB casts to TIMESTAMP.
+pub(crate) fn ts(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()
+}
+
+/// A TIMESTAMP value for the appender and parameters.
+pub(crate) fn ts_value(t: NaiveDateTime) -> duckdb::types::Value {
+    duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, crate::time::micros(t))
+}
+
+/// Run ids as an SQL list (`1,2,3`). Only for ids the warehouse gave us: integers, never user text.
+pub(crate) fn id_list(ids: &[i64]) -> String {
+    ids.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+}
+
+/// A metric name as an SQL string literal.
+pub(crate) fn lit(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// Reads a TIMESTAMP column selected as `epoch_us(...)`.
+pub(crate) fn time_of(us: Option<i64>) -> Option<NaiveDateTime> {
+    us.and_then(crate::time::from_micros)
+}

@@ -1,0 +1,147 @@
+//! pg_stat_statements over a period: per-interval deltas (the `pg_statement_delta` view,
+//! reset-safe) summed per statement, first and last means, statements new in the period,
+//! and the cache hit ratio per interval.
+
+use chrono::NaiveDateTime;
+
+use super::{sql_err, time_of, ts, Warehouse};
+use crate::error::Result;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementTotal {
+    pub server: String,
+    pub statement: String,
+    pub calls: Option<f64>,
+    pub total_ms: Option<f64>,
+    pub mean_ms: Option<f64>,
+    pub cache_hit_ratio: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementChange {
+    pub server: String,
+    pub statement: String,
+    pub first_mean_ms: Option<f64>,
+    pub last_mean_ms: Option<f64>,
+    pub change: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewStatement {
+    pub server: String,
+    pub statement: String,
+    pub first_seen: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct CacheHitPoint {
+    pub server: String,
+    pub at: Option<NaiveDateTime>,
+    pub ratio: Option<f64>,
+}
+
+/// What the database section of a period report shows.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatementPeriod {
+    pub top: Vec<StatementTotal>,
+    pub changes: Vec<StatementChange>,
+    pub new: Vec<NewStatement>,
+    pub cache_hits: Vec<CacheHitPoint>,
+}
+
+impl Warehouse {
+    /// The database activity of intervals ending in [from, to); empty when there is none.
+    pub fn statement_period(
+        &self,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+    ) -> Result<StatementPeriod> {
+        let (f, t) = (ts(from), ts(to));
+        let mut st = self.conn.prepare(
+            "SELECT server, left(query, 80), sum(calls)::DOUBLE, round(sum(total_exec_time_ms), 3),
+                    round(sum(total_exec_time_ms) / nullif(sum(calls), 0), 4),
+                    round(sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0), 4)
+             FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND calls IS NOT NULL
+             GROUP BY server, query ORDER BY 4 DESC LIMIT 10",
+        ).map_err(sql_err)?;
+        let top = st
+            .query_map([&f, &t], |r| {
+                Ok(StatementTotal {
+                    server: r.get(0)?,
+                    statement: r.get(1)?,
+                    calls: r.get(2)?,
+                    total_ms: r.get(3)?,
+                    mean_ms: r.get(4)?,
+                    cache_hit_ratio: r.get(5)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        if top.is_empty() {
+            return Ok(StatementPeriod::default());
+        }
+        let mut st = self.conn.prepare(
+            "WITH d AS (SELECT server, query, interval_end, mean_exec_time_ms FROM pg_statement_delta
+                        WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND mean_exec_time_ms IS NOT NULL)
+             SELECT server, left(query, 80), round(arg_min(mean_exec_time_ms, interval_end), 4),
+                    round(arg_max(mean_exec_time_ms, interval_end), 4),
+                    round(arg_max(mean_exec_time_ms, interval_end) / nullif(arg_min(mean_exec_time_ms, interval_end), 0) - 1, 4) AS change
+             FROM d GROUP BY server, query HAVING count(*) >= 2 ORDER BY change DESC NULLS LAST LIMIT 10",
+        ).map_err(sql_err)?;
+        let changes = st
+            .query_map([&f, &t], |r| {
+                Ok(StatementChange {
+                    server: r.get(0)?,
+                    statement: r.get(1)?,
+                    first_mean_ms: r.get(2)?,
+                    last_mean_ms: r.get(3)?,
+                    change: r.get(4)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        let mut st = self.conn.prepare(
+            "SELECT q.server, left(s.query, 80), epoch_us(min(q.taken_at)) AS first_seen
+             FROM pg_statement s JOIN pg_snapshot q ON q.id = s.snapshot_id
+             GROUP BY q.server, s.query HAVING min(q.taken_at) >= CAST(? AS TIMESTAMP) AND min(q.taken_at) < CAST(? AS TIMESTAMP)
+                AND min(q.taken_at) > (SELECT min(taken_at) FROM pg_snapshot p WHERE p.server = q.server)
+             ORDER BY first_seen LIMIT 20",
+        ).map_err(sql_err)?;
+        let new = st
+            .query_map([&f, &t], |r| {
+                Ok(NewStatement {
+                    server: r.get(0)?,
+                    statement: r.get(1)?,
+                    first_seen: time_of(r.get(2)?),
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        let mut st = self.conn.prepare(
+            "SELECT server, epoch_us(interval_end),
+                    sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0)
+             FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP)
+             GROUP BY server, interval_end ORDER BY interval_end",
+        ).map_err(sql_err)?;
+        let cache_hits = st
+            .query_map([&f, &t], |r| {
+                Ok(CacheHitPoint {
+                    server: r.get(0)?,
+                    at: time_of(r.get(1)?),
+                    ratio: r.get(2)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(StatementPeriod {
+            top,
+            changes,
+            new,
+            cache_hits,
+        })
+    }
+}

@@ -1,0 +1,309 @@
+//! Measurements, histograms and per-interval series, as typed values.
+
+use std::collections::BTreeMap;
+
+use duckdb::params_from_iter;
+use hdrhistogram::serialization::Deserializer;
+use hdrhistogram::Histogram;
+
+use super::{id_list, lit, sql_err, RunFilter, Warehouse};
+use crate::error::{Error, Result};
+use crate::metrics::{STATEMENT_METRICS, TARGET_METRICS};
+
+/// (target, metric) -> run id -> value.
+pub type Values = BTreeMap<(String, String), BTreeMap<i64, f64>>;
+
+/// One point of a metric's series over runs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesRow {
+    pub run_id: i64,
+    /// Start of the run, microseconds since the Unix epoch.
+    pub time_us: i64,
+    pub value: f64,
+    pub commit: Option<String>,
+}
+
+/// One per-interval point within a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IntervalPoint {
+    pub target: String,
+    pub metric: String,
+    pub time_us: i64,
+    pub value: f64,
+}
+
+/// One row of a run's per-target table: the values of [`TARGET_METRICS`], in that order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetRow {
+    pub target: String,
+    pub kind: String,
+    pub values: Vec<Option<f64>>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorRow {
+    pub target: String,
+    pub kind: String,
+    pub message: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdRow {
+    pub metric: String,
+    pub expression: String,
+    pub passed: bool,
+}
+
+/// The rows of the `metrics` view for one metric, as a subquery. Reading `measurement`
+/// directly keeps DuckDB from planning the statement-delta views when they are not needed.
+fn metric_source(metric: &str) -> String {
+    let m = lit(metric);
+    if STATEMENT_METRICS.contains(&metric) {
+        // the column name is one of ours (checked above), never user text
+        format!(
+            "(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m}
+              UNION ALL SELECT run_id, query AS target, {m} AS metric, CAST({metric} AS DOUBLE) AS value
+              FROM pg_statement_delta WHERE run_id IS NOT NULL AND {metric} IS NOT NULL)"
+        )
+    } else {
+        format!("(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m})")
+    }
+}
+
+impl Warehouse {
+    /// Values of (target, metric) for each run id, statement metrics of attached snapshots
+    /// included.
+    pub fn values(&self, runs: &[i64], metrics: &[&str]) -> Result<Values> {
+        let mut out = Values::new();
+        if runs.is_empty() || metrics.is_empty() {
+            return Ok(out);
+        }
+        let ids = id_list(runs);
+        let names = metrics.iter().map(|m| lit(m)).collect::<Vec<_>>().join(",");
+        let mut sql = format!("SELECT run_id, target, metric, value FROM measurement WHERE run_id IN ({ids}) AND metric IN ({names})");
+        let stmt_metrics: Vec<&&str> = metrics
+            .iter()
+            .filter(|m| STATEMENT_METRICS.contains(m))
+            .collect();
+        if !stmt_metrics.is_empty() {
+            let attached: i64 = self
+                .conn
+                .query_row(
+                    &format!("SELECT count(*) FROM pg_snapshot WHERE run_id IN ({ids})"),
+                    [],
+                    |r| r.get(0),
+                )
+                .map_err(sql_err)?;
+            if attached > 0 {
+                for m in stmt_metrics {
+                    sql += &format!(
+                        " UNION ALL SELECT run_id, query, {}, CAST({m} AS DOUBLE) FROM pg_statement_delta WHERE run_id IN ({ids}) AND {m} IS NOT NULL",
+                        lit(m)
+                    );
+                }
+            }
+        }
+        let mut st = self.conn.prepare(&sql).map_err(sql_err)?;
+        let rows = st
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<f64>>(3)?,
+                ))
+            })
+            .map_err(sql_err)?;
+        for row in rows {
+            let (run, target, metric, value) = row.map_err(sql_err)?;
+            if let Some(v) = value {
+                out.entry((target, metric)).or_default().insert(run, v);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One run's stored latency histogram of a target.
+    pub fn histogram(&self, run: i64, target: &str) -> Result<Option<Histogram<u64>>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT hdr FROM histogram WHERE run_id = ? AND target = ?")
+            .map_err(sql_err)?;
+        let mut rows = st.query(duckdb::params![run, target]).map_err(sql_err)?;
+        let Some(row) = rows.next().map_err(sql_err)? else {
+            return Ok(None);
+        };
+        let blob: Vec<u8> = row.get(0).map_err(sql_err)?;
+        let h: Histogram<u64> = Deserializer::new()
+            .deserialize(&mut &blob[..])
+            .map_err(|e| {
+                Error::Store(format!(
+                    "stored histogram of run {run} is unreadable: {e:?}"
+                ))
+            })?;
+        Ok(Some(h))
+    }
+
+    /// Merged latency histogram of a target over runs (None when any run lacks one).
+    pub fn merged_histogram(&self, runs: &[i64], target: &str) -> Result<Option<Histogram<u64>>> {
+        let mut merged: Option<Histogram<u64>> = None;
+        for run in runs {
+            let Some(h) = self.histogram(*run, target)? else {
+                return Ok(None);
+            };
+            match merged.as_mut() {
+                Some(m) => m
+                    .add(&h)
+                    .map_err(|e| Error::Store(format!("histogram merge: {e:?}")))?,
+                None => merged = Some(h),
+            }
+        }
+        Ok(merged)
+    }
+
+    /// Targets of a run that have a histogram: TOTAL first, then by request count.
+    pub fn histogram_targets(&self, run: i64, limit: usize) -> Result<Vec<String>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT target FROM histogram WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, count DESC LIMIT ?")
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map(duckdb::params![run, limit as i64], |r| r.get(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<String>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    /// A run's per-interval series, in time order.
+    pub fn interval_points(&self, run: i64) -> Result<Vec<IntervalPoint>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT target, metric, epoch_us(ts), value FROM series_point WHERE run_id = ? ORDER BY ts")
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(IntervalPoint {
+                    target: r.get(0)?,
+                    metric: r.get(1)?,
+                    time_us: r.get(2)?,
+                    value: r.get(3)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    /// One metric of one target over the runs a filter selects, oldest first. Times travel
+    /// as integers: formatting 100,000 timestamps in SQL and parsing them back cost more
+    /// than the statistics.
+    pub fn metric_series(
+        &self,
+        filter: &RunFilter,
+        target: &str,
+        metric: &str,
+    ) -> Result<Vec<SeriesRow>> {
+        let (cond, mut params) = filter.sql();
+        params.insert(0, duckdb::types::Value::Text(target.to_string()));
+        let source = metric_source(metric);
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT r.id, epoch_us(r.started_at), m.value, l.value
+                 FROM run r JOIN {source} m ON m.run_id = r.id AND m.target = ?
+                 LEFT JOIN run_label l ON l.run_id = r.id AND l.key = 'commit'
+                 {cond} AND r.started_at IS NOT NULL
+                 ORDER BY r.started_at, r.id"
+            ))
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map(params_from_iter(params), |r| {
+                Ok(SeriesRow {
+                    run_id: r.get(0)?,
+                    time_us: r.get(1)?,
+                    value: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
+                    commit: r.get(3)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    /// A run's per-target table (TOTAL first), metric-kind targets left out.
+    pub fn target_rows(&self, run: i64) -> Result<Vec<TargetRow>> {
+        let cols: String = TARGET_METRICS
+            .iter()
+            .map(|m| format!(", max(m.value) FILTER (WHERE m.metric = {})", lit(m)))
+            .collect();
+        let mut st = self
+            .conn
+            .prepare(&format!(
+                "SELECT t.target, t.kind {cols}
+                 FROM target t LEFT JOIN measurement m ON m.run_id = t.run_id AND m.target = t.target
+                 WHERE t.run_id = ? AND t.kind <> 'metric'
+                 GROUP BY t.target, t.kind
+                 ORDER BY t.kind = 'total' DESC, t.target"
+            ))
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(TargetRow {
+                    target: r.get(0)?,
+                    kind: r.get(1)?,
+                    values: (0..TARGET_METRICS.len())
+                        .map(|i| r.get::<_, Option<f64>>(i + 2))
+                        .collect::<Result<_, _>>()?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    pub fn errors(&self, run: i64) -> Result<Vec<ErrorRow>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT target, kind, message, count FROM error WHERE run_id = ? ORDER BY count DESC, target")
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(ErrorRow {
+                    target: r.get(0)?,
+                    kind: r.get(1)?,
+                    message: r.get(2)?,
+                    count: r.get(3)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    pub fn thresholds(&self, run: i64) -> Result<Vec<ThresholdRow>> {
+        let mut st = self
+            .conn
+            .prepare(
+                "SELECT metric, expression, passed FROM threshold WHERE run_id = ? ORDER BY metric",
+            )
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([run], |r| {
+                Ok(ThresholdRow {
+                    metric: r.get(0)?,
+                    expression: r.get(1)?,
+                    passed: r.get(2)?,
+                })
+            })
+            .map_err(sql_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+}

@@ -6,6 +6,10 @@
 //! prints F1 (margin 5) and segmentation cover as defined by TCPDBench (van den Burg and
 //! Williams, "An evaluation of change point detection algorithms", 2020): 0 is added to both
 //! the true and the predicted sets, each true point matches at most one prediction.
+//!
+//! Then the same on real histories (fixtures/cp, capture/capture_aa.sh): wrk runs of
+//! capture/server.py whose delay factor the script changed at recorded runs (TRUTH.txt), and a
+//! series with no change, read from the wrk report JSON (p50 and p95 latency, throughput).
 
 use perfledger::stats::changepoint::{self, Params};
 use rand::{Rng, SeedableRng};
@@ -236,4 +240,78 @@ fn main() {
         detectable.1,
         detectable.0 / detectable.1 as f64
     );
+    let (false_cps, runs) =
+        series
+            .iter()
+            .filter(|s| s.kind == "no change")
+            .fold((0usize, 0usize), |(f, r), s| {
+                let found = changepoint::detect(&s.values, &params).map_or(0, |c| c.len());
+                (f + found, r + s.values.len())
+            });
+    println!(
+        "false change points on series without change: {false_cps} in {runs} runs ({:.3} per 100 runs)",
+        100.0 * false_cps as f64 / runs as f64
+    );
+    real_histories(&params);
+}
+
+/// (series, runs, true change indices, 0-based) of fixtures/cp.
+const REAL: [(&str, usize, &[usize]); 3] = [
+    ("step", 60, &[20, 40]),
+    ("stairs", 60, &[25, 45]),
+    ("flat", 40, &[]),
+];
+
+fn real_histories(params: &Params) {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/cp");
+    println!("\nreal histories (fixtures/cp, wrk against capture/server.py, factor changed at recorded runs)");
+    println!(
+        "{:<8} {:<16} {:>6} {:>8} {:>8}  found",
+        "series", "metric", "truth", "F1", "cover"
+    );
+    for (name, n, truth) in REAL {
+        let reports: Vec<serde_json::Value> = (1..=n)
+            .map(|i| {
+                let p = dir.join(format!("wrk_{name}_{i:02}.json"));
+                let text = std::fs::read_to_string(&p).expect("fixture exists");
+                serde_json::from_str(&text).expect("wrk report JSON")
+            })
+            .collect();
+        let pick = |f: &dyn Fn(&serde_json::Value) -> Option<f64>| -> Vec<f64> {
+            reports
+                .iter()
+                .map(|r| f(r).expect("field present"))
+                .collect()
+        };
+        let metrics: [(&str, Vec<f64>); 3] = [
+            (
+                "latency_p50_ms",
+                pick(&|r| r["latency_us"]["percentiles"]["50"].as_f64()),
+            ),
+            (
+                "latency_p95_ms",
+                pick(&|r| r["latency_us"]["percentiles"]["95"].as_f64()),
+            ),
+            (
+                "throughput_rps",
+                pick(&|r| Some(r["requests"].as_f64()? / r["duration_us"].as_f64()? * 1e6)),
+            ),
+        ];
+        for (metric, values) in metrics {
+            let pred: Vec<usize> = changepoint::detect(&values, params)
+                .expect("finite")
+                .iter()
+                .map(|c| c.index)
+                .collect();
+            println!(
+                "{:<8} {:<16} {:>6} {:>8.3} {:>8.3}  {:?}",
+                name,
+                metric,
+                format!("{:?}", truth.len()),
+                f1(truth, &pred),
+                cover(truth, &pred, values.len()),
+                pred
+            );
+        }
+    }
 }

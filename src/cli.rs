@@ -153,7 +153,15 @@ Method per target x metric, by the data available:
   threshold     one run each side and no samples: plain relative threshold (--threshold), labelled as such
 p-values are adjusted together (Benjamini-Hochberg, --fdr-q); a regression must also exceed --min-effect.
 
-Selectors (SEL): 42 | 41,42,43 | latest | last:N | KEY=VALUE[,KEY=VALUE] | last:N,KEY=VALUE | NAME (a baseline)
+Selectors (SEL): 42 | 41,42,43 | latest | last:N | since-change:N | KEY=VALUE[,KEY=VALUE] | last:N,KEY=VALUE | NAME (a baseline)
+  since-change:N  the newest N runs since the last change point (TOTAL p50) or deploy/config
+                  annotation: the current regime (the default baseline of compare)
+
+Every row says how it was judged: method, runs (baseline/candidate), CV (run-to-run noise of the
+baseline), MDE (the smallest change the test could detect: 5% two-sided, 80% power) and floor
+(the minimum relative effect and the absolute floor, --min-abs-effect). Verdicts: regressed,
+improved, unchanged (not significant), below_min_effect (significant but smaller than a floor),
+insufficient_data.
 
 Examples:
   perfledger compare --baseline last:10,branch=main --candidate latest --tool k6
@@ -186,6 +194,11 @@ pub struct StatArgs {
     /// Minimum effect for one metric, METRIC=FRACTION (repeatable), e.g. error_rate=0.5.
     #[arg(long = "min-effect-for", value_name = "METRIC=FRACTION")]
     pub min_effect_for: Vec<String>,
+    /// Absolute floor, METRIC=VALUE or latency=VALUE (repeatable; `ms` suffix allowed, `none`
+    /// removes a floor): a change smaller than this is never a regression. Defaults:
+    /// latency=0.25ms, error_rate=0.001.
+    #[arg(long = "min-abs-effect", value_name = "METRIC=VALUE")]
+    pub min_abs_effect: Vec<String>,
     /// Threshold of the plain-threshold method (one run each side, no samples).
     #[arg(long, default_value_t = 0.10)]
     pub threshold: f64,
@@ -202,7 +215,9 @@ pub struct StatArgs {
 
 #[derive(Args, Debug)]
 pub struct CompareArgs {
-    #[arg(long, value_name = "SEL")]
+    /// The baseline runs; by default the current regime: the newest 20 runs since the last
+    /// change point or deploy annotation.
+    #[arg(long, value_name = "SEL", default_value = "since-change:20")]
     pub baseline: String,
     #[arg(long, value_name = "SEL", default_value = "latest")]
     pub candidate: String,
@@ -346,6 +361,10 @@ pub struct ImportArgs {
     /// pg_stat_statements: attach the snapshot to this run.
     #[arg(long, value_name = "RUN_ID")]
     pub run: Option<i64>,
+    /// The given outputs are all of one test run: store them as one run even across folders
+    /// (outputs of one test in one folder are grouped anyway; see README "One test, one run").
+    #[arg(long)]
+    pub run_group: bool,
     /// Parse and print, write nothing.
     #[arg(long)]
     pub dry_run: bool,

@@ -115,11 +115,45 @@ pub fn unit(name: &str) -> &'static str {
     get(name).map_or("", |m| m.unit)
 }
 
-/// The metrics compare and check look at by default, in display order.
-pub const KEY_METRICS: [&str; 8] = [
+/// The group a metric belongs to for settings such as `--min-abs-effect latency=0.5ms`:
+/// `latency` for every `latency_*` metric.
+pub fn group(name: &str) -> Option<&'static str> {
+    name.starts_with("latency_").then_some("latency")
+}
+
+/// Absolute floors by default (metric or group, in the metric's unit): a change smaller than
+/// this is never a regression, whatever its relative size. 0.25 ms keeps a 0.33 ms endpoint
+/// that got 0.17 ms slower from failing a build on CI noise; 0.001 is 0.1 percentage point
+/// of error rate (1 request in 1,000).
+pub const DEFAULT_ABS_FLOORS: [(&str, f64); 2] = [("latency", 0.25), (ERROR_RATE, 0.001)];
+
+/// Run-to-run noise (coefficient of variation) assumed for a single-run comparison when the
+/// warehouse holds fewer than 5 runs of the series: about the largest seen on the A/A
+/// captures of fixtures/aa (16 runs each of k6 per endpoint and TOTAL, and wrk TOTAL): p50,
+/// mean and throughput 0.3-4.4%, p90 0.7-7.5%, p95 1.6-17.5%, p99 3.4-33.6%.
+pub fn run_noise_prior(name: &str) -> f64 {
+    match name {
+        LATENCY_P50 | LATENCY_MEAN | THROUGHPUT => 0.05,
+        LATENCY_P90 | LATENCY_P95 => 0.15,
+        _ => 0.30,
+    }
+}
+
+/// The least run-to-run noise a single-run comparison assumes, whatever a quiet history
+/// says: runs on one machine an hour apart differ by at least this much.
+pub fn run_noise_floor(name: &str) -> f64 {
+    match name {
+        LATENCY_P50 | LATENCY_MEAN | THROUGHPUT => 0.01,
+        _ => 0.02,
+    }
+}
+
+/// The metrics compare and check look at by default, in display order. p99 is compared when
+/// asked for (`--metric latency_p99_ms`) but does not gate by default: on 16 runs of one
+/// unchanged server (fixtures/aa) one run's p99 was 2.7x the others'.
+pub const KEY_METRICS: [&str; 7] = [
     LATENCY_P50,
     LATENCY_P95,
-    LATENCY_P99,
     LATENCY_MEAN,
     THROUGHPUT,
     ERROR_RATE,

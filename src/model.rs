@@ -188,7 +188,8 @@ pub struct SourceFile {
 #[derive(Debug, Clone)]
 pub struct ParsedRun {
     pub tool: &'static str,
-    pub format: &'static str,
+    /// The importer(s) that read it, e.g. `k6-ndjson` or `k6-ndjson+k6-summary-export`.
+    pub format: std::borrow::Cow<'static, str>,
     pub tool_version: Option<String>,
     pub scenario: Option<String>,
     pub started_at: Option<NaiveDateTime>,
@@ -204,13 +205,15 @@ pub struct ParsedRun {
     pub sources: Vec<SourceFile>,
     /// Distinguishes several runs cut from one file (generic series rows).
     pub key_suffix: Option<String>,
+    /// What the importer skipped and the user should know (shown by `import`, not stored).
+    pub warnings: Vec<String>,
 }
 
 impl ParsedRun {
     pub fn new(tool: &'static str, format: &'static str) -> Self {
         ParsedRun {
             tool,
-            format,
+            format: format.into(),
             tool_version: None,
             scenario: None,
             started_at: None,
@@ -225,6 +228,7 @@ impl ParsedRun {
             thresholds: Vec::new(),
             sources: Vec::new(),
             key_suffix: None,
+            warnings: Vec::new(),
         }
     }
 

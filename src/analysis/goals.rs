@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::buckets_ms;
 use crate::error::{Error, Result};
 use crate::metrics::{self, ERROR_RATE, FAILURES, REQUESTS, SUCCESS_RATE, TOTAL};
-use crate::stats::{bootstrap::quantile_bounds, tests::wilson};
+use crate::stats::{bootstrap::quantile_bounds, hypothesis::wilson};
 use crate::store::Warehouse;
 use crate::time::parse_time;
 
@@ -47,6 +47,11 @@ pub struct Goal {
     pub alert_min: Option<f64>,
     #[serde(default)]
     pub milestones: Vec<Milestone>,
+    /// A goal that may find nothing in a run (reported `no_data`). Otherwise a goal that
+    /// matches no value of the run is a mistake in the goals file (a misspelt target or
+    /// metric) and `check` stops with exit 2 rather than pass silently.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -283,11 +288,53 @@ pub fn evaluate_run(wh: &Warehouse, gf: &GoalsFile, run: i64) -> Result<Vec<Goal
     let at = h
         .started_at
         .unwrap_or_else(|| chrono::Utc::now().naive_utc());
-    gf.goals
+    let mut results = Vec::new();
+    for g in gf
+        .goals
         .iter()
         .filter(|g| applies(g, &h.tool, h.scenario.as_deref()))
-        .map(|g| evaluate(wh, run, at, g))
-        .collect()
+    {
+        let r = evaluate(wh, run, at, g)?;
+        if r.status == Status::NoData && !g.optional {
+            return Err(no_match(wh, run, g)?);
+        }
+        results.push(r);
+    }
+    Ok(results)
+}
+
+/// The error for a goal that matches nothing in the run: what it asked for, what the run has.
+fn no_match(wh: &Warehouse, run: i64, g: &Goal) -> Result<Error> {
+    let measured = wh.measured(run)?;
+    let mut targets: Vec<&str> = measured.iter().map(|(t, _)| t.as_str()).collect();
+    targets.dedup();
+    let mut names: Vec<&str> = measured
+        .iter()
+        .filter(|(t, _)| *t == g.target)
+        .map(|(_, m)| m.as_str())
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let has = if names.is_empty() {
+        let shown: Vec<&str> = targets.iter().take(12).copied().collect();
+        format!(
+            "the run has no target '{}'; its targets are: {}{}",
+            g.target,
+            shown.join(", "),
+            if targets.len() > 12 { ", ..." } else { "" }
+        )
+    } else {
+        format!(
+            "target '{}' has no {}; it has: {}",
+            g.target,
+            g.metric,
+            names.join(", ")
+        )
+    };
+    Ok(Error::Usage(format!(
+        "goal '{}' matches nothing in run {run}: {has}. Fix the goal's target or metric, or mark it `optional = true`",
+        g.name
+    )))
 }
 
 /// Whether any result fails the gate.

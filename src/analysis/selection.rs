@@ -1,10 +1,15 @@
 //! Run selectors: `42`, `41,42,43`, `latest`, `last:N`, `KEY=VALUE` label filters, a named
 //! baseline (`baseline:NAME`, or just `NAME` when such a baseline exists), combined with
 //! commas: `last:10,branch=main` = the ten newest runs labelled branch=main.
+//! `since-change:N` is the current regime: the newest N runs since the last change point of
+//! TOTAL p50 latency (or throughput, where a run has no latency) and since the last deploy or
+//! config annotation, whichever is later; a baseline that spans either mixes two regimes.
 //! The command's --tool/--scenario/--label filters apply to every non-id selector.
 
 use crate::error::{Error, Result};
+use crate::metrics;
 use crate::model::parse_label;
+use crate::stats::changepoint;
 use crate::store::{RunFilter, Warehouse};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -13,6 +18,8 @@ pub enum Selector {
     Query {
         labels: Vec<(String, String)>,
         limit: Option<usize>,
+        /// Only the runs since the last change point or annotation (`since-change:N`).
+        since_change: bool,
     },
     Baseline(String),
 }
@@ -36,10 +43,15 @@ pub fn parse(s: &str) -> Result<Selector> {
             return Ok(Selector::Ids(ids));
         }
     }
-    let (mut labels, mut limit) = (Vec::new(), None);
+    let (mut labels, mut limit, mut since_change) = (Vec::new(), None, false);
     for p in parts {
         if p == "latest" {
             limit = Some(1);
+        } else if let Some(n) = p.strip_prefix("since-change:") {
+            since_change = true;
+            limit = Some(n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
+                Error::Usage(format!("selector '{s}': since-change:N needs a positive N"))
+            })?);
         } else if let Some(n) = p.strip_prefix("last:") {
             limit = Some(n.parse().ok().filter(|n| *n > 0).ok_or_else(|| {
                 Error::Usage(format!("selector '{s}': last:N needs a positive N"))
@@ -54,7 +66,11 @@ pub fn parse(s: &str) -> Result<Selector> {
             )));
         }
     }
-    Ok(Selector::Query { labels, limit })
+    Ok(Selector::Query {
+        labels,
+        limit,
+        since_change,
+    })
 }
 
 /// A run reference: an id or `latest` (the newest run of the filter).
@@ -81,10 +97,10 @@ pub fn resolve_pair(
     filter: &RunFilter,
     baseline: &Selector,
     candidate: &Selector,
-) -> Result<(Vec<i64>, Vec<i64>)> {
+) -> Result<(Vec<i64>, Vec<i64>, Option<String>)> {
     let cand = resolve(wh, candidate, filter, &[])?;
-    let base = resolve(wh, baseline, filter, &cand)?;
-    Ok((base, cand))
+    let (base, why) = resolve_why(wh, baseline, filter, &cand)?;
+    Ok((base, cand, why))
 }
 
 /// The run ids a selector stands for, newest first, leaving out `exclude`.
@@ -94,6 +110,93 @@ pub fn resolve(
     base: &RunFilter,
     exclude: &[i64],
 ) -> Result<Vec<i64>> {
+    resolve_why(wh, sel, base, exclude).map(|(ids, _)| ids)
+}
+
+/// The newest `n` runs of the current regime, and why they are the ones.
+fn regime(wh: &Warehouse, f: &RunFilter, n: usize, exclude: &[i64]) -> Result<(Vec<i64>, String)> {
+    // enough history for the change point detector to see a regime of n runs and its edge
+    let history = wh.select_runs(f, Some((4 * n).max(40)), exclude)?;
+    if history.is_empty() {
+        return Ok((history, String::new()));
+    }
+    let mut oldest_first = history.clone();
+    oldest_first.reverse();
+    let mut start = 0;
+    let mut why = format!(
+        "the newest {n} runs; no change point or deploy annotation among the last {}",
+        history.len()
+    );
+    let values = wh.values(&oldest_first, &[metrics::LATENCY_P50, metrics::THROUGHPUT])?;
+    for metric in [metrics::LATENCY_P50, metrics::THROUGHPUT] {
+        let Some(series) = values.get(&(metrics::TOTAL.to_string(), metric.to_string())) else {
+            continue;
+        };
+        let (ids, v): (Vec<i64>, Vec<f64>) = oldest_first
+            .iter()
+            .filter_map(|id| Some((*id, *series.get(id)?)))
+            .unzip();
+        if let Some(cp) =
+            changepoint::detect(&v, &changepoint::Params::default()).and_then(|c| c.last().copied())
+        {
+            if let Some(at) = oldest_first.iter().position(|id| *id == ids[cp.index]) {
+                start = at;
+                why = format!(
+                    "the runs since the change point of TOTAL {metric} at run {} ({:+.1}%)",
+                    ids[cp.index],
+                    cp.relative_change * 100.0
+                );
+            }
+        }
+        break;
+    }
+    let headers = wh.run_headers(&oldest_first)?;
+    let times: Vec<Option<chrono::NaiveDateTime>> = oldest_first
+        .iter()
+        .map(|id| {
+            headers
+                .iter()
+                .find(|h| h.id == *id)
+                .and_then(|h| h.started_at)
+        })
+        .collect();
+    if let (Some(Some(first)), Some(Some(last))) = (times.first(), times.last()) {
+        for (a, in_window) in wh.annotations(*first, *last)? {
+            let cut = match (a.kind.as_str(), a.happened_at, a.run_id) {
+                ("deploy" | "config", Some(t), _) if in_window => {
+                    times.iter().position(|x| x.is_some_and(|x| x >= t))
+                }
+                ("deploy" | "config", None, Some(r)) => oldest_first.iter().position(|id| *id == r),
+                _ => None,
+            };
+            if let Some(c) = cut.filter(|c| *c > start) {
+                start = c;
+                why = format!(
+                    "the runs since {} annotation #{} ({})",
+                    a.kind, a.id, a.text
+                );
+            }
+        }
+    }
+    let regime: Vec<i64> = oldest_first[start..]
+        .iter()
+        .rev()
+        .take(n)
+        .copied()
+        .collect();
+    let why = format!("{why}: {} run(s), at most {n}", regime.len());
+    Ok((regime, why))
+}
+
+/// The run ids a selector stands for, newest first, leaving out `exclude`, and for
+/// `since-change:N` why the baseline holds them.
+pub fn resolve_why(
+    wh: &Warehouse,
+    sel: &Selector,
+    base: &RunFilter,
+    exclude: &[i64],
+) -> Result<(Vec<i64>, Option<String>)> {
+    let mut reason = None;
     let ids = match sel {
         Selector::Ids(ids) => {
             for id in ids {
@@ -114,10 +217,20 @@ pub fn resolve(
             }
             ids
         }
-        Selector::Query { labels, limit } => {
+        Selector::Query {
+            labels,
+            limit,
+            since_change,
+        } => {
             let mut f = base.clone();
             f.labels.extend(labels.iter().cloned());
-            wh.select_runs(&f, *limit, exclude)?
+            if *since_change {
+                let (ids, why) = regime(wh, &f, limit.unwrap_or(20), exclude)?;
+                reason = Some(why);
+                ids
+            } else {
+                wh.select_runs(&f, *limit, exclude)?
+            }
         }
     };
     let ids: Vec<i64> = ids.into_iter().filter(|i| !exclude.contains(i)).collect();
@@ -126,7 +239,7 @@ pub fn resolve(
             "the selector matches no run (check --tool, --scenario and --label)".into(),
         ));
     }
-    Ok(ids)
+    Ok((ids, reason))
 }
 
 #[cfg(test)]
@@ -141,14 +254,16 @@ mod tests {
             parse("latest").unwrap(),
             Selector::Query {
                 labels: vec![],
-                limit: Some(1)
+                limit: Some(1),
+                since_change: false
             }
         );
         assert_eq!(
             parse("last:10,branch=main").unwrap(),
             Selector::Query {
                 labels: vec![("branch".into(), "main".into())],
-                limit: Some(10)
+                limit: Some(10),
+                since_change: false
             }
         );
         assert_eq!(

@@ -51,8 +51,10 @@ pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
     };
     let cmp = match &r.baseline {
         Some(sel) => {
-            let base = selection::resolve(&wh, sel, &r.filter, &[run_id])?;
-            Some(compare::compare(&wh, &base, &[run_id], &r.settings)?)
+            let (base, why) = selection::resolve_why(&wh, sel, &r.filter, &[run_id])?;
+            let mut c = compare::compare(&wh, &base, &[run_id], &r.settings)?;
+            c.baseline_reason = why;
+            Some(c)
         }
         None => None,
     };

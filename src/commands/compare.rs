@@ -44,6 +44,28 @@ impl TryFrom<&StatArgs> for Settings {
             s.min_effect_per_metric
                 .insert(k.to_string(), frac("--min-effect-for", v)?);
         }
+        for m in &a.min_abs_effect {
+            let (k, v) = m.split_once('=').ok_or_else(|| {
+                Error::Usage(format!(
+                    "--min-abs-effect '{m}': expected METRIC=VALUE, e.g. latency=0.5ms"
+                ))
+            })?;
+            if v.trim() == "none" {
+                s.min_abs_effect.remove(k.trim());
+                continue;
+            }
+            let num = v.trim().trim_end_matches("ms");
+            let v: f64 = num
+                .parse()
+                .ok()
+                .filter(|x: &f64| x.is_finite() && *x >= 0.0)
+                .ok_or_else(|| {
+                    Error::Usage(format!(
+                        "--min-abs-effect '{m}': '{v}' is not a non-negative number"
+                    ))
+                })?;
+            s.min_abs_effect.insert(k.trim().to_string(), v);
+        }
         if !a.metrics.is_empty() {
             s.metrics = a.metrics.clone();
         }
@@ -69,8 +91,9 @@ impl TryFrom<&CompareArgs> for Request {
 
 pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
     let wh = Warehouse::open_ro(db)?;
-    let (base, cand) = selection::resolve_pair(&wh, &r.filter, &r.baseline, &r.candidate)?;
-    let c = compare::compare(&wh, &base, &cand, &r.settings)?;
+    let (base, cand, why) = selection::resolve_pair(&wh, &r.filter, &r.baseline, &r.candidate)?;
+    let mut c = compare::compare(&wh, &base, &cand, &r.settings)?;
+    c.baseline_reason = why;
     emit(&gate::render_comparison(&c, r.format))?;
     if c.regressions() > 0 {
         return Err(Error::Gate(format!(

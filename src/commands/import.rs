@@ -9,7 +9,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ImportArgs;
 use crate::error::{Error, Result};
-use crate::import::{self, ImportOptions};
+use crate::import::{self, group, ImportOptions};
 use crate::metrics::{REQUESTS, TOTAL};
 use crate::model::{parse_label, Parsed};
 use crate::output::import::{render, FileResult, Status};
@@ -51,6 +51,7 @@ impl TryFrom<&ImportArgs> for Request {
             at: super::opt_time("--at", a.at.as_deref())?,
             server: a.server.clone(),
             run: a.run,
+            run_group: a.run_group,
         };
         Ok(Request {
             paths: a.paths.clone(),
@@ -62,10 +63,11 @@ impl TryFrom<&ImportArgs> for Request {
     }
 }
 
-/// Imports paths; `wh` is None for a dry run.
+/// Imports paths; `wh` is None for a dry run. Every input is parsed first, so that the
+/// outputs of one test (see `import::group`) are stored as one run.
 pub fn import_paths(
     mut wh: Option<&mut Warehouse>,
-    paths: &[std::path::PathBuf],
+    paths: &[PathBuf],
     tool: Option<&str>,
     opts: &ImportOptions,
 ) -> Result<Report> {
@@ -79,36 +81,117 @@ pub fn import_paths(
         results: Vec::new(),
         failed: Vec::new(),
     };
-    for (unit, explicit) in units {
+    let mut outputs = Vec::new();
+    let mut names: Vec<(String, &'static str)> = Vec::new();
+    for (i, (unit, explicit)) in units.into_iter().enumerate() {
         bar.set_message(unit.display());
         let file = unit.display();
-        let result = import::detect(&unit, tool).and_then(|imp| {
-            let parsed = import::parse_unit(&unit, imp, opts)?;
-            Ok((imp.name(), parsed))
-        });
-        match result {
-            Ok((format, parsed)) => match store(wh.as_deref_mut(), &file, format, parsed, opts) {
-                Ok(mut rows) => report.results.append(&mut rows),
-                Err(e) => push_error(&mut report, file, Some(format), e),
-            },
-            Err(Error::Unrecognized { .. }) if !explicit => {
-                report.results.push(FileResult {
-                    file,
-                    format: None,
-                    run_id: None,
-                    snapshot_id: None,
-                    status: Status::Skipped,
-                    targets: None,
-                    requests: None,
-                    message: Some("not a recognised format".into()),
-                });
-            }
-            Err(e) => push_error(&mut report, file, None, e),
-        }
+        names.push((file.clone(), ""));
         bar.inc(1);
+        // A file found while walking a folder that is not a result (an empty k6.stderr.txt,
+        // a README) is skipped and listed; one named on the command line must be a result.
+        let imp = match import::detect(&unit, tool) {
+            Ok(imp) => imp,
+            Err(e) if !explicit => {
+                report.results.push(skipped(file, &e));
+                continue;
+            }
+            Err(e) => {
+                push_error(&mut report, file, None, e);
+                continue;
+            }
+        };
+        names[i].1 = imp.name();
+        match import::parse_unit(&unit, imp, opts) {
+            Ok(Parsed::Runs(runs)) => {
+                outputs.extend(runs.into_iter().map(|run| group::Output { unit: i, run }));
+            }
+            Ok(Parsed::Snapshot(s)) => match snapshot(wh.as_deref_mut(), &s, opts) {
+                Ok(row) => report.results.push(FileResult {
+                    file,
+                    format: Some(imp.name().to_string()),
+                    ..row
+                }),
+                Err(e) => push_error(&mut report, file, Some(imp.name()), e),
+            },
+            Err(e) => push_error(&mut report, file, Some(imp.name()), e),
+        }
     }
     bar.finish_and_clear();
+    for g in group::group(outputs, opts.run_group) {
+        let stored = match wh.as_deref_mut() {
+            Some(wh) => wh.ingest_run(&g.run).map(|(id, o)| (Some(id), status(o))),
+            None => Ok((None, Status::DryRun)),
+        };
+        let file = g
+            .units
+            .iter()
+            .map(|u| names[*u].0.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ");
+        match stored {
+            Ok((run_id, status)) => report.results.push(FileResult {
+                file,
+                format: Some(g.run.format.to_string()),
+                run_id,
+                snapshot_id: None,
+                status,
+                targets: Some(g.run.targets.len()),
+                requests: g.run.target(TOTAL).and_then(|t| t.get(REQUESTS)),
+                message: (!g.run.warnings.is_empty()).then(|| g.run.warnings.join("; ")),
+            }),
+            Err(e) => push_error(&mut report, file, Some(names[g.units[0]].1), e),
+        }
+    }
     Ok(report)
+}
+
+fn status(o: Outcome) -> Status {
+    match o {
+        Outcome::Imported => Status::Imported,
+        Outcome::AlreadyImported => Status::AlreadyImported,
+    }
+}
+
+fn snapshot(
+    wh: Option<&mut Warehouse>,
+    s: &crate::model::ParsedSnapshot,
+    opts: &ImportOptions,
+) -> Result<FileResult> {
+    let (snapshot_id, st) = match wh {
+        Some(wh) => {
+            let (id, o) = wh.ingest_snapshot(s, opts.run)?;
+            (Some(id), status(o))
+        }
+        None => (None, Status::DryRun),
+    };
+    Ok(FileResult {
+        file: String::new(),
+        format: None,
+        run_id: opts.run.filter(|_| snapshot_id.is_some()),
+        snapshot_id,
+        status: st,
+        targets: Some(s.statements.len()),
+        requests: None,
+        message: None,
+    })
+}
+
+fn skipped(file: String, e: &Error) -> FileResult {
+    let why = match e {
+        Error::Unrecognized { .. } => "not a recognised format".to_string(),
+        e => format!("not a result: {e}"),
+    };
+    FileResult {
+        file,
+        format: None,
+        run_id: None,
+        snapshot_id: None,
+        status: Status::Skipped,
+        targets: None,
+        requests: None,
+        message: Some(why),
+    }
 }
 
 fn push_error(report: &mut Report, file: String, format: Option<&str>, e: Error) {
@@ -123,73 +206,6 @@ fn push_error(report: &mut Report, file: String, format: Option<&str>, e: Error)
         message: Some(e.to_string()),
     });
     report.failed.push(e);
-}
-
-fn store(
-    wh: Option<&mut Warehouse>,
-    file: &str,
-    format: &str,
-    parsed: Parsed,
-    opts: &ImportOptions,
-) -> Result<Vec<FileResult>> {
-    let row = |run_id, snapshot_id, status, targets, requests| FileResult {
-        file: file.to_string(),
-        format: Some(format.to_string()),
-        run_id,
-        snapshot_id,
-        status,
-        targets,
-        requests,
-        message: None,
-    };
-    let status = |o: Outcome| match o {
-        Outcome::Imported => Status::Imported,
-        Outcome::AlreadyImported => Status::AlreadyImported,
-    };
-    match (parsed, wh) {
-        (Parsed::Runs(runs), None) => Ok(runs
-            .iter()
-            .map(|r| {
-                row(
-                    None,
-                    None,
-                    Status::DryRun,
-                    Some(r.targets.len()),
-                    r.target(TOTAL).and_then(|t| t.get(REQUESTS)),
-                )
-            })
-            .collect()),
-        (Parsed::Snapshot(s), None) => Ok(vec![row(
-            None,
-            None,
-            Status::DryRun,
-            Some(s.statements.len()),
-            None,
-        )]),
-        (Parsed::Runs(runs), Some(wh)) => runs
-            .iter()
-            .map(|r| {
-                let (id, o) = wh.ingest_run(r)?;
-                Ok(row(
-                    Some(id),
-                    None,
-                    status(o),
-                    Some(r.targets.len()),
-                    r.target(TOTAL).and_then(|t| t.get(REQUESTS)),
-                ))
-            })
-            .collect(),
-        (Parsed::Snapshot(s), Some(wh)) => {
-            let (id, o) = wh.ingest_snapshot(&s, opts.run)?;
-            Ok(vec![row(
-                opts.run,
-                Some(id),
-                status(o),
-                Some(s.statements.len()),
-                None,
-            )])
-        }
-    }
 }
 
 pub fn run(db_path: &std::path::Path, r: &Request) -> Result<()> {

@@ -129,8 +129,9 @@ fn write(db: &std::path::Path, r: &Request) -> Result<PathBuf> {
             filter,
             settings,
         } => {
-            let (base, cand) = selection::resolve_pair(&wh, filter, baseline, candidate)?;
-            let c = compare::compare(&wh, &base, &cand, settings)?;
+            let (base, cand, why) = selection::resolve_pair(&wh, filter, baseline, candidate)?;
+            let mut c = compare::compare(&wh, &base, &cand, settings)?;
+            c.baseline_reason = why;
             o.write_page("compare.html", &compare_page::build(&wh, &c, &o)?)
         }
         Page::Period {

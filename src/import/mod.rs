@@ -7,6 +7,7 @@
 
 mod ab;
 mod artillery;
+pub mod group;
 mod k6_ndjson;
 mod k6_points;
 mod k6_summary;
@@ -58,6 +59,8 @@ pub struct ImportOptions {
     pub server: Option<String>,
     /// Attach pg_stat_statements snapshots to this run.
     pub run: Option<i64>,
+    /// Every output of this import is of one test (no same-folder condition); see `group`.
+    pub run_group: bool,
 }
 
 /// One thing to import: a file, or a Locust CSV set (primary + siblings by role).

@@ -106,6 +106,7 @@ impl Importer for SeriesCsv {
             .clone();
         let idx = |n: &str| headers.iter().position(|h| h == n);
         let mut rows = Vec::new();
+        let mut skipped = 0usize;
         let mut lines = text::Lines::new(&text);
         for rec in rdr.records() {
             let (rec, line) = lines.record(path, rec)?;
@@ -120,6 +121,11 @@ impl Importer for SeriesCsv {
                 .get(1)
                 .filter(|s| !s.is_empty())
                 .ok_or_else(|| Error::input(path, line, "expected a series name"))?;
+            // a missing value has no row, as for every tool: skip the cell, count it
+            if rec.get(2).is_none_or(str::is_empty) {
+                skipped += 1;
+                continue;
+            }
             let value: f64 = rec
                 .get(2)
                 .and_then(|v| v.parse().ok())
@@ -143,9 +149,23 @@ impl Importer for SeriesCsv {
             });
         }
         if rows.is_empty() {
-            return Err(Error::no_results(path, "the file has a header but no rows"));
+            return Err(Error::no_results(
+                path,
+                if skipped > 0 {
+                    "every row's value is empty"
+                } else {
+                    "the file has a header but no rows"
+                },
+            ));
         }
-        Ok(Parsed::Runs(runs(rows)))
+        let mut runs = runs(rows);
+        if skipped > 0 {
+            if let Some(r) = runs.first_mut() {
+                r.warnings
+                    .push(format!("{skipped} empty value cell(s) skipped"));
+            }
+        }
+        Ok(Parsed::Runs(runs))
     }
 }
 

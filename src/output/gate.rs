@@ -43,6 +43,10 @@ pub fn comparison_rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
         "95% CI",
         "p (BH)",
         "method",
+        "runs",
+        "CV",
+        "MDE",
+        "floor",
         "verdict",
     ]
     .map(String::from)
@@ -60,11 +64,32 @@ pub fn comparison_rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                 ci(r),
                 p(r.p_adjusted),
                 r.method.as_str().to_string(),
+                format!("{}/{}", r.baseline_runs, r.candidate_runs),
+                r.baseline_cv
+                    .map_or(String::new(), |v| format!("{:.1}%", v * 100.0)),
+                r.mde
+                    .map_or(String::new(), |v| format!("{:.1}%", v * 100.0)),
+                floor(r),
                 verdict_text(r),
             ]
         })
         .collect();
     (header, rows)
+}
+
+/// The floors a row was judged by: the minimum relative effect, and the absolute one.
+pub fn floor(r: &Row) -> String {
+    let rel = format!("{}%", fmt_float(r.min_effect * 100.0));
+    match r.min_abs_effect {
+        Some(a) => format!(
+            "{rel}, {} {}",
+            fmt_float(a),
+            crate::metrics::unit(&r.metric)
+        )
+        .trim_end()
+        .to_string(),
+        None => rel,
+    }
 }
 
 pub fn goal_rows(g: &[GoalResult]) -> (Vec<String>, Vec<Vec<String>>) {
@@ -146,13 +171,17 @@ pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
         for r in &c.results {
             let name = xml_escape(&format!("{} {}", r.target, r.metric));
             let detail = xml_escape(&format!(
-                "{} -> {} ({}, CI {}, p {}) by {}",
+                "{} -> {} ({}, CI {}, p {}) by {}; baseline runs {}, CV {}, MDE {}, floor {}",
                 num(r.baseline),
                 num(r.candidate),
                 pct(r.relative_change),
                 ci(r),
                 p(r.p_adjusted),
-                r.method.as_str()
+                r.method.as_str(),
+                r.baseline_runs,
+                pct(r.baseline_cv),
+                pct(r.mde),
+                floor(r)
             ));
             suites += &format!("    <testcase classname=\"perfledger.compare\" name=\"{name}\">");
             match r.verdict {
@@ -236,12 +265,13 @@ pub fn render_comparison(c: &Comparison, f: Format) -> String {
             let (h, rows) = comparison_rows(c);
             let count = |v: Verdict| c.results.iter().filter(|r| r.verdict == v).count();
             let summary = format!(
-                "baseline runs {:?} vs candidate runs {:?}: {} regressed, {} improved, {} unchanged, {} insufficient_data (BH q = {}, min effect {}%)",
+                "baseline runs {:?} vs candidate runs {:?}: {} regressed, {} improved, {} unchanged, {} below_min_effect, {} insufficient_data (BH q = {}, min effect {}%)",
                 c.baseline_runs,
                 c.candidate_runs,
                 count(Verdict::Regressed),
                 count(Verdict::Improved),
                 count(Verdict::Unchanged),
+                count(Verdict::BelowMinEffect),
                 count(Verdict::InsufficientData),
                 c.settings.fdr_q,
                 c.settings.min_effect * 100.0
@@ -251,6 +281,9 @@ pub fn render_comparison(c: &Comparison, f: Format) -> String {
             } else {
                 format!("Comparison: {summary}\n{}", table(&h, &rows))
             };
+            if let Some(why) = &c.baseline_reason {
+                out += &format!("baseline: {why}\n");
+            }
             for n in &c.notes {
                 out += &format!("note: {n}\n");
             }

@@ -48,10 +48,12 @@ pub fn render(results: &[FileResult], format: Format) -> String {
     if matches!(format, Format::Json | Format::Junit) {
         return pretty(&results);
     }
-    let header: Vec<String> = ["file", "format", "run", "status", "targets", "requests"]
-        .iter()
-        .map(std::string::ToString::to_string)
-        .collect();
+    let header: Vec<String> = [
+        "file", "format", "run", "status", "targets", "requests", "note",
+    ]
+    .iter()
+    .map(std::string::ToString::to_string)
+    .collect();
     let rows: Vec<Vec<String>> = results
         .iter()
         .map(|r| {
@@ -70,6 +72,7 @@ pub fn render(results: &[FileResult], format: Format) -> String {
                 status,
                 r.targets.map(|t| t.to_string()).unwrap_or_default(),
                 r.requests.map(fmt_float).unwrap_or_default(),
+                r.message.clone().unwrap_or_default(),
             ]
         })
         .collect();

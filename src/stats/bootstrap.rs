@@ -1,5 +1,5 @@
 //! Percentile bootstrap (B. Efron, "Bootstrap methods", Ann. Statist. 1979) of the ratio of a
-//! quantile between two histograms. Each resample draws n values from a histogram's buckets,
+//! statistic (a quantile, or the mean) between two histograms. Each resample draws n values from a histogram's buckets,
 //! done exactly as one multinomial draw over the buckets (sequential conditional binomials,
 //! rand_distr's BTPE sampler), so a resample costs O(buckets), not O(requests). Seeded: the
 //! same inputs give the same interval.
@@ -64,6 +64,43 @@ pub fn quantile_ratio(
     alpha: f64,
     seed: u64,
 ) -> Option<RatioCi> {
+    statistic_ratio(
+        baseline,
+        candidate,
+        |h| quantile_sorted(h, q),
+        resamples,
+        alpha,
+        seed,
+    )
+}
+
+/// The count-weighted mean of (value, count) pairs.
+pub fn mean_of(pairs: &[(f64, u64)]) -> Option<f64> {
+    let n: u64 = pairs.iter().map(|(_, c)| c).sum();
+    (n > 0).then(|| pairs.iter().map(|(v, c)| v * *c as f64).sum::<f64>() / n as f64)
+}
+
+/// 95% (or 1 - alpha) percentile-bootstrap interval of mean(candidate) / mean(baseline).
+pub fn mean_ratio(
+    baseline: &[(f64, u64)],
+    candidate: &[(f64, u64)],
+    resamples: usize,
+    alpha: f64,
+    seed: u64,
+) -> Option<RatioCi> {
+    statistic_ratio(baseline, candidate, mean_of, resamples, alpha, seed)
+}
+
+/// Percentile-bootstrap interval of stat(candidate) / stat(baseline), each side resampled
+/// with its own count.
+fn statistic_ratio(
+    baseline: &[(f64, u64)],
+    candidate: &[(f64, u64)],
+    stat: impl Fn(&[(f64, u64)]) -> Option<f64>,
+    resamples: usize,
+    alpha: f64,
+    seed: u64,
+) -> Option<RatioCi> {
     if baseline
         .iter()
         .chain(candidate)
@@ -81,16 +118,19 @@ pub fn quantile_ratio(
         b.iter().map(|x| x.1).sum::<u64>(),
         c.iter().map(|x| x.1).sum::<u64>(),
     );
-    let ratio = quantile_sorted(&c, q)? / quantile_sorted(&b, q)?;
+    let ratio = stat(&c)? / stat(&b)?;
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
     let (mut rb, mut rc) = (Vec::new(), Vec::new());
     let mut ratios: Vec<f64> = (0..resamples)
         .filter_map(|_| {
             resample(&b, nb, &mut rng, &mut rb);
             resample(&c, nc, &mut rng, &mut rc);
-            Some(quantile_sorted(&rc, q)? / quantile_sorted(&rb, q)?)
+            Some(stat(&rc)? / stat(&rb)?)
         })
         .collect();
+    if ratios.is_empty() {
+        return None;
+    }
     ratios.sort_by(f64::total_cmp);
     let at =
         |p: f64| ratios[((p * (ratios.len() - 1) as f64).round() as usize).min(ratios.len() - 1)];

@@ -4,8 +4,8 @@
 pub mod bootstrap;
 pub mod changepoint;
 pub mod fdr;
+pub mod hypothesis;
 pub mod rank;
-pub mod tests;
 pub mod trend;
 
 /// The values, if all are finite.

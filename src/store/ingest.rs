@@ -119,7 +119,7 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
             params![
                 run.tool,
                 run.tool_version,
-                run.format,
+                run.format.as_ref(),
                 run.scenario,
                 run.started_at.map(ts),
                 run.ended_at.map(ts),

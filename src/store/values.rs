@@ -197,6 +197,20 @@ impl Warehouse {
         Ok(rows)
     }
 
+    /// One run's per-interval values of one target and metric, in time order.
+    pub fn interval_values(&self, run: i64, target: &str, metric: &str) -> Result<Vec<f64>> {
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT value FROM series_point WHERE run_id = ? AND target = ? AND metric = ? ORDER BY ts")
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map(duckdb::params![run, target, metric], |r| r.get(0))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<f64>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
     /// One metric of one target over the runs a filter selects, oldest first. Times travel
     /// as integers: formatting 100,000 timestamps in SQL and parsing them back cost more
     /// than the statistics.
@@ -262,6 +276,20 @@ impl Warehouse {
             })
             .map_err(sql_err)?
             .collect::<Result<Vec<_>, _>>()
+            .map_err(sql_err)?;
+        Ok(rows)
+    }
+
+    /// Every (target, metric) a run has a value for, sorted.
+    pub fn measured(&self, run: i64) -> Result<Vec<(String, String)>> {
+        let mut st = self
+            .conn
+            .prepare("SELECT DISTINCT target, metric FROM measurement WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, target, metric")
+            .map_err(sql_err)?;
+        let rows = st
+            .query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))
+            .map_err(sql_err)?
+            .collect::<Result<Vec<(String, String)>, _>>()
             .map_err(sql_err)?;
         Ok(rows)
     }

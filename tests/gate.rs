@@ -251,6 +251,29 @@ fn every_target_keeps_its_rows_even_when_its_values_equal_total() {
         let t = t["target"].as_str().unwrap();
         assert!(targets.contains(t), "target {t} missing from {targets:?}");
     }
+    // the slowest endpoint holds the run's maximum, so its max equals TOTAL's in both runs:
+    // that row used to vanish (POST checkout in runs 1 and 2: 12.991 and 14.143 ms)
+    let out = w.run(&[
+        "compare",
+        "--baseline",
+        &base[0].to_string(),
+        "--candidate",
+        &base[1].to_string(),
+        "--metric",
+        "latency_max_ms",
+        "--allow-different-load",
+        "--format",
+        "json",
+    ]);
+    let out: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let max_rows: Vec<&str> = out["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["target"].as_str().unwrap())
+        .collect();
+    assert!(max_rows.contains(&"POST checkout"), "{max_rows:?}");
+    assert!(max_rows.contains(&"TOTAL"), "{max_rows:?}");
     // and every row of a target has its p50, whatever TOTAL's p50 is
     for t in targets.iter().filter(|t| **t != "TOTAL") {
         assert!(

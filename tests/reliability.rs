@@ -193,6 +193,56 @@ fn an_older_warehouse_is_upgraded_and_a_newer_one_refused() {
     );
 }
 
+#[test]
+fn an_older_warehouse_gets_blake3_keys_once_at_migration() {
+    // schema 4 re-reads a schema-1 run's files once (they are still there, with the recorded
+    // SHA-256), so later imports compare BLAKE3 keys and never hash a file twice
+    let w = Workdir::new();
+    let f = w.dir.path().join("users_t2_c8_d3s.txt");
+    std::fs::copy(fixture("wrk/users_t2_c8_d3s.txt"), &f).unwrap();
+    let units = perfledger::import::collect_units(std::slice::from_ref(&f)).unwrap();
+    let imp = perfledger::import::detect(&units[0].0, None).unwrap();
+    let perfledger::model::Parsed::Runs(runs) =
+        perfledger::import::parse_unit(&units[0].0, imp, &Default::default()).unwrap()
+    else {
+        panic!("wrk output is a run")
+    };
+    let old_key = perfledger::import::legacy_content_key(&runs[0].sources, None).unwrap();
+    let (sha, bytes) = perfledger::import::sha256_file(&f).unwrap();
+    {
+        drop(perfledger::store::Warehouse::open_at_version(&w.db(), 1).unwrap());
+        let conn = duckdb::Connection::open(w.db()).unwrap();
+        conn.execute(
+            "INSERT INTO run (tool, format, content_key, imported_at) VALUES ('wrk', 'wrk-text', ?, now())",
+            [&old_key],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO source_file VALUES (1, ?, 'output', ?, ?)",
+            duckdb::params![f.to_str().unwrap(), sha, bytes as i64],
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM run"),
+        1,
+        "opened, upgraded, nothing lost"
+    );
+    let key = w.scalar("SELECT content_key FROM run WHERE id = 1");
+    assert!(key.as_str().unwrap().starts_with("blake3:"), "{key}");
+    assert_eq!(
+        w.scalar("SELECT legacy_key FROM run WHERE id = 1"),
+        old_key.as_str()
+    );
+    assert_eq!(
+        w.scalar("SELECT blake3 IS NOT NULL FROM source_file WHERE run_id = 1"),
+        true
+    );
+    let out = w.json(&["import", f.to_str().unwrap()]);
+    assert_eq!(out[0]["status"], "already imported", "{out}");
+    assert_eq!(w.scalar("SELECT count(*) FROM run"), 1);
+}
+
 /// Every importer on mangled real inputs: errors are fine, panics are not.
 fn parse_bytes(name: &str, bytes: &[u8]) {
     let dir = tempfile::tempdir().unwrap();

@@ -461,10 +461,17 @@ pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile
 /// from another path is recognised as already there. `blake3:` + BLAKE3 over the sorted
 /// `role:digest` lines and the importer's suffix.
 pub fn content_key(sources: &[SourceFile], suffix: Option<&str>) -> String {
-    let parts = sources
+    let parts: Vec<(String, String)> = sources
         .iter()
-        .map(|s| format!("{}:{}", s.role, s.blake3))
+        .map(|s| (s.role.to_string(), s.blake3.clone()))
         .collect();
+    content_key_of(&parts, suffix)
+}
+
+/// The content key of (role, BLAKE3 digest) pairs: what `content_key` computes, for callers
+/// that hold digests rather than parsed sources (the schema 4 migration).
+pub fn content_key_of(parts: &[(String, String)], suffix: Option<&str>) -> String {
+    let parts = parts.iter().map(|(r, b)| format!("{r}:{b}")).collect();
     format!(
         "blake3:{}",
         blake3::hash(&key_material(parts, suffix)).to_hex()

@@ -32,6 +32,8 @@ pub fn methods(c: &Comparison) -> Vec<String> {
         format!("Threshold (one run a side, no samples): relative change beyond {}%, no p-value.", s.threshold * 100.0),
         format!("False discovery rate: Benjamini-Hochberg across all tests of the comparison, q = {}; minimum practical effect {}%{}.", s.fdr_q, s.min_effect * 100.0,
             if s.min_effect_per_metric.is_empty() { String::new() } else { format!(" (per metric: {:?})", s.min_effect_per_metric) }),
+        format!("Absolute floors (a smaller change is never a regression): {:?}. A significant change below a floor is below_min_effect; a non-significant one is unchanged, and its MDE (two-sided 5%, power 80%) says what the test could have seen.", s.min_abs_effect),
+        "Tests within single runs (histograms, per-second counts) are widened by the run-to-run noise of the baseline's series (robust CV of its 30 most recent runs, or a prior with fewer than 5): the CV column.".to_string(),
     ]
 }
 
@@ -80,6 +82,11 @@ pub fn build(wh: &Warehouse, c: &Comparison, out: &Out) -> Result<ComparePage> {
             class: String::new(),
         },
         Card {
+            label: Verdict::BelowMinEffect.as_str().into(),
+            value: count(Verdict::BelowMinEffect).to_string(),
+            class: "muted".into(),
+        },
+        Card {
             label: Verdict::InsufficientData.as_str().into(),
             value: count(Verdict::InsufficientData).to_string(),
             class: "muted".into(),
@@ -107,7 +114,12 @@ pub fn build(wh: &Warehouse, c: &Comparison, out: &Out) -> Result<ComparePage> {
         common: Common::new("Comparison".into(), format!("baseline runs {:?} vs candidate runs {:?}", c.baseline_runs, c.candidate_runs), methods(c), provenance(wh, &runs)?),
         cards,
         summary: format!("{} tests; a regression is significant after BH adjustment, in the bad direction and at least the minimum effect.", c.results.len()),
-        notes: c.notes.clone(),
+        notes: c
+            .baseline_reason
+            .iter()
+            .map(|w| format!("baseline: {w}"))
+            .chain(c.notes.iter().cloned())
+            .collect(),
         results: Table { header, rows },
         charts,
     })

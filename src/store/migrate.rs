@@ -13,6 +13,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../schema/001_warehouse.sql")),
     (2, include_str!("../../schema/002_analysis.sql")),
     (3, include_str!("../../schema/003_blake3.sql")),
+    (4, include_str!("../../schema/004_rekey_legacy.sql")),
 ];
 
 pub fn latest_version() -> i64 {
@@ -45,6 +46,60 @@ pub(super) fn check_not_newer(path: &Path, v: i64) -> Result<()> {
     Ok(())
 }
 
+/// The BLAKE3 digest of a source file still at `path` with this SHA-256, else None.
+fn blake3_if_unchanged(path: &str, sha256: Option<&str>) -> Option<String> {
+    let p = Path::new(path);
+    let (sha, _) = crate::import::sha256_file(p).ok()?;
+    if Some(sha.as_str()) != sha256 {
+        return None;
+    }
+    crate::import::hash_file(p).ok().map(|(b, _)| b)
+}
+
+/// Schema 4's data step: BLAKE3 keys for the runs of schemas 1-2 whose files are still there.
+fn rekey_legacy(tx: &duckdb::Transaction) -> Result<(), duckdb::Error> {
+    let mut runs = tx.prepare(
+        "SELECT id, tool, CAST(started_at AS VARCHAR) FROM run WHERE content_key NOT LIKE 'blake3:%'",
+    )?;
+    let legacy: Vec<(i64, String, Option<String>)> = runs
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<Result<_, _>>()?;
+    let mut files = tx.prepare("SELECT path, role, sha256 FROM source_file WHERE run_id = ?")?;
+    for (id, tool, started) in legacy {
+        let sources: Vec<(String, String, Option<String>)> = files
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let digests: Option<Vec<String>> = sources
+            .iter()
+            .map(|(p, _, sha)| blake3_if_unchanged(p, sha.as_deref()))
+            .collect();
+        let Some(digests) = digests.filter(|d| !d.is_empty()) else {
+            continue;
+        };
+        // the generic-series importer keys each run by its time as well (import::series)
+        let suffix = (tool == "series")
+            .then(|| started.map(|s| s.trim_end_matches(".000000").to_string()))
+            .flatten();
+        let parts: Vec<(String, String)> = sources
+            .iter()
+            .zip(&digests)
+            .map(|((_, role, _), b)| (role.clone(), b.clone()))
+            .collect();
+        let key = crate::import::content_key_of(&parts, suffix.as_deref());
+        for ((p, role, _), b) in sources.iter().zip(&digests) {
+            tx.execute(
+                "UPDATE source_file SET blake3 = ? WHERE run_id = ? AND path = ? AND role = ?",
+                params![b, id, p, role],
+            )?;
+        }
+        tx.execute(
+            "UPDATE run SET legacy_key = content_key, content_key = ? WHERE id = ?",
+            params![key, id],
+        )?;
+    }
+    Ok(())
+}
+
 /// Applies the migrations the warehouse lacks up to `target`, each in its own transaction.
 pub(super) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
     conn.execute_batch("CREATE TABLE IF NOT EXISTS perfledger_schema (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
@@ -58,6 +113,9 @@ pub(super) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Res
         let tx = conn.transaction().map_err(|e| wh_err(path, e))?;
         tx.execute_batch(sql)
             .map_err(|e| wh_err(path, format!("migration {version} failed: {e}")))?;
+        if *version == 4 {
+            rekey_legacy(&tx).map_err(|e| wh_err(path, format!("migration 4 failed: {e}")))?;
+        }
         tx.execute(
             "INSERT INTO perfledger_schema VALUES (?, current_timestamp)",
             params![version],

@@ -371,3 +371,44 @@ fn files_in_a_folder_that_are_not_results_are_skipped_and_listed() {
     assert_eq!(status("k6.stderr.txt"), Some("skipped".into()), "{out}");
     assert_eq!(status("README.md"), Some("skipped".into()), "{out}");
 }
+
+#[test]
+fn the_default_baseline_is_the_current_regime() {
+    // 24 nights of fixtures/history: 16 against the normal server, then 8 against it made 20%
+    // slower. A baseline of the last 10 nights would mix both regimes; since-change:20 (the
+    // default) holds only the nights since the change point, and says so.
+    let w = Workdir::new();
+    let mut files = Vec::new();
+    for i in 1..=8 {
+        files.push(format!("history/wrk_base_{i}.json"));
+        files.push(format!("history/wrk_again_{i}.json"));
+    }
+    files.extend((1..=8).map(|i| format!("history/wrk_slow20_{i}.json")));
+    for (night, f) in files.iter().enumerate() {
+        let at = format!("2026-10-{:02}T02:00:00Z", night + 1);
+        w.ok(&["import", "--at", &at, fixture(f).to_str().unwrap()], 0);
+    }
+    let out = w.run(&["compare", "--candidate", "latest", "--format", "json"]);
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let base: Vec<i64> = v["baseline_runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect();
+    assert!(base.iter().all(|id| (17..=23).contains(id)), "{base:?}");
+    assert!(base.len() >= 5, "{base:?}");
+    let why = v["baseline_reason"].as_str().unwrap();
+    assert!(why.contains("since the change point of TOTAL latency_p50_ms at run 17"), "{why}");
+    assert_eq!(out.status.code(), Some(0), "the latest slow night is like the other slow ones");
+    // a deploy annotation after the change point moves the start of the regime
+    w.ok(
+        &["annotate", "--at", "2026-10-20T12:00:00Z", "--kind", "deploy", "v2.4"],
+        0,
+    );
+    let v = w.json(&["compare", "--candidate", "latest"]);
+    let why = v["baseline_reason"].as_str().unwrap();
+    assert!(why.contains("deploy annotation") && why.contains("v2.4"), "{why}");
+    let base = v["baseline_runs"].as_array().unwrap();
+    assert!(base.iter().all(|x| x.as_i64().unwrap() >= 21), "{base:?}");
+}

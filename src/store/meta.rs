@@ -67,39 +67,25 @@ impl Warehouse {
     }
 
     pub fn baselines(&self) -> Result<Vec<BaselineRow>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT b.name, b.selector, epoch_us(b.created_at), count(r.run_id)
-                 FROM baseline b LEFT JOIN baseline_run r USING (name) GROUP BY ALL ORDER BY b.name",
-            )
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([], |r| {
+        let rows: Vec<_> = self.rows("SELECT b.name, b.selector, epoch_us(b.created_at), count(r.run_id)
+                 FROM baseline b LEFT JOIN baseline_run r USING (name) GROUP BY ALL ORDER BY b.name", [], |r| {
                 Ok(BaselineRow {
                     name: r.get(0)?,
                     selector: r.get(1)?,
                     created_at: time_of(r.get(2)?),
                     runs: r.get(3)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         Ok(rows)
     }
 
     /// The run ids of a baseline, newest id first (empty when there is no such baseline).
     pub fn baseline_runs(&self, name: &str) -> Result<Vec<i64>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT run_id FROM baseline_run WHERE name = ? ORDER BY run_id DESC")
-            .map_err(sql_err)?;
-        let ids = st
-            .query_map([name], |r| r.get(0))
-            .map_err(sql_err)?
-            .collect::<Result<Vec<i64>, _>>()
-            .map_err(sql_err)?;
+        let ids: Vec<i64> = self.rows(
+            "SELECT run_id FROM baseline_run WHERE name = ? ORDER BY run_id DESC",
+            [name],
+            |r| r.get(0),
+        )?;
         Ok(ids)
     }
 
@@ -143,17 +129,10 @@ impl Warehouse {
         first: NaiveDateTime,
         last: NaiveDateTime,
     ) -> Result<Vec<(AnnotationRow, bool)>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT id, epoch_us(happened_at), run_id, kind, text,
+        let rows: Vec<_> = self.rows("SELECT id, epoch_us(happened_at), run_id, kind, text,
                         coalesce(happened_at BETWEEN CAST(? AS TIMESTAMP) AND CAST(? AS TIMESTAMP), FALSE)
                  FROM annotation WHERE happened_at IS NOT NULL OR run_id IS NOT NULL
-                 ORDER BY coalesce(happened_at, TIMESTAMP '1970-01-01'), id",
-            )
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([ts(first), ts(last)], |r| {
+                 ORDER BY coalesce(happened_at, TIMESTAMP '1970-01-01'), id", [ts(first), ts(last)], |r| {
                 Ok((
                     AnnotationRow {
                         id: r.get(0)?,
@@ -164,10 +143,7 @@ impl Warehouse {
                     },
                     r.get(5)?,
                 ))
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         Ok(rows)
     }
 
@@ -176,18 +152,14 @@ impl Warehouse {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        let ids: Vec<i64> = self.rows(
+            &format!(
                 "SELECT DISTINCT run_id FROM annotation WHERE kind = 'ack' AND run_id IN ({})",
                 id_list(runs)
-            ))
-            .map_err(sql_err)?;
-        let ids = st
-            .query_map([], |r| r.get(0))
-            .map_err(sql_err)?
-            .collect::<Result<Vec<i64>, _>>()
-            .map_err(sql_err)?;
+            ),
+            [],
+            |r| r.get(0),
+        )?;
         Ok(ids)
     }
 }

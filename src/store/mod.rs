@@ -162,6 +162,24 @@ impl Warehouse {
     }
 }
 
+impl Warehouse {
+    /// Runs a query of ours and maps each row: the one place rows leave DuckDB.
+    pub(crate) fn rows<T>(
+        &self,
+        sql: &str,
+        params: impl duckdb::Params,
+        f: impl FnMut(&duckdb::Row<'_>) -> duckdb::Result<T>,
+    ) -> Result<Vec<T>> {
+        let mut st = self.conn.prepare(sql).map_err(sql_err)?;
+        let rows = st
+            .query_map(params, f)
+            .map_err(sql_err)?
+            .collect::<Result<Vec<T>, _>>()
+            .map_err(sql_err);
+        rows
+    }
+}
+
 /// `2026-11-27 06:38:00.123456`, the literal DuckDB casts to TIMESTAMP.
 pub(crate) fn ts(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%d %H:%M:%S%.6f").to_string()

@@ -145,15 +145,7 @@ impl Warehouse {
             format!(" AND r.id NOT IN ({})", id_list(exclude))
         };
         params.push(Value::BigInt(limit.map_or(i64::MAX, |l| l as i64)));
-        let mut st = self
-            .conn
-            .prepare(&format!("SELECT r.id FROM run r {cond}{excl} ORDER BY r.started_at DESC NULLS LAST, r.id DESC LIMIT ?"))
-            .map_err(sql_err)?;
-        let ids = st
-            .query_map(params_from_iter(params), |r| r.get(0))
-            .map_err(sql_err)?
-            .collect::<Result<Vec<i64>, _>>()
-            .map_err(sql_err)?;
+        let ids: Vec<i64> = self.rows(&format!("SELECT r.id FROM run r {cond}{excl} ORDER BY r.started_at DESC NULLS LAST, r.id DESC LIMIT ?"), params_from_iter(params), |r| r.get(0))?;
         Ok(ids)
     }
 
@@ -266,24 +258,19 @@ impl Warehouse {
              ORDER BY r.started_at DESC NULLS LAST, r.id DESC
              LIMIT ?"
         );
-        let mut st = self.conn.prepare(&sql).map_err(sql_err)?;
-        let rows = st
-            .query_map(params_from_iter(params), |r| {
-                Ok(RunListRow {
-                    id: r.get(0)?,
-                    started_at: time_of(r.get(1)?),
-                    tool: r.get(2)?,
-                    scenario: r.get(3)?,
-                    requests: r.get(4)?,
-                    throughput_rps: r.get(5)?,
-                    p95_ms: r.get(6)?,
-                    error_rate: r.get(7)?,
-                    labels: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
-                })
+        let rows: Vec<_> = self.rows(&sql, params_from_iter(params), |r| {
+            Ok(RunListRow {
+                id: r.get(0)?,
+                started_at: time_of(r.get(1)?),
+                tool: r.get(2)?,
+                scenario: r.get(3)?,
+                requests: r.get(4)?,
+                throughput_rps: r.get(5)?,
+                p95_ms: r.get(6)?,
+                error_rate: r.get(7)?,
+                labels: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
             })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+        })?;
         Ok(rows)
     }
 
@@ -292,16 +279,11 @@ impl Warehouse {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        let rows: Vec<_> = self.rows(&format!(
                 "SELECT users, spawn_rate, threads, connections, requests_planned, target_rate, duration_s
                  FROM run WHERE id IN ({})",
                 id_list(ids)
-            ))
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([], |r| {
+            ), [], |r| {
                 Ok((
                     LoadProfile {
                         users: r.get(0)?,
@@ -313,35 +295,26 @@ impl Warehouse {
                     },
                     r.get(6)?,
                 ))
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         Ok(rows)
     }
 
     /// Runs started in [from, to), oldest first.
     pub fn runs_between(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<RunBrief>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT id, tool, scenario, epoch_us(started_at) FROM run
+        let rows: Vec<_> = self.rows(
+            "SELECT id, tool, scenario, epoch_us(started_at) FROM run
                  WHERE started_at >= CAST(? AS TIMESTAMP) AND started_at < CAST(? AS TIMESTAMP)
                  ORDER BY started_at, id",
-            )
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([ts(from), ts(to)], |r| {
+            [ts(from), ts(to)],
+            |r| {
                 Ok(RunBrief {
                     id: r.get(0)?,
                     tool: r.get(1)?,
                     scenario: r.get(2)?,
                     started_at: time_of(r.get(3)?),
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            },
+        )?;
         Ok(rows)
     }
 }

@@ -4,7 +4,7 @@
 
 use chrono::NaiveDateTime;
 
-use super::{sql_err, time_of, ts, Warehouse};
+use super::{time_of, ts, Warehouse};
 use crate::error::Result;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -57,15 +57,11 @@ impl Warehouse {
         to: NaiveDateTime,
     ) -> Result<StatementPeriod> {
         let (f, t) = (ts(from), ts(to));
-        let mut st = self.conn.prepare(
-            "SELECT server, left(query, 80), sum(calls)::DOUBLE, round(sum(total_exec_time_ms), 3),
+        let top: Vec<_> = self.rows("SELECT server, left(query, 80), sum(calls)::DOUBLE, round(sum(total_exec_time_ms), 3),
                     round(sum(total_exec_time_ms) / nullif(sum(calls), 0), 4),
                     round(sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0), 4)
              FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND calls IS NOT NULL
-             GROUP BY server, query ORDER BY 4 DESC LIMIT 10",
-        ).map_err(sql_err)?;
-        let top = st
-            .query_map([&f, &t], |r| {
+             GROUP BY server, query ORDER BY 4 DESC LIMIT 10", [&f, &t], |r| {
                 Ok(StatementTotal {
                     server: r.get(0)?,
                     statement: r.get(1)?,
@@ -74,23 +70,16 @@ impl Warehouse {
                     mean_ms: r.get(4)?,
                     cache_hit_ratio: r.get(5)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         if top.is_empty() {
             return Ok(StatementPeriod::default());
         }
-        let mut st = self.conn.prepare(
-            "WITH d AS (SELECT server, query, interval_end, mean_exec_time_ms FROM pg_statement_delta
+        let changes: Vec<_> = self.rows("WITH d AS (SELECT server, query, interval_end, mean_exec_time_ms FROM pg_statement_delta
                         WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND mean_exec_time_ms IS NOT NULL)
              SELECT server, left(query, 80), round(arg_min(mean_exec_time_ms, interval_end), 4),
                     round(arg_max(mean_exec_time_ms, interval_end), 4),
                     round(arg_max(mean_exec_time_ms, interval_end) / nullif(arg_min(mean_exec_time_ms, interval_end), 0) - 1, 4) AS change
-             FROM d GROUP BY server, query HAVING count(*) >= 2 ORDER BY change DESC NULLS LAST LIMIT 10",
-        ).map_err(sql_err)?;
-        let changes = st
-            .query_map([&f, &t], |r| {
+             FROM d GROUP BY server, query HAVING count(*) >= 2 ORDER BY change DESC NULLS LAST LIMIT 10", [&f, &t], |r| {
                 Ok(StatementChange {
                     server: r.get(0)?,
                     statement: r.get(1)?,
@@ -98,45 +87,28 @@ impl Warehouse {
                     last_mean_ms: r.get(3)?,
                     change: r.get(4)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
-        let mut st = self.conn.prepare(
-            "SELECT q.server, left(s.query, 80), epoch_us(min(q.taken_at)) AS first_seen
+            })?;
+        let new: Vec<_> = self.rows("SELECT q.server, left(s.query, 80), epoch_us(min(q.taken_at)) AS first_seen
              FROM pg_statement s JOIN pg_snapshot q ON q.id = s.snapshot_id
              GROUP BY q.server, s.query HAVING min(q.taken_at) >= CAST(? AS TIMESTAMP) AND min(q.taken_at) < CAST(? AS TIMESTAMP)
                 AND min(q.taken_at) > (SELECT min(taken_at) FROM pg_snapshot p WHERE p.server = q.server)
-             ORDER BY first_seen LIMIT 20",
-        ).map_err(sql_err)?;
-        let new = st
-            .query_map([&f, &t], |r| {
+             ORDER BY first_seen LIMIT 20", [&f, &t], |r| {
                 Ok(NewStatement {
                     server: r.get(0)?,
                     statement: r.get(1)?,
                     first_seen: time_of(r.get(2)?),
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
-        let mut st = self.conn.prepare(
-            "SELECT server, epoch_us(interval_end),
+            })?;
+        let cache_hits: Vec<_> = self.rows("SELECT server, epoch_us(interval_end),
                     sum(shared_blks_hit)::DOUBLE / nullif(sum(shared_blks_hit) + sum(shared_blks_read), 0)
              FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP)
-             GROUP BY server, interval_end ORDER BY interval_end",
-        ).map_err(sql_err)?;
-        let cache_hits = st
-            .query_map([&f, &t], |r| {
+             GROUP BY server, interval_end ORDER BY interval_end", [&f, &t], |r| {
                 Ok(CacheHitPoint {
                     server: r.get(0)?,
                     at: time_of(r.get(1)?),
                     ratio: r.get(2)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         Ok(StatementPeriod {
             top,
             changes,

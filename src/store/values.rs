@@ -164,36 +164,20 @@ impl Warehouse {
 
     /// Targets of a run that have a histogram: TOTAL first, then by request count.
     pub fn histogram_targets(&self, run: i64, limit: usize) -> Result<Vec<String>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT target FROM histogram WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, count DESC LIMIT ?")
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map(duckdb::params![run, limit as i64], |r| r.get(0))
-            .map_err(sql_err)?
-            .collect::<Result<Vec<String>, _>>()
-            .map_err(sql_err)?;
+        let rows: Vec<String> = self.rows("SELECT target FROM histogram WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, count DESC LIMIT ?", duckdb::params![run, limit as i64], |r| r.get(0))?;
         Ok(rows)
     }
 
     /// A run's per-interval series, in time order.
     pub fn interval_points(&self, run: i64) -> Result<Vec<IntervalPoint>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT target, metric, epoch_us(ts), value FROM series_point WHERE run_id = ? ORDER BY ts")
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([run], |r| {
+        let rows: Vec<_> = self.rows("SELECT target, metric, epoch_us(ts), value FROM series_point WHERE run_id = ? ORDER BY ts", [run], |r| {
                 Ok(IntervalPoint {
                     target: r.get(0)?,
                     metric: r.get(1)?,
                     time_us: r.get(2)?,
                     value: r.get(3)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         Ok(rows)
     }
 
@@ -223,28 +207,24 @@ impl Warehouse {
         let (cond, mut params) = filter.sql();
         params.insert(0, duckdb::types::Value::Text(target.to_string()));
         let source = metric_source(metric);
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        let rows: Vec<_> = self.rows(
+            &format!(
                 "SELECT r.id, epoch_us(r.started_at), m.value, l.value
                  FROM run r JOIN {source} m ON m.run_id = r.id AND m.target = ?
                  LEFT JOIN run_label l ON l.run_id = r.id AND l.key = 'commit'
                  {cond} AND r.started_at IS NOT NULL
                  ORDER BY r.started_at, r.id"
-            ))
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map(params_from_iter(params), |r| {
+            ),
+            params_from_iter(params),
+            |r| {
                 Ok(SeriesRow {
                     run_id: r.get(0)?,
                     time_us: r.get(1)?,
                     value: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
                     commit: r.get(3)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            },
+        )?;
         Ok(rows)
     }
 
@@ -254,18 +234,13 @@ impl Warehouse {
             .iter()
             .map(|m| format!(", max(m.value) FILTER (WHERE m.metric = {})", lit(m)))
             .collect();
-        let mut st = self
-            .conn
-            .prepare(&format!(
+        let rows: Vec<_> = self.rows(&format!(
                 "SELECT t.target, t.kind {cols}
                  FROM target t LEFT JOIN measurement m ON m.run_id = t.run_id AND m.target = t.target
                  WHERE t.run_id = ? AND t.kind <> 'metric'
                  GROUP BY t.target, t.kind
                  ORDER BY t.kind = 'total' DESC, t.target"
-            ))
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([run], |r| {
+            ), [run], |r| {
                 Ok(TargetRow {
                     target: r.get(0)?,
                     kind: r.get(1)?,
@@ -273,65 +248,40 @@ impl Warehouse {
                         .map(|i| r.get::<_, Option<f64>>(i + 2))
                         .collect::<Result<_, _>>()?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         Ok(rows)
     }
 
     /// Every (target, metric) a run has a value for, sorted.
     pub fn measured(&self, run: i64) -> Result<Vec<(String, String)>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT DISTINCT target, metric FROM measurement WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, target, metric")
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([run], |r| Ok((r.get(0)?, r.get(1)?)))
-            .map_err(sql_err)?
-            .collect::<Result<Vec<(String, String)>, _>>()
-            .map_err(sql_err)?;
+        let rows: Vec<(String, String)> = self.rows("SELECT DISTINCT target, metric FROM measurement WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, target, metric", [run], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows)
     }
 
     pub fn errors(&self, run: i64) -> Result<Vec<ErrorRow>> {
-        let mut st = self
-            .conn
-            .prepare("SELECT target, kind, message, count FROM error WHERE run_id = ? ORDER BY count DESC, target")
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([run], |r| {
+        let rows: Vec<_> = self.rows("SELECT target, kind, message, count FROM error WHERE run_id = ? ORDER BY count DESC, target", [run], |r| {
                 Ok(ErrorRow {
                     target: r.get(0)?,
                     kind: r.get(1)?,
                     message: r.get(2)?,
                     count: r.get(3)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            })?;
         Ok(rows)
     }
 
     pub fn thresholds(&self, run: i64) -> Result<Vec<ThresholdRow>> {
-        let mut st = self
-            .conn
-            .prepare(
-                "SELECT metric, expression, passed FROM threshold WHERE run_id = ? ORDER BY metric",
-            )
-            .map_err(sql_err)?;
-        let rows = st
-            .query_map([run], |r| {
+        let rows: Vec<_> = self.rows(
+            "SELECT metric, expression, passed FROM threshold WHERE run_id = ? ORDER BY metric",
+            [run],
+            |r| {
                 Ok(ThresholdRow {
                     metric: r.get(0)?,
                     expression: r.get(1)?,
                     passed: r.get(2)?,
                 })
-            })
-            .map_err(sql_err)?
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(sql_err)?;
+            },
+        )?;
         Ok(rows)
     }
 }

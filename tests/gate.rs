@@ -399,16 +399,113 @@ fn the_default_baseline_is_the_current_regime() {
     assert!(base.iter().all(|id| (17..=23).contains(id)), "{base:?}");
     assert!(base.len() >= 5, "{base:?}");
     let why = v["baseline_reason"].as_str().unwrap();
-    assert!(why.contains("since the change point of TOTAL latency_p50_ms at run 17"), "{why}");
-    assert_eq!(out.status.code(), Some(0), "the latest slow night is like the other slow ones");
+    assert!(
+        why.contains("since the change point of TOTAL latency_p50_ms at run 17"),
+        "{why}"
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "the latest slow night is like the other slow ones"
+    );
     // a deploy annotation after the change point moves the start of the regime
     w.ok(
-        &["annotate", "--at", "2026-10-20T12:00:00Z", "--kind", "deploy", "v2.4"],
+        &[
+            "annotate",
+            "--at",
+            "2026-10-20T12:00:00Z",
+            "--kind",
+            "deploy",
+            "v2.4",
+        ],
         0,
     );
     let v = w.json(&["compare", "--candidate", "latest"]);
     let why = v["baseline_reason"].as_str().unwrap();
-    assert!(why.contains("deploy annotation") && why.contains("v2.4"), "{why}");
+    assert!(
+        why.contains("deploy annotation") && why.contains("v2.4"),
+        "{why}"
+    );
     let base = v["baseline_runs"].as_array().unwrap();
     assert!(base.iter().all(|x| x.as_i64().unwrap() >= 21), "{base:?}");
+}
+
+#[test]
+fn the_outputs_of_one_test_are_one_run() {
+    // issue 11, defect 1: fixtures/k6 holds one test's --summary-export, --out json and --out
+    // csv (176 requests), a handleSummary file of another run with the same count (176, other
+    // latencies) and a gzip points file of a third; wrk output beside it is another tool
+    let w = Workdir::new();
+    let dir = tempfile::tempdir().unwrap();
+    for f in [
+        "shop_summary_export.json",
+        "shop_points.json",
+        "shop_points.csv",
+        "shop_handle_summary.json",
+        "shop_points_gz.json.gz",
+    ] {
+        std::fs::copy(fixture(&format!("k6/{f}")), dir.path().join(f)).unwrap();
+    }
+    std::fs::copy(fixture("wrk/users_lua_report.json"), dir.path().join("wrk.json")).unwrap();
+    let out = w.json(&["import", dir.path().to_str().unwrap()]);
+    let rows = out.as_array().unwrap();
+    let merged = rows
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().contains("shop_summary_export.json"))
+        .unwrap();
+    let file = merged["file"].as_str().unwrap();
+    assert!(
+        file.contains("shop_points.json") && file.contains("shop_points.csv"),
+        "{file}"
+    );
+    assert!(!file.contains("handle"), "another run with the same count: {file}");
+    assert_eq!(merged["requests"], 176.0);
+    assert_eq!(w.scalar("SELECT count(*) FROM run"), 4, "{out}");
+    let id = merged["run_id"].as_i64().unwrap();
+    // one run with three sources, the summary's thresholds, and one name per endpoint
+    assert_eq!(
+        w.scalar(&format!("SELECT count(*) FROM source_file WHERE run_id = {id}")),
+        3
+    );
+    assert!(
+        w.scalar(&format!("SELECT count(*) FROM threshold WHERE run_id = {id}"))
+            .as_i64()
+            .unwrap()
+            > 0
+    );
+    assert_eq!(
+        w.scalar(&format!(
+            "SELECT count(*) FROM target WHERE run_id = {id} AND target = 'name:checkout'"
+        )),
+        0
+    );
+    assert_eq!(
+        w.scalar(&format!(
+            "SELECT count(*) FROM histogram WHERE run_id = {id} AND target = 'POST checkout'"
+        )),
+        1
+    );
+    // importing the folder again adds nothing
+    let again = w.json(&["import", dir.path().to_str().unwrap()]);
+    assert!(
+        again
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["status"] != "imported"),
+        "{again}"
+    );
+    assert_eq!(w.scalar("SELECT count(*) FROM run"), 4);
+    // --run-group joins outputs across folders
+    let w = Workdir::new();
+    w.ok(
+        &[
+            "import",
+            "--run-group",
+            fixture("k6/shop_summary_export.json").to_str().unwrap(),
+            fixture("k6/shop_points.json").to_str().unwrap(),
+        ],
+        0,
+    );
+    assert_eq!(w.scalar("SELECT count(*) FROM run"), 1);
 }

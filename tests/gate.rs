@@ -66,7 +66,6 @@ fn compare(w: &Workdir, base: &[i64], cand: &[i64]) -> (i32, Vec<(String, String
         &list(cand),
         "--format",
         "json",
-        "--allow-different-load",
     ]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!("{e}: {}", String::from_utf8_lossy(&out.stderr));
@@ -261,7 +260,6 @@ fn every_target_keeps_its_rows_even_when_its_values_equal_total() {
         &base[1].to_string(),
         "--metric",
         "latency_max_ms",
-        "--allow-different-load",
         "--format",
         "json",
     ]);
@@ -446,31 +444,47 @@ fn the_outputs_of_one_test_are_one_run() {
     ] {
         std::fs::copy(fixture(&format!("k6/{f}")), dir.path().join(f)).unwrap();
     }
-    std::fs::copy(fixture("wrk/users_lua_report.json"), dir.path().join("wrk.json")).unwrap();
+    std::fs::copy(
+        fixture("wrk/users_lua_report.json"),
+        dir.path().join("wrk.json"),
+    )
+    .unwrap();
     let out = w.json(&["import", dir.path().to_str().unwrap()]);
     let rows = out.as_array().unwrap();
     let merged = rows
         .iter()
-        .find(|r| r["file"].as_str().unwrap().contains("shop_summary_export.json"))
+        .find(|r| {
+            r["file"]
+                .as_str()
+                .unwrap()
+                .contains("shop_summary_export.json")
+        })
         .unwrap();
     let file = merged["file"].as_str().unwrap();
     assert!(
         file.contains("shop_points.json") && file.contains("shop_points.csv"),
         "{file}"
     );
-    assert!(!file.contains("handle"), "another run with the same count: {file}");
+    assert!(
+        !file.contains("handle"),
+        "another run with the same count: {file}"
+    );
     assert_eq!(merged["requests"], 176.0);
     assert_eq!(w.scalar("SELECT count(*) FROM run"), 4, "{out}");
     let id = merged["run_id"].as_i64().unwrap();
     // one run with three sources, the summary's thresholds, and one name per endpoint
     assert_eq!(
-        w.scalar(&format!("SELECT count(*) FROM source_file WHERE run_id = {id}")),
+        w.scalar(&format!(
+            "SELECT count(*) FROM source_file WHERE run_id = {id}"
+        )),
         3
     );
     assert!(
-        w.scalar(&format!("SELECT count(*) FROM threshold WHERE run_id = {id}"))
-            .as_i64()
-            .unwrap()
+        w.scalar(&format!(
+            "SELECT count(*) FROM threshold WHERE run_id = {id}"
+        ))
+        .as_i64()
+        .unwrap()
             > 0
     );
     assert_eq!(

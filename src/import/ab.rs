@@ -36,6 +36,14 @@ impl Importer for AbText {
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let text = read_text(&unit.primary)?;
+        if text.contains("Complete requests:") {
+            text::require_end(
+                &unit.primary,
+                &text,
+                |l| l.trim_start().starts_with("100%") && l.trim_end().ends_with("(longest request)"),
+                "ab's percentile table ending in '100% ... (longest request)' (ab -d prints none: run ab without -d)",
+            )?;
+        }
         parse_text(&unit.primary, &text).map(|r| Parsed::Runs(vec![r]))
     }
 }

@@ -45,6 +45,14 @@ impl Importer for PgbenchStdout {
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
+        if text.contains("number of transactions actually processed:") {
+            text::require_end(
+                path,
+                &text,
+                |l| l.starts_with("tps = ") && l.trim_end().ends_with(')'),
+                "pgbench's final 'tps = ... (without initial connection time)' line",
+            )?;
+        }
         let Some(processed) = field(&text, "number of transactions actually processed:") else {
             let reason = text
                 .lines()

@@ -82,6 +82,20 @@ pub fn require<T>(path: &Path, text: &str, value: Option<T>, what: &str) -> Resu
     })
 }
 
+/// A text output must reach its last line: a file cut short would otherwise import as a run
+/// with the wrong numbers (a pgbench summary cut inside "processed: 87058" reads 870).
+pub fn require_end(path: &Path, text: &str, last: impl Fn(&str) -> bool, what: &str) -> Result<()> {
+    if text.lines().any(last) {
+        return Ok(());
+    }
+    let n = text.lines().count();
+    Err(Error::input(
+        path,
+        Some(n.max(1)),
+        format!("truncated: expected {what} after line {n}"),
+    ))
+}
+
 /// "1.586 ms" (number, space, unit) in milliseconds.
 pub fn duration_ms_spaced(s: &str) -> Option<f64> {
     let mut it = s.split_whitespace();

@@ -43,6 +43,14 @@ impl Importer for WrkText {
                 format!("wrk could not connect: {}", l.trim()),
             ));
         }
+        if text.contains(" requests in ") {
+            text::require_end(
+                path,
+                &text,
+                |l| l.trim_start().starts_with("Transfer/sec:") && l.trim_end().ends_with('B'),
+                "wrk's last line 'Transfer/sec: <rate>B'",
+            )?;
+        }
         let first = text.lines().next().unwrap_or("");
         let (dur, url) = first
             .strip_prefix("Running ")

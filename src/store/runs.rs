@@ -299,6 +299,21 @@ impl Warehouse {
         Ok(rows)
     }
 
+    /// The distinct tools of these runs.
+    pub fn tools(&self, ids: &[i64]) -> Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.rows(
+            &format!(
+                "SELECT DISTINCT tool FROM run WHERE id IN ({}) ORDER BY tool",
+                id_list(ids)
+            ),
+            [],
+            |r| r.get(0),
+        )
+    }
+
     /// Runs started in [from, to), oldest first.
     pub fn runs_between(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Vec<RunBrief>> {
         let rows: Vec<_> = self.rows(

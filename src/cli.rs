@@ -46,6 +46,10 @@ pub struct Cli {
     )]
     pub db: PathBuf,
 
+    /// No progress bars or notes on stderr (errors still are).
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -83,6 +87,20 @@ pub enum Command {
     Report(ReportCmd),
     /// Import the bundled real-tool fixtures into a fresh warehouse and show what perfledger does.
     Demo(DemoArgs),
+    /// Shell completions on stdout, e.g. `perfledger completions bash > /etc/bash_completion.d/perfledger`.
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+    /// The man page (roff) on stdout, e.g. `perfledger man > /usr/local/share/man/man1/perfledger.1`.
+    Man,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
 }
 
 #[derive(Args, Debug, Clone)]

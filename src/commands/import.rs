@@ -5,8 +5,6 @@
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use indicatif::{ProgressBar, ProgressStyle};
-
 use crate::cli::ImportArgs;
 use crate::error::{Error, Result};
 use crate::import::{self, group, ImportOptions};
@@ -72,11 +70,7 @@ pub fn import_paths(
     opts: &ImportOptions,
 ) -> Result<Report> {
     let units = import::collect_units(paths)?;
-    let bar = ProgressBar::new(units.len() as u64);
-    #[expect(clippy::expect_used, reason = "a constant template")]
-    bar.set_style(
-        ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}").expect("static template"),
-    );
+    let bar = crate::output::progress(units.len() as u64);
     let mut report = Report {
         results: Vec::new(),
         failed: Vec::new(),

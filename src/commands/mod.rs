@@ -5,6 +5,7 @@ pub mod annotate;
 pub mod baseline;
 pub mod check;
 pub mod compare;
+pub mod completions;
 pub mod demo;
 pub mod import;
 pub mod report;
@@ -24,6 +25,7 @@ use crate::store::RunFilter;
 
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> Result<()> {
+    crate::output::set_quiet(cli.quiet);
     let db = &cli.db;
     match &cli.command {
         Command::Import(a) => import::run(db, &a.try_into()?),
@@ -38,6 +40,8 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Annotate(a) => annotate::run(db, &a.try_into()?),
         Command::Report(a) => report::run(db, &a.try_into()?),
         Command::Demo(a) => demo::run(a),
+        Command::Completions { shell } => completions::completions(*shell),
+        Command::Man => completions::man(),
     }
 }
 

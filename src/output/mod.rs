@@ -25,6 +25,30 @@ pub enum Format {
     Junit,
 }
 
+static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// `--quiet`: no progress bars and no notes on stderr (errors are still written).
+pub fn set_quiet(q: bool) {
+    QUIET.store(q, std::sync::atomic::Ordering::Relaxed);
+}
+
+pub fn quiet() -> bool {
+    QUIET.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// A progress bar for long work, on stderr only: hidden under `--quiet`, and by indicatif
+/// itself when stderr is not a terminal (CI logs get no bar).
+pub fn progress(len: u64) -> indicatif::ProgressBar {
+    if quiet() {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(len);
+    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
+        bar.set_style(style);
+    }
+    bar
+}
+
 /// Writes to stdout; a closed pipe (`perfledger runs | head`) is not an error.
 pub fn emit(s: &str) -> Result<()> {
     use std::io::Write;

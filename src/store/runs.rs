@@ -111,6 +111,19 @@ pub struct RunView {
     pub thresholds: Vec<super::values::ThresholdRow>,
 }
 
+/// The load profile from six columns starting at `first`: users, spawn_rate, threads,
+/// connections, requests_planned, target_rate (the order of the `run` table).
+fn load_at(r: &duckdb::Row<'_>, first: usize) -> duckdb::Result<LoadProfile> {
+    Ok(LoadProfile {
+        users: r.get(first)?,
+        spawn_rate: r.get(first + 1)?,
+        threads: r.get(first + 2)?,
+        connections: r.get(first + 3)?,
+        requests_planned: r.get(first + 4)?,
+        target_rate: r.get(first + 5)?,
+    })
+}
+
 impl Warehouse {
     /// A run's header, per-target table, errors and thresholds.
     pub fn run_view(&self, id: i64) -> Result<RunView> {
@@ -183,14 +196,7 @@ impl Warehouse {
                     ended_at: time_of(r.get(6)?),
                     duration_s: r.get(7)?,
                     url: r.get(8)?,
-                    load: LoadProfile {
-                        users: r.get(9)?,
-                        spawn_rate: r.get(10)?,
-                        threads: r.get(11)?,
-                        connections: r.get(12)?,
-                        requests_planned: r.get(13)?,
-                        target_rate: r.get(14)?,
-                    },
+                    load: load_at(r, 9)?,
                     content_key: r.get(15)?,
                     labels: Vec::new(),
                     sources: Vec::new(),
@@ -285,14 +291,7 @@ impl Warehouse {
                 id_list(ids)
             ), [], |r| {
                 Ok((
-                    LoadProfile {
-                        users: r.get(0)?,
-                        spawn_rate: r.get(1)?,
-                        threads: r.get(2)?,
-                        connections: r.get(3)?,
-                        requests_planned: r.get(4)?,
-                        target_rate: r.get(5)?,
-                    },
+                    load_at(r, 0)?,
                     r.get(6)?,
                 ))
             })?;

@@ -186,7 +186,7 @@ pub const TARGET_METRICS: [&str; 11] = [
     BYTES_RECEIVED,
 ];
 
-/// The series a period report reviews for each tool and scenario, with their units.
+/// The series a period report reviews for each tool and scenario (units from `unit`).
 pub const REVIEW_METRICS: [&str; 3] = [LATENCY_P95, THROUGHPUT, ERROR_RATE];
 
 #[cfg(test)]

@@ -405,24 +405,11 @@ const NOISE_MIN_RUNS: usize = 5;
 /// At most this many recent runs of the baseline's series are read for it.
 const NOISE_RUNS: usize = 30;
 
-/// The run-to-run coefficient of variation of (target, metric) over the recent runs of the
-/// baseline's tool and scenario (the candidates left out), else the metric's prior.
-fn run_noise(
-    wh: &Warehouse,
-    base: &[i64],
-    cand: &[i64],
-    target: &str,
-    metric: &str,
-) -> Result<Noise> {
-    let prior = || Noise {
-        cv: metrics::run_noise_prior(metric),
-        source: format!(
-            "prior {}% (fewer than {NOISE_MIN_RUNS} runs of this series)",
-            metrics::run_noise_prior(metric) * 100.0
-        ),
-    };
+/// The recent runs of the baseline's tool and scenario (the candidates left out), with the
+/// compared metrics: read once per comparison, whatever the number of rows that need it.
+fn noise_history(wh: &Warehouse, base: &[i64], cand: &[i64], metrics: &[&str]) -> Result<Values> {
     let Some(&first) = base.first() else {
-        return Ok(prior());
+        return Ok(Values::new());
     };
     let h = wh.run_header(first)?;
     let filter = crate::store::RunFilter {
@@ -431,18 +418,32 @@ fn run_noise(
         ..Default::default()
     };
     let ids = wh.select_runs(&filter, Some(NOISE_RUNS), cand)?;
-    let v = wh.values(&ids, &[metric])?;
-    let xs: Vec<f64> = v
+    wh.values(&ids, metrics)
+}
+
+/// The run-to-run coefficient of variation of (target, metric) in that history, else the
+/// metric's prior.
+fn run_noise(history: &Values, target: &str, metric: &str) -> Noise {
+    let xs: Vec<f64> = history
         .get(&(target.to_string(), metric.to_string()))
         .map(|m| m.values().copied().collect())
         .unwrap_or_default();
-    Ok(match robust_cv(&xs) {
+    match robust_cv(&xs) {
         Some(c) if xs.len() >= NOISE_MIN_RUNS => Noise {
             cv: c.max(metrics::run_noise_floor(metric)),
             source: format!("{} recent runs of the baseline's series", xs.len()),
         },
-        _ => prior(),
-    })
+        _ => {
+            let cv = metrics::run_noise_prior(metric);
+            Noise {
+                cv,
+                source: format!(
+                    "prior {}% (fewer than {NOISE_MIN_RUNS} runs of this series)",
+                    crate::grid::fmt_float(cv * 100.0)
+                ),
+            }
+        }
+    }
 }
 
 /// z(0.975) + z(0.80): a true change of this many standard errors is found 80% of the time.
@@ -490,6 +491,7 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
     };
     keys.retain(|(t, _)| t == TOTAL || !only_target(t));
     let mut hist_cache: BTreeMap<String, (Option<Buckets>, Option<Buckets>)> = BTreeMap::new();
+    let mut history: Option<Values> = None;
     let mut rows = Vec::new();
     for (target, metric) in keys {
         let b: Vec<f64> = vb
@@ -544,7 +546,12 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
         // run to run: widen its interval by the run-to-run noise of the baseline's series.
         let mut noise = None;
         if let Some(t) = test.as_mut().filter(|t| t.within_run()) {
-            let n = run_noise(wh, base, cand, &target, &metric)?;
+            let h = match history.take() {
+                Some(h) => h,
+                None => noise_history(wh, base, cand, &metrics)?,
+            };
+            let n = run_noise(&h, &target, &metric);
+            history = Some(h);
             t.widen(n.cv);
             noise = Some(n);
         }

@@ -128,17 +128,18 @@ fn regime(wh: &Warehouse, f: &RunFilter, n: usize, exclude: &[i64]) -> Result<(V
         history.len()
     );
     let values = wh.values(&oldest_first, &[metrics::LATENCY_P50, metrics::THROUGHPUT])?;
-    for metric in [metrics::LATENCY_P50, metrics::THROUGHPUT] {
-        let Some(series) = values.get(&(metrics::TOTAL.to_string(), metric.to_string())) else {
-            continue;
-        };
+    // TOTAL p50 where the runs have it, else throughput
+    let series = [metrics::LATENCY_P50, metrics::THROUGHPUT]
+        .into_iter()
+        .find_map(|m| Some((m, values.get(&(metrics::TOTAL.to_string(), m.to_string()))?)));
+    if let Some((metric, series)) = series {
         let (ids, v): (Vec<i64>, Vec<f64>) = oldest_first
             .iter()
             .filter_map(|id| Some((*id, *series.get(id)?)))
             .unzip();
-        if let Some(cp) =
-            changepoint::detect(&v, &changepoint::Params::default()).and_then(|c| c.last().copied())
-        {
+        let last = changepoint::detect(&v, &changepoint::Params::default())
+            .and_then(|c| c.last().copied());
+        if let Some(cp) = last {
             if let Some(at) = oldest_first.iter().position(|id| *id == ids[cp.index]) {
                 start = at;
                 why = format!(
@@ -148,17 +149,13 @@ fn regime(wh: &Warehouse, f: &RunFilter, n: usize, exclude: &[i64]) -> Result<(V
                 );
             }
         }
-        break;
     }
     let headers = wh.run_headers(&oldest_first)?;
+    let started: std::collections::HashMap<i64, Option<chrono::NaiveDateTime>> =
+        headers.iter().map(|h| (h.id, h.started_at)).collect();
     let times: Vec<Option<chrono::NaiveDateTime>> = oldest_first
         .iter()
-        .map(|id| {
-            headers
-                .iter()
-                .find(|h| h.id == *id)
-                .and_then(|h| h.started_at)
-        })
+        .map(|id| started.get(id).copied().flatten())
         .collect();
     if let (Some(Some(first)), Some(Some(last))) = (times.first(), times.last()) {
         for (a, in_window) in wh.annotations(*first, *last)? {

@@ -101,10 +101,15 @@ pub fn import_paths(
                 outputs.extend(runs.into_iter().map(|run| group::Output { unit: i, run }));
             }
             Ok(Parsed::Snapshot(s)) => match snapshot(wh.as_deref_mut(), &s, opts) {
-                Ok(row) => report.results.push(FileResult {
+                Ok((snapshot_id, status)) => report.results.push(FileResult {
                     file,
                     format: Some(imp.name().to_string()),
-                    ..row
+                    run_id: opts.run.filter(|_| snapshot_id.is_some()),
+                    snapshot_id,
+                    status,
+                    targets: Some(s.statements.len()),
+                    requests: None,
+                    message: None,
                 }),
                 Err(e) => push_error(&mut report, file, Some(imp.name()), e),
             },
@@ -147,27 +152,18 @@ fn status(o: Outcome) -> Status {
     }
 }
 
+/// Stores a snapshot (nothing on a dry run): its id and what happened.
 fn snapshot(
     wh: Option<&mut Warehouse>,
     s: &crate::model::ParsedSnapshot,
     opts: &ImportOptions,
-) -> Result<FileResult> {
-    let (snapshot_id, st) = match wh {
+) -> Result<(Option<i64>, Status)> {
+    Ok(match wh {
         Some(wh) => {
             let (id, o) = wh.ingest_snapshot(s, opts.run)?;
             (Some(id), status(o))
         }
         None => (None, Status::DryRun),
-    };
-    Ok(FileResult {
-        file: String::new(),
-        format: None,
-        run_id: opts.run.filter(|_| snapshot_id.is_some()),
-        snapshot_id,
-        status: st,
-        targets: Some(s.statements.len()),
-        requests: None,
-        message: None,
     })
 }
 

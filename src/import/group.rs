@@ -102,26 +102,21 @@ pub fn group(outputs: Vec<Output>, run_group: bool) -> Vec<Grouped> {
             None => groups.push(vec![o]),
         }
     }
-    groups.into_iter().map(merge).collect()
+    groups.into_iter().filter_map(merge).collect()
 }
 
-fn merge(mut members: Vec<Output>) -> Grouped {
+/// One run of a group's outputs (None only for an empty group, which `group` never makes).
+fn merge(mut members: Vec<Output>) -> Option<Grouped> {
     let mut units: Vec<usize> = members.iter().map(|m| m.unit).collect();
     units.sort_unstable();
     // the most detailed first; ties keep input order
     members.sort_by_key(|m| std::cmp::Reverse(detail(&m.run)));
     let mut it = members.into_iter();
-    let Some(first) = it.next() else {
-        return Grouped {
-            units,
-            run: ParsedRun::new("none", "none"),
-        };
-    };
-    let mut run = first.run;
+    let mut run = it.next()?.run;
     for other in it {
         absorb(&mut run, other.run);
     }
-    Grouped { units, run }
+    Some(Grouped { units, run })
 }
 
 /// The primary's target that a tag-set target of another output (`name:checkout`) means.

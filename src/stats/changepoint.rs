@@ -250,6 +250,8 @@ const CANDIDATE_PENALTY: f64 = 1.0;
 struct Judged {
     gain: f64,
     passes: bool,
+    /// The change point as it would be reported, between the current neighbours.
+    found: ChangePoint,
 }
 
 /// Change points of a series of positive values (latencies, throughputs...).
@@ -289,13 +291,27 @@ pub fn detect(values: &[f64], p: &Params) -> Option<Vec<ChangePoint>> {
         let next = cps.get(k + 1).copied().unwrap_or(n);
         let gain = cost.of(prev, next) - cost.of(prev, cp) - cost.of(cp, next);
         let window = &clipped[prev..next];
-        let pval = welch(&clipped[prev..cp], &clipped[cp..next]).map_or(1.0, |r| r.p_value);
-        let rel = shift(values, prev, cp, next).unwrap_or(0.0);
+        let p_value = welch(&clipped[prev..cp], &clipped[cp..next]).map_or(1.0, |r| r.p_value);
+        // segments are at least min_size >= 1 long, so both medians exist
+        let before = median(&values[prev..cp]).unwrap_or(f64::NAN);
+        let after = median(&values[cp..next]).unwrap_or(f64::NAN);
+        let rel = if before != 0.0 {
+            after / before - 1.0
+        } else {
+            0.0
+        };
         Judged {
             gain,
-            passes: pval < p.alpha
+            passes: p_value < p.alpha
                 && rel.abs() >= p.min_shift
                 && step_beats_line(window, cp - prev),
+            found: ChangePoint {
+                index: cp,
+                before,
+                after,
+                relative_change: rel,
+                p_value,
+            },
         }
     };
     // Only the neighbours of a removed candidate change their verdict: judge them again.
@@ -320,34 +336,9 @@ pub fn detect(values: &[f64], p: &Params) -> Option<Vec<ChangePoint>> {
             }
         }
     }
-    let mut out = Vec::with_capacity(cps.len());
-    for (k, &cp) in cps.iter().enumerate() {
-        let prev = if k == 0 { 0 } else { cps[k - 1] };
-        let next = cps.get(k + 1).copied().unwrap_or(n);
-        let (Some(before), Some(after)) = (median(&values[prev..cp]), median(&values[cp..next]))
-        else {
-            continue;
-        };
-        out.push(ChangePoint {
-            index: cp,
-            before,
-            after,
-            relative_change: shift(values, prev, cp, next).unwrap_or(0.0),
-            p_value: welch(&clipped[prev..cp], &clipped[cp..next]).map_or(1.0, |r| r.p_value),
-        });
-    }
+    // every candidate left passes, judged between the neighbours it has now
+    let out = judged.into_iter().map(|j| j.found).collect();
     Some(out)
-}
-
-/// after / before - 1 of the medians of values[prev..cp] and values[cp..next].
-fn shift(values: &[f64], prev: usize, cp: usize, next: usize) -> Option<f64> {
-    let before = median(&values[prev..cp])?;
-    let after = median(&values[cp..next])?;
-    Some(if before != 0.0 {
-        after / before - 1.0
-    } else {
-        0.0
-    })
 }
 
 #[cfg(test)]

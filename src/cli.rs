@@ -50,6 +50,16 @@ pub struct Cli {
     #[arg(long, short, global = true)]
     pub quiet: bool,
 
+    /// A shared history for many machines: a folder (/mnt/perf, file:///mnt/perf) or
+    /// s3://bucket/prefix (AWS_* variables for credentials, region and endpoint). Imports
+    /// are written there first; the --db file becomes its local index.
+    #[arg(long, global = true, env = "PERFLEDGER_LAKE", value_name = "URL")]
+    pub lake: Option<String>,
+
+    /// With --lake: read the local index as it is, without syncing it with the lake first.
+    #[arg(long, global = true)]
+    pub offline: bool,
+
     #[command(subcommand)]
     pub command: Command,
 }
@@ -85,6 +95,12 @@ pub enum Command {
     /// HTML reports with PNG charts: a run, a comparison, a month, a quarter.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// Bring the local index up to date with the lake (--lake): reads only files it has not seen.
+    #[command(after_help = SYNC_HELP)]
+    Sync(SyncArgs),
+    /// Housekeeping of the shared lake: compact, vacuum, rebuild the index.
+    #[command(subcommand, after_help = LAKE_HELP)]
+    Lake(LakeCmd),
     /// Import the bundled real-tool fixtures into a fresh warehouse and show what perfledger does.
     Demo(DemoArgs),
     /// Shell completions on stdout, e.g. `perfledger completions bash > /etc/bash_completion.d/perfledger`.
@@ -95,6 +111,57 @@ pub enum Command {
     /// The man page (roff) on stdout, e.g. `perfledger man > /usr/local/share/man/man1/perfledger.1`.
     Man,
 }
+
+#[derive(Args, Debug, Clone)]
+pub struct SyncArgs {
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum LakeCmd {
+    /// Merge a month's small files into one per table and partition (safe while others write and read).
+    Compact {
+        /// The month, e.g. 2026-11 (`none` for runs without a start time).
+        #[arg(long)]
+        month: String,
+        #[arg(long, value_enum, default_value = "table")]
+        format: FormatArg,
+    },
+    /// Remove what killed imports and interrupted compactions left behind.
+    Vacuum {
+        /// Leave files younger than this alone (an import may still be writing them): 30m, 1h, 2d.
+        #[arg(long, default_value = "1h")]
+        older_than: String,
+        /// List what would be removed, remove nothing.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long, value_enum, default_value = "table")]
+        format: FormatArg,
+    },
+    /// Recreate the local index (--db) from the lake alone.
+    Rebuild {
+        #[arg(long, value_enum, default_value = "table")]
+        format: FormatArg,
+    },
+}
+
+const SYNC_HELP: &str = "\
+Analysis and report commands sync by themselves when --lake is given (unless --offline); sync
+is for warming an index, or for seeing what a sync brings.
+
+Examples:
+  perfledger --lake s3://perf-history/team-a sync
+  PERFLEDGER_LAKE=/mnt/perf perfledger sync --format json";
+
+const LAKE_HELP: &str = "\
+Layout: <lake>/v1/<table>/tool=<tool>/month=<YYYY-MM>/<id>.parquet, hive-partitioned Parquet that
+DuckDB, polars, Spark and Trino read as it is (see the README, \"Team history\").
+
+Examples:
+  perfledger --lake s3://perf-history/team-a lake compact --month 2026-11
+  perfledger --lake /mnt/perf lake vacuum --older-than 2h --dry-run
+  perfledger --lake /mnt/perf --db fresh.duckdb lake rebuild";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {

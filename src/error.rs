@@ -12,7 +12,8 @@ pub mod exit {
     pub const USAGE: u8 = 2;
     /// An input file was unreadable, malformed, of an unknown format, or held no results.
     pub const BAD_INPUT: u8 = 3;
-    /// The warehouse could not be opened or written (locked, newer schema, read-only, full disk).
+    /// The warehouse or the lake could not be opened or written (locked, newer schema or
+    /// layout, read-only, full disk, lake unreachable or refused).
     pub const WAREHOUSE: u8 = 4;
     /// `check` / `compare`: a regression was found or a goal failed.
     pub const GATE_FAILED: u8 = 5;
@@ -41,6 +42,10 @@ pub enum Error {
 
     #[error("warehouse {}: {msg}", path.display())]
     Warehouse { path: PathBuf, msg: String },
+
+    /// The shared lake (`--lake`) could not be reached, read or written.
+    #[error("lake {url}: {msg}")]
+    Lake { url: String, msg: String },
 
     /// The user's own SQL (`perfledger sql`) was refused or failed.
     #[error("{0}")]
@@ -100,7 +105,7 @@ impl Error {
             | Error::Query(_)
             | Error::Source { .. }
             | Error::Partial { .. } => exit::BAD_INPUT,
-            Error::Warehouse { .. } => exit::WAREHOUSE,
+            Error::Warehouse { .. } | Error::Lake { .. } => exit::WAREHOUSE,
             Error::Gate(_) => exit::GATE_FAILED,
             Error::Output { .. } => exit::OUTPUT,
             Error::Store(_) | Error::Internal(_) | Error::Other(_) => exit::INTERNAL,

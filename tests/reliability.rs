@@ -92,6 +92,10 @@ fn sigkill_during_imports_leaves_no_partial_run() {
             killed += 1;
         }
         child.wait().unwrap();
+        if !w.db().exists() {
+            // killed before the warehouse file was created: nothing to check yet
+            continue;
+        }
         // the warehouse opens and holds whole runs only
         let runs = w.scalar("SELECT count(*) FROM run").as_i64().unwrap();
         assert!(runs <= 1);

@@ -6,6 +6,7 @@ use crate::cli::{AnnotateArgs, AnnotationKind as KindArg};
 use crate::error::{Error, Result};
 use crate::output::emit;
 use crate::store::meta::AnnotationKind;
+use crate::store::Location;
 use crate::store::Warehouse;
 
 pub struct Request {
@@ -34,8 +35,8 @@ impl TryFrom<&AnnotateArgs> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let mut wh = Warehouse::open_rw(db)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let mut wh = Warehouse::open_write(loc)?;
     let id = wh.annotate(r.at, r.run, r.kind, &r.text)?;
     emit(&format!("annotation {id} ({}) recorded\n", r.kind.as_str()))
 }

@@ -4,6 +4,7 @@ use crate::analysis::selection::{self, Selector};
 use crate::cli::BaselineCmd;
 use crate::error::{Error, Result};
 use crate::output::{emit, lists, render_grid, Format};
+use crate::store::Location;
 use crate::store::{RunFilter, Warehouse};
 
 pub enum Request {
@@ -47,7 +48,7 @@ impl TryFrom<&BaselineCmd> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
     match r {
         Request::Set {
             name,
@@ -55,20 +56,20 @@ pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
             selector,
             filter,
         } => {
-            let mut wh = Warehouse::open_rw(db)?;
+            let mut wh = Warehouse::open_write(loc)?;
             let ids = selection::resolve(&wh, selector, filter, &[])?;
             wh.set_baseline(name, text, &ids)?;
             emit(&format!("baseline '{name}' = runs {ids:?}\n"))
         }
         Request::List(format) => {
-            let wh = Warehouse::open_ro(db)?;
+            let wh = Warehouse::open_read(loc)?;
             emit(&render_grid(
                 &lists::baselines_grid(&wh.baselines()?),
                 *format,
             ))
         }
         Request::Show(name, format) => {
-            let wh = Warehouse::open_ro(db)?;
+            let wh = Warehouse::open_read(loc)?;
             let runs = wh.run_headers(&wh.baseline_runs(name)?)?;
             if runs.is_empty() {
                 return Err(Error::Usage(format!("no baseline named '{name}'")));
@@ -76,7 +77,7 @@ pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
             emit(&render_grid(&lists::baseline_runs_grid(&runs), *format))
         }
         Request::Delete(name) => {
-            let mut wh = Warehouse::open_rw(db)?;
+            let mut wh = Warehouse::open_write(loc)?;
             if !wh.delete_baseline(name)? {
                 return Err(Error::Usage(format!("no baseline named '{name}'")));
             }

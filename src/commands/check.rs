@@ -8,6 +8,7 @@ use crate::analysis::selection::{self, Selector};
 use crate::cli::CheckArgs;
 use crate::error::{Error, Result};
 use crate::output::{emit, gate, Format};
+use crate::store::Location;
 use crate::store::{RunFilter, Warehouse};
 
 pub struct Request {
@@ -42,8 +43,8 @@ impl TryFrom<&CheckArgs> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let wh = Warehouse::open_ro(db)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let wh = Warehouse::open_read(loc)?;
     let run_id = selection::resolve_run(&wh, &r.run, &r.filter)?;
     let results = match &r.goals {
         Some((_, gf)) => goals::evaluate_run(&wh, gf, run_id)?,

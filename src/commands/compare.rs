@@ -5,6 +5,7 @@ use crate::analysis::selection::{self, Selector};
 use crate::cli::{CompareArgs, StatArgs};
 use crate::error::{Error, Result};
 use crate::output::{emit, gate, Format};
+use crate::store::Location;
 use crate::store::{RunFilter, Warehouse};
 
 pub struct Request {
@@ -89,8 +90,8 @@ impl TryFrom<&CompareArgs> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let wh = Warehouse::open_ro(db)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let wh = Warehouse::open_read(loc)?;
     let (base, cand, why) = selection::resolve_pair(&wh, &r.filter, &r.baseline, &r.candidate)?;
     let mut c = compare::compare(&wh, &base, &cand, &r.settings)?;
     c.baseline_reason = why;

@@ -12,7 +12,7 @@ use crate::metrics::{REQUESTS, TOTAL};
 use crate::model::{parse_label, Parsed};
 use crate::output::import::{render, FileResult, Status};
 use crate::output::{emit, Format};
-use crate::store::{Outcome, Warehouse};
+use crate::store::{Location, Outcome, Warehouse};
 
 pub struct Request {
     pub paths: Vec<PathBuf>,
@@ -198,12 +198,12 @@ fn push_error(report: &mut Report, file: String, format: Option<&str>, e: Error)
     report.failed.push(e);
 }
 
-pub fn run(db_path: &std::path::Path, r: &Request) -> Result<()> {
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
     let tool = r.tool.as_deref();
     let report = if r.dry_run {
         import_paths(None, &r.paths, tool, &r.options)?
     } else {
-        let mut wh = Warehouse::open_rw(db_path)?;
+        let mut wh = Warehouse::open_write(loc)?;
         import_paths(Some(&mut wh), &r.paths, tool, &r.options)?
     };
     if report.failed.is_empty() {

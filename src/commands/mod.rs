@@ -8,6 +8,7 @@ pub mod compare;
 pub mod completions;
 pub mod demo;
 pub mod import;
+pub mod lake;
 pub mod report;
 pub mod runs;
 pub mod show;
@@ -26,7 +27,11 @@ use crate::store::RunFilter;
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> Result<()> {
     crate::output::set_quiet(cli.quiet);
-    let db = &cli.db;
+    let db = &crate::store::Location {
+        db: cli.db.clone(),
+        lake: cli.lake.clone().filter(|l| !l.is_empty()),
+        offline: cli.offline,
+    };
     match &cli.command {
         Command::Import(a) => import::run(db, &a.try_into()?),
         Command::Runs(a) => runs::run(db, &a.try_into()?),
@@ -39,6 +44,11 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Baseline(a) => baseline::run(db, &a.try_into()?),
         Command::Annotate(a) => annotate::run(db, &a.try_into()?),
         Command::Report(a) => report::run(db, &a.try_into()?),
+        Command::Sync(a) => lake::run(db, &a.try_into()?),
+        Command::Lake(a) => lake::run(db, &a.try_into()?),
+        Command::Demo(_) if db.lake.is_some() => Err(Error::Usage(
+            "demo builds its own warehouse from the bundled fixtures; --lake does not apply".into(),
+        )),
         Command::Demo(a) => demo::run(a),
         Command::Completions { shell } => completions::completions(*shell),
         Command::Man => completions::man(),

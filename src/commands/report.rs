@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::output::wrote;
 use crate::report::{compare_page, period_page, run_page, Out};
 use crate::stats::changepoint::Params;
+use crate::store::Location;
 use crate::store::{RunFilter, Warehouse};
 
 pub struct Dest {
@@ -109,13 +110,13 @@ impl TryFrom<&ReportCmd> for Request {
 }
 
 /// Writes the report and says where its index.html is.
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let path = write(db, r)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let path = write(loc, r)?;
     wrote("report", &path)
 }
 
-fn write(db: &std::path::Path, r: &Request) -> Result<PathBuf> {
-    let wh = Warehouse::open_ro(db)?;
+fn write(loc: &Location, r: &Request) -> Result<PathBuf> {
+    let wh = Warehouse::open_read(loc)?;
     let o = Out::new(&r.dest.dir, r.dest.self_contained)?;
     match &r.page {
         Page::Run(run) => {

@@ -3,6 +3,7 @@
 use crate::cli::RunsArgs;
 use crate::error::{Error, Result};
 use crate::output::{emit, lists, render_grid, Format};
+use crate::store::Location;
 use crate::store::{RunFilter, Warehouse};
 
 pub struct Request {
@@ -22,8 +23,8 @@ impl TryFrom<&RunsArgs> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let wh = Warehouse::open_ro(db)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let wh = Warehouse::open_read(loc)?;
     let rows = wh.run_list(&r.filter, r.limit)?;
     emit(&render_grid(&lists::runs_grid(&rows), r.format))
 }

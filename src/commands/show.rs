@@ -4,6 +4,7 @@ use crate::analysis::selection;
 use crate::cli::ShowArgs;
 use crate::error::{Error, Result};
 use crate::output::{emit, Format};
+use crate::store::Location;
 use crate::store::{RunFilter, Warehouse};
 
 pub struct Request {
@@ -21,8 +22,8 @@ impl TryFrom<&ShowArgs> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let wh = Warehouse::open_ro(db)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let wh = Warehouse::open_read(loc)?;
     let id = selection::resolve_run(&wh, &r.run, &RunFilter::default())?;
     emit(&crate::output::show::render(&wh.run_view(id)?, r.format))
 }

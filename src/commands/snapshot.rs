@@ -4,6 +4,7 @@ use crate::cli::SnapshotSource;
 use crate::error::{Error, Result};
 use crate::import::pg_live;
 use crate::output::{emit, Format};
+use crate::store::Location;
 use crate::store::{Outcome, Warehouse};
 
 pub struct Request {
@@ -31,9 +32,9 @@ impl TryFrom<&SnapshotSource> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
     let snap = pg_live::take(&r.dsn, r.server.clone())?;
-    let mut wh = Warehouse::open_rw(db)?;
+    let mut wh = Warehouse::open_write(loc)?;
     let (id, outcome) = wh.ingest_snapshot(&snap, r.run)?;
     let status = if outcome == Outcome::Imported {
         "imported"

@@ -3,6 +3,7 @@
 use crate::cli::SqlArgs;
 use crate::error::{Error, Result};
 use crate::output::{emit, render_grid, Format};
+use crate::store::Location;
 use crate::store::Warehouse;
 
 pub struct Request {
@@ -20,7 +21,7 @@ impl TryFrom<&SqlArgs> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let wh = Warehouse::open_ro(db)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let wh = Warehouse::open_read(loc)?;
     emit(&render_grid(&wh.user_query(&r.query)?, r.format))
 }

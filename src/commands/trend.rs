@@ -5,6 +5,7 @@ use crate::cli::TrendArgs;
 use crate::error::{Error, Result};
 use crate::output::{emit, Format};
 use crate::stats::changepoint::Params;
+use crate::store::Location;
 use crate::store::{RunFilter, Warehouse};
 
 pub struct Request {
@@ -37,8 +38,8 @@ impl TryFrom<&TrendArgs> for Request {
     }
 }
 
-pub fn run(db: &std::path::Path, r: &Request) -> Result<()> {
-    let wh = Warehouse::open_ro(db)?;
+pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    let wh = Warehouse::open_read(loc)?;
     let t = trend::analyse(&wh, &r.filter, &r.target, &r.metric, &r.params)?;
     emit(&crate::output::trend::render(&t, r.format))
 }

@@ -4,6 +4,7 @@
 
 pub mod gate;
 pub mod import;
+pub mod lake;
 pub mod lists;
 pub mod show;
 pub mod trend;

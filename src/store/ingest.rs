@@ -7,6 +7,8 @@ use std::path::Path;
 use duckdb::{params, Connection, OptionalExt};
 use hdrhistogram::serialization::Serializer;
 
+use super::lake::layout::Partition;
+use super::lake::publish::{publish, Unit};
 use super::{explain_open_error, ts, ts_value, wh_err, Warehouse};
 use crate::error::{Error, Result};
 use crate::import::{content_key, legacy_content_key};
@@ -103,9 +105,14 @@ fn find_key(
 
 fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> {
     let key = content_key(&run.sources, run.key_suffix.as_deref());
+    let part = Partition::of(&run.tool, run.started_at);
     if let Some(id) = find_key(&wh.conn, "run", &key, || {
         legacy_content_key(&run.sources, run.key_suffix.as_deref()).ok()
     })? {
+        // in the index but perhaps not in the lake (imported before --lake was used)
+        if let Some(lake) = wh.lake.as_ref() {
+            publish(&wh.conn, lake, Unit::Run(id), &key, &part)?;
+        }
         return Ok((id, Outcome::AlreadyImported));
     }
     let tx = wh.conn.transaction().map_err(db_err)?;
@@ -202,6 +209,10 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
                 .map_err(db_err)?;
         }
     }
+    // the lake first: if the upload fails, the transaction rolls back and the index is unchanged
+    if let Some(lake) = wh.lake.as_ref() {
+        publish(&tx, lake, Unit::Run(id), &key, &part)?;
+    }
     tx.commit().map_err(db_err)?;
     Ok((id, Outcome::Imported))
 }
@@ -213,9 +224,13 @@ fn ingest_snapshot_tx(
 ) -> Result<(i64, Outcome)> {
     let key_of = |sources: String| format!("{sources}|{}|{}", snap.server, ts(snap.taken_at));
     let key = key_of(content_key(&snap.sources, None));
+    let part = Partition::of("postgres", Some(snap.taken_at));
     if let Some(id) = find_key(&wh.conn, "pg_snapshot", &key, || {
         legacy_content_key(&snap.sources, None).ok().map(key_of)
     })? {
+        if let Some(lake) = wh.lake.as_ref() {
+            publish(&wh.conn, lake, Unit::Snapshot(id), &key, &part)?;
+        }
         return Ok((id, Outcome::AlreadyImported));
     }
     if let Some(r) = run_id {
@@ -263,6 +278,9 @@ fn ingest_snapshot_tx(
             .map_err(db_err)?;
         }
         app.flush().map_err(db_err)?;
+    }
+    if let Some(lake) = wh.lake.as_ref() {
+        publish(&tx, lake, Unit::Snapshot(id), &key, &part)?;
     }
     tx.commit().map_err(db_err)?;
     Ok((id, Outcome::Imported))

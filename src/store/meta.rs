@@ -4,6 +4,7 @@
 use chrono::NaiveDateTime;
 use duckdb::params;
 
+use super::lake::events::{self, AnnotationBody, BaselineBody, Event};
 use super::{id_list, sql_err, time_of, ts, Warehouse};
 use crate::error::{Error, Result};
 
@@ -49,6 +50,14 @@ pub struct AnnotationRow {
 impl Warehouse {
     /// Names the runs `ids` as baseline `name` (replacing a baseline of that name).
     pub fn set_baseline(&mut self, name: &str, selector: &str, ids: &[i64]) -> Result<()> {
+        if self.lake.is_some() {
+            let mut ev = Event::new(format!("baseline:{name}"), "set");
+            ev.baseline = Some(BaselineBody {
+                selector: selector.to_string(),
+                runs: self.keys_of(ids)?,
+            });
+            return self.record(&ev);
+        }
         let tx = self.conn.transaction().map_err(sql_err)?;
         tx.execute("DELETE FROM baseline_run WHERE name = ?", params![name])
             .map_err(sql_err)?;
@@ -91,6 +100,13 @@ impl Warehouse {
 
     /// Deletes a baseline; false when there was none of that name.
     pub fn delete_baseline(&mut self, name: &str) -> Result<bool> {
+        if self.lake.is_some() {
+            let existed = self.baselines()?.iter().any(|b| b.name == name);
+            if existed {
+                self.record(&Event::new(format!("baseline:{name}"), "delete"))?;
+            }
+            return Ok(existed);
+        }
         let tx = self.conn.transaction().map_err(sql_err)?;
         let n = tx
             .execute("DELETE FROM baseline WHERE name = ?", params![name])
@@ -113,6 +129,28 @@ impl Warehouse {
             if !self.run_exists(r)? {
                 return Err(Error::Usage(format!("--run {r}: no such run")));
             }
+        }
+        if self.lake.is_some() {
+            let gid = format!("{:016x}", rand::random::<u64>());
+            let mut ev = Event::new(format!("annotation:{gid}"), "set");
+            ev.annotation = Some(AnnotationBody {
+                happened_at: at,
+                run_key: match run {
+                    Some(r) => self.keys_of(&[r])?.into_iter().next(),
+                    None => None,
+                },
+                kind: kind.as_str().to_string(),
+                text: text.to_string(),
+            });
+            self.record(&ev)?;
+            return self
+                .conn
+                .query_row(
+                    "SELECT id FROM annotation WHERE global_id = ?",
+                    params![gid],
+                    |r| r.get(0),
+                )
+                .map_err(sql_err);
         }
         self.conn
             .query_row(
@@ -145,6 +183,42 @@ impl Warehouse {
                 ))
             })?;
         Ok(rows)
+    }
+
+    /// The content keys of runs, in the order given.
+    fn keys_of(&self, ids: &[i64]) -> Result<Vec<String>> {
+        ids.iter()
+            .map(|id| {
+                self.conn
+                    .query_row(
+                        "SELECT content_key FROM run WHERE id = ?",
+                        params![id],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql_err)
+            })
+            .collect()
+    }
+
+    /// Writes a state change to the lake, then applies it to the index: the lake first, so
+    /// the index never holds a change the others cannot see.
+    fn record(&mut self, ev: &Event) -> Result<()> {
+        let Some(lake) = self.lake.as_ref() else {
+            return Err(Error::Internal("record without a lake".into()));
+        };
+        super::lake::publish::ensure_marker(lake)?;
+        let body = serde_json::to_vec(ev).map_err(|e| Error::Internal(format!("event: {e}")))?;
+        let rel = ev.rel();
+        let bytes = body.len() as i64;
+        lake.put(&rel, body)?;
+        let tx = self.conn.transaction().map_err(sql_err)?;
+        events::apply(&tx, &[(rel.clone(), ev.clone())])?;
+        tx.execute(
+            "INSERT INTO lake_file VALUES (?, ?, current_timestamp) ON CONFLICT DO NOTHING",
+            params![rel, bytes],
+        )
+        .map_err(sql_err)?;
+        tx.commit().map_err(sql_err)
     }
 
     /// The runs among `runs` with an acknowledgement.

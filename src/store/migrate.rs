@@ -14,6 +14,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../schema/002_analysis.sql")),
     (3, include_str!("../../schema/003_blake3.sql")),
     (4, include_str!("../../schema/004_rekey_legacy.sql")),
+    (5, include_str!("../../schema/005_lake.sql")),
 ];
 
 pub fn latest_version() -> i64 {

@@ -8,9 +8,11 @@
 //! - `values`: measurements, histograms, per-interval series, a metric's series over runs;
 //! - `meta`: baselines and annotations;
 //! - `statements`: pg_stat_statements intervals for the database sections;
-//! - `query`: the user's own read-only SQL.
+//! - `query`: the user's own read-only SQL;
+//! - `lake`: the shared history (`--lake`): publishing, sync, compaction, events.
 
 pub mod ingest;
+pub mod lake;
 pub mod meta;
 pub mod migrate;
 pub mod query;
@@ -37,6 +39,27 @@ pub const DEMO_FILE: &str = "demo.duckdb";
 pub struct Warehouse {
     conn: Connection,
     path: PathBuf,
+    /// The shared lake this warehouse indexes: imports are written there first.
+    lake: Option<lake::Lake>,
+}
+
+/// Where a command's history is: the local warehouse file, and the lake it indexes (if any).
+#[derive(Debug, Clone)]
+pub struct Location {
+    pub db: PathBuf,
+    pub lake: Option<String>,
+    /// Read the index as it is, without syncing it with the lake first.
+    pub offline: bool,
+}
+
+impl Location {
+    pub fn local(db: &Path) -> Location {
+        Location {
+            db: db.to_path_buf(),
+            lake: None,
+            offline: false,
+        }
+    }
 }
 
 /// How long to wait for another perfledger process that holds the write lock.
@@ -119,7 +142,36 @@ impl Warehouse {
         Ok(Warehouse {
             conn,
             path: path.to_path_buf(),
+            lake: None,
         })
+    }
+
+    /// Opens for writing; with a lake, imports and state changes go to the lake first.
+    pub fn open_write(loc: &Location) -> Result<Self> {
+        let lake = loc.lake.as_deref().map(lake::Lake::open).transpose()?;
+        let mut wh = Warehouse::open_rw(&loc.db)?;
+        if let Some(l) = &lake {
+            lake::sync::bind(&wh.conn, l, &loc.db)?;
+        }
+        wh.lake = lake;
+        Ok(wh)
+    }
+
+    /// Opens for reading; with a lake (and not `--offline`), syncs the index first.
+    pub fn open_read(loc: &Location) -> Result<Self> {
+        match (&loc.lake, loc.offline) {
+            (Some(_), false) => {
+                let mut wh = Warehouse::open_write(loc)?;
+                wh.sync()?;
+                Ok(wh)
+            }
+            _ => Warehouse::open_ro(&loc.db),
+        }
+    }
+
+    /// The lake this warehouse indexes.
+    pub fn lake(&self) -> Option<&lake::Lake> {
+        self.lake.as_ref()
     }
 
     /// Creates or opens a warehouse brought only up to schema `version`: for tests of upgrades.
@@ -129,6 +181,7 @@ impl Warehouse {
         Ok(Warehouse {
             conn,
             path: path.to_path_buf(),
+            lake: None,
         })
     }
 
@@ -149,11 +202,13 @@ impl Warehouse {
             return Ok(Warehouse {
                 conn: open_conn(path, true)?,
                 path: path.to_path_buf(),
+                lake: None,
             });
         }
         Ok(Warehouse {
             conn,
             path: path.to_path_buf(),
+            lake: None,
         })
     }
 

@@ -1,0 +1,392 @@
+//! `perfledger sync`: brings the index up to date with the lake, reading only files it has
+//! not seen. A unit (run or snapshot) is read once its head file is listed; its other files
+//! were written before the head, so they are listed too. Units already in the index are
+//! skipped; of several files holding the same unit (a compacted file and the small files it
+//! replaces) one is read. Everything a sync adds is one transaction.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::path::PathBuf;
+
+use duckdb::{params, Connection};
+
+use super::layout::{
+    self, classify, file_id, Kind, Table, RUN, RUN_PARTS, SNAPSHOT, SNAPSHOT_PARTS,
+};
+use super::{events, Entry, Lake};
+use crate::error::{Error, Result};
+use crate::store::{lit, sql_err, ts, Warehouse};
+
+/// What one sync did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    pub lake: String,
+    /// Runs added to the index.
+    pub runs: usize,
+    pub snapshots: usize,
+    pub events: usize,
+    /// Files read or recorded as seen.
+    pub files: usize,
+    /// Files of units whose head file is not there yet (an import under way, or one that was
+    /// killed: `lake vacuum` removes those).
+    pub pending: usize,
+}
+
+/// The lake's objects, sorted by what they are.
+#[derive(Default)]
+struct Listing {
+    /// Unit ids that have a head file, per head table (seen or not).
+    heads: HashMap<&'static str, HashSet<String>>,
+    /// Unseen files per table: unit files with their id, compacted files with None.
+    unseen: HashMap<String, Vec<(Option<String>, Entry)>>,
+    events: Vec<Entry>,
+    pending: Vec<Entry>,
+    has_marker: bool,
+}
+
+fn head_of(table: &str) -> &'static str {
+    if table == SNAPSHOT.name || SNAPSHOT_PARTS.iter().any(|t| t.name == table) {
+        SNAPSHOT.name
+    } else {
+        RUN.name
+    }
+}
+
+fn list(lake: &Lake, seen: &HashSet<String>) -> Result<Listing> {
+    let mut l = Listing::default();
+    for e in lake.list()? {
+        match classify(lake.url(), &e.rel)? {
+            Kind::Marker => l.has_marker = true,
+            Kind::Staging => {}
+            Kind::Event => {
+                if !seen.contains(&e.rel) {
+                    l.events.push(e);
+                }
+            }
+            Kind::Unit { table, id, .. } => {
+                if table == RUN.name || table == SNAPSHOT.name {
+                    let h = if table == RUN.name {
+                        RUN.name
+                    } else {
+                        SNAPSHOT.name
+                    };
+                    l.heads.entry(h).or_default().insert(id.clone());
+                }
+                if !seen.contains(&e.rel) {
+                    l.unseen.entry(table).or_default().push((Some(id), e));
+                }
+            }
+            Kind::Compact { table, .. } => {
+                if !seen.contains(&e.rel) {
+                    l.unseen.entry(table).or_default().push((None, e));
+                }
+            }
+        }
+    }
+    // Unit files without a head are not read and not recorded: the head may still come.
+    for (table, files) in &mut l.unseen {
+        let heads = l.heads.get(head_of(table));
+        let (keep, pending): (Vec<_>, Vec<_>) = files.drain(..).partition(|(id, _)| {
+            id.as_ref()
+                .is_none_or(|id| heads.is_some_and(|h| h.contains(id)))
+        });
+        *files = keep;
+        l.pending.extend(pending.into_iter().map(|(_, e)| e));
+    }
+    Ok(l)
+}
+
+/// Local paths DuckDB can read: the files themselves in a folder lake, downloads otherwise.
+fn readable(
+    lake: &Lake,
+    rels: &[String],
+    tmp: &tempfile::TempDir,
+    tag: &str,
+) -> Result<Vec<String>> {
+    if lake.local_file("").is_some() {
+        return Ok(rels
+            .iter()
+            .filter_map(|r| lake.local_file(r))
+            .map(|p| p.display().to_string())
+            .collect());
+    }
+    let dir = tmp.path().join(tag);
+    std::fs::create_dir_all(&dir).map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
+    let paths: Vec<PathBuf> = lake.get_many(rels, &dir)?;
+    Ok(paths.iter().map(|p| p.display().to_string()).collect())
+}
+
+fn file_list(paths: &[String]) -> String {
+    let items: Vec<String> = paths.iter().map(|p| lit(p)).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// The unseen files of `table` to read: compacted ones, and unit files of new units.
+fn wanted(l: &Listing, table: &str, new_ids: &HashSet<String>) -> Vec<Entry> {
+    l.unseen
+        .get(table)
+        .map(|v| {
+            v.iter()
+                .filter(|(id, _)| id.as_ref().is_none_or(|id| new_ids.contains(id)))
+                .map(|(_, e)| e.clone())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn rels(v: &[Entry]) -> Vec<String> {
+    v.iter().map(|e| e.rel.clone()).collect()
+}
+
+/// Stages the unseen head files of one head table; returns the keys of units new to the index.
+fn stage_heads(
+    conn: &Connection,
+    lake: &Lake,
+    l: &Listing,
+    head: &Table,
+    tmp: &tempfile::TempDir,
+) -> Result<Vec<String>> {
+    let files = wanted(
+        l,
+        head.name,
+        &l.heads.get(head.name).cloned().unwrap_or_default(),
+    );
+    let stage = format!("s_{}", head.name);
+    if files.is_empty() {
+        return Ok(Vec::new());
+    }
+    let paths = readable(lake, &rels(&files), tmp, head.name)?;
+    // when each head file entered the lake: the run's imported_at in this index
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE s_mtime (filename VARCHAR, modified TIMESTAMP);"
+    ))
+    .map_err(sql_err)?;
+    {
+        let mut app = conn.appender("s_mtime").map_err(sql_err)?;
+        for (p, e) in paths.iter().zip(&files) {
+            app.append_row(params![p, ts(e.modified)])
+                .map_err(sql_err)?;
+        }
+        app.flush().map_err(sql_err)?;
+    }
+    let local = if head.name == RUN.name {
+        "run"
+    } else {
+        "pg_snapshot"
+    };
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE {stage} AS
+         SELECT * FROM (
+             SELECT h.*, m.modified, min(h.filename) OVER (PARTITION BY h.{key}) AS first_file
+             FROM read_parquet({list}, union_by_name = true, filename = true, hive_partitioning = false) h
+             JOIN s_mtime m ON m.filename = h.filename
+         ) WHERE filename = first_file AND {key} NOT IN (SELECT content_key FROM {local});",
+        key = head.key,
+        list = file_list(&paths),
+    ))
+    .map_err(sql_err)?;
+    let keys: Vec<String> = {
+        let mut st = conn
+            .prepare(&format!("SELECT {} FROM {stage}", head.key))
+            .map_err(sql_err)?;
+        let rows = st.query_map([], |r| r.get(0)).map_err(sql_err)?;
+        rows.collect::<std::result::Result<_, _>>()
+            .map_err(sql_err)?
+    };
+    Ok(keys)
+}
+
+/// Inserts the staged new units' head rows, then their part tables' rows.
+fn insert_units(
+    conn: &Connection,
+    lake: &Lake,
+    l: &Listing,
+    head: &Table,
+    parts: &[Table],
+    keys: &[String],
+    tmp: &tempfile::TempDir,
+) -> Result<()> {
+    if keys.is_empty() {
+        return Ok(());
+    }
+    let stage = format!("s_{}", head.name);
+    if head.name == RUN.name {
+        conn.execute_batch(&format!(
+            "INSERT INTO run ({cols}, content_key, imported_at) SELECT {cols}, run_key, modified FROM {stage};",
+            cols = RUN.cols.join(", ")
+        ))
+        .map_err(sql_err)?;
+    } else {
+        conn.execute_batch(&format!(
+            "INSERT INTO pg_snapshot (server, taken_at, stats_reset, source, run_id, content_key, imported_at)
+             SELECT s.server, s.taken_at, s.stats_reset, s.source, r.id, s.snapshot_key, s.modified
+             FROM {stage} s LEFT JOIN run r ON r.content_key = s.run_key;"
+        ))
+        .map_err(sql_err)?;
+    }
+    let new_ids: HashSet<String> = keys.iter().map(|k| file_id(k)).collect();
+    let (owner, fk) = if head.name == RUN.name {
+        ("run", "run_id")
+    } else {
+        ("pg_snapshot", "snapshot_id")
+    };
+    for t in parts {
+        let files = wanted(l, t.name, &new_ids);
+        if files.is_empty() {
+            continue;
+        }
+        let paths = readable(lake, &rels(&files), tmp, t.name)?;
+        let cols = t.cols.join(", ");
+        let p_cols = t
+            .cols
+            .iter()
+            .map(|c| format!("p.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        conn.execute_batch(&format!(
+            "INSERT INTO {table} ({fk}, {cols})
+             SELECT o.id, {p_cols} FROM (
+                 SELECT *, min(filename) OVER (PARTITION BY {key}) AS first_file
+                 FROM read_parquet({list}, union_by_name = true, filename = true, hive_partitioning = false)
+                 WHERE {key} IN (SELECT {key} FROM {stage})
+             ) p JOIN {owner} o ON o.content_key = p.{key}
+             WHERE p.filename = p.first_file;",
+            table = t.name,
+            key = t.key,
+            list = file_list(&paths),
+        ))
+        .map_err(sql_err)?;
+    }
+    Ok(())
+}
+
+fn seen_files(conn: &Connection) -> Result<HashSet<String>> {
+    let mut st = conn
+        .prepare("SELECT path FROM lake_file")
+        .map_err(sql_err)?;
+    let rows = st.query_map([], |r| r.get(0)).map_err(sql_err)?;
+    rows.collect::<std::result::Result<_, _>>().map_err(sql_err)
+}
+
+/// Records the lake an index follows; refuses an index that follows another lake.
+pub(crate) fn bind(conn: &Connection, lake: &Lake, db: &std::path::Path) -> Result<()> {
+    let bound: Option<String> = conn
+        .query_row("SELECT max(url) FROM lake_binding", [], |r| r.get(0))
+        .map_err(sql_err)?;
+    match bound {
+        Some(u) if u == lake.id() => Ok(()),
+        Some(u) => Err(crate::store::wh_err(
+            db,
+            format!("this index follows the lake {u}, not {}: use another --db for this lake (or `perfledger lake rebuild` to re-point it)", lake.id()),
+        )),
+        None => conn
+            .execute(
+                "INSERT INTO lake_binding VALUES (?, current_timestamp)",
+                params![lake.id()],
+            )
+            .map(|_| ())
+            .map_err(sql_err),
+    }
+}
+
+fn sync_once(conn: &mut Connection, lake: &Lake) -> Result<SyncReport> {
+    let seen = seen_files(conn)?;
+    let l = list(lake, &seen)?;
+    if l.has_marker {
+        layout::read_marker(lake.url(), &lake.get(layout::MARKER)?)?;
+    }
+    let tmp = tempfile::tempdir().map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
+    let ev = events::read_new(lake, &l.events)?;
+    let tx = conn.transaction().map_err(sql_err)?;
+    let runs = stage_heads(&tx, lake, &l, &RUN, &tmp)?;
+    insert_units(&tx, lake, &l, &RUN, RUN_PARTS, &runs, &tmp)?;
+    let snaps = stage_heads(&tx, lake, &l, &SNAPSHOT, &tmp)?;
+    insert_units(&tx, lake, &l, &SNAPSHOT, SNAPSHOT_PARTS, &snaps, &tmp)?;
+    let n_events = events::apply(&tx, &ev)?;
+    let mut files = 0;
+    {
+        let mut app = tx.appender("lake_file").map_err(sql_err)?;
+        let now = ts(chrono::Utc::now().naive_utc());
+        for e in l.unseen.values().flatten().map(|(_, e)| e).chain(&l.events) {
+            app.append_row(params![e.rel, e.bytes as i64, now])
+                .map_err(sql_err)?;
+            files += 1;
+        }
+        app.flush().map_err(sql_err)?;
+    }
+    tx.commit().map_err(sql_err)?;
+    Ok(SyncReport {
+        lake: lake.url().to_string(),
+        runs: runs.len(),
+        snapshots: snaps.len(),
+        events: n_events,
+        files,
+        pending: l.pending.len(),
+    })
+}
+
+/// A file listed a moment ago and gone now: a compaction removed it. Listing again helps.
+fn vanished(e: &Error) -> bool {
+    let m = e.to_string();
+    m.contains("No such file")
+        || m.contains("not found")
+        || m.contains("NotFound")
+        || m.contains("No files found")
+}
+
+impl Warehouse {
+    /// Brings the index up to date with the lake (see the module docs).
+    pub fn sync(&mut self) -> Result<SyncReport> {
+        let Some(lake) = self.lake.as_ref() else {
+            return Err(Error::Usage(
+                "no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into(),
+            ));
+        };
+        bind(&self.conn, lake, &self.path)?;
+        let mut attempt = 0;
+        loop {
+            match sync_once(&mut self.conn, lake) {
+                Err(e) if vanished(&e) && attempt < 3 => attempt += 1,
+                r => return r,
+            }
+        }
+    }
+
+    /// Run keys of the index, for tests and `lake status`.
+    pub fn run_keys(&self) -> Result<BTreeSet<String>> {
+        let keys: Vec<String> = self.rows("SELECT content_key FROM run", [], |r| r.get(0))?;
+        Ok(keys.into_iter().collect())
+    }
+}
+
+impl Warehouse {
+    /// Recreates the index at `loc.db` from the lake alone: a fresh file beside it is synced,
+    /// then moved over it. Runs imported without --lake are not in the lake and are dropped.
+    pub fn rebuild(loc: &crate::store::Location) -> Result<SyncReport> {
+        let mut name = loc.db.as_os_str().to_owned();
+        name.push(".rebuild");
+        let fresh = PathBuf::from(name);
+        let wal = |p: &std::path::Path| {
+            let mut w = p.as_os_str().to_owned();
+            w.push(".wal");
+            PathBuf::from(w)
+        };
+        for p in [fresh.clone(), wal(&fresh)] {
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(|e| crate::store::wh_err(&p, e))?;
+            }
+        }
+        let report = {
+            let mut wh = Warehouse::open_write(&crate::store::Location {
+                db: fresh.clone(),
+                lake: loc.lake.clone(),
+                offline: false,
+            })?;
+            wh.sync()?
+        };
+        if wal(&loc.db).exists() {
+            std::fs::remove_file(wal(&loc.db)).map_err(|e| crate::store::wh_err(&loc.db, e))?;
+        }
+        std::fs::rename(&fresh, &loc.db).map_err(|e| crate::store::wh_err(&loc.db, e))?;
+        Ok(report)
+    }
+}

@@ -1,5 +1,5 @@
 -- perfledger warehouse, schema version 5: the warehouse as the index of a shared lake
--- (`--lake URL`, see docs/lake.md). The lake's Parquet files are the source of truth; these
+-- (`--lake URL`, see the README, "Team history"). The lake's Parquet files are the source of truth; these
 -- tables record which lake this index follows and which of its files it has read, so that
 -- `perfledger sync` reads only files it has not seen.
 CREATE TABLE lake_binding (

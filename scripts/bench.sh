@@ -5,6 +5,8 @@
 #   scripts/bench.sh k6         k6 NDJSON ingest vs DuckDB read_ndjson (SIZES="1000 4000" MB)
 #   scripts/bench.sh locust     a long Locust stats_history (LOCUST_SECONDS=28800)
 #   scripts/bench.sh warehouse  check / compare / trend / quarterly report on RUNS=100000 x 50
+#   scripts/bench.sh lake       sync of LAKE_RUNS=10000 x 50 from a folder lake into a fresh index,
+#                               against DuckDB reading the same files; check/compare in lake mode
 #
 # Inputs are generated deterministically (examples/bench_gen.rs) into BENCH_DIR
 # (default ~/.cache/perfledger-bench) and kept for the next run. Each timing is the best of
@@ -18,6 +20,7 @@ SIZES=${SIZES:-"1000 4000"}
 REPEAT=${REPEAT:-3}
 RUNS=${RUNS:-100000}
 LOCUST_SECONDS=${LOCUST_SECONDS:-28800}
+LAKE_RUNS=${LAKE_RUNS:-10000}
 what=${1:-all}
 
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install -y time)" >&2; exit 2; }
@@ -119,11 +122,67 @@ bench_warehouse() {
   echo
 }
 
+bench_lake() {
+  local d=$BENCH_DIR/lake_${LAKE_RUNS}
+  mkdir -p "$d"
+  # the lake: a generated warehouse pushed run by run, as `import` writes each run
+  if [ ! -s "$d/lake.done" ]; then
+    rm -rf "$d/lake" "$d/src.duckdb" "$d/src.duckdb.wal"
+    "$G" warehouse "$LAKE_RUNS" 50 "$d/src.duckdb" 2>/dev/null
+    "$P" --db "$d/src.duckdb" --lake "$d/lake" lake push --quiet >/dev/null
+    cp -r "$d/lake" "$d/compacted"
+    for m in $(ls "$d/compacted/v1/run/"*/ | grep -o 'month=[^/]*' | sort -u | cut -d= -f2); do
+      "$P" --db "$d/c.duckdb" --lake "$d/compacted" lake compact --month "$m" >/dev/null
+    done
+    touch "$d/lake.done"
+  fi
+  local files cfiles
+  files=$(find "$d/lake" -name '*.parquet' | wc -l); cfiles=$(find "$d/compacted" -name '*.parquet' | wc -l)
+  echo "### Lake: sync of $LAKE_RUNS runs x 50 targets into a fresh index (folder lake)"
+  echo
+  echo "| lake | files | perfledger sync | peak RSS | DuckDB: the same files into tables | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
+  echo "|---|---|---|---|---|---|---|"
+  local lake n
+  for lake in lake compacted; do
+    n=$files; [ "$lake" = compacted ] && n=$cfiles
+    BEFORE="rm -f '$d/fresh.duckdb' '$d/fresh.duckdb.wal'" best "$P" --db "$d/fresh.duckdb" --lake "$d/$lake" sync
+    local pw=$WALL prss=$RSS
+    BEFORE="rm -f '$d/yard.duckdb' '$d/yard.duckdb.wal'" best python3 scripts/bench/duckdb_lake.py "$d/$lake" "$d/yard.duckdb"
+    awk -v l="$lake" -v n="$n" -v pw="$pw" -v prss="$prss" -v dw="$WALL" -v drss="$RSS" 'BEGIN {
+      printf "| %s | %d | %.2f s | %d MB | %.2f s | %d MB | %.2fx |\n", l, n, pw, prss, dw, drss, dw / pw }'
+  done
+  echo
+  echo "DuckDB = \`scripts/bench/duckdb_lake.py\`: one CREATE TABLE AS read_parquet per table over the same files (no dedup, no ids), whole process."
+  echo
+  # CI right after an import: the lake-mode command syncs one new run first
+  local k6=fixtures/k6/shop_summary_export.json
+  rm -f "$d/ci.duckdb" "$d/ci.duckdb.wal"
+  cp "$d/fresh.duckdb" "$d/ci.duckdb"
+  rm -f "$d/local.duckdb" "$d/local.duckdb.wal"
+  cp "$d/src.duckdb" "$d/local.duckdb"
+  "$P" --db "$d/local.duckdb" import --quiet "$k6" >/dev/null
+  echo "| command ($LAKE_RUNS runs) | local file | lake mode (index synced before the import) | difference |"
+  echo "|---|---|---|---|"
+  local cmd
+  OK_CODES="0 5"
+  for cmd in "check --baseline last:20 --goals scripts/bench/goals.toml latest" "compare --baseline last:20 --candidate latest"; do
+    # shellcheck disable=SC2086
+    best "$P" --db "$d/local.duckdb" $cmd; local lw=$WALL
+    # shellcheck disable=SC2086
+    BEFORE="rm -f '$d/ci.duckdb.wal'; cp '$d/fresh.duckdb' '$d/ci.duckdb'; rm -rf '$d/lake2'; cp -r '$d/compacted' '$d/lake2'; '$P' --db '$d/ci.duckdb' --lake '$d/lake2' lake rebuild --quiet >/dev/null; '$P' --db '$d/ci.duckdb' --lake '$d/lake2' import --quiet $k6 >/dev/null" \
+      best "$P" --db "$d/ci.duckdb" --lake "$d/lake2" $cmd
+    awk -v c="$cmd" -v lw="$lw" -v kw="$WALL" 'BEGIN { printf "| `%s` | %.2f s | %.2f s | %+.2f s |\n", c, lw, kw, kw - lw }'
+  done
+  OK_CODES="0"
+  echo
+}
+
 machine
 case $what in
   k6) bench_k6 ;;
   locust) bench_locust ;;
   warehouse) bench_warehouse ;;
-  all) bench_k6; bench_locust; bench_warehouse ;;
-  *) echo "usage: scripts/bench.sh [k6|locust|warehouse|all]" >&2; exit 2 ;;
+  lake) bench_lake ;;
+  all) bench_k6; bench_locust; bench_warehouse; bench_lake ;;
+  *) echo "usage: scripts/bench.sh [k6|locust|warehouse|lake|all]" >&2; exit 2 ;;
 esac

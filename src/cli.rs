@@ -139,6 +139,11 @@ pub enum LakeCmd {
         #[arg(long, value_enum, default_value = "table")]
         format: FormatArg,
     },
+    /// Write the runs of the local index (--db) that the lake lacks: a warehouse joins a lake.
+    Push {
+        #[arg(long, value_enum, default_value = "table")]
+        format: FormatArg,
+    },
     /// Recreate the local index (--db) from the lake alone.
     Rebuild {
         #[arg(long, value_enum, default_value = "table")]

@@ -73,14 +73,37 @@ pub fn parse(s: &str) -> Result<Selector> {
     })
 }
 
-/// A run reference: an id or `latest` (the newest run of the filter).
+/// A run reference: an id, `latest` (the newest run of the filter), `key:PREFIX` (a run's
+/// global id, its content key, as `runs` shows it) or `KEY=VALUE[,KEY=VALUE]` (the newest run
+/// with those labels: how a CI job finds its own run in a shared history).
 pub fn resolve_run(wh: &Warehouse, s: &str, filter: &RunFilter) -> Result<i64> {
     let id = if s == "latest" {
         wh.select_runs(filter, Some(1), &[])?.first().copied()
+    } else if let Some(prefix) = s.strip_prefix("key:") {
+        let ids = wh.runs_with_key_prefix(prefix)?;
+        if ids.len() > 1 {
+            return Err(Error::Usage(format!(
+                "run '{s}': {} runs have keys starting so (ids {}): give more digits",
+                ids.len(),
+                ids.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        ids.first().copied()
+    } else if s.contains('=') {
+        let mut f = filter.clone();
+        for p in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            f.labels.push(parse_label(p)?);
+        }
+        wh.select_runs(&f, Some(1), &[])?.first().copied()
     } else {
-        let n: i64 = s
-            .parse()
-            .map_err(|_| Error::Usage(format!("run '{s}': expected a run id or 'latest'")))?;
+        let n: i64 = s.parse().map_err(|_| {
+            Error::Usage(format!(
+                "run '{s}': expected a run id, latest, key:PREFIX or KEY=VALUE labels"
+            ))
+        })?;
         wh.run_exists(n)?.then_some(n)
     };
     id.ok_or_else(|| {

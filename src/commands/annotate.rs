@@ -36,7 +36,7 @@ impl TryFrom<&AnnotateArgs> for Request {
 }
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
-    let mut wh = Warehouse::open_write(loc)?;
+    let mut wh = Warehouse::open_write_synced(loc)?;
     let id = wh.annotate(r.at, r.run, r.kind, &r.text)?;
     emit(&format!("annotation {id} ({}) recorded\n", r.kind.as_str()))
 }

@@ -56,7 +56,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
             selector,
             filter,
         } => {
-            let mut wh = Warehouse::open_write(loc)?;
+            let mut wh = Warehouse::open_write_synced(loc)?;
             let ids = selection::resolve(&wh, selector, filter, &[])?;
             wh.set_baseline(name, text, &ids)?;
             emit(&format!("baseline '{name}' = runs {ids:?}\n"))
@@ -77,7 +77,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
             emit(&render_grid(&lists::baseline_runs_grid(&runs), *format))
         }
         Request::Delete(name) => {
-            let mut wh = Warehouse::open_write(loc)?;
+            let mut wh = Warehouse::open_write_synced(loc)?;
             if !wh.delete_baseline(name)? {
                 return Err(Error::Usage(format!("no baseline named '{name}'")));
             }

@@ -139,6 +139,11 @@ pub fn import_paths(
                 requests: g.run.target(TOTAL).and_then(|t| t.get(REQUESTS)),
                 message: (!g.run.warnings.is_empty()).then(|| g.run.warnings.join("; ")),
             }),
+            // the lake is unreachable or refuses: the remaining runs would fail the same way
+            Err(e @ Error::Lake { .. }) => {
+                push_error(&mut report, file, Some(names[g.units[0]].1), e);
+                break;
+            }
             Err(e) => push_error(&mut report, file, Some(names[g.units[0]].1), e),
         }
     }
@@ -206,6 +211,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         let mut wh = Warehouse::open_write(loc)?;
         import_paths(Some(&mut wh), &r.paths, tool, &r.options)?
     };
+    let mut report = report;
     if report.failed.is_empty() {
         return emit(&render(&report.results, r.format));
     }
@@ -216,6 +222,18 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         return Ok(());
     }
     emit(&render(&report.results, r.format))?;
+    // a lake failure is the warehouse's exit code (4), not bad input
+    if let Some(i) = report
+        .failed
+        .iter()
+        .position(|e| matches!(e, Error::Lake { .. }))
+    {
+        let lake = report.failed.swap_remove(i);
+        for e in &report.failed {
+            crate::output::error(e);
+        }
+        return Err(lake);
+    }
     for e in &report.failed {
         crate::output::error(e);
     }

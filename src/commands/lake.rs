@@ -20,6 +20,7 @@ pub enum Request {
         format: Format,
     },
     Rebuild(Format),
+    Push(Format),
 }
 
 impl TryFrom<&SyncArgs> for Request {
@@ -58,6 +59,7 @@ impl TryFrom<&LakeCmd> for Request {
                 format: super::format(*format)?,
             },
             LakeCmd::Rebuild { format } => Request::Rebuild(super::format(*format)?),
+            LakeCmd::Push { format } => Request::Push(super::format(*format)?),
         })
     }
 }
@@ -105,6 +107,11 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         } => {
             let report = compact::vacuum(&Lake::open(url)?, *grace, *dry_run)?;
             emit(&render_vacuum(&report, *format))
+        }
+        Request::Push(format) => {
+            let mut wh = Warehouse::open_write(loc)?;
+            let n = wh.push()?;
+            emit(&crate::output::lake::render_push(url, n, *format))
         }
         Request::Rebuild(format) => {
             let report = Warehouse::rebuild(loc)?;

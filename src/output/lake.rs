@@ -5,7 +5,7 @@ use crate::store::lake::compact::{CompactReport, VacuumReport};
 use crate::store::lake::sync::SyncReport;
 
 fn pairs(rows: &[(&str, String)], format: Format) -> String {
-    let header = vec!["".to_string(), "".to_string()];
+    let header = vec!["item".to_string(), "value".to_string()];
     let rows: Vec<Vec<String>> = rows
         .iter()
         .map(|(k, v)| vec![k.to_string(), v.clone()])
@@ -67,4 +67,17 @@ pub fn render_vacuum(r: &VacuumReport, format: Format) -> String {
         out.push_str(&format!("{verb} {n} file(s) in {}\n", r.lake));
     }
     out
+}
+
+pub fn render_push(lake: &str, written: usize, format: Format) -> String {
+    if format == Format::Json {
+        return pretty(&serde_json::json!({"lake": lake, "written": written}));
+    }
+    pairs(
+        &[
+            ("lake", lake.to_string()),
+            ("runs and snapshots written", written.to_string()),
+        ],
+        format,
+    )
 }

@@ -19,6 +19,7 @@ pub fn runs_grid(rows: &[RunListRow]) -> Grid {
         "p95_ms",
         "error_rate",
         "labels",
+        "key",
     ]);
     for r in rows {
         g.push(vec![
@@ -35,6 +36,7 @@ pub fn runs_grid(rows: &[RunListRow]) -> Grid {
             } else {
                 r.labels.as_str().into()
             },
+            r.key.as_str().into(),
         ]);
     }
     g

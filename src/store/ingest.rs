@@ -105,7 +105,7 @@ fn find_key(
 
 fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> {
     let key = content_key(&run.sources, run.key_suffix.as_deref());
-    let part = Partition::of(&run.tool, run.started_at);
+    let part = Partition::of(run.tool, run.started_at);
     if let Some(id) = find_key(&wh.conn, "run", &key, || {
         legacy_content_key(&run.sources, run.key_suffix.as_deref()).ok()
     })? {
@@ -212,6 +212,7 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
     // the lake first: if the upload fails, the transaction rolls back and the index is unchanged
     if let Some(lake) = wh.lake.as_ref() {
         publish(&tx, lake, Unit::Run(id), &key, &part)?;
+        super::lake::sync::bind(&tx, lake)?;
     }
     tx.commit().map_err(db_err)?;
     Ok((id, Outcome::Imported))
@@ -281,6 +282,7 @@ fn ingest_snapshot_tx(
     }
     if let Some(lake) = wh.lake.as_ref() {
         publish(&tx, lake, Unit::Snapshot(id), &key, &part)?;
+        super::lake::sync::bind(&tx, lake)?;
     }
     tx.commit().map_err(db_err)?;
     Ok((id, Outcome::Imported))

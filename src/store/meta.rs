@@ -213,6 +213,7 @@ impl Warehouse {
         lake.put(&rel, body)?;
         let tx = self.conn.transaction().map_err(sql_err)?;
         events::apply(&tx, &[(rel.clone(), ev.clone())])?;
+        super::lake::sync::bind(&tx, lake)?;
         tx.execute(
             "INSERT INTO lake_file VALUES (?, ?, current_timestamp) ON CONFLICT DO NOTHING",
             params![rel, bytes],

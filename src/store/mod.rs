@@ -151,20 +151,26 @@ impl Warehouse {
         let lake = loc.lake.as_deref().map(lake::Lake::open).transpose()?;
         let mut wh = Warehouse::open_rw(&loc.db)?;
         if let Some(l) = &lake {
-            lake::sync::bind(&wh.conn, l, &loc.db)?;
+            lake::sync::check_binding(&wh.conn, l, &loc.db)?;
         }
         wh.lake = lake;
+        Ok(wh)
+    }
+
+    /// Opens for writing after syncing with the lake (unless `--offline`): for changes that
+    /// resolve run selectors against the shared history (baselines, annotations).
+    pub fn open_write_synced(loc: &Location) -> Result<Self> {
+        let mut wh = Warehouse::open_write(loc)?;
+        if wh.lake.is_some() && !loc.offline {
+            wh.sync()?;
+        }
         Ok(wh)
     }
 
     /// Opens for reading; with a lake (and not `--offline`), syncs the index first.
     pub fn open_read(loc: &Location) -> Result<Self> {
         match (&loc.lake, loc.offline) {
-            (Some(_), false) => {
-                let mut wh = Warehouse::open_write(loc)?;
-                wh.sync()?;
-                Ok(wh)
-            }
+            (Some(_), false) => Warehouse::open_write_synced(loc),
             _ => Warehouse::open_ro(&loc.db),
         }
     }

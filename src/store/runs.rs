@@ -91,6 +91,8 @@ pub struct RunListRow {
     pub error_rate: Option<f64>,
     /// `k=v,k=v` without the internal `time_source` label.
     pub labels: String,
+    /// The run's global id, shortened as git shortens hashes (`blake3:` and 12 hex digits).
+    pub key: String,
 }
 
 /// A run as the period reports group it.
@@ -136,6 +138,22 @@ impl Warehouse {
     }
 
     /// Whether a run of this id exists.
+    /// The runs whose content key starts with `prefix` (with or without `blake3:`).
+    pub fn runs_with_key_prefix(&self, prefix: &str) -> Result<Vec<i64>> {
+        let p = prefix
+            .strip_prefix("blake3:")
+            .unwrap_or(prefix)
+            .to_ascii_lowercase();
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(Vec::new());
+        }
+        self.rows(
+            "SELECT id FROM run WHERE starts_with(content_key, ?) OR starts_with(content_key, ?) ORDER BY id",
+            [format!("blake3:{p}"), p.clone()],
+            |r| r.get(0),
+        )
+    }
+
     pub fn run_exists(&self, id: i64) -> Result<bool> {
         let n: i64 = self
             .conn
@@ -257,10 +275,11 @@ impl Warehouse {
                     max(m.value) FILTER (WHERE m.metric = 'latency_p95_ms'),
                     max(m.value) FILTER (WHERE m.metric = 'error_rate'),
                     (SELECT string_agg(l.key || '=' || l.value, ',' ORDER BY l.key) FROM run_label l
-                      WHERE l.run_id = r.id AND l.key <> 'time_source')
+                      WHERE l.run_id = r.id AND l.key <> 'time_source'),
+                    r.content_key
              FROM run r LEFT JOIN measurement m ON m.run_id = r.id AND m.target = '{TOTAL}'
              {cond}
-             GROUP BY r.id, r.started_at, r.tool, r.scenario
+             GROUP BY r.id, r.started_at, r.tool, r.scenario, r.content_key
              ORDER BY r.started_at DESC NULLS LAST, r.id DESC
              LIMIT ?"
         );
@@ -275,6 +294,7 @@ impl Warehouse {
                 p95_ms: r.get(6)?,
                 error_rate: r.get(7)?,
                 labels: r.get::<_, Option<String>>(8)?.unwrap_or_default(),
+                key: short_key(&r.get::<_, String>(9)?),
             })
         })?;
         Ok(rows)
@@ -330,5 +350,16 @@ impl Warehouse {
             },
         )?;
         Ok(rows)
+    }
+}
+
+/// `blake3:0123456789ab`: a content key shortened for display.
+pub fn short_key(key: &str) -> String {
+    let (scheme, hex) = key.split_once(':').unwrap_or(("", key));
+    let short: String = hex.chars().take(12).collect();
+    if scheme.is_empty() {
+        short
+    } else {
+        format!("{scheme}:{short}")
     }
 }

@@ -230,7 +230,7 @@ fn compact_group(
 pub fn compact(lake: &Lake, month: &str) -> Result<CompactReport> {
     let conn = Connection::open_in_memory().map_err(sql_err)?;
     let tmp = tempfile::tempdir().map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
-    let entries = lake.list()?;
+    let entries = lake.list_heads_first()?;
     let mut report = CompactReport {
         lake: lake.url().to_string(),
         month: month.to_string(),

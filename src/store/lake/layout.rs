@@ -280,7 +280,7 @@ pub fn read_marker(url: &str, bytes: &[u8]) -> Result<i64> {
 
 pub fn marker_bytes() -> Vec<u8> {
     format!(
-        "{{\"layout\": {LAYOUT_VERSION}, \"written_by\": \"perfledger {}\", \"doc\": \"hive-partitioned Parquet, see perfledger's docs/lake.md\"}}\n",
+        "{{\"layout\": {LAYOUT_VERSION}, \"written_by\": \"perfledger {}\", \"doc\": \"hive-partitioned Parquet, see perfledger's README, Team history\"}}\n",
         env!("CARGO_PKG_VERSION")
     )
     .into_bytes()

@@ -2,7 +2,7 @@
 //! immutable, hive-partitioned Parquet files in a folder or an object store (the Apache Arrow
 //! project's `object_store` crate does the listing, uploads, multipart and request signing).
 //!
-//! Protocol (docs/lake.md has the reasoning):
+//! Protocol (the README, "Team history", has the user's view):
 //! - an import writes its run as one Parquet file per table it has rows in, named by the run's
 //!   content key, the `run` file last; a run is visible only once its `run` file exists, so a
 //!   killed import leaves nothing visible (`lake vacuum` removes what it left);
@@ -58,6 +58,16 @@ pub fn lake_err(url: &str, msg: impl std::fmt::Display) -> Error {
         url: url.to_string(),
         msg: msg.to_string(),
     }
+}
+
+/// Uploads above this size go in parts of this size (S3 wants parts of at least 5 MiB;
+/// `PERFLEDGER_LAKE_PART_BYTES` lowers it for test servers that do not).
+fn part_size() -> usize {
+    std::env::var("PERFLEDGER_LAKE_PART_BYTES")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .filter(|v| *v >= 64 << 10)
+        .unwrap_or(8 << 20)
 }
 
 fn retry_timeout() -> Duration {
@@ -209,7 +219,8 @@ impl Lake {
     /// neither sits in memory whole nor restarts from zero on one failed request.
     pub fn put_file(&self, rel: &str, file: &FsPath) -> Result<()> {
         let len = std::fs::metadata(file).map(|m| m.len()).unwrap_or(0);
-        if len <= 8 << 20 {
+        let part = part_size();
+        if len <= part as u64 {
             let data = std::fs::read(file)
                 .map_err(|e| Error::Store(format!("{}: {e}", file.display())))?;
             return self.put(rel, data);
@@ -217,11 +228,8 @@ impl Lake {
         let p = self.path(rel);
         let up = async {
             use tokio::io::AsyncWriteExt;
-            let mut w = object_store::buffered::BufWriter::with_capacity(
-                Arc::clone(&self.store),
-                p,
-                8 << 20,
-            );
+            let mut w =
+                object_store::buffered::BufWriter::with_capacity(Arc::clone(&self.store), p, part);
             let mut f = std::fs::File::open(file)?;
             let mut buf = vec![0u8; 1 << 20];
             loop {
@@ -289,11 +297,21 @@ impl Lake {
 
     /// Every object under the root, relative to it.
     pub fn list(&self) -> Result<Vec<Entry>> {
-        let prefix = (!self.root.as_ref().is_empty()).then_some(&self.root);
+        self.list_under("")
+    }
+
+    /// The objects under `sub` (relative to the root, e.g. `v1/run/`).
+    pub fn list_under(&self, sub: &str) -> Result<Vec<Entry>> {
+        let prefix = if sub.is_empty() {
+            self.root.clone()
+        } else {
+            self.path(sub.trim_end_matches('/'))
+        };
+        let prefix = (!prefix.as_ref().is_empty()).then_some(prefix);
         let root = self.root.as_ref().to_string();
         let metas = self
             .rt
-            .block_on(self.store.list(prefix).try_collect::<Vec<_>>())
+            .block_on(self.store.list(prefix.as_ref()).try_collect::<Vec<_>>())
             .map_err(|e| self.err("cannot list the lake", &e))?;
         Ok(metas
             .into_iter()
@@ -311,6 +329,19 @@ impl Lake {
                 }
             })
             .collect())
+    }
+
+    /// The lake's objects, head files listed first. A listing is not a snapshot (an S3
+    /// listing comes in pages, a folder is walked): objects written during it may or may not
+    /// appear. A unit's parts are written before its head, so a listing begun after the heads
+    /// were listed holds the parts of every head it found.
+    pub fn list_heads_first(&self) -> Result<Vec<Entry>> {
+        let mut out = self.list_under("v1/run/")?;
+        out.extend(self.list_under("v1/pg_snapshot/")?);
+        let is_head = |rel: &str| rel.starts_with("v1/run/") || rel.starts_with("v1/pg_snapshot/");
+        // heads that appeared since are left for the next listing: their parts may be missing
+        out.extend(self.list()?.into_iter().filter(|e| !is_head(&e.rel)));
+        Ok(out)
     }
 }
 

@@ -74,14 +74,14 @@ pub fn ensure_marker(lake: &Lake) -> Result<()> {
     lake.put(layout::MARKER, layout::marker_bytes())
 }
 
-/// Writes one unit to the lake unless its head file is already there.
+/// Writes one unit to the lake unless its head file is already there; whether it wrote.
 pub fn publish(
     conn: &Connection,
     lake: &Lake,
     unit: Unit,
     key: &str,
     part: &Partition,
-) -> Result<()> {
+) -> Result<bool> {
     ensure_marker(lake)?;
     let (head, parts) = match unit {
         Unit::Run(_) => (&RUN, RUN_PARTS),
@@ -90,7 +90,7 @@ pub fn publish(
     let id = file_id(key);
     let head_rel = unit_path(head.name, part, &id);
     if lake.exists(&head_rel)? {
-        return Ok(());
+        return Ok(false);
     }
     let dir = tempfile::tempdir().map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
     for t in parts {
@@ -101,5 +101,54 @@ pub fn publish(
     }
     let file = dir.path().join("head.parquet");
     copy_to(conn, &head_select(unit), &file)?;
-    lake.put_file(&head_rel, &file)
+    lake.put_file(&head_rel, &file)?;
+    Ok(true)
+}
+
+impl crate::store::Warehouse {
+    /// Writes every run and snapshot of this index that the lake lacks (for a warehouse that
+    /// existed before it had a lake); the number written.
+    pub fn push(&mut self) -> Result<usize> {
+        let Some(lake) = self.lake.as_ref() else {
+            return Err(Error::Usage(
+                "no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into(),
+            ));
+        };
+        let runs: Vec<(i64, String, String, Option<i64>)> = self.rows(
+            "SELECT id, content_key, tool, epoch_us(started_at) FROM run ORDER BY id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )?;
+        let snaps: Vec<(i64, String, Option<i64>)> = self.rows(
+            "SELECT id, content_key, epoch_us(taken_at) FROM pg_snapshot ORDER BY id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut n = 0;
+        let at = |us: Option<i64>| us.and_then(crate::time::from_micros);
+        for (id, key, tool, started) in runs {
+            if publish(
+                &self.conn,
+                lake,
+                Unit::Run(id),
+                &key,
+                &Partition::of(&tool, at(started)),
+            )? {
+                n += 1;
+            }
+        }
+        for (id, key, taken) in snaps {
+            if publish(
+                &self.conn,
+                lake,
+                Unit::Snapshot(id),
+                &key,
+                &Partition::of("postgres", at(taken)),
+            )? {
+                n += 1;
+            }
+        }
+        super::sync::bind(&self.conn, lake)?;
+        Ok(n)
+    }
 }

@@ -31,15 +31,12 @@ pub struct SyncReport {
     pub pending: usize,
 }
 
-/// The lake's objects, sorted by what they are.
+/// The lake's unseen objects, sorted by what they are.
 #[derive(Default)]
 struct Listing {
-    /// Unit ids that have a head file, per head table (seen or not).
-    heads: HashMap<&'static str, HashSet<String>>,
     /// Unseen files per table: unit files with their id, compacted files with None.
     unseen: HashMap<String, Vec<(Option<String>, Entry)>>,
     events: Vec<Entry>,
-    pending: Vec<Entry>,
     has_marker: bool,
 }
 
@@ -53,46 +50,42 @@ fn head_of(table: &str) -> &'static str {
 
 fn list(lake: &Lake, seen: &HashSet<String>) -> Result<Listing> {
     let mut l = Listing::default();
-    for e in lake.list()? {
-        match classify(lake.url(), &e.rel)? {
-            Kind::Marker => l.has_marker = true,
-            Kind::Staging => {}
-            Kind::Event => {
-                if !seen.contains(&e.rel) {
-                    l.events.push(e);
-                }
-            }
-            Kind::Unit { table, id, .. } => {
-                if table == RUN.name || table == SNAPSHOT.name {
-                    let h = if table == RUN.name {
-                        RUN.name
-                    } else {
-                        SNAPSHOT.name
-                    };
-                    l.heads.entry(h).or_default().insert(id.clone());
-                }
-                if !seen.contains(&e.rel) {
-                    l.unseen.entry(table).or_default().push((Some(id), e));
-                }
-            }
-            Kind::Compact { table, .. } => {
-                if !seen.contains(&e.rel) {
-                    l.unseen.entry(table).or_default().push((None, e));
-                }
-            }
+    for e in lake.list_heads_first()? {
+        let kind = classify(lake.url(), &e.rel)?;
+        if kind == Kind::Marker {
+            l.has_marker = true;
+        }
+        if seen.contains(&e.rel) {
+            continue;
+        }
+        match kind {
+            Kind::Marker | Kind::Staging => {}
+            Kind::Event => l.events.push(e),
+            Kind::Unit { table, id, .. } => l.unseen.entry(table).or_default().push((Some(id), e)),
+            Kind::Compact { table, .. } => l.unseen.entry(table).or_default().push((None, e)),
         }
     }
-    // Unit files without a head are not read and not recorded: the head may still come.
-    for (table, files) in &mut l.unseen {
-        let heads = l.heads.get(head_of(table));
-        let (keep, pending): (Vec<_>, Vec<_>) = files.drain(..).partition(|(id, _)| {
-            id.as_ref()
-                .is_none_or(|id| heads.is_some_and(|h| h.contains(id)))
-        });
-        *files = keep;
-        l.pending.extend(pending.into_iter().map(|(_, e)| e));
-    }
     Ok(l)
+}
+
+/// The file ids of every unit in the index, per head table: a unit file whose id is not
+/// among them belongs to a unit whose head is not there yet.
+fn indexed_ids(conn: &Connection) -> Result<HashMap<&'static str, HashSet<String>>> {
+    let mut out = HashMap::new();
+    for (head, table) in [(RUN.name, "run"), (SNAPSHOT.name, "pg_snapshot")] {
+        let mut st = conn
+            .prepare(&format!("SELECT content_key FROM {table}"))
+            .map_err(sql_err)?;
+        let keys = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(sql_err)?;
+        let mut ids = HashSet::new();
+        for k in keys {
+            ids.insert(file_id(&k.map_err(sql_err)?));
+        }
+        out.insert(head, ids);
+    }
+    Ok(out)
 }
 
 /// Local paths DuckDB can read: the files themselves in a folder lake, downloads otherwise.
@@ -145,20 +138,18 @@ fn stage_heads(
     head: &Table,
     tmp: &tempfile::TempDir,
 ) -> Result<Vec<String>> {
-    let files = wanted(
-        l,
-        head.name,
-        &l.heads.get(head.name).cloned().unwrap_or_default(),
-    );
+    let files: Vec<Entry> = l
+        .unseen
+        .get(head.name)
+        .map(|v| v.iter().map(|(_, e)| e.clone()).collect())
+        .unwrap_or_default();
     let stage = format!("s_{}", head.name);
     if files.is_empty() {
         return Ok(Vec::new());
     }
     let paths = readable(lake, &rels(&files), tmp, head.name)?;
     // when each head file entered the lake: the run's imported_at in this index
-    conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE s_mtime (filename VARCHAR, modified TIMESTAMP);"
-    ))
+    conn.execute_batch("CREATE OR REPLACE TEMP TABLE s_mtime (filename VARCHAR, modified TIMESTAMP);")
     .map_err(sql_err)?;
     {
         let mut app = conn.appender("s_mtime").map_err(sql_err)?;
@@ -267,25 +258,33 @@ fn seen_files(conn: &Connection) -> Result<HashSet<String>> {
     rows.collect::<std::result::Result<_, _>>().map_err(sql_err)
 }
 
-/// Records the lake an index follows; refuses an index that follows another lake.
-pub(crate) fn bind(conn: &Connection, lake: &Lake, db: &std::path::Path) -> Result<()> {
-    let bound: Option<String> = conn
-        .query_row("SELECT max(url) FROM lake_binding", [], |r| r.get(0))
-        .map_err(sql_err)?;
-    match bound {
-        Some(u) if u == lake.id() => Ok(()),
-        Some(u) => Err(crate::store::wh_err(
+fn bound_url(conn: &Connection) -> Result<Option<String>> {
+    conn.query_row("SELECT max(url) FROM lake_binding", [], |r| r.get(0))
+        .map_err(sql_err)
+}
+
+/// Refuses an index that follows another lake.
+pub(crate) fn check_binding(conn: &Connection, lake: &Lake, db: &std::path::Path) -> Result<()> {
+    match bound_url(conn)? {
+        Some(u) if u != lake.id() => Err(crate::store::wh_err(
             db,
             format!("this index follows the lake {u}, not {}: use another --db for this lake (or `perfledger lake rebuild` to re-point it)", lake.id()),
         )),
-        None => conn
-            .execute(
-                "INSERT INTO lake_binding VALUES (?, current_timestamp)",
-                params![lake.id()],
-            )
-            .map(|_| ())
-            .map_err(sql_err),
+        _ => Ok(()),
     }
+}
+
+/// Records the lake an index follows, once something of it was read or written (inside
+/// that transaction, so a failed first contact binds nothing).
+pub(crate) fn bind(conn: &Connection, lake: &Lake) -> Result<()> {
+    if bound_url(conn)?.is_none() {
+        conn.execute(
+            "INSERT INTO lake_binding VALUES (?, current_timestamp)",
+            params![lake.id()],
+        )
+        .map_err(sql_err)?;
+    }
+    Ok(())
 }
 
 fn sync_once(conn: &mut Connection, lake: &Lake) -> Result<SyncReport> {
@@ -302,11 +301,30 @@ fn sync_once(conn: &mut Connection, lake: &Lake) -> Result<SyncReport> {
     let snaps = stage_heads(&tx, lake, &l, &SNAPSHOT, &tmp)?;
     insert_units(&tx, lake, &l, &SNAPSHOT, SNAPSHOT_PARTS, &snaps, &tmp)?;
     let n_events = events::apply(&tx, &ev)?;
+    bind(&tx, lake)?;
+    // record what was read, and the files of units already indexed; leave the rest pending
+    let known = indexed_ids(&tx)?;
     let mut files = 0;
+    let mut pending = 0;
     {
         let mut app = tx.appender("lake_file").map_err(sql_err)?;
         let now = ts(chrono::Utc::now().naive_utc());
-        for e in l.unseen.values().flatten().map(|(_, e)| e).chain(&l.events) {
+        for (table, list) in &l.unseen {
+            let ids = known.get(head_of(table));
+            for (id, e) in list {
+                if id
+                    .as_ref()
+                    .is_some_and(|id| !ids.is_some_and(|s| s.contains(id)))
+                {
+                    pending += 1;
+                    continue;
+                }
+                app.append_row(params![e.rel, e.bytes as i64, now])
+                    .map_err(sql_err)?;
+                files += 1;
+            }
+        }
+        for e in &l.events {
             app.append_row(params![e.rel, e.bytes as i64, now])
                 .map_err(sql_err)?;
             files += 1;
@@ -320,7 +338,7 @@ fn sync_once(conn: &mut Connection, lake: &Lake) -> Result<SyncReport> {
         snapshots: snaps.len(),
         events: n_events,
         files,
-        pending: l.pending.len(),
+        pending,
     })
 }
 
@@ -341,7 +359,7 @@ impl Warehouse {
                 "no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into(),
             ));
         };
-        bind(&self.conn, lake, &self.path)?;
+        check_binding(&self.conn, lake, &self.path)?;
         let mut attempt = 0;
         loop {
             match sync_once(&mut self.conn, lake) {

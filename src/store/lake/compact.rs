@@ -71,23 +71,6 @@ fn partitions(lake: &Lake, entries: &[Entry]) -> Result<BTreeMap<Partition, File
     Ok(out)
 }
 
-fn paths(lake: &Lake, rels: &[String], tmp: &tempfile::TempDir, tag: &str) -> Result<Vec<String>> {
-    if lake.local_file("").is_some() {
-        return Ok(rels
-            .iter()
-            .filter_map(|r| lake.local_file(r))
-            .map(|p| p.display().to_string())
-            .collect());
-    }
-    let dir = tmp.path().join(tag);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
-    Ok(lake
-        .get_many(rels, &dir)?
-        .iter()
-        .map(|p| p.display().to_string())
-        .collect())
-}
-
 fn list_sql(paths: &[String]) -> String {
     format!(
         "read_parquet([{}], union_by_name = true, filename = true, hive_partitioning = false)",
@@ -160,8 +143,7 @@ fn compact_group(
         .map(|v| v.iter().filter_map(|(id, _)| id.clone()).collect())
         .unwrap_or_default();
     let head_rels: Vec<String> = heads.iter().map(|e| e.rel.clone()).collect();
-    let head_paths = paths(
-        lake,
+    let head_paths = lake.readable(
         &head_rels,
         tmp,
         &format!("{}-{}-{}", part.tool, part.month, g.head.name),
@@ -195,8 +177,7 @@ fn compact_group(
             continue;
         }
         let rels: Vec<String> = mine.iter().map(|e| e.rel.clone()).collect();
-        let local = paths(
-            lake,
+        let local = lake.readable(
             &rels,
             tmp,
             &format!("{}-{}-{}", part.tool, part.month, t.name),
@@ -282,8 +263,7 @@ pub fn vacuum(lake: &Lake, grace: chrono::Duration, dry_run: bool) -> Result<Vac
                         .collect()
                 })
                 .unwrap_or_default();
-            let local = paths(
-                lake,
+            let local = lake.readable(
                 &compacted,
                 &tmp,
                 &format!("{}-{}-{}", part.tool, part.month, g.head.name),

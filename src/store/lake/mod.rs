@@ -278,6 +278,30 @@ impl Lake {
             .map_err(|e| self.err("cannot read the lake", &e))
     }
 
+    /// Local paths DuckDB can read: the files themselves in a folder lake, downloads into
+    /// `tmp/tag/` otherwise.
+    pub fn readable(
+        &self,
+        rels: &[String],
+        tmp: &tempfile::TempDir,
+        tag: &str,
+    ) -> Result<Vec<String>> {
+        if let Some(root) = &self.local {
+            return Ok(rels
+                .iter()
+                .map(|r| root.join(r).display().to_string())
+                .collect());
+        }
+        let dir = tmp.path().join(tag);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
+        Ok(self
+            .get_many(rels, &dir)?
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect())
+    }
+
     pub fn exists(&self, rel: &str) -> Result<bool> {
         let p = self.path(rel);
         match self.rt.block_on(self.store.head(&p)) {

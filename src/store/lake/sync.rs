@@ -88,26 +88,6 @@ fn indexed_ids(conn: &Connection) -> Result<HashMap<&'static str, HashSet<String
     Ok(out)
 }
 
-/// Local paths DuckDB can read: the files themselves in a folder lake, downloads otherwise.
-fn readable(
-    lake: &Lake,
-    rels: &[String],
-    tmp: &tempfile::TempDir,
-    tag: &str,
-) -> Result<Vec<String>> {
-    if lake.local_file("").is_some() {
-        return Ok(rels
-            .iter()
-            .filter_map(|r| lake.local_file(r))
-            .map(|p| p.display().to_string())
-            .collect());
-    }
-    let dir = tmp.path().join(tag);
-    std::fs::create_dir_all(&dir).map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
-    let paths: Vec<PathBuf> = lake.get_many(rels, &dir)?;
-    Ok(paths.iter().map(|p| p.display().to_string()).collect())
-}
-
 fn file_list(paths: &[String]) -> String {
     let items: Vec<String> = paths.iter().map(|p| lit(p)).collect();
     format!("[{}]", items.join(", "))
@@ -147,7 +127,7 @@ fn stage_heads(
     if files.is_empty() {
         return Ok(Vec::new());
     }
-    let paths = readable(lake, &rels(&files), tmp, head.name)?;
+    let paths = lake.readable(&rels(&files), tmp, head.name)?;
     // when each head file entered the lake: the run's imported_at in this index
     conn.execute_batch(
         "CREATE OR REPLACE TEMP TABLE s_mtime (filename VARCHAR, modified TIMESTAMP);",
@@ -227,7 +207,7 @@ fn insert_units(
         if files.is_empty() {
             continue;
         }
-        let paths = readable(lake, &rels(&files), tmp, t.name)?;
+        let paths = lake.readable(&rels(&files), tmp, t.name)?;
         let cols = t.cols.join(", ");
         let p_cols = t
             .cols

@@ -206,12 +206,17 @@ impl Lake {
 
 /// `perfledger sql` on an index (no lake), as JSON rows.
 fn sql(db: &Path, query: &str) -> serde_json::Value {
-    let out = Command::new(env!("CARGO_BIN_EXE_perfledger"))
-        .arg("--db")
-        .arg(db)
-        .args(["sql", query, "--format", "json"])
-        .output()
-        .unwrap();
+    json_of(
+        Command::new(env!("CARGO_BIN_EXE_perfledger"))
+            .arg("--db")
+            .arg(db)
+            .args(["sql", query, "--format", "json"]),
+    )
+}
+
+/// Runs a command that must succeed and print JSON.
+fn json_of(cmd: &mut Command) -> serde_json::Value {
+    let out = cmd.output().unwrap();
     assert!(
         out.status.success(),
         "{}",
@@ -544,17 +549,7 @@ pr = pl.scan_parquet(f"{lake}/v1/run/**/*.parquet", hive_partitioning=True).sele
 pt = pl.scan_parquet(f"{lake}/v1/target/**/*.parquet", hive_partitioning=True).select(["run_key", "target"]).unique().select(pl.len()).collect().item()
 print(json.dumps({"duckdb": [runs, dk("target", "target"), m], "polars": [pr, pt, pm]}))
 "#;
-    let out = Command::new("python3")
-        .args(["-c", script])
-        .arg(lake)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    json_of(Command::new("python3").args(["-c", script]).arg(lake))
 }
 
 #[test]

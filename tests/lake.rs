@@ -148,7 +148,8 @@ impl Lake {
                 .env("AWS_SECRET_ACCESS_KEY", SECRET)
                 .env("AWS_ENDPOINT_URL", format!("http://127.0.0.1:{port}"))
                 .env("AWS_ALLOW_HTTP", "true")
-                .env("PERFLEDGER_LAKE_TIMEOUT", "3");
+                // generous: the machine is shared with the other lake tests' writers
+                .env("PERFLEDGER_LAKE_TIMEOUT", "20");
         }
         c
     }
@@ -486,6 +487,8 @@ fn s3_server_stopped_mid_upload_is_a_clear_error_leaves_whole_runs_and_the_retry
             &writer,
             &["import", "--quiet", folders[0].to_str().unwrap()],
         )
+        // a stopped server is given up on after 3 s
+        .env("PERFLEDGER_LAKE_TIMEOUT", "3")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

@@ -205,13 +205,12 @@ fn push_error(report: &mut Report, file: String, format: Option<&str>, e: Error)
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
     let tool = r.tool.as_deref();
-    let report = if r.dry_run {
+    let mut report = if r.dry_run {
         import_paths(None, &r.paths, tool, &r.options)?
     } else {
         let mut wh = Warehouse::open_write(loc)?;
         import_paths(Some(&mut wh), &r.paths, tool, &r.options)?
     };
-    let mut report = report;
     if report.failed.is_empty() {
         return emit(&render(&report.results, r.format));
     }

@@ -83,9 +83,7 @@ fn parse_age(s: &str) -> Result<chrono::Duration> {
 }
 
 fn lake_url(loc: &Location) -> Result<&str> {
-    loc.lake
-        .as_deref()
-        .ok_or_else(|| Error::Usage("no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into()))
+    loc.lake.as_deref().ok_or_else(crate::store::lake::no_lake)
 }
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {

@@ -13,11 +13,18 @@ fn pairs(rows: &[(&str, String)], format: Format) -> String {
     render_rows(&header, &rows, format)
 }
 
-pub fn render_sync(r: &SyncReport, format: Format) -> String {
+/// A report as JSON, or as name/value rows in the other formats.
+fn report(r: &impl serde::Serialize, rows: &[(&str, String)], format: Format) -> String {
     if format == Format::Json {
-        return pretty(r);
+        pretty(r)
+    } else {
+        pairs(rows, format)
     }
-    pairs(
+}
+
+pub fn render_sync(r: &SyncReport, format: Format) -> String {
+    report(
+        r,
         &[
             ("lake", r.lake.clone()),
             ("runs added", r.runs.to_string()),
@@ -31,10 +38,8 @@ pub fn render_sync(r: &SyncReport, format: Format) -> String {
 }
 
 pub fn render_compact(r: &CompactReport, format: Format) -> String {
-    if format == Format::Json {
-        return pretty(r);
-    }
-    pairs(
+    report(
+        r,
         &[
             ("lake", r.lake.clone()),
             ("month", r.month.clone()),
@@ -70,10 +75,8 @@ pub fn render_vacuum(r: &VacuumReport, format: Format) -> String {
 }
 
 pub fn render_push(lake: &str, written: usize, format: Format) -> String {
-    if format == Format::Json {
-        return pretty(&serde_json::json!({"lake": lake, "written": written}));
-    }
-    pairs(
+    report(
+        &serde_json::json!({"lake": lake, "written": written}),
         &[
             ("lake", lake.to_string()),
             ("runs and snapshots written", written.to_string()),

@@ -185,19 +185,19 @@ impl Warehouse {
         Ok(rows)
     }
 
-    /// The content keys of runs, in the order given.
+    /// The content keys of runs (a baseline's set, an annotation's run).
     fn keys_of(&self, ids: &[i64]) -> Result<Vec<String>> {
-        ids.iter()
-            .map(|id| {
-                self.conn
-                    .query_row(
-                        "SELECT content_key FROM run WHERE id = ?",
-                        params![id],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql_err)
-            })
-            .collect()
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.rows(
+            &format!(
+                "SELECT content_key FROM run WHERE id IN ({}) ORDER BY id",
+                id_list(ids)
+            ),
+            [],
+            |r| r.get(0),
+        )
     }
 
     /// Writes a state change to the lake, then applies it to the index: the lake first, so

@@ -134,9 +134,46 @@ pub(crate) fn explain_open_error(msg: &str) -> String {
     }
 }
 
+/// Creates a new warehouse beside `path` and moves it into place whole: a process killed while
+/// DuckDB writes a new file's header would otherwise leave a file no later run can open.
+fn create(path: &Path) -> Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(|| "warehouse".into(), |n| n.to_string_lossy().to_string());
+    let fresh = path.with_file_name(format!(".{name}.creating-{}", std::process::id()));
+    let made = (|| {
+        let mut conn = open_conn(&fresh, false)?;
+        migrate::migrate_to(&mut conn, &fresh, migrate::latest_version())?;
+        conn.execute_batch("CHECKPOINT").map_err(sql_err)
+    })();
+    if let Err(e) = made {
+        let _ = std::fs::remove_file(&fresh);
+        // the user's file is the one to name
+        return Err(match e {
+            Error::Warehouse { msg, .. } => wh_err(
+                path,
+                msg.replace(&fresh.display().to_string(), &path.display().to_string()),
+            ),
+            e => e,
+        });
+    }
+    // a link never replaces a warehouse another process created meanwhile
+    let placed = match std::fs::hard_link(&fresh, path) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(_) if !path.exists() => std::fs::rename(&fresh, path),
+        Err(e) => Err(e),
+    };
+    let _ = std::fs::remove_file(&fresh);
+    placed.map_err(|e| wh_err(path, explain_open_error(&e.to_string())))
+}
+
 impl Warehouse {
     /// Opens (creating if needed) for writing and brings the schema up to date.
     pub fn open_rw(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            create(path)?;
+        }
         let mut conn = open_conn(path, false)?;
         migrate::migrate_to(&mut conn, path, migrate::latest_version())?;
         Ok(Warehouse {

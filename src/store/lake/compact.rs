@@ -16,8 +16,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use duckdb::Connection;
 
 use super::layout::{
-    classify, compact_path, file_id, Kind, Partition, Table, RUN, RUN_PARTS, SNAPSHOT,
-    SNAPSHOT_PARTS,
+    classify, compact_path, file_id, parquet_scan, Kind, Partition, Table, RUN, RUN_PARTS,
+    SNAPSHOT, SNAPSHOT_PARTS,
 };
 use super::publish::copy_to;
 use super::{Entry, Lake};
@@ -71,13 +71,6 @@ fn partitions(lake: &Lake, entries: &[Entry]) -> Result<BTreeMap<Partition, File
     Ok(out)
 }
 
-fn list_sql(paths: &[String]) -> String {
-    format!(
-        "read_parquet([{}], union_by_name = true, filename = true, hive_partitioning = false)",
-        paths.iter().map(|p| lit(p)).collect::<Vec<_>>().join(", ")
-    )
-}
-
 /// The keys held by a head table's files.
 fn keys_of(conn: &Connection, head: &Table, paths: &[String]) -> Result<BTreeSet<String>> {
     if paths.is_empty() {
@@ -87,7 +80,7 @@ fn keys_of(conn: &Connection, head: &Table, paths: &[String]) -> Result<BTreeSet
         .prepare(&format!(
             "SELECT DISTINCT {} FROM {}",
             head.key,
-            list_sql(paths)
+            parquet_scan(paths)
         ))
         .map_err(sql_err)?;
     let rows = st
@@ -189,7 +182,7 @@ fn compact_group(
             "SELECT {cols} FROM (SELECT *, min(filename) OVER (PARTITION BY {key}) AS first_file FROM {src})
              WHERE filename = first_file AND {key} IN ({key_list}) ORDER BY {key}",
             key = t.key,
-            src = list_sql(&local),
+            src = parquet_scan(&local),
         );
         let out = tmp.path().join(format!("compact-{}.parquet", t.name));
         if copy_to(conn, &sql, &out)? > 0 {

@@ -117,6 +117,30 @@ pub const SNAPSHOT_PARTS: &[Table] = &[Table {
     ],
 }];
 
+impl Table {
+    /// The data columns qualified by a table alias: `t.target, t.metric, ...`.
+    pub fn cols_of(&self, alias: &str) -> String {
+        self.cols
+            .iter()
+            .map(|c| format!("{alias}.{c}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// DuckDB's scan of lake files (our names carry the partition: no hive detection), with the
+/// file name of each row for picking one file per unit.
+pub fn parquet_scan(paths: &[String]) -> String {
+    let list = paths
+        .iter()
+        .map(|p| crate::store::lit(p))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "read_parquet([{list}], union_by_name = true, filename = true, hive_partitioning = false)"
+    )
+}
+
 /// The partition of a unit: tool and start month.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Partition {

@@ -42,6 +42,8 @@ pub struct Lake {
     local: Option<PathBuf>,
     url: String,
     rt: tokio::runtime::Runtime,
+    /// Set once the layout marker was found compatible (or written) by this process.
+    marker_checked: std::sync::OnceLock<()>,
 }
 
 /// One object of the lake, relative to its root.
@@ -50,6 +52,11 @@ pub struct Entry {
     pub rel: String,
     pub bytes: u64,
     pub modified: NaiveDateTime,
+}
+
+/// A lake command without a lake.
+pub fn no_lake() -> Error {
+    Error::Usage("no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into())
 }
 
 /// An error of the lake: exit code 4, naming the URL and what to do.
@@ -95,6 +102,7 @@ impl Lake {
                 local: None,
                 url: url.to_string(),
                 rt,
+                marker_checked: std::sync::OnceLock::new(),
             });
         }
         if url.contains("://") && !url.starts_with("file://") {
@@ -127,6 +135,7 @@ impl Lake {
             local: Some(dir),
             url: url.to_string(),
             rt,
+            marker_checked: std::sync::OnceLock::new(),
         })
     }
 
@@ -428,7 +437,12 @@ fn explain(e: &object_store::Error) -> String {
         }
         src = s.source();
     }
-    let hint = if msg.contains("InvalidAccessKeyId")
+    format!("{msg}{}", hint(&msg))
+}
+
+/// What to do about a failed request, from its message.
+fn hint(msg: &str) -> &'static str {
+    if msg.contains("InvalidAccessKeyId")
         || msg.contains("SignatureDoesNotMatch")
         || msg.contains("403")
         || msg.contains("Forbidden")
@@ -447,15 +461,10 @@ fn explain(e: &object_store::Error) -> String {
         "; no permission on the lake folder"
     } else {
         ""
-    };
-    format!("{msg}{hint}")
+    }
 }
 
 fn explain_io(e: &std::io::Error) -> String {
     let msg = e.to_string();
-    if msg.contains("Connection refused") || msg.contains("error sending request") {
-        format!("{msg}; the server could not be reached: check AWS_ENDPOINT_URL and the network, then retry")
-    } else {
-        msg
-    }
+    format!("{msg}{}", hint(&msg))
 }

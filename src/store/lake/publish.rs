@@ -36,12 +36,7 @@ pub(crate) fn head_select(unit: Unit) -> String {
 
 /// The SQL that selects a part table's rows of one unit, in the order they were stored.
 pub(crate) fn part_select(t: &Table, unit: Unit) -> String {
-    let cols = t
-        .cols
-        .iter()
-        .map(|c| format!("t.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let cols = t.cols_of("t");
     match unit {
         Unit::Run(id) => format!(
             "SELECT r.content_key AS run_key, {cols} FROM {} t JOIN run r ON r.id = t.run_id WHERE t.run_id = {id} ORDER BY t.rowid",
@@ -66,6 +61,16 @@ pub(crate) fn copy_to(conn: &Connection, sql: &str, file: &FsPath) -> Result<usi
 
 /// Writes the marker on first use; refuses a lake of a newer layout.
 pub fn ensure_marker(lake: &Lake) -> Result<()> {
+    // once per lake and process: an import of many runs checks it once, not per run
+    if lake.marker_checked.get().is_some() {
+        return Ok(());
+    }
+    ensure_marker_uncached(lake)?;
+    let _ = lake.marker_checked.set(());
+    Ok(())
+}
+
+fn ensure_marker_uncached(lake: &Lake) -> Result<()> {
     if lake.exists(layout::MARKER)? {
         layout::read_marker(lake.url(), &lake.get(layout::MARKER)?)?;
         return Ok(());
@@ -112,9 +117,7 @@ impl crate::store::Warehouse {
     /// `run` files last, as an import would.
     pub fn push(&mut self) -> Result<usize> {
         let Some(lake) = self.lake.as_ref() else {
-            return Err(Error::Usage(
-                "no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into(),
-            ));
+            return Err(super::no_lake());
         };
         ensure_marker(lake)?;
         let present = lake_ids(lake, RUN.name)?;
@@ -186,26 +189,12 @@ fn lake_ids(lake: &Lake, head: &str) -> Result<std::collections::HashSet<String>
 fn bulk_copy(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<()> {
     let (select, from) = if t.name == RUN.name {
         (
-            format!(
-                "r.content_key AS run_key, {}",
-                RUN.cols
-                    .iter()
-                    .map(|c| format!("r.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("r.content_key AS run_key, {}", RUN.cols_of("r")),
             "run r JOIN push_map m ON m.run_id = r.id".to_string(),
         )
     } else {
         (
-            format!(
-                "r.content_key AS run_key, {}",
-                t.cols
-                    .iter()
-                    .map(|c| format!("t.{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
+            format!("r.content_key AS run_key, {}", t.cols_of("t")),
             format!(
                 "{} t JOIN run r ON r.id = t.run_id JOIN push_map m ON m.run_id = t.run_id",
                 t.name

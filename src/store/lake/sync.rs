@@ -10,11 +10,11 @@ use std::path::PathBuf;
 use duckdb::{params, Connection};
 
 use super::layout::{
-    self, classify, file_id, Kind, Table, RUN, RUN_PARTS, SNAPSHOT, SNAPSHOT_PARTS,
+    self, classify, file_id, parquet_scan, Kind, Table, RUN, RUN_PARTS, SNAPSHOT, SNAPSHOT_PARTS,
 };
 use super::{events, Entry, Lake};
 use crate::error::{Error, Result};
-use crate::store::{lit, sql_err, ts, Warehouse};
+use crate::store::{sql_err, ts, Warehouse};
 
 /// What one sync did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -88,11 +88,6 @@ fn indexed_ids(conn: &Connection) -> Result<HashMap<&'static str, HashSet<String
     Ok(out)
 }
 
-fn file_list(paths: &[String]) -> String {
-    let items: Vec<String> = paths.iter().map(|p| lit(p)).collect();
-    format!("[{}]", items.join(", "))
-}
-
 /// The unseen files of `table` to read: compacted ones, and unit files of new units.
 fn wanted(l: &Listing, table: &str, new_ids: &HashSet<String>) -> Vec<Entry> {
     l.unseen
@@ -150,11 +145,11 @@ fn stage_heads(
         "CREATE OR REPLACE TEMP TABLE {stage} AS
          SELECT * FROM (
              SELECT h.*, m.modified, min(h.filename) OVER (PARTITION BY h.{key}) AS first_file
-             FROM read_parquet({list}, union_by_name = true, filename = true, hive_partitioning = false) h
+             FROM {scan} h
              JOIN s_mtime m ON m.filename = h.filename
          ) WHERE filename = first_file AND {key} NOT IN (SELECT content_key FROM {local});",
         key = head.key,
-        list = file_list(&paths),
+        scan = parquet_scan(&paths),
     ))
     .map_err(sql_err)?;
     let keys: Vec<String> = {
@@ -209,16 +204,8 @@ fn insert_units(
         }
         let paths = lake.readable(&rels(&files), tmp, t.name)?;
         let cols = t.cols.join(", ");
-        let p_cols = t
-            .cols
-            .iter()
-            .map(|c| format!("p.{c}"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let src = format!(
-            "read_parquet({}, union_by_name = true, filename = true, hive_partitioning = false)",
-            file_list(&paths)
-        );
+        let p_cols = t.cols_of("p");
+        let src = parquet_scan(&paths);
         // A unit's rows are in one file per table unless a compacted file holds them too:
         // only then pick one file per unit (a small table of keys, not a window over rows).
         let pick = if files.iter().any(|e| e.rel.contains("/compact-")) {
@@ -356,16 +343,20 @@ impl Warehouse {
     /// Brings the index up to date with the lake (see the module docs).
     pub fn sync(&mut self) -> Result<SyncReport> {
         let Some(lake) = self.lake.as_ref() else {
-            return Err(Error::Usage(
-                "no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into(),
-            ));
+            return Err(super::no_lake());
         };
         check_binding(&self.conn, lake, &self.path)?;
         let mut attempt = 0;
         loop {
             match sync_once(&mut self.conn, lake) {
                 Err(e) if vanished(&e) && attempt < 3 => attempt += 1,
-                r => return r,
+                r => {
+                    // the limits are for the sync: the command's own queries run as before
+                    self.conn
+                        .execute_batch("RESET memory_limit; RESET preserve_insertion_order;")
+                        .map_err(sql_err)?;
+                    return r;
+                }
             }
         }
     }

@@ -101,6 +101,9 @@ pub enum Command {
     /// Housekeeping of the shared lake: compact, vacuum, rebuild the index.
     #[command(subcommand, after_help = LAKE_HELP)]
     Lake(LakeCmd),
+    /// Selected runs for other tools: OpenMetrics for Prometheus, or Parquet/CSV/JSON tables.
+    #[command(after_help = EXPORT_HELP)]
+    Export(ExportArgs),
     /// Import the bundled real-tool fixtures into a fresh warehouse and show what perfledger does.
     Demo(DemoArgs),
     /// Shell completions on stdout, e.g. `perfledger completions bash > /etc/bash_completion.d/perfledger`.
@@ -110,6 +113,45 @@ pub enum Command {
     },
     /// The man page (roff) on stdout, e.g. `perfledger man > /usr/local/share/man/man1/perfledger.1`.
     Man,
+}
+
+const EXPORT_HELP: &str = "\
+Formats:
+  openmetrics  OpenMetrics text (stdout, or --out FILE): one gauge sample per run, target and
+               metric at the run's end time (perfledger_<metric>, labels run, tool, scenario,
+               target and the run's labels); latency histograms as classic buckets
+               (perfledger_latency_ms_bucket) on a 0.5% grid. Ends with # EOF.
+  parquet      one file per table in --out DIR (run, run_label, source_file, target,
+  csv          measurement, histogram, series_point, error, threshold, pg_snapshot,
+  json         pg_statement), rows named by run_key as in the lake; json is one object per
+               line (.ndjson); histograms' HDR bytes are base64 in csv/json.
+
+Examples:
+  perfledger export openmetrics --out runs.om && promtool tsdb create-blocks-from openmetrics runs.om data/
+  perfledger export openmetrics last:20 --tool k6 --label branch=main
+  perfledger export parquet --since 2026-10-01 --out export/
+  python -c \"import polars as pl; print(pl.read_parquet('export/measurement.parquet'))\"";
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ExportFormat {
+    Openmetrics,
+    Parquet,
+    Csv,
+    Json,
+}
+
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    #[arg(value_enum)]
+    pub format: ExportFormat,
+    /// Which runs: ids, latest, last:N, KEY=VALUE labels, a baseline name (default: every run
+    /// of the filter).
+    pub runs: Option<String>,
+    #[command(flatten)]
+    pub filter: RunFilterArgs,
+    /// openmetrics: the file to write (default stdout); parquet/csv/json: the folder (required).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

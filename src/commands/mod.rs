@@ -7,6 +7,7 @@ pub mod check;
 pub mod compare;
 pub mod completions;
 pub mod demo;
+pub mod export;
 pub mod import;
 pub mod lake;
 pub mod report;
@@ -44,6 +45,7 @@ pub fn run(cli: &Cli) -> Result<()> {
         Command::Baseline(a) => baseline::run(db, &a.try_into()?),
         Command::Annotate(a) => annotate::run(db, &a.try_into()?),
         Command::Report(a) => report::run(db, &a.try_into()?),
+        Command::Export(a) => export::run(db, &a.try_into()?),
         Command::Sync(a) => lake::run(db, &a.try_into()?),
         Command::Lake(a) => lake::run(db, &a.try_into()?),
         Command::Demo(_) if db.lake.is_some() => Err(Error::Usage(

@@ -67,3 +67,17 @@ pub fn baseline_runs_grid(runs: &[RunHeader]) -> Grid {
     }
     g
 }
+
+/// What `export parquet|csv|json` wrote.
+pub fn export_grid(tables: &[crate::store::export::ExportedTable], runs: usize) -> Grid {
+    let mut g = Grid::new(&["table", "rows", "file"]);
+    for t in tables {
+        g.push(vec![
+            t.table.as_str().into(),
+            (t.rows as i64).into(),
+            t.file.display().to_string().into(),
+        ]);
+    }
+    g.push(vec!["(runs)".into(), (runs as i64).into(), Datum::Null]);
+    g
+}

@@ -6,6 +6,7 @@ pub mod gate;
 pub mod import;
 pub mod lake;
 pub mod lists;
+pub mod openmetrics;
 pub mod show;
 pub mod trend;
 
@@ -198,4 +199,18 @@ pub fn emit_err(s: &str) {
 /// `error: ...` on stderr.
 pub fn error(e: &Error) {
     emit_err(&format!("error: {e}\n"));
+}
+
+/// Writes a file the user asked for: beside its place first, then renamed into it, so a
+/// reader (or a second export) never sees half of it.
+pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    let name = path.file_name().map_or_else(
+        || std::ffi::OsString::from("export"),
+        std::ffi::OsStr::to_os_string,
+    );
+    let mut part = name.clone();
+    part.push(".partial");
+    let tmp = path.with_file_name(part);
+    std::fs::write(&tmp, bytes).map_err(|e| Error::output(path, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
 }

@@ -11,6 +11,7 @@
 //! - `query`: the user's own read-only SQL;
 //! - `lake`: the shared history (`--lake`): publishing, sync, compaction, events.
 
+pub mod export;
 pub mod ingest;
 pub mod lake;
 pub mod meta;

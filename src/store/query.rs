@@ -11,7 +11,7 @@ fn query_err(e: duckdb::Error) -> Error {
     Error::Query(format!("query failed: {e}"))
 }
 
-fn datum(v: ValueRef) -> Datum {
+pub(crate) fn datum(v: ValueRef) -> Datum {
     use ValueRef as V;
     match v {
         V::Null => Datum::Null,

@@ -13,7 +13,14 @@ pub enum FormatArg {
     Json,
     Csv,
     Markdown,
+    /// JUnit XML (check, compare)
     Junit,
+    /// a short pull-request comment, stable for a bot to update in place (check, compare)
+    Comment,
+    /// GitLab's metrics report, metrics.txt (check, compare)
+    GitlabMetrics,
+    /// GitLab's Code Quality report, JSON (check, compare)
+    Codequality,
 }
 
 const AFTER_HELP: &str = "\
@@ -372,6 +379,9 @@ pub struct CheckArgs {
     /// Baseline to compare against (a selector; the checked run is left out of it).
     #[arg(long, value_name = "SEL")]
     pub baseline: Option<String>,
+    /// Where the full report is, for `--format comment` (e.g. the CI job's URL).
+    #[arg(long, value_name = "URL")]
+    pub report_url: Option<String>,
     #[command(flatten)]
     pub filter: RunFilterArgs,
     #[command(flatten)]

@@ -82,3 +82,70 @@ fn show_a_run() {
     );
     insta::assert_snapshot!("show_ab", out(&w, &["show", "latest"], 0));
 }
+
+/// The forms of code review: the pull-request comment (a bot updates it in place, so the
+/// same results must give the same bytes), GitLab's metrics and Code Quality reports.
+#[test]
+fn check_for_code_review() {
+    let w = setup();
+    let goals = fixture("demo_goals.toml");
+    let g = goals.to_str().unwrap();
+    let base = ["check", "--goals", g, "--baseline", "1,2,3,4", "6"];
+    fn with<'a>(base: &[&'a str], f: &[&'a str]) -> Vec<&'a str> {
+        [base, f].concat()
+    }
+    let url = [
+        "--format",
+        "comment",
+        "--report-url",
+        "https://ci.example/jobs/42",
+    ];
+    let comment = out(&w, &with(&base, &url), 5);
+    insta::assert_snapshot!("check_comment", comment);
+    assert_eq!(
+        out(&w, &with(&base, &url), 5),
+        comment,
+        "the comment is stable"
+    );
+    assert!(comment.starts_with("<!-- perfledger-check job=default -->\n"));
+    insta::assert_snapshot!(
+        "check_gitlab_metrics",
+        out(&w, &with(&base, &["--format", "gitlab-metrics"]), 5)
+    );
+    let cq = out(&w, &with(&base, &["--format", "codequality"]), 5);
+    insta::assert_snapshot!("check_codequality", cq);
+    let findings: serde_json::Value = serde_json::from_str(&cq).unwrap();
+    // one finding per regression and failed or warning goal, each with a distinct fingerprint
+    let json: serde_json::Value =
+        serde_json::from_str(&out(&w, &with(&base, &["--format", "json"]), 5)).unwrap();
+    let count = |list: &serde_json::Value, key: &str, v: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x[key] == v)
+            .count()
+    };
+    let regressed = count(&json["comparison"]["results"], "verdict", "regressed");
+    let fails = count(&json["goals"], "status", "fail") + count(&json["goals"], "status", "warn");
+    let fingerprints: std::collections::BTreeSet<_> = findings
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["fingerprint"].as_str().unwrap().to_string())
+        .collect();
+    assert!(regressed > 0 && fails > 0, "{json}");
+    assert_eq!(
+        findings.as_array().unwrap().len(),
+        regressed + fails,
+        "{cq}"
+    );
+    assert_eq!(fingerprints.len(), regressed + fails, "{cq}");
+    // a passing check: an empty Code Quality report, a PASS comment
+    let pass = ["check", "--baseline", "1,2,3", "4"];
+    assert_eq!(
+        out(&w, &[&pass[..], &["--format", "codequality"]].concat(), 0),
+        "[]\n"
+    );
+    assert!(out(&w, &[&pass[..], &["--format", "comment"]].concat(), 0)
+        .contains("✅ perfledger check: PASS"));
+}

@@ -18,6 +18,7 @@ pub struct Request {
     pub filter: RunFilter,
     pub settings: Settings,
     pub format: Format,
+    pub report_url: Option<String>,
 }
 
 impl TryFrom<&CheckArgs> for Request {
@@ -39,6 +40,7 @@ impl TryFrom<&CheckArgs> for Request {
             filter: (&a.filter).try_into()?,
             settings: (&a.stats).try_into()?,
             format: super::gate_format(a.format),
+            report_url: a.report_url.clone(),
         })
     }
 }
@@ -65,8 +67,14 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         .count();
     let regressions = cmp.as_ref().map_or(0, compare::Comparison::regressions);
     let passed = failed_goals == 0 && regressions == 0;
+    let header = wh.run_header(run_id)?;
+    let subject = super::subject(
+        &header,
+        r.goals.as_ref().map(|g| g.0.as_path()),
+        r.report_url.as_deref(),
+    );
     emit(&gate::render_check(
-        run_id,
+        &subject,
         passed,
         &results,
         cmp.as_ref(),

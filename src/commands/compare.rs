@@ -95,7 +95,12 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     let (base, cand, why) = selection::resolve_pair(&wh, &r.filter, &r.baseline, &r.candidate)?;
     let mut c = compare::compare(&wh, &base, &cand, &r.settings)?;
     c.baseline_reason = why;
-    emit(&gate::render_comparison(&c, r.format))?;
+    let header = match cand.first() {
+        Some(id) if r.format.gate_only() => Some(wh.run_header(*id)?),
+        _ => None,
+    };
+    let subject = header.as_ref().map(|h| super::subject(h, None, None));
+    emit(&gate::render_comparison(&c, subject.as_ref(), r.format))?;
     if c.regressions() > 0 {
         return Err(Error::Gate(format!(
             "{} regression(s) found",

@@ -170,14 +170,15 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         ..Default::default()
     };
     let cmp = compare::compare(&wh, &base, &latest, &settings)?;
-    emit(&gate::render_comparison(&cmp, Format::Table))?;
+    emit(&gate::render_comparison(&cmp, None, Format::Table))?;
 
     section("4. check: the latest night against the goals in force on its date and the baseline")?;
     let gf = goals::load(&goals_path)?;
     let results = goals::evaluate_run(&wh, &gf, latest[0])?;
     let passed = !goals::any_failed(&results) && cmp.regressions() == 0;
+    let header = wh.run_header(latest[0])?;
     emit(&gate::render_check(
-        latest[0],
+        &super::subject(&header, Some(&goals_path), None),
         passed,
         &results,
         Some(&cmp),

@@ -57,12 +57,29 @@ pub fn run(cli: &Cli) -> Result<()> {
     }
 }
 
+/// The candidate run as the forms of code review name it.
+pub fn subject<'a>(
+    h: &'a crate::store::runs::RunHeader,
+    goals_file: Option<&'a std::path::Path>,
+    report_url: Option<&'a str>,
+) -> crate::output::ci::Subject<'a> {
+    crate::output::ci::Subject {
+        run_id: h.id,
+        run_key: crate::store::runs::short_key(&h.content_key),
+        labels: &h.labels,
+        source: h.sources.first().map(|s| s.path.as_str()),
+        goals_file,
+        report_url,
+    }
+}
+
 /// `--format` of a command without a JUnit form.
 pub fn format(f: FormatArg) -> Result<Format> {
     match gate_format(f) {
-        Format::Junit => Err(Error::Usage(
-            "--format junit: only `check` and `compare` have a JUnit form; use table, json, csv or markdown".into(),
-        )),
+        g if g.gate_only() => Err(Error::Usage(format!(
+            "--format {}: only `check` and `compare` have this form; use table, json, csv or markdown",
+            clap::ValueEnum::to_possible_value(&f).map_or(String::new(), |v| v.get_name().to_string())
+        ))),
         f => Ok(f),
     }
 }
@@ -75,6 +92,9 @@ pub fn gate_format(f: FormatArg) -> Format {
         FormatArg::Csv => Format::Csv,
         FormatArg::Markdown => Format::Markdown,
         FormatArg::Junit => Format::Junit,
+        FormatArg::Comment => Format::Comment,
+        FormatArg::GitlabMetrics => Format::GitlabMetrics,
+        FormatArg::Codequality => Format::CodeQuality,
     }
 }
 

@@ -3,11 +3,12 @@
 
 use serde::Serialize;
 
+use super::ci::{self, Subject};
 use super::{fmt_float, markdown, num, pct, pretty, render_rows, table, xml_escape, Format};
 use crate::analysis::compare::{Comparison, Row, Verdict};
 use crate::analysis::goals::{GoalResult, Status};
 
-fn ci(r: &Row) -> String {
+pub fn ci_interval(r: &Row) -> String {
     match (r.ci_low, r.ci_high) {
         (Some(a), Some(b)) => format!("[{:+.1}%, {:+.1}%]", a * 100.0, b * 100.0),
         _ => String::new(),
@@ -61,7 +62,7 @@ pub fn comparison_rows(c: &Comparison) -> (Vec<String>, Vec<Vec<String>>) {
                 num(r.baseline),
                 num(r.candidate),
                 pct(r.relative_change),
-                ci(r),
+                ci_interval(r),
                 p(r.p_adjusted),
                 r.method.as_str().to_string(),
                 format!("{}/{}", r.baseline_runs, r.candidate_runs),
@@ -175,7 +176,7 @@ pub fn junit(goals: &[GoalResult], cmp: Option<&Comparison>) -> String {
                 num(r.baseline),
                 num(r.candidate),
                 pct(r.relative_change),
-                ci(r),
+                ci_interval(r),
                 p(r.p_adjusted),
                 r.method.as_str(),
                 r.baseline_runs,
@@ -209,13 +210,17 @@ struct CheckJson<'a> {
 
 /// Everything `check` prints, in the requested format.
 pub fn render_check(
-    run_id: i64,
+    subject: &Subject,
     passed: bool,
     goals: &[GoalResult],
     cmp: Option<&Comparison>,
     f: Format,
 ) -> String {
+    let run_id = subject.run_id;
     match f {
+        Format::Comment => ci::comment(subject, goals, cmp),
+        Format::GitlabMetrics => ci::gitlab_metrics(goals, cmp),
+        Format::CodeQuality => ci::code_quality(subject, goals, cmp),
         Format::Json => pretty(&CheckJson {
             run_id,
             passed,
@@ -246,14 +251,21 @@ pub fn render_check(
                 out.push('\n');
             }
             if let Some(c) = cmp {
-                out += &render_comparison(c, f);
+                out += &render_comparison(c, None, f);
             }
             out
         }
     }
 }
 
-pub fn render_comparison(c: &Comparison, f: Format) -> String {
+/// Everything `compare` prints; the forms of code review need the candidate (`subject`).
+pub fn render_comparison(c: &Comparison, subject: Option<&Subject>, f: Format) -> String {
+    match (f, subject) {
+        (Format::Comment, Some(s)) => return ci::comment(s, &[], Some(c)),
+        (Format::GitlabMetrics, _) => return ci::gitlab_metrics(&[], Some(c)),
+        (Format::CodeQuality, Some(s)) => return ci::code_quality(s, &[], Some(c)),
+        _ => {}
+    }
     match f {
         Format::Json => pretty(c),
         Format::Junit => junit(&[], Some(c)),
@@ -261,7 +273,11 @@ pub fn render_comparison(c: &Comparison, f: Format) -> String {
             let (h, rows) = comparison_rows(c);
             render_rows(&h, &rows, Format::Csv)
         }
-        Format::Table | Format::Markdown => {
+        Format::Table
+        | Format::Markdown
+        | Format::Comment
+        | Format::GitlabMetrics
+        | Format::CodeQuality => {
             let (h, rows) = comparison_rows(c);
             let count = |v: Verdict| c.results.iter().filter(|r| r.verdict == v).count();
             let summary = format!(

@@ -2,6 +2,7 @@
 //! results and store rows into text (aligned table, JSON, CSV, Markdown, JUnit XML); `emit`
 //! writes it to stdout. Commands and reports use it; it never reads the warehouse.
 
+pub mod ci;
 pub mod gate;
 pub mod import;
 pub mod lake;
@@ -25,6 +26,21 @@ pub enum Format {
     Markdown,
     /// JUnit XML: only `check` and `compare` have this form.
     Junit,
+    /// The forms of code review, `check` and `compare` only: a pull-request comment,
+    /// GitLab's metrics report and its Code Quality report.
+    Comment,
+    GitlabMetrics,
+    CodeQuality,
+}
+
+impl Format {
+    /// Whether only the gate commands (`check`, `compare`) have this form.
+    pub fn gate_only(self) -> bool {
+        matches!(
+            self,
+            Format::Junit | Format::Comment | Format::GitlabMetrics | Format::CodeQuality
+        )
+    }
 }
 
 static QUIET: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);

@@ -128,6 +128,11 @@ Formats:
                metric at the run's end time (perfledger_<metric>, labels run, tool, scenario,
                target and the run's labels); latency histograms as classic buckets
                (perfledger_latency_ms_bucket) on a 0.5% grid. Ends with # EOF.
+  remote-write Prometheus remote write 1.0 to --url (Prometheus with
+               --web.enable-remote-write-receiver, Mimir, Thanos, Grafana Cloud...): the same
+               gauges, and latency histograms as native histograms (schema 8, 0.27% buckets);
+               Prometheus needs --enable-feature=native-histograms and accepts runs older than
+               its newest sample only on a fresh TSDB (series are sent oldest first).
   parquet      one file per table in --out DIR (run, run_label, source_file, target,
   csv          measurement, histogram, series_point, error, threshold, pg_snapshot,
   json         pg_statement), rows named by run_key as in the lake; json is one object per
@@ -136,12 +141,15 @@ Formats:
 Examples:
   perfledger export openmetrics --out runs.om && promtool tsdb create-blocks-from openmetrics runs.om data/
   perfledger export openmetrics last:20 --tool k6 --label branch=main
+  perfledger export remote-write --url http://127.0.0.1:9090/api/v1/write
   perfledger export parquet --since 2026-10-01 --out export/
   python -c \"import polars as pl; print(pl.read_parquet('export/measurement.parquet'))\"";
 
 #[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
 pub enum ExportFormat {
     Openmetrics,
+    /// Prometheus remote write (with native histograms) to --url
+    RemoteWrite,
     Parquet,
     Csv,
     Json,
@@ -159,6 +167,9 @@ pub struct ExportArgs {
     /// openmetrics: the file to write (default stdout); parquet/csv/json: the folder (required).
     #[arg(long)]
     pub out: Option<PathBuf>,
+    /// remote-write: the receiver, e.g. http://127.0.0.1:9090/api/v1/write.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
 }
 
 #[derive(Args, Debug, Clone)]

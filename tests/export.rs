@@ -439,3 +439,122 @@ fn export_refuses_what_it_cannot_do() {
     )
     .contains("cannot write"));
 }
+
+/// Prometheus with the remote-write receiver and native histograms on 127.0.0.1, fresh TSDB.
+fn prometheus_receiver(data: &Path) -> Prometheus {
+    let config = data.join("prometheus.yml");
+    std::fs::create_dir_all(data).unwrap();
+    std::fs::write(&config, "global: {}\n").unwrap();
+    let port = free_port();
+    let child = Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!("--storage.tsdb.path={}", data.display()))
+        .arg("--storage.tsdb.retention.time=100y")
+        .arg("--web.enable-remote-write-receiver")
+        .arg("--enable-feature=native-histograms")
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start prometheus");
+    let p = Prometheus { child, port };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while Instant::now() < deadline {
+        let ready = Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{port}/-/ready")])
+            .output()
+            .is_ok_and(|o| o.status.success());
+        if ready {
+            return p;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("prometheus did not become ready on 127.0.0.1:{port}");
+}
+
+impl Prometheus {
+    /// An instant query at a given time (native histograms are read at their sample's time).
+    fn query_at(&self, q: &str, t: f64) -> Vec<(String, String, f64)> {
+        let out = Command::new("curl")
+            .args([
+                "-sf",
+                &format!("http://127.0.0.1:{}/api/v1/query", self.port),
+            ])
+            .args(["--data-urlencode", &format!("query={q}")])
+            .args(["--data-urlencode", &format!("time={t:.3}")])
+            .output()
+            .expect("curl");
+        assert!(out.status.success(), "query {q} failed");
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["metric"]["run"].as_str().unwrap_or_default().to_string(),
+                    r["metric"]["target"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_string(),
+                    r["value"][1].as_str().unwrap().parse::<f64>().unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+#[test]
+fn remote_write_sends_native_histograms_prometheus_reads_back() {
+    need("prometheus");
+    let w = history();
+    let prom = prometheus_receiver(&w.dir.path().join("rw"));
+    let url = format!("http://127.0.0.1:{}/api/v1/write", prom.port);
+    let out = w.ok(&["export", "remote-write", "--url", &url], 0);
+    assert!(out.contains("4 run(s)"), "{out}");
+
+    // each histogram at its run's time: count and percentiles against perfledger's own
+    let rows = w.json(&[
+        "sql",
+        "SELECT 'blake3:' || substr(r.content_key, 8, 12) AS run, h.target, h.count,
+                epoch_ms(coalesce(r.ended_at, r.started_at + to_microseconds(CAST(r.duration_s * 1e6 AS BIGINT)), r.started_at)) / 1000.0 AS t
+         FROM histogram h JOIN run r ON r.id = h.run_id ORDER BY 1, 2",
+    ]);
+    let rows = rows.as_array().unwrap();
+    assert!(rows.len() >= 6);
+    let p95 = stored(&w, "latency_p95_ms");
+    let p50 = stored(&w, "latency_p50_ms");
+    for r in rows {
+        let (run, target) = (r["run"].as_str().unwrap(), r["target"].as_str().unwrap());
+        let t = r["t"].as_f64().unwrap();
+        let sel = format!(
+            "perfledger_latency_ms{{run=\"{run}\",target=\"{}\"}}",
+            target.replace('"', "\\\"")
+        );
+        let count = prom.query_at(&format!("histogram_count({sel})"), t);
+        assert_eq!(count.len(), 1, "{sel} at {t}");
+        assert_eq!(Some(count[0].2), r["count"].as_f64(), "{sel}");
+        for (q, want) in [(0.95, &p95), (0.5, &p50)] {
+            let got = prom.query_at(&format!("histogram_quantile({q}, {sel})"), t)[0].2;
+            let s = want.iter().find(|x| x.0 == run && x.1 == target).unwrap().2;
+            let rel = (got - s).abs() / s;
+            assert!(
+                rel <= 0.01,
+                "{sel} q{q}: PromQL {got} vs stored {s} ({:.3}%)",
+                rel * 100.0
+            );
+        }
+    }
+    // the gauges came along, one sample per run, at the same times as the text export
+    let mut requests = prom.query("last_over_time(perfledger_requests[10y])");
+    requests.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(requests, stored(&w, "requests"));
+
+    // a receiver that is not there: a clear error naming it, exit 3
+    let dead = format!("http://127.0.0.1:{}/api/v1/write", free_port());
+    let o = w.run(&["export", "remote-write", "--url", &dead]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stderr).contains(&dead));
+    let o = w.run(&["export", "remote-write"]);
+    assert_eq!(o.status.code(), Some(2));
+}

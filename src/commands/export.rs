@@ -6,12 +6,13 @@ use std::path::PathBuf;
 use crate::analysis::selection::{self, Selector};
 use crate::cli::{ExportArgs, ExportFormat};
 use crate::error::{Error, Result};
-use crate::output::{emit, emit_err, lists, openmetrics, quiet, render_grid, Format};
+use crate::output::{emit, emit_err, lists, openmetrics, quiet, remote_write, render_grid, Format};
 use crate::store::export::FileFormat;
 use crate::store::{Location, RunFilter, Warehouse};
 
 pub enum Target {
     OpenMetrics(Option<PathBuf>),
+    RemoteWrite(String),
     Files(FileFormat, PathBuf),
 }
 
@@ -34,6 +35,14 @@ impl TryFrom<&ExportArgs> for Request {
         };
         let target = match a.format {
             ExportFormat::Openmetrics => Target::OpenMetrics(a.out.clone()),
+            ExportFormat::RemoteWrite => Target::RemoteWrite(
+                a.url.clone().filter(|u| u.starts_with("http://") || u.starts_with("https://")).ok_or_else(|| {
+                    Error::Usage(
+                        "export remote-write needs --url http(s)://HOST:PORT/PATH, e.g. http://127.0.0.1:9090/api/v1/write"
+                            .into(),
+                    )
+                })?,
+            ),
             ExportFormat::Parquet => files(FileFormat::Parquet)?,
             ExportFormat::Csv => files(FileFormat::Csv)?,
             ExportFormat::Json => files(FileFormat::Ndjson)?,
@@ -66,6 +75,15 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     }
     match &r.target {
         Target::OpenMetrics(out) => export_openmetrics(&wh, &ids, out.as_deref()),
+        Target::RemoteWrite(url) => {
+            let (series, untimed) = remote_write::series(&run_metrics(&wh, &ids)?);
+            note_untimed(untimed);
+            let n = remote_write::push(url, &series)?;
+            emit(&format!(
+                "{} run(s), {n} series written to {url}\n",
+                ids.len() - untimed
+            ))
+        }
         Target::Files(f, dir) => {
             let tables = wh.export_files(&ids, dir, *f)?;
             emit(&render_grid(
@@ -76,35 +94,44 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     }
 }
 
-fn export_openmetrics(wh: &Warehouse, ids: &[i64], out: Option<&std::path::Path>) -> Result<()> {
+/// Each selected run with its measurements and histograms, by run id.
+fn run_metrics(wh: &Warehouse, ids: &[i64]) -> Result<Vec<openmetrics::RunMetrics>> {
     let mut headers = wh.run_headers(ids)?;
     headers.sort_by_key(|h| h.id);
     let mut values = wh.measurements(ids)?.into_iter().peekable();
     let mut runs = Vec::with_capacity(headers.len());
-    for h in &headers {
+    for header in headers {
         let mut mine = Vec::new();
         // measurements come ordered by run id, as the headers do
-        while let Some((_, t, m, v, u)) = values.next_if(|x| x.0 <= h.id) {
+        while let Some((_, t, m, v, u)) = values.next_if(|x| x.0 <= header.id) {
             mine.push((t, m, v, u));
         }
         let mut histograms = Vec::new();
-        for target in wh.histogram_targets(h.id, usize::MAX >> 1)? {
-            if let Some(hist) = wh.histogram(h.id, &target)? {
+        for target in wh.histogram_targets(header.id, usize::MAX >> 1)? {
+            if let Some(hist) = wh.histogram(header.id, &target)? {
                 histograms.push((target, hist));
             }
         }
         runs.push(openmetrics::RunMetrics {
-            header: h,
+            header,
             values: mine,
             histograms,
         });
     }
-    let (text, untimed) = openmetrics::render(&runs);
+    Ok(runs)
+}
+
+fn note_untimed(untimed: usize) {
     if untimed > 0 && !quiet() {
         emit_err(&format!(
-            "note: {untimed} run(s) have no start or end time and were left out (OpenMetrics samples need one)\n"
+            "note: {untimed} run(s) have no start or end time and were left out (Prometheus samples need one)\n"
         ));
     }
+}
+
+fn export_openmetrics(wh: &Warehouse, ids: &[i64], out: Option<&std::path::Path>) -> Result<()> {
+    let (text, untimed) = openmetrics::render(&run_metrics(wh, ids)?);
+    note_untimed(untimed);
     match out {
         None => emit(&text),
         Some(path) => {

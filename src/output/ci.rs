@@ -164,7 +164,8 @@ pub fn comment(s: &Subject, goals: &[GoalResult], cmp: Option<&Comparison>) -> S
             let _ = writeln!(out, "\nFull report: {u}");
         }
         None => {
-            out += "\nFull report: the job's step summary (`perfledger check --format markdown`).\n"
+            out +=
+                "\nFull report: the job's step summary (`perfledger check --format markdown`).\n";
         }
     }
     out

@@ -8,6 +8,7 @@ pub mod import;
 pub mod lake;
 pub mod lists;
 pub mod openmetrics;
+pub mod remote_write;
 pub mod show;
 pub mod trend;
 

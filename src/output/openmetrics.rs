@@ -30,8 +30,8 @@ pub const LATENCY_FAMILY: &str = "perfledger_latency_ms";
 const RESERVED: &[&str] = &["run", "tool", "scenario", "target", "le", "job", "instance"];
 
 /// What one run contributes.
-pub struct RunMetrics<'a> {
-    pub header: &'a RunHeader,
+pub struct RunMetrics {
+    pub header: RunHeader,
     /// (target, metric, value, unit)
     pub values: Vec<(String, String, f64, String)>,
     /// (target, histogram in microseconds)
@@ -67,8 +67,9 @@ pub fn run_time(h: &RunHeader) -> Option<f64> {
         .map(|t| t.and_utc().timestamp_millis() as f64 / 1000.0)
 }
 
-/// `run="..",tool="..",...` for one run and target, in a stable order.
-fn labels(h: &RunHeader, target: &str) -> String {
+/// The labels of one run and target, sorted by name: `run`, `tool`, `target`, `scenario`
+/// and the run's own labels (renamed `label_<name>` where they would shadow one of ours).
+pub fn label_pairs(h: &RunHeader, target: &str) -> Vec<(String, String)> {
     let mut l: Vec<(String, String)> = vec![
         ("run".into(), short_key(&h.content_key)),
         ("tool".into(), h.tool.clone()),
@@ -88,7 +89,13 @@ fn labels(h: &RunHeader, target: &str) -> String {
     }
     l.sort();
     l.dedup_by(|a, b| a.0 == b.0);
-    l.iter()
+    l
+}
+
+/// `run="..",tool="..",...` for one run and target, in a stable order.
+fn labels(h: &RunHeader, target: &str) -> String {
+    label_pairs(h, target)
+        .iter()
         .map(|(k, v)| format!("{k}=\"{}\"", escape(v)))
         .collect::<Vec<_>>()
         .join(",")
@@ -159,11 +166,11 @@ fn gauge_help(metric: &str, unit: &str) -> String {
 }
 
 /// The whole exposition, `# EOF` included, and how many runs had no time and were left out.
-pub fn render(runs: &[RunMetrics<'_>]) -> (String, usize) {
+pub fn render(runs: &[RunMetrics]) -> (String, usize) {
     let mut families: BTreeMap<String, Family> = BTreeMap::new();
     let mut untimed = 0;
     for r in runs {
-        let Some(t) = run_time(r.header) else {
+        let Some(t) = run_time(&r.header) else {
             untimed += 1;
             continue;
         };
@@ -174,8 +181,10 @@ pub fn render(runs: &[RunMetrics<'_>]) -> (String, usize) {
                 help: gauge_help(metric, unit),
                 samples: Vec::new(),
             });
-            f.samples
-                .push((t, format!("{name}{{{}}} {value}", labels(r.header, target))));
+            f.samples.push((
+                t,
+                format!("{name}{{{}}} {value}", labels(&r.header, target)),
+            ));
         }
         for (target, h) in &r.histograms {
             let f = families
@@ -186,7 +195,7 @@ pub fn render(runs: &[RunMetrics<'_>]) -> (String, usize) {
                         .into(),
                     samples: Vec::new(),
                 });
-            let l = labels(r.header, target);
+            let l = labels(&r.header, target);
             let mut lines = String::new();
             for (le, n) in buckets(h) {
                 let _ = writeln!(

@@ -37,6 +37,9 @@ impl FileFormat {
     }
 }
 
+/// (run id, target, metric, value, unit)
+pub type MeasurementRow = (i64, String, String, f64, String);
+
 /// One written table file.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ExportedTable {
@@ -196,7 +199,7 @@ impl Warehouse {
     }
 
     /// Every measurement of the runs: (run id, target, metric, value, unit), by run.
-    pub fn measurements(&self, runs: &[i64]) -> Result<Vec<(i64, String, String, f64, String)>> {
+    pub fn measurements(&self, runs: &[i64]) -> Result<Vec<MeasurementRow>> {
         if runs.is_empty() {
             return Ok(Vec::new());
         }

@@ -23,6 +23,7 @@ pub mod import;
 pub mod metrics;
 pub mod model;
 pub mod output;
+pub mod progress;
 pub mod report;
 pub mod stats;
 pub mod store;

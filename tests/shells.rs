@@ -81,3 +81,65 @@ fn no_color_and_no_progress_bar_off_a_terminal() {
     assert_eq!(out.status.code(), Some(0));
     assert!(out.stderr.is_empty());
 }
+
+/// An import as a person runs it, on a terminal (util-linux `script` gives it one): the bar
+/// (bytes read, on stderr) shows, and is gone before the result table is printed; `--quiet`
+/// shows none. PERFLEDGER_PROGRESS_AFTER=0 shows the bar at once instead of after 0.5 s.
+#[test]
+fn a_progress_bar_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        panic!("util-linux `script` is needed to give the import a terminal");
+    }
+    let w = Workdir::new();
+    let k6 = fixture("k6/shop_points.json");
+    let on_tty = |quiet: bool| {
+        let cmd = format!(
+            "{} {}--db {} import {}",
+            env!("CARGO_BIN_EXE_perfledger"),
+            if quiet { "--quiet " } else { "" },
+            w.db().display(),
+            k6.display()
+        );
+        let log = w.dir.path().join(format!("tty-{quiet}.log"));
+        let st = Command::new("script")
+            .args(["-qec", &cmd])
+            .arg(&log)
+            .env("PERFLEDGER_PROGRESS_AFTER", "0")
+            .env("COLUMNS", "120")
+            .output()
+            .unwrap();
+        assert!(
+            st.status.success(),
+            "{}",
+            String::from_utf8_lossy(&st.stderr)
+        );
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let shown = on_tty(false);
+    assert!(shown.contains("KiB"), "no bar on a terminal: {shown}");
+    assert!(shown.contains("k6-ndjson"), "{shown}");
+    // the bar's line is erased (ESC [2K) before the result: no bar glyph on the table's lines
+    for line in shown.lines().filter(|l| l.contains("k6-ndjson")) {
+        let last = line.rsplit('\r').next().unwrap_or(line);
+        assert!(!last.contains('█'), "bar mixed into the result: {line:?}");
+    }
+    std::fs::remove_file(w.db()).unwrap();
+    let quiet = on_tty(true);
+    assert!(!quiet.contains("KiB"), "--quiet showed a bar: {quiet}");
+    // off a terminal, even at once: nothing on stderr
+    std::fs::remove_file(w.db()).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_perfledger"))
+        .arg("--db")
+        .arg(w.db())
+        .arg("import")
+        .arg(&k6)
+        .env("PERFLEDGER_PROGRESS_AFTER", "0")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

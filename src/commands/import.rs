@@ -70,7 +70,14 @@ pub fn import_paths(
     opts: &ImportOptions,
 ) -> Result<Report> {
     let units = import::collect_units(paths)?;
-    let bar = crate::output::progress(units.len() as u64);
+    // the bar goes by bytes: one large k6 file is most of the work of a folder
+    let size = |p: &std::path::Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let sizes: Vec<u64> = units
+        .iter()
+        .map(|(u, _)| size(&u.primary) + u.siblings.values().map(|p| size(p)).sum::<u64>())
+        .collect();
+    crate::output::progress_bytes(sizes.iter().sum());
+    let mut done = 0;
     let mut report = Report {
         results: Vec::new(),
         failed: Vec::new(),
@@ -78,10 +85,11 @@ pub fn import_paths(
     let mut outputs = Vec::new();
     let mut names: Vec<(String, &'static str)> = Vec::new();
     for (i, (unit, explicit)) in units.into_iter().enumerate() {
-        bar.set_message(unit.display());
+        crate::progress::stage(&unit.display());
         let file = unit.display();
         names.push((file.clone(), ""));
-        bar.inc(1);
+        crate::output::progress_at(done);
+        done += sizes[i];
         // A file found while walking a folder that is not a result (an empty k6.stderr.txt,
         // a README) is skipped and listed; one named on the command line must be a result.
         let imp = match import::detect(&unit, tool) {
@@ -116,8 +124,11 @@ pub fn import_paths(
             Err(e) => push_error(&mut report, file, Some(imp.name()), e),
         }
     }
-    bar.finish_and_clear();
-    for g in group::group(outputs, opts.run_group) {
+    crate::output::progress_at(done);
+    let groups = group::group(outputs, opts.run_group);
+    let n = groups.len();
+    for (k, g) in groups.into_iter().enumerate() {
+        crate::progress::stage(&format!("storing run {} of {n}", k + 1));
         let stored = match wh.as_deref_mut() {
             Some(wh) => wh.ingest_run(&g.run).map(|(id, o)| (Some(id), status(o))),
             None => Ok((None, Status::DryRun)),

@@ -28,6 +28,15 @@ use crate::store::RunFilter;
 /// Runs one parsed command line.
 pub fn run(cli: &Cli) -> Result<()> {
     crate::output::set_quiet(cli.quiet);
+    if !cli.quiet {
+        crate::progress::install(Box::new(crate::output::BarSink));
+    }
+    let result = dispatch(cli);
+    crate::output::progress_done();
+    result
+}
+
+fn dispatch(cli: &Cli) -> Result<()> {
     let db = &crate::store::Location {
         db: cli.db.clone(),
         lake: cli.lake.clone().filter(|l| !l.is_empty()),

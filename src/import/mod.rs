@@ -225,6 +225,7 @@ fn group_locust_sets(files: Vec<(PathBuf, bool)>) -> Vec<(Unit, bool)> {
 pub fn read_text(path: &Path) -> Result<String> {
     let raw =
         std::fs::read(path).map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
+    crate::progress::bytes(raw.len() as u64);
     decode_text(path, raw)
 }
 
@@ -398,6 +399,7 @@ impl Read for Digesting {
         let n = self.file.read(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        crate::progress::bytes(n as u64);
         Ok(n)
     }
 }

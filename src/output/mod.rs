@@ -55,24 +55,117 @@ pub fn quiet() -> bool {
     QUIET.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// A progress bar for long work, on stderr only: hidden under `--quiet`, and by indicatif
-/// itself when stderr is not a terminal (CI logs get no bar).
-pub fn progress(len: u64) -> indicatif::ProgressBar {
-    if quiet() {
-        return indicatif::ProgressBar::hidden();
+/// The progress of long work, on stderr only: hidden under `--quiet`, by indicatif itself
+/// when stderr is not a terminal (CI logs get no bar), and until the work has taken half a
+/// second (a quick command never flashes a bar).
+pub struct Activity {
+    bar: indicatif::ProgressBar,
+    start: std::time::Instant,
+    shown: std::sync::atomic::AtomicBool,
+}
+
+static ACTIVITY: std::sync::OnceLock<Activity> = std::sync::OnceLock::new();
+
+fn activity() -> &'static Activity {
+    ACTIVITY.get_or_init(|| {
+        let bar =
+            indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::hidden());
+        if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {elapsed} {wide_msg}")
+        {
+            bar.set_style(style);
+        }
+        Activity {
+            bar,
+            start: std::time::Instant::now(),
+            shown: std::sync::atomic::AtomicBool::new(false),
+        }
+    })
+}
+
+impl Activity {
+    fn show_if_long(&self) {
+        use std::sync::atomic::Ordering;
+        if quiet() || self.shown.load(Ordering::Relaxed) || self.start.elapsed() < show_after() {
+            return;
+        }
+        if !self.shown.swap(true, Ordering::Relaxed) {
+            self.bar
+                .set_draw_target(indicatif::ProgressDrawTarget::stderr());
+            self.bar
+                .enable_steady_tick(std::time::Duration::from_millis(200));
+        }
     }
-    let bar = indicatif::ProgressBar::new(len);
-    if let Ok(style) = indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {wide_msg}") {
-        bar.set_style(style);
+}
+
+/// How long work runs before its bar appears: `PERFLEDGER_PROGRESS_AFTER` milliseconds,
+/// default 500.
+fn show_after() -> std::time::Duration {
+    static AFTER: std::sync::OnceLock<std::time::Duration> = std::sync::OnceLock::new();
+    *AFTER.get_or_init(|| {
+        let ms = std::env::var("PERFLEDGER_PROGRESS_AFTER")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(500);
+        std::time::Duration::from_millis(ms)
+    })
+}
+
+/// The sink the lower layers report progress to (`crate::progress`).
+pub struct BarSink;
+
+impl crate::progress::Sink for BarSink {
+    fn stage(&self, msg: &str) {
+        let a = activity();
+        a.bar.set_message(msg.to_string());
+        a.show_if_long();
     }
-    bar
+
+    fn bytes(&self, n: u64) {
+        let a = activity();
+        a.bar.inc(n);
+        a.show_if_long();
+    }
+}
+
+/// Makes the activity a bar over `total` bytes of input (an import).
+pub fn progress_bytes(total: u64) {
+    let a = activity();
+    a.bar.set_length(total);
+    if let Ok(style) = indicatif::ProgressStyle::with_template(
+        "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {wide_msg}",
+    ) {
+        a.bar.set_style(style);
+    }
+}
+
+/// Where a bytes bar stands: the input read so far.
+pub fn progress_at(pos: u64) {
+    activity().bar.set_position(pos);
+}
+
+/// Runs `f` with the bar (if one is shown) off the screen, so text never mixes with it.
+fn without_bar<T>(f: impl FnOnce() -> T) -> T {
+    match ACTIVITY.get() {
+        Some(a) => a.bar.suspend(f),
+        None => f(),
+    }
+}
+
+/// Clears the bar (if one was shown) before the command's result is printed.
+pub fn progress_done() {
+    if let Some(a) = ACTIVITY.get() {
+        a.bar.finish_and_clear();
+    }
 }
 
 /// Writes to stdout; a closed pipe (`perfledger runs | head`) is not an error.
 pub fn emit(s: &str) -> Result<()> {
     use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(s.as_bytes()).and_then(|()| out.flush()) {
+    let write = || {
+        let mut out = std::io::stdout().lock();
+        out.write_all(s.as_bytes()).and_then(|()| out.flush())
+    };
+    match without_bar(write) {
         Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::Other(e.into())),
         _ => Ok(()),
     }
@@ -208,9 +301,11 @@ pub fn wrote(what: &str, path: &std::path::Path) -> Result<()> {
 /// Writes a message to stderr (errors, warnings): never mixed into stdout's result.
 pub fn emit_err(s: &str) {
     use std::io::Write;
-    let mut err = std::io::stderr().lock();
     // nothing sensible is left to do when stderr itself is closed
-    let _ = err.write_all(s.as_bytes()).and_then(|()| err.flush());
+    let _ = without_bar(|| {
+        let mut err = std::io::stderr().lock();
+        err.write_all(s.as_bytes()).and_then(|()| err.flush())
+    });
 }
 
 /// `error: ...` on stderr.

@@ -163,6 +163,7 @@ impl Out {
     ) -> Result<Chart> {
         let file = format!("{}.png", sanitize(name));
         let path = self.dir.join(&file);
+        crate::progress::stage(&format!("report: drawing {file}"));
         draw(&path)?;
         // `src` is only ever a sanitised file name or base64: the template marks it safe.
         let src = if self.self_contained {
@@ -183,6 +184,7 @@ impl Out {
     }
 
     pub fn write_page(&self, template: &str, ctx: &impl Serialize) -> Result<PathBuf> {
+        crate::progress::stage("report: writing the page");
         let html = render(template, ctx)?;
         let path = self.dir.join("index.html");
         std::fs::write(&path, html).map_err(|e| Error::output(&path, e))?;

@@ -49,6 +49,7 @@ fn head_of(table: &str) -> &'static str {
 }
 
 fn list(lake: &Lake, seen: &HashSet<String>) -> Result<Listing> {
+    crate::progress::stage(&format!("sync: listing {}", lake.url()));
     let mut l = Listing::default();
     for e in lake.list_heads_first()? {
         let kind = classify(lake.url(), &e.rel)?;
@@ -122,6 +123,11 @@ fn stage_heads(
     if files.is_empty() {
         return Ok(Vec::new());
     }
+    crate::progress::stage(&format!(
+        "sync: reading {} new {} file(s)",
+        files.len(),
+        head.name
+    ));
     let paths = lake.readable(&rels(&files), tmp, head.name)?;
     // when each head file entered the lake: the run's imported_at in this index
     conn.execute_batch(
@@ -202,6 +208,7 @@ fn insert_units(
         if files.is_empty() {
             continue;
         }
+        crate::progress::stage(&format!("sync: reading {} {} file(s)", files.len(), t.name));
         let paths = lake.readable(&rels(&files), tmp, t.name)?;
         let cols = t.cols.join(", ");
         let p_cols = t.cols_of("p");

@@ -461,10 +461,6 @@ impl ActionRun {
         self.outputs.get(name).map_or("", String::as_str)
     }
 
-    fn dump(&self) {
-        println!("=====\n{}", self.context());
-    }
-
     fn context(&self) -> String {
         format!(
             "exit {}\noutputs {:?}\nsummary:\n{}\nlog:\n{}",
@@ -716,7 +712,6 @@ fn push_imports_and_pull_requests_are_gated_against_their_merge_base() {
     let inputs = with(&common(aa("wrk_slow20_01.json")));
     let refs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = job.run(&action, &refs, None);
-    r.dump();
     let verdict = r.markdown_verdict();
     assert_eq!(verdict, "fail", "{}", r.context());
     assert_eq!(r.out("verdict"), verdict);
@@ -762,6 +757,18 @@ fn push_imports_and_pull_requests_are_gated_against_their_merge_base() {
         "JUnit failures = regressed rows of the Markdown\n{junit}"
     );
     assert_eq!(junit.matches("<failure").count(), n, "{junit}");
+    // The pull-request comment: the job's marker, the verdict, one row per regression.
+    let comment = fs::read_to_string(job.ws.join(r.out("comment"))).expect("the comment file");
+    assert!(
+        comment.starts_with("<!-- perfledger-check job=perf -->\n"),
+        "{comment}"
+    );
+    assert!(comment.contains("perfledger check: FAIL"), "{comment}");
+    assert_eq!(
+        comment.lines().filter(|l| l.starts_with("| regressed |")).count(),
+        r.regressed(),
+        "{comment}"
+    );
     // The same verdict, not failing the job: fail-on-regression false.
     let mut lenient = inputs.clone();
     lenient.push(("fail-on-regression", "false".into()));
@@ -787,7 +794,6 @@ fn push_imports_and_pull_requests_are_gated_against_their_merge_base() {
     let inputs = with(&common(aa("wrk_base_12.json")));
     let refs: Vec<(&str, &str)> = inputs.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let r = job.run(&action, &refs, None);
-    r.dump();
     let verdict = r.markdown_verdict();
     assert_eq!(verdict, "pass", "{}", r.context());
     assert_eq!(r.out("verdict"), verdict);
@@ -838,7 +844,6 @@ fn push_imports_and_pull_requests_are_gated_against_their_merge_base() {
         "{}",
         r.context()
     );
-    r.dump();
     let verdict = r.markdown_verdict();
     assert_eq!(r.out("verdict"), verdict);
     assert_eq!(r.code == 0, verdict == "pass", "{}", r.context());
@@ -968,13 +973,23 @@ fn errors_fail_the_job_with_the_tool_exit_code_and_message() {
     let good: [(&str, &str); 3] = [("binary", BIN), ("lake", &lake), ("results", &base14)];
     let r = push.run(&action, &good, None);
     assert_eq!(r.code, 0, "{}", r.context());
-    let mut bad_goals = good.to_vec();
-    bad_goals.push(("goals", "no-such-goals.toml"));
+    let base15 = aa("wrk_base_15.json");
+    let bad_goals = [
+        ("binary", BIN),
+        ("lake", &lake),
+        ("results", &base15),
+        ("goals", "no-such-goals.toml"),
+    ];
     let r = pr.run(&action, &bad_goals, None);
-    r.dump();
     assert!(r.code != 0 && r.code != 5, "{}", r.context());
     assert_eq!(r.out("exit-code"), r.code.to_string());
     assert_eq!(r.out("verdict"), "error");
+    assert_eq!(
+        r.out("baseline"),
+        format!("commit={c1},job=perf"),
+        "{}",
+        r.context()
+    );
     assert!(
         r.summary
             .contains(&format!("## perfledger check: error (exit {}", r.code))
@@ -1065,8 +1080,8 @@ fn every_input_reaches_the_scripts_and_the_example_uses_real_inputs() {
             );
         }
     }
+    let script = Regex::new(r#"\$GITHUB_ACTION_PATH/(action/[a-z-]+\.sh)"#).unwrap();
     for s in action.steps.iter().filter_map(|s| s.run.as_deref()) {
-        let script = Regex::new(r#"\$GITHUB_ACTION_PATH/(action/[a-z-]+\.sh)"#).unwrap();
         let path = &script
             .captures(s)
             .unwrap_or_else(|| panic!("a step runs no script: {s}"))[1];

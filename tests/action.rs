@@ -765,7 +765,10 @@ fn push_imports_and_pull_requests_are_gated_against_their_merge_base() {
     );
     assert!(comment.contains("perfledger check: FAIL"), "{comment}");
     assert_eq!(
-        comment.lines().filter(|l| l.starts_with("| regressed |")).count(),
+        comment
+            .lines()
+            .filter(|l| l.starts_with("| regressed |"))
+            .count(),
         r.regressed(),
         "{comment}"
     );

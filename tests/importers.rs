@@ -436,3 +436,57 @@ fn artillery_report() {
         .iter()
         .any(|e| e.message == "status 500" && e.count == 2));
 }
+
+#[test]
+fn hey_text_and_csv() {
+    // hey -n 2000 -c 10: "Total: 1.1442 secs", "Slowest: 0.0269", "Fastest: 0.0019",
+    // "Average: 0.0056", "Requests/sec: 1747.9981", "Total data: 1160000 bytes",
+    // "50% in 0.0046 secs" ... "99% in 0.0163 secs", "[200] 2000 responses"
+    let r = run("hey/users_n2000_c10.txt", "hey-text");
+    assert_eq!(metric(&r, TOTAL, "requests"), 2000.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 0.0);
+    assert!(metric(&r, TOTAL, "failures").is_sign_positive());
+    assert_eq!(metric(&r, TOTAL, "throughput_rps"), 1747.9981);
+    assert_eq!(metric(&r, TOTAL, "bytes_received"), 1_160_000.0);
+    assert!(close(metric(&r, TOTAL, "latency_p50_ms"), 4.6, 1e-9));
+    assert!(close(metric(&r, TOTAL, "latency_p99_ms"), 16.3, 1e-9));
+    assert!(close(metric(&r, TOTAL, "latency_p10_ms"), 2.9, 1e-9));
+    assert!(close(metric(&r, TOTAL, "latency_max_ms"), 26.9, 1e-9));
+    assert!(close(metric(&r, TOTAL, "latency_min_ms"), 1.9, 1e-9));
+    assert!(close(metric(&r, TOTAL, "latency_mean_ms"), 5.6, 1e-9));
+    assert_eq!(r.duration_s, Some(1.1442));
+    // -z 3s -q 50 POST /api/checkout: "[200] 1152 responses", "[500] 48 responses"
+    let r = run("hey/checkout_z3s_q50_non2xx.txt", "hey-text");
+    assert_eq!(metric(&r, TOTAL, "requests"), 1200.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 48.0);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(
+        (r.errors[0].message.as_str(), r.errors[0].count),
+        ("HTTP 500", 48)
+    );
+    // every request refused: "[20] Get "http://127.0.0.1:1/": dial tcp ...: connection refused"
+    let r = run("hey/refused_errors.txt", "hey-text");
+    assert_eq!(metric(&r, TOTAL, "requests"), 20.0);
+    assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
+    assert!(
+        r.target(TOTAL).unwrap().get("latency_mean_ms").is_none(),
+        "NaN stays unreported"
+    );
+    assert!(r.errors[0].message.contains("connection refused"));
+    // -o csv: 500 rows, all 200; hey prints no summary with -o csv, so the check is the rows
+    let r = run("hey/orders_n500_c5.csv", "hey-csv");
+    assert_eq!(metric(&r, TOTAL, "requests"), 500.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 0.0);
+    let csv = std::fs::read_to_string(fixture("hey/orders_n500_c5.csv")).unwrap();
+    let max = csv
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next()?.parse::<f64>().ok())
+        .fold(0.0, f64::max);
+    assert!(
+        close(metric(&r, TOTAL, "latency_max_ms"), max * 1000.0, 0.01),
+        "{max}"
+    );
+    assert!(r.target(TOTAL).unwrap().histogram.is_some());
+    assert!(!r.series.is_empty());
+}

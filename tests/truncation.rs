@@ -1,4 +1,4 @@
-//! Outputs cut short (issue 13, defect 1): each real text fixture of ab, wrk and pgbench is cut
+//! Outputs cut short (issue 13, defect 1): each real text fixture of ab, wrk, pgbench and hey is cut
 //! at every line boundary and in the middle of every line; every cut either imports exactly the
 //! full file's numbers (the cut fell after the output's end) or fails. Never other numbers.
 
@@ -55,7 +55,7 @@ fn a_cut_output_imports_its_full_numbers_or_fails() {
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     let mut refused = 0;
-    for folder in ["ab", "wrk", "pgbench"] {
+    for folder in ["ab", "wrk", "pgbench", "hey"] {
         for e in std::fs::read_dir(root.join(folder)).unwrap() {
             let f = e.unwrap().path();
             if f.extension().is_none_or(|x| x != "txt") {

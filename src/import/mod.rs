@@ -8,6 +8,7 @@
 mod ab;
 mod artillery;
 pub mod group;
+mod hey;
 mod k6_ndjson;
 mod k6_points;
 mod k6_summary;
@@ -100,6 +101,8 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &ab::AbText,
         &ab::AbGnuplot,
         &ab::AbPercentiles,
+        &hey::HeyText,
+        &hey::HeyCsv,
         &pgss::PgssCsv,
         &pgss::PgssJson,
         &pgbench::PgbenchStdout,

@@ -490,3 +490,27 @@ fn hey_text_and_csv() {
     assert!(r.target(TOTAL).unwrap().histogram.is_some());
     assert!(!r.series.is_empty());
 }
+
+#[test]
+fn ab_html_tables_of_w() {
+    // ab -w -n 500 -c 5: "Complete requests: 500", "Requests per second: 360.88",
+    // "Total transferred: 362500 bytes", Connection Times Total: min 4, avg 13, max 60
+    let r = run("ab/users_html_w.html", "ab-html");
+    assert_eq!(metric(&r, TOTAL, "requests"), 500.0);
+    assert_eq!(metric(&r, TOTAL, "throughput_rps"), 360.88);
+    assert_eq!(metric(&r, TOTAL, "bytes_received"), 362_500.0);
+    assert_eq!(metric(&r, TOTAL, "latency_min_ms"), 4.0);
+    assert_eq!(metric(&r, TOTAL, "latency_mean_ms"), 13.0);
+    assert_eq!(metric(&r, TOTAL, "latency_max_ms"), 60.0);
+    assert_eq!(r.tool_version.as_deref(), Some("2.3"));
+    assert_eq!(r.load.connections, Some(5));
+    assert_eq!(metric(&r, "/api/users", "requests"), 500.0);
+    // "Failed requests: 257" "(Connect: 0, Length: 257, Exceptions: 0)": Length failures only
+    let r = run("ab/search_html_w_length_failures.html", "ab-html");
+    assert_eq!(metric(&r, TOTAL, "failures"), 0.0);
+    assert_eq!(metric(&r, TOTAL, "ab_failed_requests"), 257.0);
+    // "Non-2xx responses: 100"
+    let r = run("ab/notfound_html_w_non2xx.html", "ab-html");
+    assert_eq!(metric(&r, TOTAL, "failures"), 100.0);
+    assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
+}

@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::model::{self, new_histogram, ErrorCount, Parsed, ParsedRun, Target, TargetKind};
 
 pub struct AbText;
+pub struct AbHtml;
 pub struct AbGnuplot;
 pub struct AbPercentiles;
 
@@ -28,6 +29,9 @@ impl Importer for AbText {
     fn sniff(&self, p: &Probe) -> Result<(), String> {
         let h = p.head;
         let usage = h.starts_with("ab: ") || (h.contains("Usage: ab [options]") && h.len() < 8192);
+        if h.contains("<table") {
+            return Err("an HTML table (ab -w), not ab's text report".into());
+        }
         if h.contains("This is ApacheBench") || usage {
             Ok(())
         } else {
@@ -45,6 +49,81 @@ impl Importer for AbText {
             )?;
         }
         parse_text(&unit.primary, &text).map(|r| Parsed::Runs(vec![r]))
+    }
+}
+
+/// ab -w's HTML as ab's text lines: a row `<th>Label:</th><td>value</td>` becomes
+/// `Label: value`, so the text report's parser reads it.
+fn html_to_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    for line in html.lines() {
+        let mut in_tag = false;
+        for c in line.chars() {
+            match c {
+                '<' => in_tag = true,
+                // a cell boundary keeps the values of a row apart
+                '>' if in_tag => {
+                    in_tag = false;
+                    out.push(' ');
+                }
+                _ if !in_tag => out.push(c),
+                _ => {}
+            }
+        }
+        out.push('\n');
+    }
+    out.replace("&nbsp;", " ")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+impl Importer for AbHtml {
+    fn name(&self) -> &'static str {
+        "ab-html"
+    }
+    fn tool(&self) -> &'static str {
+        "ab"
+    }
+    fn sniff(&self, p: &Probe) -> Result<(), String> {
+        if p.head.contains("This is ApacheBench") && p.head.contains("<table") {
+            Ok(())
+        } else {
+            Err("no ApacheBench banner with an HTML table (ab -w)".into())
+        }
+    }
+    fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
+        let path = &unit.primary;
+        let html = read_text(path)?;
+        text::require_end(
+            path,
+            &html,
+            |l| l.trim() == "</table>",
+            "the '</table>' that ends ab -w's report",
+        )?;
+        let text = html_to_text(&html);
+        let mut run = parse_text(path, &text)?;
+        run.format = "ab-html".into();
+        // -w's connection times are min, avg and max (the text report adds sd and median)
+        let after = text
+            .split("Connection Times (ms)")
+            .nth(1)
+            .unwrap_or_default();
+        let total: Vec<f64> = field(after, "Total:")
+            .map(|v| {
+                v.split_whitespace()
+                    .filter_map(|x| x.parse().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if let [min, avg, max] = total[..] {
+            for t in &mut run.targets {
+                t.set("latency_min_ms", Some(min), "ms")
+                    .set("latency_mean_ms", Some(avg), "ms")
+                    .set("latency_max_ms", Some(max), "ms");
+            }
+        }
+        Ok(Parsed::Runs(vec![run]))
     }
 }
 

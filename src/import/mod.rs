@@ -99,6 +99,7 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &wrk::WrkText,
         &wrk::WrkLuaReport,
         &ab::AbText,
+        &ab::AbHtml,
         &ab::AbGnuplot,
         &ab::AbPercentiles,
         &hey::HeyText,

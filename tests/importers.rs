@@ -514,3 +514,34 @@ fn ab_html_tables_of_w() {
     assert_eq!(metric(&r, TOTAL, "failures"), 100.0);
     assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
 }
+
+#[test]
+fn oha_json() {
+    // oha -n 2000 -c 10 --output-format json: "requestsPerSec": 3223.050769197584,
+    // "totalData": 1160000, latencyPercentiles p50 0.002920827, p99.9 0.013964195 (seconds),
+    // "statusCodeDistribution": {"200": 2000}
+    let r = run("oha/users_n2000_c10.json", "oha-json");
+    assert_eq!(metric(&r, TOTAL, "requests"), 2000.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 0.0);
+    assert_eq!(metric(&r, TOTAL, "throughput_rps"), 3223.050769197584);
+    assert_eq!(metric(&r, TOTAL, "bytes_received"), 1_160_000.0);
+    assert!(close(metric(&r, TOTAL, "latency_p50_ms"), 2.920827, 1e-12));
+    assert!(close(
+        metric(&r, TOTAL, "latency_p999_ms"),
+        13.964195,
+        1e-12
+    ));
+    assert!(close(metric(&r, TOTAL, "latency_max_ms"), 14.547108, 1e-12));
+    assert_eq!(r.duration_s, Some(0.620530095));
+    // -z 3s POST /api/checkout: {"200": 1149, "500": 48}, {"aborted due to deadline": 4}
+    let r = run("oha/checkout_z3s_q400_non2xx.json", "oha-json");
+    assert_eq!(metric(&r, TOTAL, "requests"), 1197.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 48.0);
+    let kinds: Vec<(&str, i64)> = r.errors.iter().map(|e| (e.kind, e.count)).collect();
+    assert_eq!(kinds, vec![("status", 48), ("aborted", 4)]);
+    // every connection refused: 20 errors, no latency (oha wrote null)
+    let r = run("oha/refused_errors.json", "oha-json");
+    assert_eq!(metric(&r, TOTAL, "requests"), 20.0);
+    assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
+    assert!(r.target(TOTAL).unwrap().get("latency_mean_ms").is_none());
+}

@@ -13,6 +13,7 @@ mod k6_ndjson;
 mod k6_points;
 mod k6_summary;
 mod locust;
+mod oha;
 pub mod pg_live;
 mod pgbench;
 mod pgss;
@@ -104,6 +105,7 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &ab::AbPercentiles,
         &hey::HeyText,
         &hey::HeyCsv,
+        &oha::OhaJson,
         &pgss::PgssCsv,
         &pgss::PgssJson,
         &pgbench::PgbenchStdout,

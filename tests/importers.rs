@@ -545,3 +545,37 @@ fn oha_json() {
     assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
     assert!(r.target(TOTAL).unwrap().get("latency_mean_ms").is_none());
 }
+
+#[test]
+fn artillery_1x_report() {
+    // Artillery 1.7.9 (fixtures/artillery/v1_shop_stdout.txt): "Requests completed: 288",
+    // "Mean response/sec: 23.28", min 2, max 12, median 6, p95 10, p99 11, codes 200: 284, 500: 4
+    let r = run("artillery/v1_shop_report.json", "artillery-report");
+    assert_eq!(r.format, "artillery-report-v1");
+    assert_eq!(metric(&r, TOTAL, "requests"), 288.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 4.0);
+    assert_eq!(metric(&r, TOTAL, "throughput_rps"), 23.28);
+    assert_eq!(metric(&r, TOTAL, "latency_p50_ms"), 6.0);
+    assert_eq!(metric(&r, TOTAL, "latency_p95_ms"), 10.0);
+    assert_eq!(metric(&r, TOTAL, "latency_p99_ms"), 11.0);
+    assert_eq!(metric(&r, TOTAL, "latency_max_ms"), 12.0);
+    // every request's latency from the two 10-s periods
+    let h = r.target(TOTAL).unwrap().histogram.as_ref().unwrap();
+    assert_eq!(h.len(), 288);
+    assert_eq!(metric(&r, "browse and buy", "scenarios_launched"), 96.0);
+    assert_eq!(r.errors.len(), 1);
+    assert_eq!(
+        (r.errors[0].message.as_str(), r.errors[0].count),
+        ("status 500", 4)
+    );
+    assert!(r
+        .series
+        .iter()
+        .any(|p| p.metric == "requests" && p.value == 237.0));
+    assert_eq!(r.duration_s, Some(12.0));
+    // every connection refused: "Errors: ECONNREFUSED: 16"
+    let r = run("artillery/v1_refused_report.json", "artillery-report");
+    assert_eq!(metric(&r, TOTAL, "requests"), 16.0);
+    assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
+    assert_eq!(r.errors[0].message, "ECONNREFUSED");
+}

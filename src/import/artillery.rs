@@ -1,5 +1,11 @@
 //! Artillery `run --output report.json`: the `aggregate` object (counters, rates, summaries)
 //! and the `intermediate` periods, which become the time series.
+//!
+//! Artillery 1.x reports have another shape (`aggregate.requestsCompleted`, `latency.median/p95/
+//! p99` in ms, `rps.mean`, `codes`, `errors`, `scenarioCounts`, and per 10-s period the raw
+//! `latencies` in nanoseconds): read by [`parse_v1`], with a histogram of every request from the
+//! periods' latencies. A 1.x report has no start time: the run ends at `aggregate.timestamp` and
+//! starts the sum of its phases' durations earlier.
 //! Per-endpoint figures come from the metrics-by-endpoint plugin's
 //! `plugins.metrics-by-endpoint.response_time.<name>` summaries when present.
 
@@ -62,6 +68,13 @@ impl Importer for ArtilleryReport {
         let agg = doc
             .get("aggregate")
             .ok_or_else(|| Error::input(path, Some(1), "no \"aggregate\" object"))?;
+        if agg.get("requestsCompleted").is_some()
+            && agg
+                .get("counters")
+                .is_none_or(|c| c.get("http.requests").is_none())
+        {
+            return parse_v1(path, &doc, agg).map(|r| Parsed::Runs(vec![r]));
+        }
         let counters = agg.get("counters").cloned().unwrap_or(Value::Null);
         let counter = |k: &str| counters.get(k).and_then(Value::as_f64);
         let requests = counter("http.requests");
@@ -191,4 +204,152 @@ impl Importer for ArtilleryReport {
         }
         Ok(Parsed::Runs(vec![run]))
     }
+}
+
+fn iso(v: Option<&Value>) -> Option<chrono::NaiveDateTime> {
+    v.and_then(Value::as_str).and_then(text::rfc3339)
+}
+
+/// A 1.x period's `latencies`: nanoseconds, or `[timestamp, id, ns, code]` in older 1.x.
+fn v1_latency_ms(v: &Value) -> Option<f64> {
+    let ns = match v {
+        Value::Array(a) => a.get(2)?.as_f64()?,
+        v => v.as_f64()?,
+    };
+    Some(ns / 1e6)
+}
+
+fn sum_values(v: Option<&Value>, keep: impl Fn(&str) -> bool) -> f64 {
+    v.and_then(Value::as_object)
+        .map(|o| {
+            o.iter()
+                .filter(|(k, _)| keep(k))
+                .filter_map(|(_, v)| v.as_f64())
+                .fold(0.0, |a, b| a + b)
+        })
+        .unwrap_or(0.0)
+}
+
+/// An Artillery 1.x report.
+fn parse_v1(path: &std::path::Path, doc: &Value, agg: &Value) -> Result<ParsedRun> {
+    let completed = agg
+        .get("requestsCompleted")
+        .and_then(Value::as_f64)
+        .unwrap_or(0.0);
+    let errors = sum_values(agg.get("errors"), |_| true);
+    if completed + errors == 0.0 {
+        return Err(Error::no_results(
+            path,
+            "Artillery 1.x completed no request and reported no error (requestsCompleted is 0)",
+        ));
+    }
+    let non2xx = sum_values(agg.get("codes"), |k| !k.starts_with('2'));
+    let mut run = ParsedRun::new("artillery", "artillery-report-v1");
+    run.ended_at = iso(agg.get("timestamp"));
+    let phases = agg.get("phases").and_then(Value::as_array);
+    let planned: f64 = phases
+        .into_iter()
+        .flatten()
+        .filter_map(|p| p.get("duration").and_then(Value::as_f64))
+        .fold(0.0, |a, b| a + b);
+    if planned > 0.0 {
+        run.duration_s = Some(planned);
+        run.started_at = run
+            .ended_at
+            .map(|e| e - chrono::Duration::milliseconds((planned * 1000.0) as i64));
+    }
+    if let Some([p]) = phases.map(Vec::as_slice) {
+        run.load.target_rate = p.get("arrivalRate").and_then(Value::as_f64);
+    }
+    let mut total = Target::total();
+    total
+        .set("requests", Some(completed + errors), "count")
+        .set("failures", Some(non2xx + errors), "count")
+        .set(
+            "throughput_rps",
+            agg.pointer("/rps/mean").and_then(Value::as_f64),
+            "req/s",
+        );
+    if let Some(l) = agg.get("latency") {
+        set_summary(&mut total, l);
+    }
+    let mut h = crate::model::new_histogram();
+    for period in doc
+        .get("intermediate")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        for v in period
+            .get("latencies")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if let Some(ms) = v1_latency_ms(v) {
+                crate::model::record_ms(&mut h, ms, 1);
+            }
+        }
+        let Some(ts) = iso(period.get("timestamp")) else {
+            continue;
+        };
+        let l = period.get("latency");
+        for (metric, v) in [
+            ("requests", period.get("requestsCompleted")),
+            ("throughput_rps", period.pointer("/rps/mean")),
+            ("latency_p50_ms", l.and_then(|l| l.get("median"))),
+            ("latency_p95_ms", l.and_then(|l| l.get("p95"))),
+            ("latency_p99_ms", l.and_then(|l| l.get("p99"))),
+        ] {
+            if let Some(value) = v.and_then(Value::as_f64).filter(|v| v.is_finite()) {
+                run.series.push(SeriesPoint {
+                    target: TOTAL.into(),
+                    ts,
+                    metric,
+                    value,
+                });
+            }
+        }
+    }
+    if !h.is_empty() {
+        total.histogram = Some(h);
+    }
+    run.targets.push(total);
+    if let Some(o) = agg.get("scenarioCounts").and_then(Value::as_object) {
+        for (name, n) in o {
+            let mut t = Target::new(name.as_str(), TargetKind::Transaction);
+            t.set("scenarios_launched", n.as_f64(), "count");
+            run.targets.push(t);
+        }
+    }
+    for (code, n) in agg
+        .get("codes")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let n = n.as_i64().unwrap_or(0);
+        if !code.starts_with('2') && n > 0 {
+            run.errors.push(ErrorCount {
+                target: TOTAL.into(),
+                kind: "status",
+                message: format!("status {code}"),
+                count: n,
+            });
+        }
+    }
+    for (msg, n) in agg
+        .get("errors")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        run.errors.push(ErrorCount {
+            target: TOTAL.into(),
+            kind: "error",
+            message: msg.clone(),
+            count: n.as_i64().unwrap_or(0),
+        });
+    }
+    Ok(run)
 }

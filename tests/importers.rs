@@ -327,13 +327,48 @@ fn locust_json_and_html() {
     assert_eq!(metric(&h, TOTAL, "requests"), 501.0);
     assert_eq!(metric(&h, TOTAL, "failures"), 49.0);
     assert_eq!(metric(&h, TOTAL, "latency_p95_ms"), 16.0);
-    assert!(
-        matches!(
-            parse_any("locust/shop_v1_6_report.html"),
-            Err(Error::Input { .. })
-        ),
-        "1.x HTML carries no data"
+    // HTML reports that render tables instead of embedding JSON: Locust 1.6 printed
+    // "Aggregated 532 57(10.71%) | 7 0 39 7 | 144.87" and percentiles "... 95% 15 ... 99% 23";
+    // Locust 2.15.1 "Aggregated 577 63(10.92%) | 9 1 68 9 | 160.68", 90% 14, 95% 15, 99% 19
+    let v1 = run("locust/shop_v1_6_report.html", "locust-html");
+    assert_eq!(v1.format, "locust-html-tables");
+    assert_eq!(metric(&v1, TOTAL, "requests"), 532.0);
+    assert_eq!(metric(&v1, TOTAL, "failures"), 57.0);
+    assert_eq!(metric(&v1, TOTAL, "latency_p95_ms"), 15.0);
+    assert_eq!(metric(&v1, TOTAL, "latency_p99_ms"), 23.0);
+    assert_eq!(metric(&v1, TOTAL, "latency_max_ms"), 39.0);
+    let v215 = run("locust/shop_v2_15_report.html", "locust-html");
+    assert_eq!(metric(&v215, TOTAL, "requests"), 577.0);
+    assert_eq!(metric(&v215, TOTAL, "failures"), 63.0);
+    assert_eq!(metric(&v215, TOTAL, "latency_p90_ms"), 14.0);
+    assert_eq!(metric(&v215, TOTAL, "latency_p95_ms"), 15.0);
+    assert_eq!(metric(&v215, TOTAL, "latency_p99_ms"), 19.0);
+    assert_eq!(metric(&v215, "GET <legacy & \"quoted\">", "failures"), 59.0);
+    assert_eq!(v215.url.as_deref(), Some("http://127.0.0.1:18080"));
+    assert_eq!(
+        v215.started_at.map(|t| t.to_string()).as_deref(),
+        Some("2026-12-01 16:41:29")
     );
+    let kinds: Vec<(&str, i64)> = v215.errors.iter().map(|e| (e.kind, e.count)).collect();
+    assert_eq!(
+        kinds,
+        vec![("failure", 4), ("failure", 59), ("exception", 31)]
+    );
+    // a report cut before </html> is refused, not read as a run
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("locust/shop_v2_15_report.html")).unwrap();
+    let cut = dir.path().join("cut.html");
+    std::fs::write(
+        &cut,
+        &text[..text.find("Response Time Statistics").unwrap()],
+    )
+    .unwrap();
+    let units = collect_units(&[cut]).unwrap();
+    let imp = detect(&units[0].0, None).unwrap();
+    assert!(matches!(
+        parse_unit(&units[0].0, imp, &ImportOptions::default()),
+        Err(Error::Input { .. })
+    ));
 }
 
 #[test]

@@ -462,7 +462,8 @@ impl Importer for LocustHtml {
         let path = &unit.primary;
         let text = read_text(path)?;
         let Some(start) = text.find("window.templateArgs = ") else {
-            return Err(Error::input(path, None, "this Locust HTML report carries no data (Locust 1.x renders tables only): import the --csv files of the run instead"));
+            // Locust 1.x and 2.x up to 2.15 render the statistics as HTML tables
+            return parse_html_tables(path, &text).map(|r| Parsed::Runs(vec![r]));
         };
         let json_start = start + "window.templateArgs = ".len();
         let mut de = serde_json::Deserializer::from_str(&text[json_start..]);
@@ -577,6 +578,199 @@ fn parse_template_args(path: &Path, args: &Value) -> Result<ParsedRun> {
             message,
             count,
         });
+    }
+    Ok(run)
+}
+
+/// `&lt;legacy &amp; &quot;quoted&quot;&gt;` -> `<legacy & "quoted">`.
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The text of every `<tag ...>text</tag>` in `html`, in order, unescaped.
+fn cells(html: &str, tag: &str) -> Vec<String> {
+    let (open, close) = (format!("<{tag}"), format!("</{tag}>"));
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(i) = rest.find(&open) {
+        let after = &rest[i + open.len()..];
+        // `<th` must not match `<thead`
+        if !after.starts_with('>') && !after.starts_with(' ') {
+            rest = after;
+            continue;
+        }
+        let Some(gt) = after.find('>') else { break };
+        let body = &after[gt + 1..];
+        let Some(end) = body.find(&close) else { break };
+        out.push(unescape(body[..end].trim()));
+        rest = &body[end + close.len()..];
+    }
+    out
+}
+
+/// The table under `<h2>{title}</h2>`: its header cells and its rows of cells.
+fn html_table(html: &str, title: &str) -> Option<(Vec<String>, Vec<Vec<String>>)> {
+    let start = html.find(&format!("<h2>{title}</h2>"))?;
+    let rest = &html[start..];
+    let end = rest.find("</table>")?;
+    let table = &rest[..end];
+    let (head, body) = table.split_once("</thead>")?;
+    let header = cells(head, "th");
+    let rows = body
+        .split("</tr>")
+        .map(|r| cells(r, "td"))
+        .filter(|r| !r.is_empty())
+        .collect();
+    Some((header, rows))
+}
+
+/// "During: 2026-11-27 06:40:13 - 2026-11-27 06:40:16" (1.x), or the same in two spans (2.x).
+fn html_during(html: &str) -> (Option<chrono::NaiveDateTime>, Option<chrono::NaiveDateTime>) {
+    let Some(i) = html.find("<p>During:") else {
+        return (None, None);
+    };
+    let line = &html[i..html[i..].find("</p>").map_or(html.len(), |e| i + e)];
+    let mut plain = String::new();
+    let mut in_tag = false;
+    for c in line.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => in_tag = false,
+            c if !in_tag => plain.push(c),
+            _ => {}
+        }
+    }
+    let plain = plain.trim_start_matches("During:");
+    let mut parts = plain.split(" - ").map(|t| text::parse_time(t.trim()));
+    (parts.next().flatten(), parts.next().flatten())
+}
+
+/// A Locust report whose statistics are HTML tables (1.x, 2.x up to 2.15).
+fn parse_html_tables(path: &Path, html: &str) -> Result<ParsedRun> {
+    if !html.trim_end().ends_with("</html>") {
+        let n = html.lines().count();
+        return Err(Error::input(
+            path,
+            Some(n.max(1)),
+            format!("truncated: expected the report to end with </html> after line {n}"),
+        ));
+    }
+    let (header, rows) = html_table(html, "Request Statistics").ok_or_else(|| {
+        Error::input(
+            path,
+            None,
+            "expected Locust's embedded templateArgs or its 'Request Statistics' table",
+        )
+    })?;
+    let col = |h: &[String], name: &str| h.iter().position(|c| c == name);
+    let num = |row: &[String], i: Option<usize>| {
+        i.and_then(|i| row.get(i))
+            .and_then(|v| v.parse::<f64>().ok())
+    };
+    let mut run = ParsedRun::new("locust", "locust-html-tables");
+    (run.started_at, run.ended_at) = html_during(html);
+    run.url = html
+        .split("<p>Target Host: <span>")
+        .nth(1)
+        .and_then(|r| r.split("</span>").next())
+        .map(unescape);
+    let key = |row: &[String], h: &[String]| {
+        let method = col(h, "Method")
+            .and_then(|i| row.get(i))
+            .cloned()
+            .unwrap_or_default();
+        let name = col(h, "Name")
+            .and_then(|i| row.get(i))
+            .cloned()
+            .unwrap_or_default();
+        (method, name)
+    };
+    for row in &rows {
+        let (method, name) = key(row, &header);
+        let mut t = if is_total(&name, &method) {
+            Target::total()
+        } else {
+            let mut t = Target::new(target_name(&method, &name), TargetKind::Http);
+            t.method = Some(method.clone()).filter(|m| !m.is_empty());
+            t.url = Some(name.clone());
+            t
+        };
+        let h = &header;
+        t.set("requests", num(row, col(h, "# Requests")), "count")
+            .set("failures", num(row, col(h, "# Fails")), "count")
+            .set("latency_mean_ms", num(row, col(h, "Average (ms)")), "ms")
+            .set("latency_min_ms", num(row, col(h, "Min (ms)")), "ms")
+            .set("latency_max_ms", num(row, col(h, "Max (ms)")), "ms")
+            .set(
+                "avg_content_size_bytes",
+                num(row, col(h, "Average size (bytes)")),
+                "bytes",
+            )
+            .set("throughput_rps", num(row, col(h, "RPS")), "req/s")
+            .set("failures_per_s", num(row, col(h, "Failures/s")), "req/s");
+        run.targets.push(t);
+    }
+    if let Some((h, prows)) = html_table(html, "Response Time Statistics") {
+        for row in &prows {
+            let (method, name) = key(row, &h);
+            let target = if is_total(&name, &method) {
+                TOTAL.to_string()
+            } else {
+                target_name(&method, &name)
+            };
+            let Some(t) = run.target_mut(&target) else {
+                continue;
+            };
+            for (i, c) in h.iter().enumerate() {
+                // "95%ile (ms)" -> latency_p95_ms; 100%ile is the max, kept from the other table
+                let Some(p) = c.strip_suffix("%ile (ms)") else {
+                    continue;
+                };
+                if p != "100" {
+                    t.set(&format!("latency_p{p}_ms"), num(row, Some(i)), "ms");
+                }
+            }
+        }
+    }
+    if run
+        .target(TOTAL)
+        .and_then(|t| t.get("requests"))
+        .unwrap_or(0.0)
+        == 0.0
+    {
+        return Err(Error::no_results(path, "the report holds no request"));
+    }
+    if let Some((h, frows)) = html_table(html, "Failures Statistics") {
+        for row in &frows {
+            let (method, name) = key(row, &h);
+            run.errors.push(ErrorCount {
+                target: target_name(&method, &name),
+                kind: "failure",
+                message: col(&h, "Error")
+                    .and_then(|i| row.get(i))
+                    .cloned()
+                    .unwrap_or_default(),
+                count: num(row, col(&h, "Occurrences")).unwrap_or(0.0) as i64,
+            });
+        }
+    }
+    if let Some((h, erows)) = html_table(html, "Exceptions Statistics") {
+        for row in &erows {
+            run.errors.push(ErrorCount {
+                target: TOTAL.into(),
+                kind: "exception",
+                message: col(&h, "Message")
+                    .and_then(|i| row.get(i))
+                    .cloned()
+                    .unwrap_or_default(),
+                count: num(row, col(&h, "Count")).unwrap_or(0.0) as i64,
+            });
+        }
     }
     Ok(run)
 }

@@ -1,5 +1,6 @@
 //! End to end through the binary: import, idempotency, bad input, exit codes, read-only SQL.
 
+#[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
 
 use common::{fixture, Workdir};

@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fixture, Workdir};
+use common::{fixture, python_engines, Workdir};
 
 /// Real runs with per-request histograms (k6 points, wrk's Lua report, ab -g) and one
 /// without (an ab summary), two of them labelled.
@@ -69,6 +69,11 @@ fn free_port() -> u16 {
 impl Prometheus {
     /// Prometheus on 127.0.0.1 over a TSDB folder, keeping old blocks (runs are months old).
     fn start(data: &Path) -> Prometheus {
+        Prometheus::start_with(data, &[])
+    }
+
+    fn start_with(data: &Path, extra: &[&str]) -> Prometheus {
+        std::fs::create_dir_all(data).unwrap();
         let config = data.join("prometheus.yml");
         std::fs::write(&config, "global: {}\n").unwrap();
         let port = free_port();
@@ -76,6 +81,7 @@ impl Prometheus {
             .arg(format!("--config.file={}", config.display()))
             .arg(format!("--storage.tsdb.path={}", data.display()))
             .arg("--storage.tsdb.retention.time=100y")
+            .args(extra)
             .arg(format!("--web.listen-address=127.0.0.1:{port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -318,17 +324,6 @@ fn openmetrics_export_loads_into_prometheus_with_the_same_numbers() {
     assert!(!one.contains("tool=\"ab\""));
 }
 
-fn python_engines() {
-    let ok = Command::new("python3")
-        .args(["-c", "import duckdb, polars"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "python3 with duckdb and polars is needed to read the export: run scripts/lake-tools.sh (as .ci/run does)"
-    );
-}
-
 #[test]
 fn table_exports_read_back_by_duckdb_and_polars_with_perfledgers_counts() {
     python_engines();
@@ -442,34 +437,13 @@ fn export_refuses_what_it_cannot_do() {
 
 /// Prometheus with the remote-write receiver and native histograms on 127.0.0.1, fresh TSDB.
 fn prometheus_receiver(data: &Path) -> Prometheus {
-    let config = data.join("prometheus.yml");
-    std::fs::create_dir_all(data).unwrap();
-    std::fs::write(&config, "global: {}\n").unwrap();
-    let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", config.display()))
-        .arg(format!("--storage.tsdb.path={}", data.display()))
-        .arg("--storage.tsdb.retention.time=100y")
-        .arg("--web.enable-remote-write-receiver")
-        .arg("--enable-feature=native-histograms")
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start prometheus");
-    let p = Prometheus { child, port };
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while Instant::now() < deadline {
-        let ready = Command::new("curl")
-            .args(["-sf", &format!("http://127.0.0.1:{port}/-/ready")])
-            .output()
-            .is_ok_and(|o| o.status.success());
-        if ready {
-            return p;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("prometheus did not become ready on 127.0.0.1:{port}");
+    Prometheus::start_with(
+        data,
+        &[
+            "--web.enable-remote-write-receiver",
+            "--enable-feature=native-histograms",
+        ],
+    )
 }
 
 impl Prometheus {

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::fixture;
+use common::{fixture, python_engines};
 
 const KEY: &str = "perfledger-test";
 const SECRET: &str = "perfledger-test-secret";
@@ -521,17 +521,6 @@ fn s3_server_stopped_mid_upload_is_a_clear_error_leaves_whole_runs_and_the_retry
     let all = per_run(&fresh);
     assert_eq!(all.len(), 50);
     same_runs(&all, &per_run(&writer), "after the retry");
-}
-
-fn python_engines() {
-    let ok = Command::new("python3")
-        .args(["-c", "import duckdb, polars"])
-        .status()
-        .is_ok_and(|s| s.success());
-    assert!(
-        ok,
-        "python3 with duckdb and polars is needed to read the lake as other engines do: run scripts/lake-tools.sh (as .ci/run does)"
-    );
 }
 
 /// Counts of the lake as DuckDB's read_parquet and polars see it, deduplicated by run key

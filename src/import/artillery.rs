@@ -12,7 +12,7 @@
 use serde_json::Value;
 
 use super::text;
-use super::{read_text, ImportOptions, Importer, Probe, Unit};
+use super::{read_json, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
 use crate::model::{ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL};
 
@@ -57,14 +57,7 @@ impl Importer for ArtilleryReport {
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
-        let text = read_text(path)?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                path,
-                Some(e.line()),
-                format!("expected Artillery's JSON report: {e}"),
-            )
-        })?;
+        let doc = read_json(path, "Artillery's JSON report")?;
         let agg = doc
             .get("aggregate")
             .ok_or_else(|| Error::input(path, Some(1), "no \"aggregate\" object"))?;
@@ -254,9 +247,7 @@ fn parse_v1(path: &std::path::Path, doc: &Value, agg: &Value) -> Result<ParsedRu
         .fold(0.0, |a, b| a + b);
     if planned > 0.0 {
         run.duration_s = Some(planned);
-        run.started_at = run
-            .ended_at
-            .map(|e| e - chrono::Duration::milliseconds((planned * 1000.0) as i64));
+        run.started_at = run.ended_at.and_then(|e| text::shift(e, -planned));
     }
     if let Some([p]) = phases.map(Vec::as_slice) {
         run.load.target_rate = p.get("arrivalRate").and_then(Value::as_f64);

@@ -279,7 +279,8 @@ impl Importer for HeyCsv {
         let mut run = ParsedRun::new("hey", "hey-csv");
         let end = text::mtime(path);
         run.labels.insert("time_source".into(), "file-mtime".into());
-        let start = end.map(|e| e - chrono::Duration::milliseconds((last_offset * 1000.0) as i64));
+        // an absurd offset (a damaged file) leaves the start unknown rather than overflowing
+        let start = end.and_then(|e| text::shift(e, -last_offset));
         run.started_at = start;
         run.duration_s = Some(last_offset);
         let mut t = Target::total();

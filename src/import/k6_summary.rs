@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::text;
-use super::{read_text, ImportOptions, Importer, Probe, Unit};
+use super::{read_json, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
 use crate::model::{ErrorCount, Parsed, ParsedRun, Target, TargetKind, ThresholdResult, TOTAL};
 
@@ -110,14 +110,7 @@ fn num(m: &K6Metric, key: &str) -> Option<f64> {
 
 fn parse(unit: &Unit, nested: bool) -> Result<Parsed> {
     let path = &unit.primary;
-    let text = read_text(path)?;
-    let doc: Value = serde_json::from_str(&text).map_err(|e| {
-        Error::input(
-            path,
-            Some(e.line()),
-            format!("expected a k6 summary JSON object: {e}"),
-        )
-    })?;
+    let doc = read_json(path, "a k6 summary JSON object")?;
     let metrics = doc
         .get("metrics")
         .and_then(Value::as_object)

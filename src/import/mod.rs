@@ -226,6 +226,14 @@ fn group_locust_sets(files: Vec<(PathBuf, bool)>) -> Vec<(Unit, bool)> {
     units
 }
 
+/// Reads a whole file as one JSON document; a parse error names the line and what the file
+/// was expected to be.
+pub fn read_json(path: &Path, expected: &str) -> Result<serde_json::Value> {
+    let text = read_text(path)?;
+    serde_json::from_str(&text)
+        .map_err(|e| Error::input(path, Some(e.line()), format!("expected {expected}: {e}")))
+}
+
 /// Reads a whole file as text: gzip is decompressed; empty, binary and non-UTF-8 files are
 /// rejected with the offset of the first offending byte.
 pub fn read_text(path: &Path) -> Result<String> {

@@ -11,7 +11,7 @@
 use serde_json::Value;
 
 use super::text;
-use super::{read_text, ImportOptions, Importer, Probe, Unit};
+use super::{read_json, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
 use crate::model::{ErrorCount, Parsed, ParsedRun, Target};
 
@@ -50,14 +50,7 @@ impl Importer for OhaJson {
     }
     fn parse(&self, unit: &Unit, _opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
-        let text = read_text(path)?;
-        let doc: Value = serde_json::from_str(&text).map_err(|e| {
-            Error::input(
-                path,
-                Some(e.line()),
-                format!("expected oha's JSON report (--output-format json): {e}"),
-            )
-        })?;
+        let doc = read_json(path, "oha's JSON report (--output-format json)")?;
         let summary = doc
             .get("summary")
             .ok_or_else(|| Error::input(path, None, "expected oha's \"summary\" object"))?;

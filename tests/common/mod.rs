@@ -86,3 +86,16 @@ impl Workdir {
         .collect()
     }
 }
+
+/// Python 3 with DuckDB and polars, the other engines that read what perfledger writes
+/// (`scripts/lake-tools.sh` installs them, as `.ci/run` does).
+pub fn python_engines() {
+    let ok = Command::new("python3")
+        .args(["-c", "import duckdb, polars"])
+        .status()
+        .is_ok_and(|s| s.success());
+    assert!(
+        ok,
+        "python3 with duckdb and polars is needed to read perfledger's files as other engines do: run scripts/lake-tools.sh (as .ci/run does)"
+    );
+}

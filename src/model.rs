@@ -38,6 +38,54 @@ pub fn record_ms(h: &mut Histogram<u64>, ms: f64, count: u64) {
     }
 }
 
+/// How a tool turns its samples into a percentile. perfledger computes percentiles from a
+/// run's histogram with the rule of the tool that wrote the samples, so that a run gives the
+/// same percentile (within the histogram's 1%) whichever of its files was imported: at a gap
+/// in the distribution (a fast and a slow endpoint under one TOTAL) the rules differ by the
+/// whole gap.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum PercentileRule {
+    /// The smallest value with at least q of the samples at or below it (HdrHistogram's
+    /// `value_at_quantile`): wrk, Locust, ab, pgbench.
+    #[default]
+    NearestRank,
+    /// k6 (`TrendSink.P`): rank i = q (n - 1), linear interpolation between the values at
+    /// floor(i) and ceil(i) of the sorted samples (numpy's "linear").
+    LinearBetweenRanks,
+}
+
+impl PercentileRule {
+    /// The q-quantile of `h` in microseconds.
+    pub fn quantile_us(self, h: &Histogram<u64>, q: f64) -> f64 {
+        match self {
+            PercentileRule::NearestRank => h.value_at_quantile(q) as f64,
+            PercentileRule::LinearBetweenRanks => {
+                let n = h.len();
+                if n <= 1 {
+                    return h.value_at_quantile(q) as f64;
+                }
+                let i = q.clamp(0.0, 1.0) * (n - 1) as f64;
+                let (lo, hi) = (i.floor() as u64, i.ceil() as u64);
+                let (a, b) = (value_at_rank(h, lo), value_at_rank(h, hi));
+                a + (b - a) * (i - i.floor())
+            }
+        }
+    }
+}
+
+/// The value of the sample at 0-based rank `r` of the sorted samples (the highest value of
+/// its histogram bucket, as `value_at_quantile` gives it).
+fn value_at_rank(h: &Histogram<u64>, r: u64) -> f64 {
+    let mut seen = 0;
+    for v in h.iter_recorded() {
+        seen += v.count_at_value();
+        if seen > r {
+            return h.highest_equivalent(v.value_iterated_to()) as f64;
+        }
+    }
+    h.max() as f64
+}
+
 /// The load a run was asked to generate. `None` means the output does not say.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct LoadProfile {
@@ -122,8 +170,9 @@ impl Target {
         }
     }
 
-    /// Fills latency metrics from the histogram where the tool did not report them itself.
-    pub fn derive_from_histogram(&mut self) {
+    /// Fills latency metrics from the histogram where the tool did not report them itself,
+    /// with the percentile definition of the tool that wrote the samples.
+    pub fn derive_from_histogram(&mut self, rule: PercentileRule) {
         let Some(h) = self.histogram.as_ref() else {
             return;
         };
@@ -136,11 +185,11 @@ impl Target {
             ("latency_max_ms", ms(h.max())),
             ("latency_mean_ms", h.mean() / 1000.0),
             ("latency_stddev_ms", h.stdev() / 1000.0),
-            ("latency_p50_ms", ms(h.value_at_quantile(0.50))),
-            ("latency_p90_ms", ms(h.value_at_quantile(0.90))),
-            ("latency_p95_ms", ms(h.value_at_quantile(0.95))),
-            ("latency_p99_ms", ms(h.value_at_quantile(0.99))),
-            ("latency_p999_ms", ms(h.value_at_quantile(0.999))),
+            ("latency_p50_ms", rule.quantile_us(h, 0.50) / 1000.0),
+            ("latency_p90_ms", rule.quantile_us(h, 0.90) / 1000.0),
+            ("latency_p95_ms", rule.quantile_us(h, 0.95) / 1000.0),
+            ("latency_p99_ms", rule.quantile_us(h, 0.99) / 1000.0),
+            ("latency_p999_ms", rule.quantile_us(h, 0.999) / 1000.0),
         ];
         for (name, v) in pairs {
             if self.get(name).is_none() {
@@ -207,6 +256,8 @@ pub struct ParsedRun {
     pub key_suffix: Option<String>,
     /// What the importer skipped and the user should know (shown by `import`, not stored).
     pub warnings: Vec<String>,
+    /// The tool's percentile definition, for percentiles computed from histograms.
+    pub percentile_rule: PercentileRule,
 }
 
 impl ParsedRun {
@@ -229,6 +280,7 @@ impl ParsedRun {
             sources: Vec::new(),
             key_suffix: None,
             warnings: Vec::new(),
+            percentile_rule: PercentileRule::default(),
         }
     }
 
@@ -274,7 +326,7 @@ impl ParsedRun {
     /// Derived values every run gets the same way (error rate, histogram percentiles).
     pub fn finish(&mut self) {
         for t in &mut self.targets {
-            t.derive_from_histogram();
+            t.derive_from_histogram(self.percentile_rule);
             t.derive_error_rate();
         }
         if self.duration_s.is_none() {
@@ -314,4 +366,52 @@ pub struct ParsedSnapshot {
 pub enum Parsed {
     Runs(Vec<ParsedRun>),
     Snapshot(ParsedSnapshot),
+}
+
+#[cfg(test)]
+mod percentile_tests {
+    use super::{new_histogram, record_ms, PercentileRule};
+
+    #[test]
+    fn linear_between_ranks_is_numpys_linear_within_the_histograms_resolution() {
+        // python3 -c "import numpy as np; x=[1,2,3,4,10,20,30,40];
+        //   print([float(np.percentile(x,p,method='linear')) for p in (50,90,95,99)])"
+        // numpy 2.4.6: [7.0, 33.0, 36.49999999999999, 39.3]
+        let mut h = new_histogram();
+        for ms in [1.0, 2.0, 3.0, 4.0, 10.0, 20.0, 30.0, 40.0] {
+            record_ms(&mut h, ms, 1);
+        }
+        for (q, want) in [(0.5, 7.0), (0.9, 33.0), (0.95, 36.5), (0.99, 39.3)] {
+            let got = PercentileRule::LinearBetweenRanks.quantile_us(&h, q) / 1000.0;
+            assert!(
+                (got - want).abs() <= 0.01 * want,
+                "q{q}: {got} vs numpy {want}"
+            );
+        }
+        // the nearest rank sits on one side of the gap: 4, not 7
+        let nearest = PercentileRule::NearestRank.quantile_us(&h, 0.5) / 1000.0;
+        assert!((nearest - 4.0).abs() <= 0.04, "{nearest}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn linear_between_ranks_matches_the_exact_rule_on_raw_samples(
+            xs in proptest::collection::vec(0.05f64..5000.0, 2..200),
+            q in 0.0f64..1.0,
+        ) {
+            let mut sorted = xs.clone();
+            sorted.sort_by(f64::total_cmp);
+            let i = q * (sorted.len() - 1) as f64;
+            let (a, b) = (sorted[i.floor() as usize], sorted[i.ceil() as usize]);
+            let exact = a + (b - a) * (i - i.floor());
+            let mut h = new_histogram();
+            for x in &xs {
+                record_ms(&mut h, *x, 1);
+            }
+            let got = PercentileRule::LinearBetweenRanks.quantile_us(&h, q) / 1000.0;
+            // each rank's value is its HDR bucket's highest value: at most 1% (and 1 us) above
+            proptest::prop_assert!(got >= exact * 0.999 - 0.001 && got <= exact * 1.01 + 0.002,
+                "q {q}: {got} vs exact {exact}");
+        }
+    }
 }

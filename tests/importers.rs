@@ -614,3 +614,37 @@ fn artillery_1x_report() {
     assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
     assert_eq!(r.errors[0].message, "ECONNREFUSED");
 }
+
+#[test]
+fn k6_percentiles_from_points_follow_k6s_rule_at_a_gap() {
+    // One run, two files: --summary-export (k6's own percentiles) and --out json (every
+    // request). TOTAL is bimodal (100 x ~3-5 ms, 100 x ~8-11 ms): k6 printed med=6.52ms, in the
+    // gap. From the points, perfledger uses k6's rule (linear between the closest ranks) on the
+    // histogram and agrees within the histogram's 1%; the nearest rank would give ~5.45 ms.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("k6/bimodal_summary_export.json")).unwrap(),
+    )
+    .unwrap();
+    let k6 = &summary["metrics"]["http_req_duration"];
+    let r = run("k6/bimodal_points.json", "k6-ndjson");
+    for (key, m) in [
+        ("med", "latency_p50_ms"),
+        ("p(90)", "latency_p90_ms"),
+        ("p(95)", "latency_p95_ms"),
+        ("p(99)", "latency_p99_ms"),
+    ] {
+        let want = k6[key].as_f64().unwrap();
+        let got = metric(&r, TOTAL, m);
+        assert!(
+            close(got, want, 0.01),
+            "{m}: {got} from the points, k6 printed {want}"
+        );
+    }
+    let h = r.target(TOTAL).unwrap().histogram.as_ref().unwrap();
+    let nearest = perfledger::model::PercentileRule::NearestRank.quantile_us(h, 0.5) / 1000.0;
+    let med = k6["med"].as_f64().unwrap();
+    assert!(
+        (nearest - med).abs() / med > 0.1,
+        "the fixture has its gap at the median: nearest rank {nearest} vs {med}"
+    );
+}

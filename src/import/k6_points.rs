@@ -390,6 +390,7 @@ impl PointAgg {
             ));
         }
         let mut run = ParsedRun::new("k6", format);
+        run.percentile_rule = crate::model::PercentileRule::LinearBetweenRanks;
         run.started_at = self.first.and_then(text::epoch);
         run.ended_at = self.last.and_then(text::epoch);
         let span = self

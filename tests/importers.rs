@@ -648,3 +648,42 @@ fn k6_percentiles_from_points_follow_k6s_rule_at_a_gap() {
         "the fixture has its gap at the median: nearest rank {nearest} vs {med}"
     );
 }
+
+#[test]
+fn k6_custom_trends_from_points_get_k6s_percentiles() {
+    // The custom Trend `checkout_time` of the shop run: --summary-export says med, p(90), p(95)
+    // (k6's own numbers); the --out json and --out csv points of the same run give them back
+    // within the histogram's 1% (they had count, mean, min and max only).
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("k6/shop_summary_export.json")).unwrap(),
+    )
+    .unwrap();
+    let k6 = &summary["metrics"]["checkout_time"];
+    for (file, format) in [
+        ("k6/shop_points.json", "k6-ndjson"),
+        ("k6/shop_points.csv", "k6-csv"),
+    ] {
+        let r = run(file, format);
+        for (key, m) in [
+            ("med", "value_p50"),
+            ("p(90)", "value_p90"),
+            ("p(95)", "value_p95"),
+        ] {
+            let want = k6[key].as_f64().unwrap();
+            let got = metric(&r, "checkout_time", m);
+            assert!(
+                close(got, want, 0.01),
+                "{file} {m}: {got}, k6 printed {want}"
+            );
+        }
+        assert_eq!(metric(&r, "checkout_time", "count"), 56.0);
+        // a Counter keeps no percentiles (the NDJSON names each metric's kind; k6's CSV does not)
+        if format == "k6-ndjson" {
+            assert!(r
+                .target("orders_placed")
+                .unwrap()
+                .get("value_p50")
+                .is_none());
+        }
+    }
+}

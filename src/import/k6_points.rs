@@ -33,7 +33,7 @@ struct HttpAgg {
     by_status: BTreeMap<String, u64>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 struct CustomAgg {
     count: u64,
     sum: f64,
@@ -42,6 +42,10 @@ struct CustomAgg {
     /// (chunk order, value) of the latest point
     last: (u64, f64),
     nonzero: u64,
+    /// A Trend's values (or a metric of unknown kind: k6 --out csv names no kinds), for its
+    /// percentiles as k6 prints them; None after a negative value (HdrHistogram holds none).
+    hist: Option<Histogram<u64>>,
+    negative: bool,
 }
 
 impl Default for CustomAgg {
@@ -53,6 +57,8 @@ impl Default for CustomAgg {
             max: f64::NEG_INFINITY,
             last: (0, f64::NAN),
             nonzero: 0,
+            hist: None,
+            negative: false,
         }
     }
 }
@@ -303,10 +309,19 @@ impl PointAgg {
             m if Self::ignores(m) => {}
             m => {
                 let seq = self.seq;
+                let trend_like = self.kinds.get(m).is_none_or(|k| k == "trend");
                 let a = match self.custom.get_mut(m) {
                     Some(a) => a,
                     None => self.custom.entry(m.to_string()).or_default(),
                 };
+                if trend_like && !a.negative {
+                    if value < 0.0 {
+                        a.negative = true;
+                        a.hist = None;
+                    } else {
+                        model::record_ms(a.hist.get_or_insert_with(new_histogram), value, 1);
+                    }
+                }
                 a.count += 1;
                 a.sum += value;
                 a.min = a.min.min(value);
@@ -365,6 +380,15 @@ impl PointAgg {
             e.nonzero += c.nonzero;
             if c.count > 0 && (e.last.1.is_nan() || c.last.0 >= e.last.0) {
                 e.last = c.last;
+            }
+            e.negative |= c.negative;
+            match (e.hist.as_mut(), c.hist) {
+                _ if e.negative => e.hist = None,
+                (Some(h), Some(other)) => h.add(&other).map_err(|err| {
+                    Error::Internal(format!("merging a custom metric's histogram: {err}"))
+                })?,
+                (None, Some(other)) => e.hist = Some(other),
+                (_, None) => {}
             }
         }
         self.kinds.extend(o.kinds);
@@ -531,6 +555,18 @@ impl PointAgg {
                         .set("value_min", Some(a.min), "")
                         .set("value_max", Some(a.max), "")
                         .set("count", Some(a.count as f64), "count");
+                    // the percentiles k6 prints for a Trend (med, p(90), p(95)), by k6's rule
+                    if let Some(h) = a.hist.as_ref().filter(|h| !h.is_empty()) {
+                        let rule = crate::model::PercentileRule::LinearBetweenRanks;
+                        for (name, q) in [
+                            ("value_p50", 0.5),
+                            ("value_p90", 0.9),
+                            ("value_p95", 0.95),
+                            ("value_p99", 0.99),
+                        ] {
+                            t.set(name, Some(rule.quantile_us(h, q) / 1000.0), "");
+                        }
+                    }
                 }
             }
             run.targets.push(t);

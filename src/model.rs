@@ -46,9 +46,12 @@ pub fn record_ms(h: &mut Histogram<u64>, ms: f64, count: u64) {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum PercentileRule {
     /// The smallest value with at least q of the samples at or below it (HdrHistogram's
-    /// `value_at_quantile`): wrk, Locust, ab, pgbench.
+    /// `value_at_quantile`): wrk, Locust, pgbench.
     #[default]
     NearestRank,
+    /// ab (`ab.c`, its percentile table): the sample at 0-based index floor(n q) of the sorted
+    /// samples, one rank above the nearest rank when n q is whole.
+    FloorIndex,
     /// k6 (`TrendSink.P`): rank i = q (n - 1), linear interpolation between the values at
     /// floor(i) and ceil(i) of the sorted samples (numpy's "linear").
     LinearBetweenRanks,
@@ -59,6 +62,11 @@ impl PercentileRule {
     pub fn quantile_us(self, h: &Histogram<u64>, q: f64) -> f64 {
         match self {
             PercentileRule::NearestRank => h.value_at_quantile(q) as f64,
+            PercentileRule::FloorIndex => {
+                let n = h.len();
+                let r = ((q.clamp(0.0, 1.0) * n as f64).floor() as u64).min(n.saturating_sub(1));
+                value_at_rank(h, r)
+            }
             PercentileRule::LinearBetweenRanks => {
                 let n = h.len();
                 if n <= 1 {

@@ -687,3 +687,31 @@ fn k6_custom_trends_from_points_get_k6s_percentiles() {
         }
     }
 }
+
+#[test]
+fn ab_percentiles_from_gnuplot_follow_abs_rule_at_a_gap() {
+    // ab -n 200 -c 1 -g against /api/cache (every other request a miss, ~1 ms vs ~12 ms):
+    // ab printed "50% 11", "66% 12", "90% 15", "99% 16"; its rule is the sample at index
+    // floor(n p). The nearest rank gives the last fast request (4 ms) for the median.
+    let printed = run("ab/cache_bimodal_run.txt", "ab-text");
+    let r = run("ab/cache_bimodal_gnuplot.tsv", "ab-gnuplot");
+    for m in [
+        "latency_p50_ms",
+        "latency_p90_ms",
+        "latency_p95_ms",
+        "latency_p99_ms",
+    ] {
+        let want = metric(&printed, TOTAL, m);
+        let got = metric(&r, TOTAL, m);
+        assert!(
+            close(got, want, 0.01),
+            "{m}: {got} from -g, ab printed {want}"
+        );
+    }
+    let h = r.target(TOTAL).unwrap().histogram.as_ref().unwrap();
+    let nearest = perfledger::model::PercentileRule::NearestRank.quantile_us(h, 0.5) / 1000.0;
+    assert!(
+        nearest < 6.0,
+        "the fixture's median sits at the gap: nearest rank {nearest}"
+    );
+}

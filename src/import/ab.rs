@@ -313,6 +313,7 @@ impl Importer for AbGnuplot {
         let path = &unit.primary;
         let text = read_text(path)?;
         let mut run = ParsedRun::new("ab", "ab-gnuplot");
+        run.percentile_rule = crate::model::PercentileRule::FloorIndex;
         let mut total = Target::total();
         let mut h = new_histogram();
         let mut per_second: std::collections::BTreeMap<i64, (u64, f64)> = Default::default();

@@ -225,6 +225,18 @@ pub struct ErrorCount {
     pub count: i64,
 }
 
+impl ErrorCount {
+    /// `n` responses of a non-2xx HTTP status, as hey and oha count them.
+    pub fn http_status(target: &str, code: impl std::fmt::Display, n: i64) -> Self {
+        ErrorCount {
+            target: target.to_string(),
+            kind: "status",
+            message: format!("HTTP {code}"),
+            count: n,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThresholdResult {
     pub metric: String,

@@ -102,51 +102,39 @@ impl Prometheus {
         panic!("prometheus did not become ready on 127.0.0.1:{port}");
     }
 
-    /// The values of an instant PromQL query, by the `run` and `target` labels.
-    fn query(&self, q: &str) -> Vec<(String, String, f64)> {
-        let out = Command::new("curl")
-            .args([
-                "-sf",
-                &format!("http://127.0.0.1:{}/api/v1/query", self.port),
-            ])
-            .args(["--data-urlencode", &format!("query={q}")])
-            .output()
-            .expect("curl");
+    /// The `data` of a PromQL query over the HTTP API, at `time` or now.
+    fn api(&self, q: &str, time: Option<f64>) -> serde_json::Value {
+        let mut cmd = Command::new("curl");
+        cmd.args([
+            "-sf",
+            &format!("http://127.0.0.1:{}/api/v1/query", self.port),
+        ])
+        .args(["--data-urlencode", &format!("query={q}")]);
+        if let Some(t) = time {
+            cmd.args(["--data-urlencode", &format!("time={t:.3}")]);
+        }
+        let out = cmd.output().expect("curl");
         assert!(out.status.success(), "query {q} failed");
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["status"], "success", "{q}: {v}");
-        v["data"]["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["metric"]["run"].as_str().unwrap_or_default().to_string(),
-                    r["metric"]["target"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    r["value"][1].as_str().unwrap().parse::<f64>().unwrap(),
-                )
-            })
-            .collect()
+        v["data"].clone()
     }
-}
 
-impl Prometheus {
+    /// The values of an instant PromQL query, by the `run` and `target` labels.
+    fn query(&self, q: &str) -> Vec<(String, String, f64)> {
+        vector(&self.api(q, None))
+    }
+
+    /// An instant query at a given time (native histograms are read at their sample's time).
+    fn query_at(&self, q: &str, t: f64) -> Vec<(String, String, f64)> {
+        vector(&self.api(q, Some(t)))
+    }
+
     /// The sample times of a range-vector query, by the `run` label.
     fn raw(&self, q: &str) -> Vec<(String, Vec<f64>)> {
-        let out = Command::new("curl")
-            .args([
-                "-sf",
-                &format!("http://127.0.0.1:{}/api/v1/query", self.port),
-            ])
-            .args(["--data-urlencode", &format!("query={q}")])
-            .output()
-            .expect("curl");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        assert_eq!(v["data"]["resultType"], "matrix", "{q}: {v}");
-        v["data"]["result"]
+        let data = self.api(q, None);
+        assert_eq!(data["resultType"], "matrix", "{q}: {data}");
+        data["result"]
             .as_array()
             .unwrap()
             .iter()
@@ -161,6 +149,25 @@ impl Prometheus {
             })
             .collect()
     }
+}
+
+/// An instant vector as (run, target, value).
+fn vector(data: &serde_json::Value) -> Vec<(String, String, f64)> {
+    data["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["metric"]["run"].as_str().unwrap_or_default().to_string(),
+                r["metric"]["target"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                r["value"][1].as_str().unwrap().parse::<f64>().unwrap(),
+            )
+        })
+        .collect()
 }
 
 /// The q-quantile of every stored histogram by the nearest rank, Prometheus's definition for
@@ -469,38 +476,6 @@ fn prometheus_receiver(data: &Path) -> Prometheus {
             "--enable-feature=native-histograms",
         ],
     )
-}
-
-impl Prometheus {
-    /// An instant query at a given time (native histograms are read at their sample's time).
-    fn query_at(&self, q: &str, t: f64) -> Vec<(String, String, f64)> {
-        let out = Command::new("curl")
-            .args([
-                "-sf",
-                &format!("http://127.0.0.1:{}/api/v1/query", self.port),
-            ])
-            .args(["--data-urlencode", &format!("query={q}")])
-            .args(["--data-urlencode", &format!("time={t:.3}")])
-            .output()
-            .expect("curl");
-        assert!(out.status.success(), "query {q} failed");
-        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-        v["data"]["result"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["metric"]["run"].as_str().unwrap_or_default().to_string(),
-                    r["metric"]["target"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .to_string(),
-                    r["value"][1].as_str().unwrap().parse::<f64>().unwrap(),
-                )
-            })
-            .collect()
-    }
 }
 
 #[test]

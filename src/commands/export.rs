@@ -99,18 +99,17 @@ fn run_metrics(wh: &Warehouse, ids: &[i64]) -> Result<Vec<openmetrics::RunMetric
     let mut headers = wh.run_headers(ids)?;
     headers.sort_by_key(|h| h.id);
     let mut values = wh.measurements(ids)?.into_iter().peekable();
+    let mut hists = wh.histograms_of(ids)?.into_iter().peekable();
     let mut runs = Vec::with_capacity(headers.len());
     for header in headers {
         let mut mine = Vec::new();
-        // measurements come ordered by run id, as the headers do
+        // measurements and histograms come ordered by run id, as the headers do
         while let Some((_, t, m, v, u)) = values.next_if(|x| x.0 <= header.id) {
             mine.push((t, m, v, u));
         }
         let mut histograms = Vec::new();
-        for target in wh.histogram_targets(header.id, usize::MAX >> 1)? {
-            if let Some(hist) = wh.histogram(header.id, &target)? {
-                histograms.push((target, hist));
-            }
+        while let Some((_, target, h)) = hists.next_if(|x| x.0 <= header.id) {
+            histograms.push((target, h));
         }
         runs.push(openmetrics::RunMetrics {
             header,

@@ -198,12 +198,8 @@ fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
     }
     for (code, n) in &statuses {
         if !(200..300).contains(code) {
-            run.errors.push(ErrorCount {
-                target: t.name.clone(),
-                kind: "status",
-                message: format!("HTTP {code}"),
-                count: *n as i64,
-            });
+            run.errors
+                .push(ErrorCount::http_status(&t.name, code, *n as i64));
         }
     }
     for (n, msg) in errors {
@@ -305,12 +301,7 @@ impl Importer for HeyCsv {
             .into_iter()
             .filter(|(c, _)| !(200..300).contains(c))
         {
-            run.errors.push(ErrorCount {
-                target: t.name.clone(),
-                kind: "status",
-                message: format!("HTTP {code}"),
-                count: n,
-            });
+            run.errors.push(ErrorCount::http_status(&t.name, code, n));
         }
         if let Some(s) = start {
             let base = s.and_utc().timestamp();

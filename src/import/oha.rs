@@ -112,12 +112,8 @@ impl Importer for OhaJson {
             }
         }
         for (code, n) in statuses.iter().filter(|(c, _)| !is_2xx(c)) {
-            run.errors.push(ErrorCount {
-                target: t.name.clone(),
-                kind: "status",
-                message: format!("HTTP {code}"),
-                count: *n as i64,
-            });
+            run.errors
+                .push(ErrorCount::http_status(&t.name, code, *n as i64));
         }
         for (msg, n) in errors {
             run.errors.push(ErrorCount {

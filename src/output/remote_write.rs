@@ -277,10 +277,9 @@ mod tests {
         let mut counts = Vec::new();
         let mut d = n.positive_deltas.iter();
         let mut c = 0i64;
-        for (k, s) in n.positive_spans.iter().enumerate() {
+        for s in &n.positive_spans {
             // the first offset is an index, a later one the gap after the previous span
             idx += s.offset;
-            let _ = k;
             for _ in 0..s.length {
                 c += d.next().unwrap();
                 counts.push((idx, c));

@@ -5,7 +5,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::lake::layout::{RUN, RUN_PARTS, SNAPSHOT_PARTS};
+use super::lake::layout::{Table, RUN, RUN_PARTS, SNAPSHOT_PARTS};
 use super::{id_list, lit, sql_err, Warehouse};
 use crate::error::{Error, Result};
 
@@ -56,62 +56,75 @@ fn hdr_column(f: FileFormat) -> &'static str {
     }
 }
 
-/// The SELECT of one table for the given runs (ids already checked to exist).
-fn table_select(table: &str, ids: &str, f: FileFormat) -> String {
-    if table == RUN.name {
-        return format!(
-            "SELECT r.id AS run_id, r.content_key AS run_key, {}, r.imported_at
-             FROM run r WHERE r.id IN ({ids}) ORDER BY r.id",
-            RUN.cols_of("r")
-        );
+/// A table an export writes, by how its rows find their run.
+#[derive(Clone, Copy)]
+enum Source {
+    Run,
+    RunPart(&'static Table),
+    Snapshot,
+    SnapshotPart(&'static Table),
+}
+
+impl Source {
+    fn name(self) -> &'static str {
+        match self {
+            Source::Run => RUN.name,
+            Source::Snapshot => "pg_snapshot",
+            Source::RunPart(t) | Source::SnapshotPart(t) => t.name,
+        }
     }
-    if table == "pg_snapshot" {
-        return format!(
-            "SELECT s.id AS snapshot_id, s.content_key AS snapshot_key, s.run_id,
-                    r.content_key AS run_key, s.server, s.taken_at, s.stats_reset, s.source
-             FROM pg_snapshot s JOIN run r ON r.id = s.run_id
-             WHERE s.run_id IN ({ids}) ORDER BY s.id"
-        );
-    }
-    if let Some(t) = SNAPSHOT_PARTS.iter().find(|t| t.name == table) {
-        return format!(
-            "SELECT s.id AS snapshot_id, s.content_key AS snapshot_key, {}
-             FROM {} t JOIN pg_snapshot s ON s.id = t.snapshot_id
-             WHERE s.run_id IN ({ids}) ORDER BY s.id, t.rowid",
-            t.cols_of("t"),
-            t.name
-        );
-    }
-    let t = RUN_PARTS
-        .iter()
-        .find(|t| t.name == table)
-        .unwrap_or(&RUN_PARTS[0]);
-    let cols = t
-        .cols
-        .iter()
-        .map(|c| {
-            if *c == "hdr" {
-                hdr_column(f).to_string()
-            } else {
-                format!("t.{c}")
+
+    /// The SELECT of this table's rows of the given runs (ids already checked to exist).
+    fn select(self, ids: &str, f: FileFormat) -> String {
+        match self {
+            Source::Run => format!(
+                "SELECT r.id AS run_id, r.content_key AS run_key, {}, r.imported_at
+                 FROM run r WHERE r.id IN ({ids}) ORDER BY r.id",
+                RUN.cols_of("r")
+            ),
+            Source::Snapshot => format!(
+                "SELECT s.id AS snapshot_id, s.content_key AS snapshot_key, s.run_id,
+                        r.content_key AS run_key, s.server, s.taken_at, s.stats_reset, s.source
+                 FROM pg_snapshot s JOIN run r ON r.id = s.run_id
+                 WHERE s.run_id IN ({ids}) ORDER BY s.id"
+            ),
+            Source::SnapshotPart(t) => format!(
+                "SELECT s.id AS snapshot_id, s.content_key AS snapshot_key, {}
+                 FROM {} t JOIN pg_snapshot s ON s.id = t.snapshot_id
+                 WHERE s.run_id IN ({ids}) ORDER BY s.id, t.rowid",
+                t.cols_of("t"),
+                t.name
+            ),
+            Source::RunPart(t) => {
+                let cols = t
+                    .cols
+                    .iter()
+                    .map(|c| {
+                        if *c == "hdr" {
+                            hdr_column(f).to_string()
+                        } else {
+                            format!("t.{c}")
+                        }
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ");
+                format!(
+                    "SELECT t.run_id, r.content_key AS run_key, {cols}
+                     FROM {} t JOIN run r ON r.id = t.run_id
+                     WHERE t.run_id IN ({ids}) ORDER BY t.run_id, t.rowid",
+                    t.name
+                )
             }
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "SELECT t.run_id, r.content_key AS run_key, {cols}
-         FROM {} t JOIN run r ON r.id = t.run_id
-         WHERE t.run_id IN ({ids}) ORDER BY t.run_id, t.rowid",
-        t.name
-    )
+        }
+    }
 }
 
 /// Every table an export writes, in a stable order.
-pub fn export_tables() -> Vec<&'static str> {
-    std::iter::once(RUN.name)
-        .chain(RUN_PARTS.iter().map(|t| t.name))
-        .chain(["pg_snapshot"])
-        .chain(SNAPSHOT_PARTS.iter().map(|t| t.name))
+fn export_tables() -> Vec<Source> {
+    std::iter::once(Source::Run)
+        .chain(RUN_PARTS.iter().map(Source::RunPart))
+        .chain([Source::Snapshot])
+        .chain(SNAPSHOT_PARTS.iter().map(Source::SnapshotPart))
         .collect()
 }
 
@@ -138,13 +151,14 @@ impl Warehouse {
             id_list(runs)
         };
         let mut out = Vec::new();
-        for table in export_tables() {
+        for source in export_tables() {
+            let table = source.name();
             let file = dir.join(format!("{table}.{}", f.extension()));
             let part = dir.join(format!(".{table}.{}.partial", f.extension()));
             // a folder the user cannot write into is an output error (exit 6), found before
             // DuckDB's message would make it look like ours
             std::fs::File::create(&part).map_err(|e| out_err(&part, e))?;
-            let sql = table_select(table, &ids, f);
+            let sql = source.select(&ids, f);
             let rows = if f == FileFormat::Ndjson {
                 self.write_ndjson(&sql, &part)?
             } else {

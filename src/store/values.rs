@@ -55,6 +55,17 @@ pub struct ThresholdRow {
     pub passed: bool,
 }
 
+/// A stored HdrHistogram (V2 serialisation) of a run.
+fn decode(run: i64, blob: &[u8]) -> Result<Histogram<u64>> {
+    Deserializer::new()
+        .deserialize(&mut &blob[..])
+        .map_err(|e| {
+            Error::Store(format!(
+                "stored histogram of run {run} is unreadable: {e:?}"
+            ))
+        })
+}
+
 /// The rows of the `metrics` view for one metric, as a subquery. Reading `measurement`
 /// directly keeps DuckDB from planning the statement-delta views when they are not needed.
 fn metric_source(metric: &str) -> String {
@@ -135,14 +146,25 @@ impl Warehouse {
             return Ok(None);
         };
         let blob: Vec<u8> = row.get(0).map_err(sql_err)?;
-        let h: Histogram<u64> = Deserializer::new()
-            .deserialize(&mut &blob[..])
-            .map_err(|e| {
-                Error::Store(format!(
-                    "stored histogram of run {run} is unreadable: {e:?}"
-                ))
-            })?;
-        Ok(Some(h))
+        decode(run, &blob).map(Some)
+    }
+
+    /// Every stored histogram of the runs, (run id, target, histogram), by run and target.
+    pub fn histograms_of(&self, runs: &[i64]) -> Result<Vec<(i64, String, Histogram<u64>)>> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(i64, String, Vec<u8>)> = self.rows(
+            &format!(
+                "SELECT run_id, target, hdr FROM histogram WHERE run_id IN ({}) ORDER BY run_id, target",
+                id_list(runs)
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        rows.into_iter()
+            .map(|(run, target, blob)| Ok((run, target, decode(run, &blob)?)))
+            .collect()
     }
 
     /// Merged latency histogram of a target over runs (None when any run lacks one).

@@ -58,13 +58,13 @@ fn escape(v: &str) -> String {
 
 /// The sample time of a run: its end, else its start (seconds since the epoch).
 pub fn run_time(h: &RunHeader) -> Option<f64> {
+    // to the microsecond: truncating to milliseconds put samples up to 2 ms before the run's end
     let end = h.ended_at.or_else(|| {
-        let start = h.started_at?;
-        let d = h.duration_s.filter(|d| d.is_finite() && *d >= 0.0)?;
-        Some(start + chrono::Duration::milliseconds((d * 1000.0) as i64))
+        let d = h.duration_s.filter(|d| *d >= 0.0)?;
+        crate::time::shift(h.started_at?, d)
     });
     end.or(h.started_at)
-        .map(|t| t.and_utc().timestamp_millis() as f64 / 1000.0)
+        .map(|t| t.and_utc().timestamp_micros() as f64 / 1e6)
 }
 
 /// The labels of one run and target, sorted by name: `run`, `tool`, `target`, `scenario`

@@ -120,9 +120,15 @@ impl Prometheus {
         v["data"].clone()
     }
 
-    /// The values of an instant PromQL query, by the `run` and `target` labels.
+    /// The values of an instant PromQL query, by the `run` and `target` labels, evaluated a
+    /// day from now: a run imported from a file written just now ends in the future (it starts
+    /// at the file's time), and a query at "now" would not see it yet.
     fn query(&self, q: &str) -> Vec<(String, String, f64)> {
-        vector(&self.api(q, None))
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        vector(&self.api(q, Some(now + 86_400.0)))
     }
 
     /// An instant query at a given time (native histograms are read at their sample's time).
@@ -132,7 +138,11 @@ impl Prometheus {
 
     /// The sample times of a range-vector query, by the `run` label.
     fn raw(&self, q: &str) -> Vec<(String, Vec<f64>)> {
-        let data = self.api(q, None);
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs_f64();
+        let data = self.api(q, Some(now + 86_400.0));
         assert_eq!(data["resultType"], "matrix", "{q}: {data}");
         data["result"]
             .as_array()

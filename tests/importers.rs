@@ -689,6 +689,58 @@ fn k6_custom_trends_from_points_get_k6s_percentiles() {
 }
 
 #[test]
+fn k6_custom_trend_tags_stay_separate_series_in_every_output() {
+    // k6/steps_*: one Trend `step_time` fed by two steps, tagged step=browse (~2 ms) and
+    // step=order (~5 ms), 150 values each, thresholds on both submetrics. k6 printed
+    // "{ step:browse } avg=2.71ms med=2.71ms p(90)=3.06ms p(95)=3.23ms p(99)=3.94ms" and
+    // "{ step:order } avg=5.8ms med=5.76ms p(90)=6.7ms p(95)=6.93ms p(99)=7.1ms"; the
+    // summary export holds the same numbers unrounded. Each output gives the two series (and
+    // the whole metric) under the same target names, within the histogram's 1%.
+    let summary: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(fixture("k6/steps_summary_export.json")).unwrap(),
+    )
+    .unwrap();
+    let from_summary = run("k6/steps_summary_export.json", "k6-summary-export");
+    for (file, format) in [
+        ("k6/steps_points.json", "k6-ndjson"),
+        ("k6/steps_points.csv", "k6-csv"),
+    ] {
+        let r = run(file, format);
+        for (target, count) in [
+            ("step_time", 300.0),
+            ("step_time{step:browse}", 150.0),
+            ("step_time{step:order}", 150.0),
+        ] {
+            let k6 = &summary["metrics"][target];
+            for (key, m) in [
+                ("avg", "value_mean"),
+                ("min", "value_min"),
+                ("max", "value_max"),
+                ("med", "value_p50"),
+                ("p(90)", "value_p90"),
+                ("p(95)", "value_p95"),
+                ("p(99)", "value_p99"),
+            ] {
+                let want = k6[key].as_f64().unwrap();
+                let got = metric(&r, target, m);
+                assert!(close(got, want, 0.01), "{file} {target} {m}: {got}, k6 printed {want}");
+                assert_eq!(metric(&from_summary, target, m), want, "{target} {m}");
+            }
+            assert_eq!(metric(&r, target, "count"), count, "{file} {target}");
+        }
+        let browse = r.target("step_time{step:browse}").unwrap();
+        let tags = browse.tags.as_ref().unwrap();
+        assert_eq!(tags.get("step").map(String::as_str), Some("browse"), "{file}");
+        // the system tags (scenario, group) do not split a series
+        assert_eq!(
+            r.targets.iter().filter(|t| t.name.starts_with("step_time")).count(),
+            3,
+            "{file}"
+        );
+    }
+}
+
+#[test]
 fn ab_percentiles_from_gnuplot_follow_abs_rule_at_a_gap() {
     // ab -n 200 -c 1 -g against /api/cache (every other request a miss, ~1 ms vs ~12 ms):
     // ab printed "50% 11", "66% 12", "90% 15", "99% 16"; its rule is the sample at index

@@ -24,7 +24,7 @@ use std::sync::Mutex;
 
 use serde::Deserialize;
 
-use super::k6_points::{HttpMetric, Point, PointAgg};
+use super::k6_points::{tag_set, HttpMetric, Point, PointAgg};
 use super::text;
 use super::{maybe_gz, read_up_to, Digesting, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
@@ -286,6 +286,8 @@ struct Folder {
     /// Raw bytes of the last HTTP point's tag object, its target and its status tag.
     tags: Vec<u8>,
     target: Option<(u32, Option<String>)>,
+    /// Raw bytes of the last custom metric point's tag object and its user tag set.
+    custom_tags: Option<(Vec<u8>, String)>,
 }
 
 impl Folder {
@@ -363,11 +365,23 @@ impl Folder {
                 return false;
             };
             agg.observe(time);
-            agg.add_other(metric, sec, value, || t.check.as_deref());
-        } else {
-            // VUs, data volumes and custom metrics are not read by tag
+            agg.add_other(metric, sec, value, || t.check.as_deref(), "");
+        } else if PointAgg::is_custom(metric) {
+            // a custom metric's points repeat few tag sets: spelled once per change
+            if self.custom_tags.as_ref().is_none_or(|(b, _)| b != tags) {
+                let Some(set) = Tags::user_set(tags) else {
+                    return false;
+                };
+                self.custom_tags = Some((tags.to_vec(), set));
+            }
+            #[expect(clippy::expect_used, reason = "set just above when it was None")]
+            let (_, set) = self.custom_tags.as_ref().expect("set above");
             agg.observe(time);
-            agg.add_other(metric, sec, value, || None);
+            agg.add_other(metric, sec, value, || None, set);
+        } else {
+            // VUs and data volumes are not read by tag
+            agg.observe(time);
+            agg.add_other(metric, sec, value, || None, "");
         }
         true
     }
@@ -455,6 +469,18 @@ impl<'a> Tags<'a> {
     /// The body of a JSON object of string values; None unless it is that shape. Only the
     /// values perfledger reads are decoded (and checked to be UTF-8).
     fn scan(body: &'a [u8]) -> Option<Self> {
+        Self::scan_with(body, |_, _| {})
+    }
+
+    /// A custom metric's user tags, spelled by [`tag_set`]; None unless a tag object.
+    fn user_set(body: &'a [u8]) -> Option<String> {
+        let mut all: Vec<(String, String)> = Vec::new();
+        Self::scan_with(body, |k, v| all.push((k.to_string(), v.to_string())))?;
+        Some(tag_set(all.iter().map(|(k, v)| (k.as_str(), v.as_str()))))
+    }
+
+    /// As [`Tags::scan`], handing every tag it does not keep to `other`.
+    fn scan_with(body: &'a [u8], mut other: impl FnMut(&str, &str)) -> Option<Self> {
         let mut t = Tags::default();
         let mut i = 0;
         while i < body.len() {
@@ -485,6 +511,8 @@ impl<'a> Tags<'a> {
             };
             if let Some(slot) = slot {
                 *slot = Some(value.decode(value_at)?);
+            } else {
+                other(std::str::from_utf8(&name).ok()?, &value.decode(value_at)?);
             }
             match body.get(i) {
                 None => break,
@@ -689,11 +717,18 @@ fn slow(path: &Path, no: usize, line: &[u8], agg: &mut PointAgg) -> Result<()> {
             })?;
             let secs = t.and_utc().timestamp_micros() as f64 / 1e6;
             let tags = data.tags.as_ref();
+            let set = match tags {
+                Some(m) if PointAgg::is_custom(metric) => {
+                    tag_set(m.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+                }
+                _ => String::new(),
+            };
             agg.add(Point {
                 metric,
                 time: secs,
                 value,
                 tag: |k: &str| tags.and_then(|m| m.get(k)).map(std::convert::AsRef::as_ref),
+                set: &set,
             });
         }
         _ => {}

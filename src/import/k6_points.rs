@@ -48,6 +48,52 @@ struct CustomAgg {
     negative: bool,
 }
 
+impl CustomAgg {
+    /// One value; `trend_like` keeps it in the histogram too.
+    fn add(&mut self, seq: u64, value: f64, trend_like: bool) {
+        if trend_like && !self.negative {
+            if value < 0.0 {
+                self.negative = true;
+                self.hist = None;
+            } else {
+                model::record_ms(self.hist.get_or_insert_with(new_histogram), value, 1);
+            }
+        }
+        self.count += 1;
+        self.sum += value;
+        self.min = self.min.min(value);
+        self.max = self.max.max(value);
+        if seq >= self.last.0 {
+            self.last = (seq, value);
+        }
+        if value != 0.0 {
+            self.nonzero += 1;
+        }
+    }
+
+    /// What another aggregator folded of the same metric.
+    fn absorb(&mut self, c: CustomAgg) -> Result<()> {
+        self.count += c.count;
+        self.sum += c.sum;
+        self.min = self.min.min(c.min);
+        self.max = self.max.max(c.max);
+        self.nonzero += c.nonzero;
+        if c.count > 0 && (self.last.1.is_nan() || c.last.0 >= self.last.0) {
+            self.last = c.last;
+        }
+        self.negative |= c.negative;
+        match (self.hist.as_mut(), c.hist) {
+            _ if self.negative => self.hist = None,
+            (Some(h), Some(other)) => h.add(&other).map_err(|err| {
+                Error::Internal(format!("merging a custom metric's histogram: {err}"))
+            })?,
+            (None, Some(other)) => self.hist = Some(other),
+            (_, None) => {}
+        }
+        Ok(())
+    }
+}
+
 impl Default for CustomAgg {
     fn default() -> Self {
         CustomAgg {
@@ -83,6 +129,9 @@ pub struct PointAgg {
     /// second -> (chunk order, VUs)
     vus: BTreeMap<i64, (u64, f64)>,
     custom: BTreeMap<String, CustomAgg>,
+    /// (metric, tag set) -> the points of a custom metric that carried user tags, as k6's
+    /// submetrics `metric{tag:value}`.
+    custom_sets: BTreeMap<(String, String), CustomAgg>,
     kinds: HashMap<String, String>,
     checks: BTreeMap<String, (u64, u64)>,
     first: Option<f64>,
@@ -99,6 +148,52 @@ pub struct Point<'a, F: Fn(&str) -> Option<&'a str>> {
     pub time: f64,
     pub value: f64,
     pub tag: F,
+    /// The point's user tags as [`tag_set`] spells them (read for custom metrics only).
+    pub set: &'a str,
+}
+
+/// The tags k6 itself sets on samples: they say where a sample came from, not which series
+/// a script meant, so a custom metric is not split by them.
+/// <https://grafana.com/docs/k6/latest/using-k6/tags-and-groups/#system-tags>
+const SYSTEM_TAGS: &[&str] = &[
+    "proto",
+    "subproto",
+    "status",
+    "method",
+    "url",
+    "name",
+    "group",
+    "check",
+    "error",
+    "error_code",
+    "tls_version",
+    "scenario",
+    "service",
+    "expected_response",
+    "ip",
+    "ocsp_status",
+    "vu",
+    "iter",
+];
+
+/// A custom metric's user tags as k6 names its submetrics (`step:browse,tier:gold`, sorted by
+/// key; system tags and empty values left out); empty when the point has none.
+pub fn tag_set<'a>(tags: impl IntoIterator<Item = (&'a str, &'a str)>) -> String {
+    let mut user: Vec<(&str, &str)> = tags
+        .into_iter()
+        .filter(|(k, v)| !v.is_empty() && !SYSTEM_TAGS.contains(k))
+        .collect();
+    user.sort_unstable();
+    let mut out = String::new();
+    for (k, v) in user {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(k);
+        out.push(':');
+        out.push_str(v);
+    }
+    out
 }
 
 /// The HTTP metrics that make a request's figures.
@@ -184,7 +279,7 @@ impl PointAgg {
             );
             self.add_http(id, m, p.value, sec, || (p.tag)("status"));
         } else {
-            self.add_other(p.metric, sec, p.value, || (p.tag)("check"));
+            self.add_other(p.metric, sec, p.value, || (p.tag)("check"), p.set);
         }
     }
 
@@ -283,6 +378,7 @@ impl PointAgg {
         sec: i64,
         value: f64,
         check: impl FnOnce() -> Option<&'s str>,
+        set: &str,
     ) {
         match metric {
             "vus" => {
@@ -314,26 +410,22 @@ impl PointAgg {
                     Some(a) => a,
                     None => self.custom.entry(m.to_string()).or_default(),
                 };
-                if trend_like && !a.negative {
-                    if value < 0.0 {
-                        a.negative = true;
-                        a.hist = None;
-                    } else {
-                        model::record_ms(a.hist.get_or_insert_with(new_histogram), value, 1);
-                    }
-                }
-                a.count += 1;
-                a.sum += value;
-                a.min = a.min.min(value);
-                a.max = a.max.max(value);
-                if seq >= a.last.0 {
-                    a.last = (seq, value);
-                }
-                if value != 0.0 {
-                    a.nonzero += 1;
+                a.add(seq, value, trend_like);
+                if !set.is_empty() {
+                    self.custom_sets
+                        .entry((m.to_string(), set.to_string()))
+                        .or_default()
+                        .add(seq, value, trend_like);
                 }
             }
         }
+    }
+
+    /// Whether `metric` is a custom one (the only kind whose points need [`tag_set`]).
+    pub fn is_custom(metric: &str) -> bool {
+        HttpMetric::of(metric).is_none()
+            && !Self::ignores(metric)
+            && !matches!(metric, "vus" | "checks" | "data_received" | "data_sent")
     }
 
     /// Adds what another aggregator folded from other parts of the same file.
@@ -372,24 +464,10 @@ impl PointAgg {
             }
         }
         for (m, c) in o.custom {
-            let e = self.custom.entry(m).or_default();
-            e.count += c.count;
-            e.sum += c.sum;
-            e.min = e.min.min(c.min);
-            e.max = e.max.max(c.max);
-            e.nonzero += c.nonzero;
-            if c.count > 0 && (e.last.1.is_nan() || c.last.0 >= e.last.0) {
-                e.last = c.last;
-            }
-            e.negative |= c.negative;
-            match (e.hist.as_mut(), c.hist) {
-                _ if e.negative => e.hist = None,
-                (Some(h), Some(other)) => h.add(&other).map_err(|err| {
-                    Error::Internal(format!("merging a custom metric's histogram: {err}"))
-                })?,
-                (None, Some(other)) => e.hist = Some(other),
-                (_, None) => {}
-            }
+            self.custom.entry(m).or_default().absorb(c)?;
+        }
+        for (k, c) in o.custom_sets {
+            self.custom_sets.entry(k).or_default().absorb(c)?;
         }
         self.kinds.extend(o.kinds);
         for (c, (p, f)) in o.checks {
@@ -532,47 +610,82 @@ impl PointAgg {
                 .set("fails", Some(fail as f64), "count");
             run.targets.push(t);
         }
-        for (name, a) in self.custom {
-            let kind = self.kinds.get(&name).map_or("", String::as_str);
-            let mut t = Target::new(name.clone(), TargetKind::Metric);
-            match kind {
-                "counter" => {
-                    t.set("count", Some(a.sum), "")
-                        .set("rate", span.map(|s| a.sum / s), "/s");
-                }
-                "rate" => {
-                    t.set("rate", Some(a.nonzero as f64 / a.count as f64), "ratio")
-                        .set("passes", Some(a.nonzero as f64), "count")
-                        .set("fails", Some((a.count - a.nonzero) as f64), "count");
-                }
-                "gauge" => {
-                    t.set("value", Some(a.last.1), "")
-                        .set("min", Some(a.min), "")
-                        .set("max", Some(a.max), "");
-                }
-                _ => {
-                    t.set("value_mean", Some(a.sum / a.count as f64), "")
-                        .set("value_min", Some(a.min), "")
-                        .set("value_max", Some(a.max), "")
-                        .set("count", Some(a.count as f64), "count");
-                    // the percentiles k6 prints for a Trend (med, p(90), p(95)), by k6's rule
-                    if let Some(h) = a.hist.as_ref().filter(|h| !h.is_empty()) {
-                        let rule = crate::model::PercentileRule::LinearBetweenRanks;
-                        for (name, q) in [
-                            ("value_p50", 0.5),
-                            ("value_p90", 0.9),
-                            ("value_p95", 0.95),
-                            ("value_p99", 0.99),
-                        ] {
-                            t.set(name, Some(rule.quantile_us(h, q) / 1000.0), "");
-                        }
-                    }
-                }
-            }
+        let kind = |m: &str| self.kinds.get(m).map_or("", String::as_str);
+        for (name, a) in &self.custom {
+            run.targets.push(custom_target(name.clone(), kind(name), a, span));
+        }
+        for ((name, set), a) in &self.custom_sets {
+            let mut t = custom_target(format!("{name}{{{set}}}"), kind(name), a, span);
+            t.tags = Some(
+                set.split(',')
+                    .filter_map(|kv| kv.split_once(':'))
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            );
             run.targets.push(t);
         }
         Ok(run)
     }
+}
+
+/// A CSV row's user tags: k6 writes them into `extra_tags` as `k=v&k2=v2` (every other column
+/// is a system tag).
+fn csv_tag_set(tag_cols: &[(String, usize)], rec: &csv::StringRecord) -> String {
+    let extra = tag_cols
+        .iter()
+        .find(|(h, _)| h == "extra_tags")
+        .and_then(|(_, i)| rec.get(*i))
+        .unwrap_or("");
+    tag_set(
+        extra
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .chain(tag_cols.iter().filter_map(|(h, i)| {
+                (h != "extra_tags" && h != "metadata")
+                    .then(|| rec.get(*i).map(|v| (h.as_str(), v)))
+                    .flatten()
+            })),
+    )
+}
+
+/// A custom metric's figures by its kind (a metric of unknown kind is read as a Trend).
+fn custom_target(name: String, kind: &str, a: &CustomAgg, span: Option<f64>) -> Target {
+    let mut t = Target::new(name, TargetKind::Metric);
+    match kind {
+        "counter" => {
+            t.set("count", Some(a.sum), "")
+                .set("rate", span.map(|s| a.sum / s), "/s");
+        }
+        "rate" => {
+            t.set("rate", Some(a.nonzero as f64 / a.count as f64), "ratio")
+                .set("passes", Some(a.nonzero as f64), "count")
+                .set("fails", Some((a.count - a.nonzero) as f64), "count");
+        }
+        "gauge" => {
+            t.set("value", Some(a.last.1), "")
+                .set("min", Some(a.min), "")
+                .set("max", Some(a.max), "");
+        }
+        _ => {
+            t.set("value_mean", Some(a.sum / a.count as f64), "")
+                .set("value_min", Some(a.min), "")
+                .set("value_max", Some(a.max), "")
+                .set("count", Some(a.count as f64), "count");
+            // the percentiles k6 prints for a Trend (med, p(90), p(95)), by k6's rule
+            if let Some(h) = a.hist.as_ref().filter(|h| !h.is_empty()) {
+                let rule = crate::model::PercentileRule::LinearBetweenRanks;
+                for (name, q) in [
+                    ("value_p50", 0.5),
+                    ("value_p90", 0.9),
+                    ("value_p95", 0.95),
+                    ("value_p99", 0.99),
+                ] {
+                    t.set(name, Some(rule.quantile_us(h, q) / 1000.0), "");
+                }
+            }
+        }
+    }
+    t
 }
 
 impl Importer for K6Csv {
@@ -645,6 +758,11 @@ impl Importer for K6Csv {
             let value = parse(vi, "metric_value")?;
             let metric = rec.get(mi).unwrap_or("");
             let r = &rec;
+            let set = if PointAgg::is_custom(metric) {
+                csv_tag_set(&tag_cols, r)
+            } else {
+                String::new()
+            };
             agg.add(Point {
                 metric,
                 time,
@@ -656,6 +774,7 @@ impl Importer for K6Csv {
                         .and_then(|(_, i)| r.get(*i))
                         .filter(|v| !v.is_empty())
                 },
+                set: &set,
             });
         }
         drop(rdr);

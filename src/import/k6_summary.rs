@@ -3,8 +3,9 @@
 //! Both hold the same metrics in two shapes: summary-export puts a metric's values at its top
 //! level and marks a threshold `true` when it was crossed; handleSummary nests them under
 //! `values` with `{"ok": bool}` per threshold and adds `type` and `state.testRunDurationMs`.
-//! `http_*` metrics fill the TOTAL target; `metric{tag:value}` submetrics become targets named
-//! after their tag set; every other metric (custom Trend, Counter, Rate, Gauge, and the
+//! `http_*` metrics fill the TOTAL target; `http_*{tag:value}` submetrics become targets named
+//! after their tag set, a custom metric's `metric{tag:value}` a target of that name (as its
+//! points give it); every other metric (custom Trend, Counter, Rate, Gauge, and the
 //! built-in ones) becomes a target of kind `metric` so nothing is lost.
 
 use std::collections::BTreeMap;
@@ -186,6 +187,12 @@ fn parse(unit: &Unit, nested: bool) -> Result<Parsed> {
             });
         }
         match name.split_once('{') {
+            Some((base, tags)) if !base.starts_with("http_") => {
+                // a custom metric's submetric: the target its points files give too
+                let mut t = metric_target(name, &m, v.get("type").and_then(Value::as_str));
+                t.tags = Some(tag_map(tags.trim_end_matches('}')));
+                run.targets.push(t);
+            }
             Some((base, tags)) => add_submetric(&mut run, base, tags.trim_end_matches('}'), &m),
             None if !matches!(
                 name.as_str(),
@@ -220,20 +227,23 @@ fn set_trend_as_latency(t: &mut Target, m: &K6Metric) {
     }
 }
 
+/// `name:checkout,step:a` -> its tags.
+fn tag_map(tags: &str) -> BTreeMap<String, String> {
+    tags.split(',')
+        .filter_map(|kv| {
+            kv.split_once(':')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+        })
+        .collect()
+}
+
 /// `http_req_duration{name:checkout}` -> target `name:checkout` with latency figures;
 /// other submetrics add `<metric>.<stat>` measurements to that target.
 fn add_submetric(run: &mut ParsedRun, base: &str, tags: &str, m: &K6Metric) {
     let target_name = tags.to_string();
     if run.target(&target_name).is_none() {
         let mut t = Target::new(target_name.clone(), TargetKind::Http);
-        let map: BTreeMap<String, String> = tags
-            .split(',')
-            .filter_map(|kv| {
-                kv.split_once(':')
-                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
-            })
-            .collect();
-        t.tags = Some(map);
+        t.tags = Some(tag_map(tags));
         run.targets.push(t);
     }
     #[expect(clippy::expect_used, reason = "inserted just above when missing")]

@@ -441,22 +441,26 @@ fn explain(e: &object_store::Error) -> String {
 }
 
 /// What to do about a failed request, from its message.
+///
+/// Reachability comes first: a request that never reached the server cannot have been
+/// refused by it. A status code is matched as a whole word, since ports and object keys
+/// hold digit runs too (port 44035 once read as a 403).
 fn hint(msg: &str) -> &'static str {
-    if msg.contains("InvalidAccessKeyId")
+    if msg.contains("error sending request")
+        || msg.contains("Connection refused")
+        || msg.contains("dns error")
+        || msg.contains("timed out")
+    {
+        "; the server could not be reached: check AWS_ENDPOINT_URL and the network, then retry"
+    } else if msg.contains("InvalidAccessKeyId")
         || msg.contains("SignatureDoesNotMatch")
-        || msg.contains("403")
+        || has_word(msg, "403")
         || msg.contains("Forbidden")
         || msg.contains("AccessDenied")
     {
         "; the credentials were refused or lack permission on this bucket/prefix"
     } else if msg.contains("NoSuchBucket") {
         "; the bucket does not exist: create it or fix the URL"
-    } else if msg.contains("error sending request")
-        || msg.contains("Connection refused")
-        || msg.contains("dns error")
-        || msg.contains("timed out")
-    {
-        "; the server could not be reached: check AWS_ENDPOINT_URL and the network, then retry"
     } else if msg.contains("Permission denied") {
         "; no permission on the lake folder"
     } else {
@@ -464,7 +468,33 @@ fn hint(msg: &str) -> &'static str {
     }
 }
 
+/// Whether `word` occurs in `msg` delimited by non-alphanumeric characters.
+fn has_word(msg: &str, word: &str) -> bool {
+    msg.split(|c: char| !c.is_ascii_alphanumeric())
+        .any(|w| w == word)
+}
+
 fn explain_io(e: &std::io::Error) -> String {
     let msg = e.to_string();
     format!("{msg}{}", hint(&msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::hint;
+
+    // The message object_store gave when s3s-fs was stopped mid-upload (CI, port 44035).
+    const REFUSED: &str = "Generic S3 error: Error performing PUT http://127.0.0.1:44035/perf/team-a/v1/target/tool%3Dwrk/month%3D2026-12/8585e3cd1a20a33c3ff4285714a2f42d.parquet in 451.474805ms, after 4 retries, max_retries: 4, retry_timeout: 3s  - HTTP error: error sending request: client error (Connect): tcp connect error: Connection refused (os error 111)";
+
+    #[test]
+    fn a_refused_connection_is_unreachable_whatever_digits_the_port_has() {
+        assert!(hint(REFUSED).contains("could not be reached"));
+    }
+
+    #[test]
+    fn a_403_status_is_a_credentials_problem_but_a_port_holding_403_is_not() {
+        let forbidden = "Generic S3 error: Error performing PUT http://127.0.0.1:9000/b/k in 3ms - Server returned non-2xx status code: 403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code></Error>";
+        assert!(hint(forbidden).contains("credentials"));
+        assert_eq!(hint("Error performing GET http://127.0.0.1:44035/b/k: 500 Internal"), "");
+    }
 }

@@ -52,6 +52,10 @@ pub enum PercentileRule {
     /// ab (`ab.c`, its percentile table): the sample at 0-based index floor(n q) of the sorted
     /// samples, one rank above the nearest rank when n q is whole.
     FloorIndex,
+    /// hey (`requester/report.go`, `latencies`): the sample at 0-based index ceil(n q) of the
+    /// sorted samples (the first index i with floor(100 i / n) >= 100 q), capped at the last;
+    /// one rank above the nearest rank unless n q is whole.
+    CeilIndex,
     /// k6 (`TrendSink.P`): rank i = q (n - 1), linear interpolation between the values at
     /// floor(i) and ceil(i) of the sorted samples (numpy's "linear").
     LinearBetweenRanks,
@@ -65,6 +69,11 @@ impl PercentileRule {
             PercentileRule::FloorIndex => {
                 let n = h.len();
                 let r = ((q.clamp(0.0, 1.0) * n as f64).floor() as u64).min(n.saturating_sub(1));
+                value_at_rank(h, r)
+            }
+            PercentileRule::CeilIndex => {
+                let n = h.len();
+                let r = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).min(n.saturating_sub(1));
                 value_at_rank(h, r)
             }
             PercentileRule::LinearBetweenRanks => {
@@ -411,6 +420,29 @@ mod percentile_tests {
         // the nearest rank sits on one side of the gap: 4, not 7
         let nearest = PercentileRule::NearestRank.quantile_us(&h, 0.5) / 1000.0;
         assert!((nearest - 4.0).abs() <= 0.04, "{nearest}");
+    }
+
+    #[test]
+    fn index_rules_sit_where_ab_and_hey_put_them() {
+        // 1..=10 ms. hey (report.go): the first i with i*100/n >= p: p=50 -> i=5 (6 ms),
+        // p=55 -> i=6 (7 ms). ab (ab.c): index floor(n q): 6 ms for both. The nearest rank:
+        // the ceil(n q)-th value: 5 ms and 6 ms.
+        let mut h = new_histogram();
+        for ms in 1..=10 {
+            record_ms(&mut h, f64::from(ms), 1);
+        }
+        for (rule, want) in [
+            (PercentileRule::CeilIndex, [6.0, 7.0]),
+            (PercentileRule::FloorIndex, [6.0, 6.0]),
+            (PercentileRule::NearestRank, [5.0, 6.0]),
+        ] {
+            for (q, w) in [0.5, 0.55].into_iter().zip(want) {
+                let got = rule.quantile_us(&h, q) / 1000.0;
+                assert!((got - w).abs() <= 0.01 * w, "{rule:?} q{q}: {got} vs {w}");
+            }
+        }
+        // the last sample caps both index rules
+        assert!((PercentileRule::CeilIndex.quantile_us(&h, 1.0) / 1000.0 - 10.0).abs() < 0.1);
     }
 
     proptest::proptest! {

@@ -741,6 +741,27 @@ fn k6_custom_trend_tags_stay_separate_series_in_every_output() {
 }
 
 #[test]
+fn hey_csv_percentiles_follow_heys_rule_at_a_gap() {
+    // hey -n 200 -c 1 against /api/cache (every other request a ~12 ms miss), once as the
+    // summary (it printed "50% in 0.0105 secs", "90% in 0.0143 secs") and once with -o csv.
+    // hey's rule is the sample at index ceil(n q); on the CSV's 200 sorted response times
+    // (python3: v = sorted(col 0); v[ceil(200*p/100)]) that is 10.7 ms at 50% and 14.1 ms at
+    // 90%; the nearest rank (v[ceil(n q) - 1]) gives 6.0 ms at 50%, in the gap.
+    let r = run("hey/cache_bimodal_n200_c1.csv", "hey-csv");
+    let printed = run("hey/cache_bimodal_n200_c1.txt", "hey-text");
+    for (m, want) in [("latency_p50_ms", 10.7), ("latency_p90_ms", 14.1)] {
+        let got = metric(&r, TOTAL, m);
+        assert!(close(got, want, 0.01), "{m}: {got}, hey's rule gives {want}");
+        // the summary of the same alternating sequence: the same side of the gap
+        let summary = metric(&printed, TOTAL, m);
+        assert!(close(got, summary, 0.05), "{m}: {got} vs hey's summary {summary}");
+    }
+    let h = r.target(TOTAL).unwrap().histogram.as_ref().unwrap();
+    let nearest = perfledger::model::PercentileRule::NearestRank.quantile_us(h, 0.5) / 1000.0;
+    assert!(close(nearest, 6.0, 0.01), "the nearest rank is in the gap: {nearest}");
+}
+
+#[test]
 fn ab_percentiles_from_gnuplot_follow_abs_rule_at_a_gap() {
     // ab -n 200 -c 1 -g against /api/cache (every other request a miss, ~1 ms vs ~12 ms):
     // ab printed "50% 11", "66% 12", "90% 15", "99% 16"; its rule is the sample at index

@@ -14,7 +14,9 @@
 //!
 //! The CSV has one row per response (hey leaves requests that failed without a response out),
 //! with `offset` in seconds from the start and no absolute time: the run starts at the file's
-//! modification time minus its last offset (label `time_source=file-mtime`).
+//! modification time minus its last offset (label `time_source=file-mtime`). Its percentiles
+//! follow hey's own rule ([`model::PercentileRule::CeilIndex`]), so at a gap they land where
+//! hey's summary puts them.
 
 use std::path::Path;
 
@@ -273,6 +275,7 @@ impl Importer for HeyCsv {
             ));
         }
         let mut run = ParsedRun::new("hey", "hey-csv");
+        run.percentile_rule = model::PercentileRule::CeilIndex;
         let end = text::mtime(path);
         run.labels.insert("time_source".into(), "file-mtime".into());
         // an absurd offset (a damaged file) leaves the start unknown rather than overflowing

@@ -3,7 +3,7 @@
 #
 #   scripts/bench.sh            everything
 #   scripts/bench.sh k6         k6 NDJSON ingest vs DuckDB read_ndjson (SIZES="1000 4000" MB)
-#   scripts/bench.sh locust     a long Locust stats_history (LOCUST_SECONDS=28800)
+#   scripts/bench.sh locust     long Locust stats_history files (LOCUST_HOURS="2 8 24")
 #   scripts/bench.sh warehouse  check / compare / trend / quarterly report on RUNS=100000 x 50
 #   scripts/bench.sh lake       sync of LAKE_RUNS=10000 x 50 from a folder lake into a fresh index,
 #                               against DuckDB reading the same files; check/compare in lake mode
@@ -19,7 +19,7 @@ BENCH_DIR=${BENCH_DIR:-$HOME/.cache/perfledger-bench}
 SIZES=${SIZES:-"1000 4000"}
 REPEAT=${REPEAT:-3}
 RUNS=${RUNS:-100000}
-LOCUST_SECONDS=${LOCUST_SECONDS:-28800}
+LOCUST_HOURS=${LOCUST_HOURS:-"2 8 24"}
 LAKE_RUNS=${LAKE_RUNS:-10000}
 what=${1:-all}
 
@@ -88,17 +88,30 @@ bench_k6() {
 }
 
 bench_locust() {
-  echo "### Locust stats_history of a long run"
+  echo "### Locust stats_history of long runs (51 rows per second: 50 endpoints + Aggregated)"
   echo
-  local pre=$BENCH_DIR/locust_${LOCUST_SECONDS}s
-  [ -s "${pre}_stats_history.csv" ] || "$G" locust "$LOCUST_SECONDS" "$pre" 2>/dev/null
-  local bytes lines
-  bytes=$(stat -c %s "${pre}_stats_history.csv"); lines=$(wc -l <"${pre}_stats_history.csv")
-  BEFORE="rm -f '$BENCH_DIR/locust.duckdb' '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "${pre}_stats_history.csv"
-  echo "| input | rows | wall | MB/s | rows/s | peak RSS |"
-  echo "|---|---|---|---|---|---|"
-  awk -v s="$LOCUST_SECONDS" -v lines="$lines" -v bytes="$bytes" -v w="$WALL" -v rss="$RSS" 'BEGIN {
-    printf "| %d s x 51 rows/s | %d | %.2f s | %.0f | %.2fM | %d MB |\n", s, lines, w, bytes / 1e6 / w, lines / w / 1e6, rss }'
+  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | \`cat\` floor | DuckDB read_csv + UNPIVOT into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  for h in $LOCUST_HOURS; do
+    local s=$((h * 3600)) pre=$BENCH_DIR/locust_$((h * 3600))s
+    [ -s "${pre}_stats_history.csv" ] || "$G" locust "$s" "$pre" 2>/dev/null
+    local f=${pre}_stats_history.csv bytes lines
+    bytes=$(stat -c %s "$f"); lines=$(wc -l <"$f")
+    best cat "$f"
+    local floor=$WALL
+    BEFORE="rm -f '$BENCH_DIR/locust.duckdb' '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "$f"
+    local pw=$WALL prss=$RSS points
+    points=$("$P" --db "$BENCH_DIR/locust.duckdb" sql "SELECT count(*) FROM series_value" --format csv | tail -1)
+    best python3 scripts/bench/duckdb_locust.py "$f" "$BENCH_DIR/locust_duckdb.duckdb"
+    local dw
+    dw=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
+    awk -v h="$h" -v lines="$lines" -v points="$points" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v floor="$floor" -v dw="$dw" -v drss="$RSS" 'BEGIN {
+      printf "| %d h | %d | %.1fM | %d MB | %.2f s | %.0f | %d MB | %.2f s | %.2f s | %d MB | %.1fx |\n",
+        h, lines, points / 1e6, bytes / 1e6, pw, bytes / 1e6 / pw, prss, floor, dw, drss, dw / pw }'
+  done
+  echo
+  echo "perfledger wall = the whole \`perfledger import\` of the stats.csv + stats_history.csv set into a new warehouse."
+  echo "DuckDB = in-process time of \`scripts/bench/duckdb_locust.py\` (its parallel CSV reader, UNPIVOT of the ten metric columns, one transaction, checkpoint), all cores."
   echo
 }
 

@@ -481,7 +481,8 @@ Examples:
   perfledger import --label branch=main --label commit=$GIT_SHA out/k6-summary.json
   perfledger import --tool ab --at 2026-11-01T02:00:00Z ab.txt
   perfledger import --tool postgres --server prod-db --at 2026-11-27T10:00:00Z pgss.csv
-  perfledger import --dry-run --format json results/";
+  perfledger import --dry-run --format json results/
+  perfledger import --value-unit us wrk2-latency.hlog";
 
 const SQL_HELP: &str = "\
 Tables: run, run_label, source_file, target, measurement, histogram, series_point, error, threshold,
@@ -518,11 +519,36 @@ pub struct ImportArgs {
     /// (outputs of one test in one folder are grouped anyway; see README "One test, one run").
     #[arg(long)]
     pub run_group: bool,
+    /// HdrHistogram interval logs: the unit of the recorded values, for a log whose comment
+    /// line does not state it (default: ns, as HistogramLogProcessor assumes).
+    #[arg(long, value_enum, value_name = "UNIT")]
+    pub value_unit: Option<ValueUnitArg>,
     /// Parse and print, write nothing.
     #[arg(long)]
     pub dry_run: bool,
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
+}
+
+/// The unit of values a format does not name (HdrHistogram logs).
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
+pub enum ValueUnitArg {
+    Ns,
+    Us,
+    Ms,
+    S,
+}
+
+impl ValueUnitArg {
+    /// Milliseconds per value.
+    pub fn ms(self) -> f64 {
+        match self {
+            ValueUnitArg::Ns => 1e-6,
+            ValueUnitArg::Us => 1e-3,
+            ValueUnitArg::Ms => 1.0,
+            ValueUnitArg::S => 1e3,
+        }
+    }
 }
 
 #[derive(Args, Debug, Default, Clone)]

@@ -110,6 +110,20 @@ pub fn quantile(name: &str) -> Option<f64> {
     get(name).and_then(|m| m.quantile)
 }
 
+/// The percent a `latency_p<digits>_ms` name stands for, registered or not: `p50` 50,
+/// `p66` 66, `p999` 99.9, `p9999` 99.99 (digits after a leading 99 are decimals).
+pub fn percent_of(name: &str) -> Option<f64> {
+    let d = name.strip_prefix("latency_p")?.strip_suffix("_ms")?;
+    if d.is_empty() || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let text = match d.strip_prefix("99") {
+        Some(rest) if !rest.is_empty() => format!("99.{rest}"),
+        _ => d.to_string(),
+    };
+    text.parse().ok().filter(|p: &f64| *p > 0.0 && *p < 100.0)
+}
+
 /// The unit a chart or table shows for a metric.
 pub fn unit(name: &str) -> &'static str {
     get(name).map_or("", |m| m.unit)
@@ -204,5 +218,16 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), REGISTRY.len(), "a name is registered once");
+    }
+
+    #[test]
+    fn percent_names() {
+        assert_eq!(percent_of("latency_p50_ms"), Some(50.0));
+        assert_eq!(percent_of("latency_p66_ms"), Some(66.0));
+        assert_eq!(percent_of("latency_p99_ms"), Some(99.0));
+        assert_eq!(percent_of("latency_p999_ms"), Some(99.9));
+        assert_eq!(percent_of("latency_p9999_ms"), Some(99.99));
+        assert_eq!(percent_of("latency_mean_ms"), None);
+        assert_eq!(percent_of("latency_p_ms"), None);
     }
 }

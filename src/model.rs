@@ -56,6 +56,10 @@ pub enum PercentileRule {
     /// sorted samples (the first index i with floor(100 i / n) >= 100 q), capped at the last;
     /// one rank above the nearest rank unless n q is whole.
     CeilIndex,
+    /// JMeter's Aggregate Report (`StatCalculator.getPercentPoint`): the value of 1-based rank
+    /// round(n q) (Java's `Math.round`, halves up; rank 0 reads as the first value, q >= 1 as
+    /// the maximum).
+    RoundedRank,
     /// k6 (`TrendSink.P`): rank i = q (n - 1), linear interpolation between the values at
     /// floor(i) and ceil(i) of the sorted samples (numpy's "linear").
     LinearBetweenRanks,
@@ -75,6 +79,14 @@ impl PercentileRule {
                 let n = h.len();
                 let r = ((q.clamp(0.0, 1.0) * n as f64).ceil() as u64).min(n.saturating_sub(1));
                 value_at_rank(h, r)
+            }
+            PercentileRule::RoundedRank => {
+                let n = h.len();
+                if q >= 1.0 {
+                    return h.max() as f64;
+                }
+                let rank = (q.max(0.0) * n as f64 + 0.5).floor() as u64;
+                value_at_rank(h, rank.clamp(1, n.max(1)) - 1)
             }
             PercentileRule::LinearBetweenRanks => {
                 let n = h.len();
@@ -263,6 +275,66 @@ pub struct SourceFile {
     pub bytes: u64,
 }
 
+/// A batch of series points in columns: `target[i]` indexes `targets`.
+#[derive(Debug, Default)]
+pub struct SeriesBatch {
+    pub targets: Vec<std::sync::Arc<str>>,
+    pub target: Vec<u32>,
+    /// microseconds since the epoch
+    pub ts_us: Vec<i64>,
+    pub metric: Vec<&'static str>,
+    pub value: Vec<f64>,
+}
+
+impl SeriesBatch {
+    pub fn len(&self) -> usize {
+        self.value.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.value.is_empty()
+    }
+}
+
+/// Reads a run's series again from their file and hands them over in batches; memory stays at
+/// one batch whatever the file's length.
+pub type FeedFn = dyn Fn(&mut dyn FnMut(SeriesBatch) -> crate::error::Result<()>) -> crate::error::Result<()>
+    + Send
+    + Sync;
+
+/// A series source that is read when the run is stored (see [`FeedFn`]), with a time shift
+/// (`import --at` moves a run timed from its file's modification time).
+#[derive(Clone)]
+pub struct SeriesFeed {
+    pub read: std::sync::Arc<FeedFn>,
+    pub shift_us: i64,
+}
+
+impl std::fmt::Debug for SeriesFeed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SeriesFeed(shift {} us)", self.shift_us)
+    }
+}
+
+impl SeriesFeed {
+    pub fn new(read: std::sync::Arc<FeedFn>) -> Self {
+        SeriesFeed { read, shift_us: 0 }
+    }
+
+    /// Every batch, shifted.
+    pub fn each(
+        &self,
+        sink: &mut dyn FnMut(SeriesBatch) -> crate::error::Result<()>,
+    ) -> crate::error::Result<()> {
+        let shift = self.shift_us;
+        (self.read)(&mut |mut b: SeriesBatch| {
+            if shift != 0 {
+                b.ts_us.iter_mut().for_each(|t| *t += shift);
+            }
+            sink(b)
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct ParsedRun {
     pub tool: &'static str,
@@ -278,6 +350,9 @@ pub struct ParsedRun {
     pub labels: BTreeMap<String, String>,
     pub targets: Vec<Target>,
     pub series: Vec<SeriesPoint>,
+    /// Series too long to hold in memory (a day-long Locust history): read again from their
+    /// file, in batches, while the run is stored.
+    pub series_feed: Option<SeriesFeed>,
     pub errors: Vec<ErrorCount>,
     pub thresholds: Vec<ThresholdResult>,
     pub sources: Vec<SourceFile>,
@@ -304,6 +379,7 @@ impl ParsedRun {
             labels: BTreeMap::new(),
             targets: Vec::new(),
             series: Vec::new(),
+            series_feed: None,
             errors: Vec::new(),
             thresholds: Vec::new(),
             sources: Vec::new(),
@@ -435,6 +511,8 @@ mod percentile_tests {
             (PercentileRule::CeilIndex, [6.0, 7.0]),
             (PercentileRule::FloorIndex, [6.0, 6.0]),
             (PercentileRule::NearestRank, [5.0, 6.0]),
+            // JMeter: rank round(n q): round(5) = 5 -> 5 ms, round(5.5) = 6 -> 6 ms
+            (PercentileRule::RoundedRank, [5.0, 6.0]),
         ] {
             for (q, w) in [0.5, 0.55].into_iter().zip(want) {
                 let got = rule.quantile_us(&h, q) / 1000.0;

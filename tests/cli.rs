@@ -226,3 +226,49 @@ fn pg_stat_statements_reset_never_gives_negative_deltas() {
         .unwrap();
     assert!((0.0..=1.0).contains(&ratio));
 }
+
+#[test]
+fn a_locust_history_fed_while_stored_gives_the_points_the_held_path_gave() {
+    // The figures of the series_point table perfledger fbdd3b3 (which held every point of the
+    // history in memory) stored for each Locust CSV set, queried with
+    // SELECT count(*), round(sum(value), 2), count(DISTINCT target), count(DISTINCT metric),
+    //        min(ts), max(ts), sum(epoch_us(ts) % 1000003) FROM series_point
+    // The history is now read twice (span and users, then the points while the run is stored).
+    for (set, want) in [
+        (
+            "v1_6",
+            "6|1.0|1|6|2026-11-27 06:40:13|2026-11-27 06:40:13|4387950",
+        ),
+        (
+            "v2_15",
+            "6|0.0|1|6|2026-12-01 16:41:29|2026-12-01 16:41:29|3517800",
+        ),
+        (
+            "v2_47",
+            "159|2720.58|5|11|2026-11-27 06:38:50|2026-11-27 06:38:53|116319348",
+        ),
+    ] {
+        let w = Workdir::new();
+        w.ok(
+            &[
+                "import",
+                &p(&format!("locust/shop_{set}_stats.csv")),
+                &p(&format!("locust/shop_{set}_stats_history.csv")),
+            ],
+            0,
+        );
+        let got = w.scalar(
+            "SELECT concat_ws('|', count(*), round(sum(value), 2), count(DISTINCT target), count(DISTINCT metric),
+                    strftime(min(ts), '%Y-%m-%d %H:%M:%S'), strftime(max(ts), '%Y-%m-%d %H:%M:%S'),
+                    sum(epoch_us(ts) % 1000003)) FROM series_point",
+        );
+        assert_eq!(got.as_str(), Some(want), "{set}");
+        // each (target, metric) once in `series`, the points under its id
+        let series = w.scalar("SELECT count(*) FROM series").as_i64().unwrap();
+        let distinct = w
+            .scalar("SELECT count(*) FROM (SELECT DISTINCT target, metric FROM series_point)")
+            .as_i64()
+            .unwrap();
+        assert_eq!(series, distinct, "{set}");
+    }
+}

@@ -23,6 +23,13 @@ fn parse_any(rel: &str) -> Result<(&'static str, Parsed), Error> {
     ))
 }
 
+/// Detects and parses a file outside fixtures/ (a hand-made broken input).
+fn parse_file(path: &Path) -> Result<Parsed, Error> {
+    let units = collect_units(&[path.to_path_buf()])?;
+    let imp = detect(&units[0].0, None)?;
+    parse_unit(&units[0].0, imp, &ImportOptions::default())
+}
+
 fn run(rel: &str, format: &str) -> ParsedRun {
     let (name, parsed) = parse_any(rel).unwrap_or_else(|e| panic!("{rel}: {e}"));
     assert_eq!(name, format, "{rel} detected as {name}");
@@ -290,10 +297,21 @@ fn locust_csv_sets_of_two_versions() {
     assert_eq!(metric(&r, "GET users", "requests"), 214.0);
     assert_eq!(metric(&r, "GET <legacy & \"quoted\">", "failures"), 41.0);
     assert_eq!(r.load.users, Some(8));
-    assert!(r
-        .series
-        .iter()
-        .any(|p| &*p.target == TOTAL && p.metric == "users" && p.value == 8.0));
+    // the history's points come from its feed (read again when the run is stored)
+    let mut users = Vec::new();
+    r.series_feed
+        .as_ref()
+        .expect("the history is fed")
+        .each(&mut |b| {
+            for i in 0..b.len() {
+                if &*b.targets[b.target[i] as usize] == TOTAL && b.metric[i] == "users" {
+                    users.push(b.value[i]);
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+    assert!(users.contains(&8.0), "{users:?}");
     assert!(r
         .errors
         .iter()
@@ -723,17 +741,27 @@ fn k6_custom_trend_tags_stay_separate_series_in_every_output() {
             ] {
                 let want = k6[key].as_f64().unwrap();
                 let got = metric(&r, target, m);
-                assert!(close(got, want, 0.01), "{file} {target} {m}: {got}, k6 printed {want}");
+                assert!(
+                    close(got, want, 0.01),
+                    "{file} {target} {m}: {got}, k6 printed {want}"
+                );
                 assert_eq!(metric(&from_summary, target, m), want, "{target} {m}");
             }
             assert_eq!(metric(&r, target, "count"), count, "{file} {target}");
         }
         let browse = r.target("step_time{step:browse}").unwrap();
         let tags = browse.tags.as_ref().unwrap();
-        assert_eq!(tags.get("step").map(String::as_str), Some("browse"), "{file}");
+        assert_eq!(
+            tags.get("step").map(String::as_str),
+            Some("browse"),
+            "{file}"
+        );
         // the system tags (scenario, group) do not split a series
         assert_eq!(
-            r.targets.iter().filter(|t| t.name.starts_with("step_time")).count(),
+            r.targets
+                .iter()
+                .filter(|t| t.name.starts_with("step_time"))
+                .count(),
             3,
             "{file}"
         );
@@ -751,14 +779,23 @@ fn hey_csv_percentiles_follow_heys_rule_at_a_gap() {
     let printed = run("hey/cache_bimodal_n200_c1.txt", "hey-text");
     for (m, want) in [("latency_p50_ms", 10.7), ("latency_p90_ms", 14.1)] {
         let got = metric(&r, TOTAL, m);
-        assert!(close(got, want, 0.01), "{m}: {got}, hey's rule gives {want}");
+        assert!(
+            close(got, want, 0.01),
+            "{m}: {got}, hey's rule gives {want}"
+        );
         // the summary of the same alternating sequence: the same side of the gap
         let summary = metric(&printed, TOTAL, m);
-        assert!(close(got, summary, 0.05), "{m}: {got} vs hey's summary {summary}");
+        assert!(
+            close(got, summary, 0.05),
+            "{m}: {got} vs hey's summary {summary}"
+        );
     }
     let h = r.target(TOTAL).unwrap().histogram.as_ref().unwrap();
     let nearest = perfledger::model::PercentileRule::NearestRank.quantile_us(h, 0.5) / 1000.0;
-    assert!(close(nearest, 6.0, 0.01), "the nearest rank is in the gap: {nearest}");
+    assert!(
+        close(nearest, 6.0, 0.01),
+        "the nearest rank is in the gap: {nearest}"
+    );
 }
 
 #[test]
@@ -787,4 +824,388 @@ fn ab_percentiles_from_gnuplot_follow_abs_rule_at_a_gap() {
         nearest < 6.0,
         "the fixture's median sits at the gap: nearest rank {nearest}"
     );
+}
+
+/// The figures `capture/jtl_stats.py` computed from each JTL with JMeter's Aggregate Report
+/// rule (StatCalculator: the value of rank round(n q)), fixtures/MANIFEST.md "jmeter/":
+/// (label, n, errors, mean, min, max, p50, p90, p95, p99, throughput/s).
+type JtlRow = (&'static str, f64, f64, f64, f64, f64, [f64; 4], Option<f64>);
+
+fn assert_jtl(r: &ParsedRun, rows: &[JtlRow]) {
+    for (label, n, err, mean, min, max, pct, rate) in rows {
+        assert_eq!(metric(r, label, "requests"), *n, "{label}");
+        assert_eq!(metric(r, label, "failures"), *err, "{label}");
+        // the script printed means to 2 decimals
+        let got = metric(r, label, "latency_mean_ms");
+        assert!((got - mean).abs() <= 0.005, "{label} mean {got} vs {mean}");
+        assert_eq!(metric(r, label, "latency_min_ms"), *min, "{label} min");
+        assert_eq!(metric(r, label, "latency_max_ms"), *max, "{label} max");
+        for (m, want) in [
+            "latency_p50_ms",
+            "latency_p90_ms",
+            "latency_p95_ms",
+            "latency_p99_ms",
+        ]
+        .iter()
+        .zip(pct)
+        {
+            let got = metric(r, label, m);
+            assert!(close(got, *want, 0.01), "{label} {m}: {got} vs {want}");
+        }
+        if let Some(rate) = rate {
+            let got = metric(r, label, "throughput_rps");
+            assert!(
+                (got - rate).abs() < 0.05,
+                "{label} throughput {got} vs {rate}"
+            );
+        }
+    }
+}
+
+#[test]
+fn jmeter_jtl_csv_per_label_as_jmeter_counts() {
+    // JMeter 2.13 printed "summary = 2400 in 7s = 353.8/s Avg: 9 Min: 0 Max: 371 Err: 624
+    // (26.00%)" (its summariser's wall time includes the 1 s ramp-up; Avg is truncated ms).
+    let r = run("jmeter/shop_csv.jtl", "jmeter-csv");
+    assert_eq!(r.tool, "jmeter");
+    assert_eq!(metric(&r, TOTAL, "latency_mean_ms").trunc(), 9.0);
+    assert_eq!(r.load.threads, Some(4));
+    assert_jtl(
+        &r,
+        &[
+            (
+                "GET /api/users",
+                600.0,
+                0.0,
+                7.73,
+                2.0,
+                371.0,
+                [5.0, 12.0, 16.0, 38.0],
+                Some(100.6),
+            ),
+            (
+                "GET /api/cache",
+                600.0,
+                0.0,
+                11.03,
+                1.0,
+                82.0,
+                [11.0, 20.0, 24.0, 40.0],
+                Some(102.4),
+            ),
+            (
+                "POST /api/checkout",
+                600.0,
+                24.0,
+                13.64,
+                7.0,
+                283.0,
+                [11.0, 18.0, 23.0, 48.0],
+                Some(102.5),
+            ),
+            (
+                "GET /nowhere",
+                600.0,
+                600.0,
+                3.88,
+                0.0,
+                70.0,
+                [2.0, 9.0, 12.0, 21.0],
+                Some(102.9),
+            ),
+            (
+                TOTAL,
+                2400.0,
+                624.0,
+                9.07,
+                0.0,
+                371.0,
+                [7.0, 17.0, 21.0, 38.0],
+                Some(400.9),
+            ),
+        ],
+    );
+    let status = |target: &str, msg: &str| {
+        r.errors
+            .iter()
+            .find(|e| e.target == target && e.message == msg)
+            .map(|e| e.count)
+    };
+    assert_eq!(status("GET /nowhere", "HTTP 404"), Some(600));
+    assert_eq!(status("POST /api/checkout", "HTTP 500"), Some(24));
+    // per-second series of TOTAL: every sample counted once
+    let per_sec: f64 = r
+        .series
+        .iter()
+        .filter(|p| &*p.target == TOTAL && p.metric == "requests")
+        .map(|p| p.value)
+        .sum();
+    assert_eq!(per_sec, 2400.0);
+}
+
+#[test]
+fn jmeter_jtl_csv_without_header_and_with_every_field() {
+    // Headerless (2.13's defaults): "summary = 160 ... Avg: 13 Min: 1 Max: 83 Err: 41"; its
+    // TOTAL p99 by JMeter's rule is 80 (the nearest rank would say 81).
+    let r = run("jmeter/shop_csv_noheader.jtl", "jmeter-csv");
+    assert_jtl(
+        &r,
+        &[
+            (
+                "GET /api/users",
+                40.0,
+                0.0,
+                18.10,
+                3.0,
+                83.0,
+                [8.0, 59.0, 80.0, 83.0],
+                None,
+            ),
+            (
+                "POST /api/checkout",
+                40.0,
+                1.0,
+                15.50,
+                9.0,
+                29.0,
+                [14.0, 23.0, 24.0, 29.0],
+                None,
+            ),
+            (
+                TOTAL,
+                160.0,
+                41.0,
+                13.86,
+                1.0,
+                83.0,
+                [11.0, 25.0, 30.0, 80.0],
+                Some(215.9),
+            ),
+        ],
+    );
+    // every optional column on: "summary = 160 ... Max: 163 Err: 42"; TOTAL p99 147 (nearest: 157)
+    let r = run("jmeter/shop_csv_allfields.jtl", "jmeter-csv");
+    assert_jtl(
+        &r,
+        &[
+            (
+                "GET /api/users",
+                40.0,
+                0.0,
+                22.30,
+                2.0,
+                163.0,
+                [8.0, 13.0, 147.0, 163.0],
+                None,
+            ),
+            (
+                TOTAL,
+                160.0,
+                42.0,
+                13.69,
+                0.0,
+                163.0,
+                [10.0, 18.0, 22.0, 147.0],
+                Some(261.9),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn jmeter_jtl_xml_as_jmeter_counts() {
+    // "summary = 960 in 3.3s = 290.4/s Avg: 9 Min: 0 Max: 148 Err: 249 (25.94%)"
+    let r = run("jmeter/shop_xml.jtl", "jmeter-xml");
+    assert_jtl(
+        &r,
+        &[
+            (
+                "GET /api/users",
+                240.0,
+                0.0,
+                9.10,
+                3.0,
+                148.0,
+                [6.0, 12.0, 14.0, 141.0],
+                Some(98.1),
+            ),
+            (
+                "GET /api/cache",
+                240.0,
+                0.0,
+                11.36,
+                1.0,
+                30.0,
+                [12.0, 20.0, 21.0, 27.0],
+                Some(103.9),
+            ),
+            (
+                "POST /api/checkout",
+                240.0,
+                9.0,
+                13.35,
+                8.0,
+                39.0,
+                [12.0, 18.0, 20.0, 24.0],
+                Some(103.9),
+            ),
+            (
+                "GET /nowhere",
+                240.0,
+                240.0,
+                4.02,
+                0.0,
+                16.0,
+                [3.0, 8.0, 11.0, 14.0],
+                Some(105.0),
+            ),
+            (
+                TOTAL,
+                960.0,
+                249.0,
+                9.46,
+                0.0,
+                148.0,
+                [8.0, 17.0, 19.0, 26.0],
+                Some(386.9),
+            ),
+        ],
+    );
+}
+
+#[test]
+fn jmeter_broken_jtls_say_file_line_and_what_was_expected() {
+    // hand-made broken inputs: the real CSV with one row's success column damaged, and the
+    // real XML cut before </testResults>
+    let dir = tempfile::tempdir().unwrap();
+    let csv = std::fs::read_to_string(fixture("jmeter/shop_csv.jtl")).unwrap();
+    let mut lines: Vec<String> = csv.lines().map(String::from).collect();
+    lines[5] = lines[5].replace(",true,", ",maybe,");
+    let bad = dir.path().join("broken-success.jtl");
+    std::fs::write(&bad, lines.join("\n")).unwrap();
+    let err = parse_file(&bad).unwrap_err().to_string();
+    assert!(err.contains("broken-success.jtl:6:"), "{err}");
+    assert!(
+        err.contains("expected success true or false, found 'maybe'"),
+        "{err}"
+    );
+    let xml = std::fs::read_to_string(fixture("jmeter/shop_xml.jtl")).unwrap();
+    let cut = dir.path().join("cut.jtl");
+    // cut inside a sample's tag, and cut after a whole line
+    let line_end = xml[..xml.len() / 2].rfind('\n').unwrap() + 1;
+    for at in [xml.len() / 2, line_end] {
+        std::fs::write(&cut, &xml[..at]).unwrap();
+        let err = parse_file(&cut).unwrap_err().to_string();
+        assert!(err.contains("truncated: expected </testResults>"), "{err}");
+    }
+}
+
+#[test]
+fn hdr_interval_logs_sum_each_tag_exactly_as_histogram_log_processor() {
+    // HistogramLogProcessor -outputValueUnitRatio 1000 (values in ms), fixtures/hlog/*.hgrm:
+    // untagged T:3642 (3.635 13.383 17.551 29.327 44.895), Mean 5.445;
+    // -tag users T:2487 (3.565 5.331 10.967 19.407 44.895), Mean 3.982;
+    // -tag cache T:1155 (10.951 15.359 20.047 29.615 40.863), Mean 8.594.
+    let untagged = run("hlog/shop_untagged.hlog", "hdr-interval-log");
+    let tagged = run("hlog/shop_tagged.hlog", "hdr-interval-log");
+    assert_eq!(
+        untagged.labels.get("hlog_value_unit").map(String::as_str),
+        Some("us")
+    );
+    for (r, target, n, mean, [p50, p90, p99, p999, max]) in [
+        (
+            &untagged,
+            TOTAL,
+            3642.0,
+            5.445,
+            [3.635, 13.383, 17.551, 29.327, 44.895],
+        ),
+        (
+            &tagged,
+            TOTAL,
+            3642.0,
+            5.445,
+            [3.635, 13.383, 17.551, 29.327, 44.895],
+        ),
+        (
+            &tagged,
+            "users",
+            2487.0,
+            3.982,
+            [3.565, 5.331, 10.967, 19.407, 44.895],
+        ),
+        (
+            &tagged,
+            "cache",
+            1155.0,
+            8.594,
+            [10.951, 15.359, 20.047, 29.615, 40.863],
+        ),
+    ] {
+        assert_eq!(metric(r, target, "requests"), n, "{target}");
+        assert!(
+            (metric(r, target, "latency_mean_ms") - mean).abs() < 0.0005,
+            "{target}"
+        );
+        for (m, want) in [
+            ("latency_p50_ms", p50),
+            ("latency_p90_ms", p90),
+            ("latency_p99_ms", p99),
+            ("latency_p999_ms", p999),
+            ("latency_max_ms", max),
+        ] {
+            let got = metric(r, target, m);
+            assert!((got - want).abs() < 1e-9, "{target} {m}: {got} vs {want}");
+        }
+    }
+    // five 1 s intervals per tag, each a series point
+    let points = |r: &ParsedRun, t: &str| {
+        r.series
+            .iter()
+            .filter(|p| &*p.target == t && p.metric == "requests")
+            .map(|p| p.value)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        points(&untagged, TOTAL),
+        vec![647.0, 630.0, 789.0, 823.0, 753.0]
+    );
+    assert_eq!(points(&tagged, "users").len(), 5);
+    assert_eq!(
+        untagged.started_at.unwrap().to_string(),
+        "2026-12-01 18:48:22.292"
+    );
+}
+
+#[test]
+fn hdr_interval_log_without_a_unit_takes_value_unit_or_nanoseconds() {
+    // the real log with its comment lines (which name microseconds) removed
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(fixture("hlog/shop_untagged.hlog")).unwrap();
+    let bare: String = text
+        .lines()
+        .filter(|l| !l.starts_with("#[Histogram log produced"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let f = dir.path().join("bare.hlog");
+    std::fs::write(&f, bare).unwrap();
+    let units = collect_units(std::slice::from_ref(&f)).unwrap();
+    let imp = detect(&units[0].0, None).unwrap();
+    let p50 = |opts: &ImportOptions| match parse_unit(&units[0].0, imp, opts).unwrap() {
+        Parsed::Runs(r) => (
+            metric(&r[0], TOTAL, "latency_p50_ms"),
+            r[0].labels["hlog_value_unit"].clone(),
+        ),
+        Parsed::Snapshot(_) => unreachable!(),
+    };
+    let (ns, unit) = p50(&ImportOptions::default());
+    assert_eq!(unit, "ns");
+    assert!((ns - 0.003635).abs() < 1e-12, "{ns}");
+    let us = ImportOptions {
+        value_unit_ms: Some(1e-3),
+        ..Default::default()
+    };
+    let (v, unit) = p50(&us);
+    assert_eq!(unit, "us");
+    assert!((v - 3.635).abs() < 1e-9, "{v}");
 }

@@ -355,3 +355,33 @@ fn full_and_read_only_disk_give_clear_errors_and_keep_the_warehouse() {
         "both runs readable: {out}"
     );
 }
+
+#[test]
+fn a_version_5_warehouse_keeps_its_series_points_through_the_series_migration() {
+    // schema 6 moves series_point (a name per point) into series + series_value behind a view
+    // of the same name and columns: points written under version 5 read back unchanged
+    let w = Workdir::new();
+    {
+        drop(perfledger::store::Warehouse::open_at_version(&w.db(), 5).unwrap());
+        let conn = duckdb::Connection::open(w.db()).unwrap();
+        conn.execute_batch(
+            "INSERT INTO run (tool, format, content_key, imported_at) VALUES ('k6', 'k6-ndjson', 'blake3:x', now());
+             INSERT INTO series_point VALUES
+               (1, 'TOTAL', '2026-11-01 10:00:00', 'requests', 10), (1, 'TOTAL', '2026-11-01 10:00:01', 'requests', 12),
+               (1, 'GET a', '2026-11-01 10:00:00', 'latency_mean_ms', 2.5), (1, 'TOTAL', '2026-11-01 10:00:00', 'vus', 4);",
+        )
+        .unwrap();
+    }
+    assert_eq!(
+        w.scalar("SELECT max(version) FROM perfledger_schema"),
+        perfledger::store::migrate::latest_version()
+    );
+    assert_eq!(
+        w.scalar(
+            "SELECT string_agg(concat_ws(':', target, metric, strftime(ts, '%S'), value), ' ' ORDER BY rowid) FROM series_point"
+        ),
+        "TOTAL:requests:00:10.0 TOTAL:requests:01:12.0 GET a:latency_mean_ms:00:2.5 TOTAL:vus:00:4.0",
+        "every point, in its order"
+    );
+    assert_eq!(w.scalar("SELECT count(*) FROM series"), 3);
+}

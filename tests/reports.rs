@@ -168,3 +168,32 @@ fn run_compare_monthly_and_quarterly_reports_parse_and_escape() {
         "self-contained: one file"
     );
 }
+
+#[test]
+fn a_run_without_per_request_data_charts_the_percentiles_the_tool_printed() {
+    // ab's text output keeps no per-request data: its table "50% 8, 66% 9, 75% 10, 80% 10,
+    // 90% 12, 95% 13, 98% 15, 99% 16" (fixtures/ab/orders_timelimit_t2.txt) is the chart, and
+    // every row of it is stored, 66%, 75%, 80% and 98% included.
+    let w = Workdir::new();
+    let ab = fixture("ab/orders_timelimit_t2.txt").display().to_string();
+    w.ok(&["import", &ab], 0);
+    let out = w.dir.path().join("ab");
+    w.ok(&["report", "run", "1", "--out", out.to_str().unwrap()], 0);
+    let html = assert_html(&out);
+    assert!(html.contains("alt=\"Latency percentiles\""), "{html}");
+    assert_png(&out.join("run1_percentiles.png"));
+    assert!(
+        html.contains("class=\"table-wrap\""),
+        "tables scroll in their own box"
+    );
+    let stored = w.scalar(
+        "SELECT string_agg(metric, ',' ORDER BY metric) FROM measurement WHERE run_id = 1 AND target = 'TOTAL' AND metric LIKE 'latency_p%'",
+    );
+    assert_eq!(
+        stored.as_str().unwrap(),
+        "latency_p50_ms,latency_p66_ms,latency_p75_ms,latency_p80_ms,latency_p90_ms,latency_p95_ms,latency_p98_ms,latency_p99_ms"
+    );
+    let p66 =
+        w.scalar("SELECT value FROM measurement WHERE run_id = 1 AND target = 'TOTAL' AND metric = 'latency_p66_ms'");
+    assert_eq!(p66.as_f64(), Some(9.0));
+}

@@ -55,7 +55,7 @@ fn a_cut_output_imports_its_full_numbers_or_fails() {
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     let mut refused = 0;
-    for folder in ["ab", "wrk", "pgbench", "hey"] {
+    for folder in ["ab", "wrk", "pgbench", "hey", "siege", "h2load"] {
         for e in std::fs::read_dir(root.join(folder)).unwrap() {
             let f = e.unwrap().path();
             if f.extension().is_none_or(|x| x != "txt" && x != "html") {

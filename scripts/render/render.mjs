@@ -20,6 +20,9 @@ for (const file of process.argv.slice(2)) {
   await page.goto('file://' + path.resolve(file), { waitUntil: 'load' });
   const images = await page.$$eval('img', (imgs) => imgs.map((i) => ({ src: i.src.slice(0, 60), ok: i.complete && i.naturalWidth > 0, w: i.naturalWidth })));
   for (const i of images) if (!i.ok) problems.push(`image did not load: ${i.src}`);
+  // wide tables scroll in their own box: the page itself never scrolls sideways
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (overflow > 0) problems.push(`page is ${overflow}px wider than the window`);
   const shot = path.join(path.dirname(file), 'screenshot.png');
   await page.screenshot({ path: shot, fullPage: true });
   const title = await page.title();

@@ -50,6 +50,7 @@ impl TryFrom<&ImportArgs> for Request {
             server: a.server.clone(),
             run: a.run,
             run_group: a.run_group,
+            value_unit_ms: a.value_unit.map(crate::cli::ValueUnitArg::ms),
         };
         Ok(Request {
             paths: a.paths.clone(),

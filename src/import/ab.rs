@@ -211,15 +211,12 @@ pub(crate) fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
             .set("latency_p50_ms", Some(total[3]), "ms")
             .set("latency_max_ms", Some(total[4]), "ms");
     }
+    // every row of ab's percentile table as ab printed it (66%, 75%, 80% and 98% too); its
+    // 100% row is the longest request, already the maximum
     for (pct, ms) in served_within(text) {
-        let name = match pct {
-            50 => "latency_p50_ms",
-            90 => "latency_p90_ms",
-            95 => "latency_p95_ms",
-            99 => "latency_p99_ms",
-            _ => continue,
-        };
-        t.set(name, Some(ms), "ms");
+        if pct < 100 {
+            t.set(&format!("latency_p{pct}_ms"), Some(ms), "ms");
+        }
     }
     for (kind, n) in &breakdown {
         if *n > 0.0 {

@@ -52,10 +52,29 @@ fn requests(r: &ParsedRun) -> Option<f64> {
     r.target(TOTAL).and_then(|t| t.get(REQUESTS))
 }
 
+/// Formats one run of a tool never writes both of: siege's `-j` (`json_output`) replaces its
+/// text summary, so a siege text and a siege JSON are two runs however alike their numbers
+/// (a `-r` run's count is fixed; a refused run's numbers are all zero).
+const NEVER_TOGETHER: [(&str, &str); 1] = [("siege-text", "siege-json")];
+
+/// Whether the formats (`a+b` when already grouped) include a pair one run never writes.
+fn exclusive(x: &str, y: &str) -> bool {
+    x.split('+').any(|f| {
+        y.split('+').any(|g| {
+            NEVER_TOGETHER
+                .iter()
+                .any(|&(p, q)| (f, g) == (p, q) || (f, g) == (q, p))
+        })
+    })
+}
+
 /// Whether `a` and `b` are outputs of one test (see the module docs).
 pub fn same_test(a: &Output, b: &Output, run_group: bool) -> bool {
     let (x, y) = (&a.run, &b.run);
     if a.unit == b.unit || x.tool != y.tool || x.format == y.format {
+        return false;
+    }
+    if exclusive(&x.format, &y.format) {
         return false;
     }
     if !run_group && folder(x) != folder(y) {
@@ -173,8 +192,9 @@ fn absorb(run: &mut ParsedRun, other: ParsedRun) {
             None => run.targets.push(t),
         }
     }
-    if run.series.is_empty() {
+    if run.series.is_empty() && run.series_feed.is_none() {
         run.series = other.series;
+        run.series_feed = other.series_feed;
     }
     if run.errors.is_empty() {
         run.errors = other.errors;

@@ -57,15 +57,6 @@ fn bracketed(l: &str) -> Option<(&str, &str)> {
     Some((a, b.trim()))
 }
 
-fn truncated(path: &Path, text: &str, what: &str) -> Error {
-    let n = text.lines().count();
-    Error::input(
-        path,
-        Some(n.max(1)),
-        format!("truncated: expected {what} after line {n}"),
-    )
-}
-
 impl Importer for HeyText {
     fn name(&self) -> &'static str {
         "hey-text"
@@ -95,7 +86,7 @@ fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
             bracketed(l)
                 .and_then(|(n, msg)| Some((n.parse().ok()?, msg.to_string())))
                 .ok_or_else(|| {
-                    truncated(
+                    text::truncated(
                         path,
                         text,
                         "'[count]\tmessage' lines of the error distribution",
@@ -109,7 +100,7 @@ fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
         text.ends_with("\n\n")
     };
     if !complete || !text.contains("Status code distribution:") {
-        return Err(truncated(
+        return Err(text::truncated(
             path,
             text,
             "the status code (and error) distribution and hey's closing blank lines",
@@ -125,7 +116,7 @@ fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
                         n.strip_suffix("responses")?.trim().parse().ok()?,
                     ))
                 })
-                .ok_or_else(|| truncated(path, text, "'[code]\tN responses' lines"))
+                .ok_or_else(|| text::truncated(path, text, "'[code]\tN responses' lines"))
         })
         .collect::<Result<_>>()?;
     let histogram_total: f64 = section(text, "Response time histogram:")
@@ -138,7 +129,7 @@ fn parse_text(path: &Path, text: &str) -> Result<ParsedRun> {
     // folds from +0.0: an empty f64 sum is -0.0, which would print as "-0"
     let responses = statuses.iter().fold(0.0, |a, (_, n)| a + n);
     if (responses - histogram_total).abs() > 0.5 {
-        return Err(truncated(
+        return Err(text::truncated(
             path,
             text,
             &format!("status counts adding up to the histogram's {histogram_total} responses (they add up to {responses})"),

@@ -612,7 +612,8 @@ impl PointAgg {
         }
         let kind = |m: &str| self.kinds.get(m).map_or("", String::as_str);
         for (name, a) in &self.custom {
-            run.targets.push(custom_target(name.clone(), kind(name), a, span));
+            run.targets
+                .push(custom_target(name.clone(), kind(name), a, span));
         }
         for ((name, set), a) in &self.custom_sets {
             let mut t = custom_target(format!("{name}{{{set}}}"), kind(name), a, span);

@@ -17,8 +17,10 @@ use super::text;
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
 use crate::model::{
-    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesPoint, Target, TargetKind, TOTAL,
+    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesFeed, Target, TargetKind, TOTAL,
 };
+
+mod history;
 
 pub struct LocustCsv;
 pub struct LocustJson;
@@ -65,6 +67,16 @@ impl Columns {
     }
     fn num(&self, rec: &csv::StringRecord, col: &str) -> Option<f64> {
         self.get(rec, col).and_then(|v| v.parse().ok())
+    }
+    fn byte_field<'r>(&self, rec: &'r csv::ByteRecord, col: &str) -> Option<&'r [u8]> {
+        self.0
+            .get(col)
+            .and_then(|i| rec.get(*i))
+            .map(<[u8]>::trim_ascii)
+    }
+    fn byte_num(&self, rec: &csv::ByteRecord, col: &str) -> Option<f64> {
+        let v = std::str::from_utf8(self.byte_field(rec, col)?).ok()?;
+        v.parse().ok()
     }
 }
 
@@ -231,66 +243,20 @@ fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
     Ok(())
 }
 
+/// A stats_history.csv: one row per second per endpoint for the whole test (an 8-hour test
+/// has 1.5 M rows, 14.7 M points), so it is read twice and never held. The first pass, here,
+/// takes the run's span and its most users from the leading `Timestamp,User Count` fields of
+/// each line; the points are read by the run's [`SeriesFeed`] while the run is stored.
 fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
-    let text = read_text(path)?;
-    let (mut rdr, cols) = csv_reader(path, &text)?;
-    let mut first = None;
-    let mut last = None;
-    let mut max_users: Option<f64> = None;
-    let mut shared: std::collections::HashMap<String, std::sync::Arc<str>> = Default::default();
-    for r in records(path, &text, &mut rdr) {
-        let (line, rec) = r?;
-        let secs = cols.num(&rec, "timestamp").ok_or_else(|| {
-            Error::input(path, Some(line), "expected a Unix timestamp in Timestamp")
-        })?;
-        let ts = text::epoch(secs)
-            .ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
-        first = first.or(Some(ts));
-        last = Some(ts);
-        let kind = cols.get(&rec, "type").unwrap_or("");
-        let name = cols.get(&rec, "name").unwrap_or("Aggregated");
-        let name = if is_total(name, kind) {
-            TOTAL.to_string()
-        } else {
-            target_name(kind, name)
-        };
-        let target = match shared.get(&name) {
-            Some(t) => std::sync::Arc::clone(t),
-            None => shared
-                .entry(name.clone())
-                .or_insert_with(|| name.into())
-                .clone(),
-        };
-        let users = cols.num(&rec, "users");
-        max_users = match (max_users, users) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
-        let mut push = |metric: &'static str, value: Option<f64>| {
-            if let Some(value) = value.filter(|v| v.is_finite()) {
-                run.series.push(SeriesPoint {
-                    target: target.clone(),
-                    ts,
-                    metric,
-                    value,
-                });
-            }
-        };
-        if &*target == TOTAL {
-            push("users", users);
-        }
-        push("throughput_rps", cols.num(&rec, "rps"));
-        push("failures_per_s", cols.num(&rec, "fps"));
-        push("requests", cols.num(&rec, "total_requests"));
-        push("failures", cols.num(&rec, "total_failures"));
-        push("latency_mean_ms", cols.num(&rec, "total_mean"));
-        for (col, metric) in PERCENTILE_COLS {
-            push(metric, cols.num(&rec, col));
-        }
-    }
-    run.started_at = first;
-    run.ended_at = last;
-    run.load.users = max_users.map(|u| u as i64);
+    let scan = history::scan(path)?;
+    run.started_at = scan.first;
+    run.ended_at = scan.last;
+    run.load.users = scan.max_users.map(|u| u as i64);
+    let stamp = history::Stamp::of(path)?;
+    let path = path.to_path_buf();
+    run.series_feed = Some(SeriesFeed::new(std::sync::Arc::new(move |sink| {
+        history::feed(&path, &stamp, sink)
+    })));
     Ok(())
 }
 

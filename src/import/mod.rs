@@ -8,7 +8,10 @@
 mod ab;
 mod artillery;
 pub mod group;
+mod h2load;
 mod hey;
+mod hlog;
+mod jmeter;
 mod k6_ndjson;
 mod k6_points;
 mod k6_summary;
@@ -18,6 +21,7 @@ pub mod pg_live;
 mod pgbench;
 mod pgss;
 mod series;
+mod siege;
 pub mod text;
 mod wrk;
 
@@ -63,6 +67,8 @@ pub struct ImportOptions {
     pub run: Option<i64>,
     /// Every output of this import is of one test (no same-folder condition); see `group`.
     pub run_group: bool,
+    /// Milliseconds per value, for formats that do not name their unit (HdrHistogram logs).
+    pub value_unit_ms: Option<f64>,
 }
 
 /// One thing to import: a file, or a Locust CSV set (primary + siblings by role).
@@ -106,6 +112,13 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &hey::HeyText,
         &hey::HeyCsv,
         &oha::OhaJson,
+        &siege::SiegeText,
+        &siege::SiegeJson,
+        &h2load::H2loadText,
+        &h2load::H2loadLog,
+        &jmeter::JmeterCsv,
+        &jmeter::JmeterXml,
+        &hlog::HdrLog,
         &pgss::PgssCsv,
         &pgss::PgssJson,
         &pgbench::PgbenchStdout,
@@ -556,6 +569,9 @@ fn apply_at(run: &mut crate::model::ParsedRun, at: Option<NaiveDateTime>) {
             run.ended_at = run.ended_at.map(|e| e + delta);
             for p in &mut run.series {
                 p.ts += delta;
+            }
+            if let Some(f) = run.series_feed.as_mut() {
+                f.shift_us += delta.num_microseconds().unwrap_or(0);
             }
         }
         Some(_) => return,

@@ -88,12 +88,17 @@ pub fn require_end(path: &Path, text: &str, last: impl Fn(&str) -> bool, what: &
     if text.lines().any(last) {
         return Ok(());
     }
+    Err(truncated(path, text, what))
+}
+
+/// "truncated: expected WHAT after line N", N the text's last line.
+pub fn truncated(path: &Path, text: &str, what: &str) -> Error {
     let n = text.lines().count();
-    Err(Error::input(
+    Error::input(
         path,
         Some(n.max(1)),
         format!("truncated: expected {what} after line {n}"),
-    ))
+    )
 }
 
 /// "1.586 ms" (number, space, unit) in milliseconds.

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::charts::{distribution, timeline};
+use super::charts::{distribution, percentiles, timeline};
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
 use crate::analysis::buckets_ms;
 use crate::analysis::goals::{self, GoalResult, GoalsFile};
@@ -124,11 +124,33 @@ fn cdf_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> {
         }
     }
     if sets.is_empty() {
-        return Ok(vec![]);
+        return percentile_charts(wh, out, run);
     }
     Ok(vec![out.chart(&format!("run{run}_cdf"), "Latency distribution", "cumulative share of requests by latency, from the stored per-request histograms (<= 1% error)", |p| {
         distribution::draw("Latency distribution (CDF)", &sets, p)
     })?])
+}
+
+/// Without per-request histograms, the percentiles the tool printed (ab's table: 50% ... 99%).
+fn percentile_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> {
+    let mut sets = wh.percentile_table(run, 6)?;
+    // a single-URL run's target repeats TOTAL's line
+    if let Some(total) = sets
+        .iter()
+        .find(|(t, _)| t == crate::model::TOTAL)
+        .map(|(_, p)| p.clone())
+    {
+        sets.retain(|(t, p)| t == crate::model::TOTAL || *p != total);
+    }
+    if sets.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(vec![out.chart(
+        &format!("run{run}_percentiles"),
+        "Latency percentiles",
+        "latency at each percentile the tool printed (no per-request data was imported)",
+        |p| percentiles::draw("Latency by percentile", &sets, p),
+    )?])
 }
 
 pub fn build(

@@ -187,13 +187,16 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
             }
         }
         app.flush().map_err(db_err)?;
-        // series run to millions of points for long runs: the appender, not row INSERTs
-        let mut app = tx.appender("series_point").map_err(db_err)?;
+        // series run to millions of points for long runs: the appender, not row INSERTs, and
+        // a long run's series read again from its file, one batch in memory at a time
+        let mut series = SeriesWriter::new(&tx, id)?;
         for p in &run.series {
-            app.append_row(params![id, p.target, ts_value(p.ts), p.metric, p.value])
-                .map_err(db_err)?;
+            series.point(p)?;
         }
-        app.flush().map_err(db_err)?;
+        if let Some(feed) = &run.series_feed {
+            feed.each(&mut |b| series.batch(&b))?;
+        }
+        series.finish(&tx)?;
         let mut st = tx
             .prepare("INSERT INTO error VALUES (?, ?, ?, ?, ?)")
             .map_err(db_err)?;
@@ -216,6 +219,94 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
     }
     tx.commit().map_err(db_err)?;
     Ok((id, Outcome::Imported))
+}
+
+/// Writes a run's series: each (target, metric) once in `series`, its points in
+/// `series_value` under a small integer id (see schema/006_series.sql).
+struct SeriesWriter<'c> {
+    values: duckdb::Appender<'c>,
+    run: i64,
+    ids: std::collections::HashMap<(std::sync::Arc<str>, &'static str), i32>,
+}
+
+impl<'c> SeriesWriter<'c> {
+    fn new(tx: &'c duckdb::Transaction<'_>, run: i64) -> Result<Self> {
+        Ok(SeriesWriter {
+            values: tx.appender("series_value").map_err(db_err)?,
+            run,
+            ids: Default::default(),
+        })
+    }
+
+    fn sid(&mut self, target: &std::sync::Arc<str>, metric: &'static str) -> i32 {
+        let next = self.ids.len() as i32;
+        *self
+            .ids
+            .entry((std::sync::Arc::clone(target), metric))
+            .or_insert(next)
+    }
+
+    fn point(&mut self, p: &crate::model::SeriesPoint) -> Result<()> {
+        let sid = self.sid(&p.target, p.metric);
+        self.values
+            .append_row(params![self.run, sid, ts_value(p.ts), p.value])
+            .map_err(db_err)
+    }
+
+    /// One batch as Arrow columns: DuckDB takes them whole, not value by value.
+    fn batch(&mut self, b: &crate::model::SeriesBatch) -> Result<()> {
+        use duckdb::arrow::array::{
+            ArrayRef, Float64Array, Int32Array, Int64Array, TimestampMicrosecondArray,
+        };
+        use duckdb::arrow::record_batch::RecordBatch;
+        use std::sync::Arc;
+        if b.is_empty() {
+            return Ok(());
+        }
+        // per target, its few metrics by their static address: no hashing per point (the
+        // by-name lookup is the fallback, so equal names at two addresses share a series)
+        let mut local: Vec<Vec<(usize, i32)>> = vec![Vec::new(); b.targets.len()];
+        let mut sids = Vec::with_capacity(b.len());
+        for (t, m) in b.target.iter().zip(&b.metric) {
+            let slot = &mut local[*t as usize];
+            let addr = m.as_ptr() as usize;
+            let sid = match slot.iter().find(|(a, _)| *a == addr) {
+                Some((_, s)) => *s,
+                None => {
+                    let s = self.sid(&b.targets[*t as usize], m);
+                    local[*t as usize].push((addr, s));
+                    s
+                }
+            };
+            sids.push(sid);
+        }
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            (
+                "run_id",
+                Arc::new(Int64Array::from_value(self.run, b.len())),
+            ),
+            ("sid", Arc::new(Int32Array::from(sids))),
+            (
+                "ts",
+                Arc::new(TimestampMicrosecondArray::from(b.ts_us.clone())),
+            ),
+            ("value", Arc::new(Float64Array::from(b.value.clone()))),
+        ];
+        let batch = RecordBatch::try_from_iter(columns)
+            .map_err(|e| Error::Internal(format!("series batch: {e}")))?;
+        self.values.append_record_batch(batch).map_err(db_err)
+    }
+
+    /// The points flushed, then the series they belong to.
+    fn finish(mut self, tx: &duckdb::Transaction<'_>) -> Result<()> {
+        self.values.flush().map_err(db_err)?;
+        let mut app = tx.appender("series").map_err(db_err)?;
+        for ((target, metric), sid) in &self.ids {
+            app.append_row(params![self.run, sid, &**target, metric])
+                .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)
+    }
 }
 
 fn ingest_snapshot_tx(

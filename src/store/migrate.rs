@@ -15,6 +15,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../schema/003_blake3.sql")),
     (4, include_str!("../../schema/004_rekey_legacy.sql")),
     (5, include_str!("../../schema/005_lake.sql")),
+    (6, include_str!("../../schema/006_series.sql")),
 ];
 
 pub fn latest_version() -> i64 {

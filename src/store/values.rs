@@ -82,6 +82,9 @@ fn metric_source(metric: &str) -> String {
     }
 }
 
+/// A target's stored percentiles: (target, [(percent, ms)]).
+pub type PercentileLine = (String, Vec<(f64, f64)>);
+
 impl Warehouse {
     /// Values of (target, metric) for each run id, statement metrics of attached snapshots
     /// included.
@@ -188,6 +191,34 @@ impl Warehouse {
     pub fn histogram_targets(&self, run: i64, limit: usize) -> Result<Vec<String>> {
         let rows: Vec<String> = self.rows("SELECT target FROM histogram WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, count DESC LIMIT ?", duckdb::params![run, limit as i64], |r| r.get(0))?;
         Ok(rows)
+    }
+
+    /// A run's stored latency percentiles per target (as the tool printed them or computed
+    /// from its histogram), TOTAL first, each as (percent, ms) sorted by percent; targets
+    /// with fewer than two are left out.
+    pub fn percentile_table(&self, run: i64, limit: usize) -> Result<Vec<PercentileLine>> {
+        let rows: Vec<(String, String, f64)> = self.rows(
+            "SELECT target, metric, value FROM measurement WHERE run_id = ? AND metric LIKE 'latency_p%_ms'
+             ORDER BY target = 'TOTAL' DESC, target",
+            [run],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut out: Vec<PercentileLine> = Vec::new();
+        for (target, metric, value) in rows {
+            let Some(p) = crate::metrics::percent_of(&metric) else {
+                continue;
+            };
+            match out.last_mut() {
+                Some((t, pts)) if *t == target => pts.push((p, value)),
+                _ => out.push((target, vec![(p, value)])),
+            }
+        }
+        out.retain(|(_, pts)| pts.len() >= 2);
+        for (_, pts) in &mut out {
+            pts.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        out.truncate(limit);
+        Ok(out)
     }
 
     /// A run's per-interval series, in time order.

@@ -495,6 +495,9 @@ mod tests {
     fn a_403_status_is_a_credentials_problem_but_a_port_holding_403_is_not() {
         let forbidden = "Generic S3 error: Error performing PUT http://127.0.0.1:9000/b/k in 3ms - Server returned non-2xx status code: 403 Forbidden: <Error><Code>SignatureDoesNotMatch</Code></Error>";
         assert!(hint(forbidden).contains("credentials"));
-        assert_eq!(hint("Error performing GET http://127.0.0.1:44035/b/k: 500 Internal"), "");
+        assert_eq!(
+            hint("Error performing GET http://127.0.0.1:44035/b/k: 500 Internal"),
+            ""
+        );
     }
 }

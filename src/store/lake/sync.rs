@@ -229,15 +229,34 @@ fn insert_units(
         } else {
             String::new()
         };
-        conn.execute_batch(&format!(
-            "INSERT INTO {table} ({fk}, {cols})
-             SELECT o.id, {p_cols} FROM {src} p {pick}
+        let select = format!(
+            "SELECT o.id AS {fk}, {p_cols} FROM {src} p {pick}
              JOIN {stage} n ON n.{key} = p.{key}
-             JOIN {owner} o ON o.content_key = p.{key};",
-            table = t.name,
+             JOIN {owner} o ON o.content_key = p.{key}",
             key = t.key,
-        ))
-        .map_err(sql_err)?;
+        );
+        let insert = if t.name == "series_point" {
+            // the lake keeps points with their names; the index keeps each series once
+            // (schema/006_series.sql): new runs only, so ids start at 0 per run
+            format!(
+                "CREATE OR REPLACE TEMP TABLE s_points AS {select};
+                 INSERT INTO series
+                 SELECT run_id, (row_number() OVER (PARTITION BY run_id ORDER BY target, metric) - 1)::INTEGER,
+                        target, metric
+                 FROM (SELECT DISTINCT run_id, target, metric FROM s_points);
+                 INSERT INTO series_value
+                 SELECT p.run_id, s.sid, p.ts, p.value
+                 FROM s_points p JOIN series s USING (run_id, target, metric)
+                 ORDER BY p.rowid;
+                 DROP TABLE s_points;"
+            )
+        } else {
+            format!(
+                "INSERT INTO {table} ({fk}, {cols}) {select};",
+                table = t.name
+            )
+        };
+        conn.execute_batch(&insert).map_err(sql_err)?;
     }
     Ok(())
 }

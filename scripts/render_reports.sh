@@ -16,7 +16,7 @@ trap 'rm -rf "$work"' EXIT
 "$bin" --db "$work/perfledger-demo/demo.duckdb" report run 1 --out "$work/perfledger-demo/report-locust" >/dev/null
 "$bin" --db "$work/perfledger-demo/demo.duckdb" report compare --baseline 2026-10 --candidate latest --scenario orders-api --out "$work/perfledger-demo/report-compare" >/dev/null
 # a run with no per-request data (ab's text output): its printed percentile table is the chart
-run=$("$bin" --db "$work/perfledger-demo/demo.duckdb" import --format json "$root/fixtures/ab/orders_timelimit_t2.txt" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["run"])')
+run=$("$bin" --db "$work/perfledger-demo/demo.duckdb" import --format json "$root/fixtures/ab/orders_timelimit_t2.txt" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["run_id"])')
 "$bin" --db "$work/perfledger-demo/demo.duckdb" report run "$run" --out "$work/perfledger-demo/report-ab" >/dev/null
 reports=$(ls "$work"/perfledger-demo/report-*/index.html)
 node "$root/scripts/render/render.mjs" $reports

@@ -1209,3 +1209,24 @@ fn hdr_interval_log_without_a_unit_takes_value_unit_or_nanoseconds() {
     assert_eq!(unit, "us");
     assert!((v - 3.635).abs() < 1e-9, "{v}");
 }
+
+#[test]
+fn jmeter_samples_without_a_response_count_by_jmeters_error_text() {
+    // Nothing listened (-Jport=1): JMeter printed "summary = 48 in 1s = 51.4/s Avg: 5 Min: 0
+    // Max: 45 Err: 48 (100.00%)"; its response code is "Non HTTP response code: ..."
+    let r = run("jmeter/refused_csv.jtl", "jmeter-csv");
+    assert_eq!(metric(&r, TOTAL, "requests"), 48.0);
+    assert_eq!(metric(&r, TOTAL, "failures"), 48.0);
+    assert_eq!(metric(&r, TOTAL, "error_rate"), 1.0);
+    assert_eq!(metric(&r, TOTAL, "latency_max_ms"), 45.0);
+    assert_eq!(metric(&r, TOTAL, "latency_mean_ms").trunc(), 5.0);
+    let refused: i64 = r
+        .errors
+        .iter()
+        .filter(|e| {
+            e.kind == "error" && e.message == "Non HTTP response code: java.net.ConnectException"
+        })
+        .map(|e| e.count)
+        .sum();
+    assert_eq!(refused, 48);
+}

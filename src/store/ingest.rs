@@ -115,6 +115,33 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
         }
         return Ok((id, Outcome::AlreadyImported));
     }
+    if run.series_feed.is_none() {
+        return write_run(wh, run, &key, &part);
+    }
+    // DuckDB keeps the row groups a transaction appends in its buffer pool up to its memory
+    // limit (80% of RAM by default), so a fed series of any length would stay resident: a
+    // small limit makes it write them out and evict them (measured: 24 h of Locust history
+    // 432 MB -> 179 MB peak, 8 h 198 -> 177 MB, about as fast). The default is back after.
+    wh.conn
+        .execute_batch(&format!("SET memory_limit = '{FEED_MEMORY_LIMIT}'"))
+        .map_err(db_err)?;
+    let written = write_run(wh, run, &key, &part);
+    let reset = wh.conn.execute_batch("RESET memory_limit").map_err(db_err);
+    let out = written?;
+    reset?;
+    Ok(out)
+}
+
+/// DuckDB's memory limit while a fed series is stored (see `ingest_run_tx`).
+const FEED_MEMORY_LIMIT: &str = "96MB";
+
+/// The run's rows in one transaction (the lake's files first when there is a lake).
+fn write_run(
+    wh: &mut Warehouse,
+    run: &ParsedRun,
+    key: &str,
+    part: &Partition,
+) -> Result<(i64, Outcome)> {
     let tx = wh.conn.transaction().map_err(db_err)?;
     let l = &run.load;
     let id: i64 = tx
@@ -214,7 +241,7 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
     }
     // the lake first: if the upload fails, the transaction rolls back and the index is unchanged
     if let Some(lake) = wh.lake.as_ref() {
-        publish(&tx, lake, Unit::Run(id), &key, &part)?;
+        publish(&tx, lake, Unit::Run(id), key, part)?;
         super::lake::sync::bind(&tx, lake)?;
     }
     tx.commit().map_err(db_err)?;

@@ -141,6 +141,13 @@ fn run_compare_monthly_and_quarterly_reports_parse_and_escape() {
     let html = assert_html(&month);
     assert!(html.contains("Monthly benchmark review: November 2026"));
     assert!(html.contains("change point") && html.contains("Projection"));
+    // each goal row names the run it judges: the month's latest wrk "orders" run (run 17, the
+    // eighth slow20 import, dated 2026-11-18), not the Locust run beside it
+    assert!(
+        html.contains("<th>run judged</th>"),
+        "goal rows name their run"
+    );
+    assert!(html.contains("#17 wrk orders 2026-11-18 02:00"));
 
     let q = out.join("quarter");
     w.ok(

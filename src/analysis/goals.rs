@@ -97,6 +97,8 @@ impl Serialize for Status {
 #[derive(Debug, Clone, Serialize)]
 pub struct GoalResult {
     pub goal: String,
+    /// The run judged.
+    pub run: i64,
     pub metric: String,
     pub target: String,
     pub value: Option<f64>,
@@ -346,6 +348,7 @@ pub fn evaluate(wh: &Warehouse, run: i64, at: NaiveDateTime, g: &Goal) -> Result
     let (max, min, in_force) = limit_at(g, at);
     let mut r = GoalResult {
         goal: g.name.clone(),
+        run,
         metric: g.metric.clone(),
         target: g.target.clone(),
         value: None,

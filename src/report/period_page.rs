@@ -89,6 +89,31 @@ struct Group {
 
 type Groups = (Vec<(Group, Vec<i64>)>, HashMap<i64, NaiveDateTime>);
 
+/// How a goal row names the run it judges: `#12 k6 orders-api 2026-11-30 02:00`.
+fn judged_run(
+    run: i64,
+    groups: &[(Group, Vec<i64>)],
+    started: &HashMap<i64, NaiveDateTime>,
+) -> String {
+    let group = groups
+        .iter()
+        .find(|(_, ids)| ids.contains(&run))
+        .map(|(g, _)| g);
+    let mut s = format!("#{run}");
+    if let Some(g) = group {
+        s.push(' ');
+        s.push_str(&g.tool);
+        if let Some(sc) = &g.scenario {
+            s.push(' ');
+            s.push_str(sc);
+        }
+    }
+    if let Some(t) = started.get(&run) {
+        s.push_str(&format!(" {}", t.format("%Y-%m-%d %H:%M")));
+    }
+    s
+}
+
 /// The period's runs by tool and scenario, and their start times.
 fn groups(wh: &Warehouse, from: NaiveDateTime, to: NaiveDateTime) -> Result<Groups> {
     let runs = wh.runs_between(from, to)?;
@@ -232,7 +257,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         format!("Period: {} to {} (UTC), {} runs in {} tool/scenario groups; series need at least 3 runs.", crate::time::display_micros(from), crate::time::display_micros(to), all_runs.len(), groups.len()),
         "Trend: Mann-Kendall (Kendall's tau between time and value, asymptotic p) and Theil-Sen slope per 30.4375 days; rolling median over 5 runs.".into(),
         format!("Change points: PELT on log values, robust sigma (MAD of differences), spikes clipped at rolling median ± 3 sigma, penalty {} x ln(n), minimum segment {} runs, each change kept if Welch p < {} and at least {}%.", p.penalty, p.min_size, p.alpha, p.min_shift * 100.0),
-        "Goals: limit in force = latest milestone started by the run's date; evidence = one-sided 95% bound where per-request data exist (order-statistic bound of a percentile, Wilson for error rates), else the point estimate.".into(),
+        "Goals: each row judges the latest run of the period the goal applies to (its tool and scenario; column 'run judged'); limit in force = latest milestone started by the run's date; evidence = one-sided 95% bound where per-request data exist (order-statistic bound of a percentile, Wilson for error rates), else the point estimate.".into(),
         "Projection: latest rolling median moved along the Theil-Sen slope to the next milestone's limit.".into(),
     ];
     if o.quarterly {
@@ -255,7 +280,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
             provenance(wh, &all_runs)?,
         ),
         cards,
-        goals: goal_table(&goal_rows),
+        goals: goal_table(&goal_rows, Some(&|run| judged_run(run, &groups, &started))),
         compliance: if o.quarterly {
             compliance
         } else {

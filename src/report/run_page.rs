@@ -27,8 +27,9 @@ pub struct RunPage {
     pub thresholds: Table,
 }
 
-pub fn goal_table(results: &[GoalResult]) -> Table {
-    Table::new(
+/// The goal rows; `judged` adds the run each row judges (a period's rows judge several runs).
+pub fn goal_table(results: &[GoalResult], judged: Option<&dyn Fn(i64) -> String>) -> Table {
+    let mut t = Table::new(
         &[
             "goal",
             "target",
@@ -66,7 +67,14 @@ pub fn goal_table(results: &[GoalResult]) -> Table {
                 ]
             })
             .collect(),
-    )
+    );
+    if let Some(name) = judged {
+        t.header.insert(1, "run judged".into());
+        for (row, g) in t.rows.iter_mut().zip(results) {
+            row.insert(1, Cell::text(name(g.run)));
+        }
+    }
+    t
 }
 
 fn series_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> {
@@ -218,7 +226,7 @@ pub fn build(
         ),
         cards,
         summary: Table::new(&["field", "value"], summary_rows),
-        goals: goal_table(&goal_results),
+        goals: goal_table(&goal_results, None),
         targets: Table::from_grid(&show::targets_grid(&v)),
         charts,
         errors: Table::from_grid(&show::errors_grid(&v)),

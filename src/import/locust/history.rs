@@ -123,14 +123,23 @@ fn scan_csv(path: &Path) -> Result<Scan> {
     let mut rec = csv::ByteRecord::new();
     while read(path, &mut rdr, &mut rec)? {
         let line = line_of(&rec);
-        let secs = cols.byte_num(&rec, "timestamp").ok_or_else(|| {
-            Error::input(path, Some(line), "expected a Unix timestamp in Timestamp")
-        })?;
-        let ts = time::epoch(secs)
-            .ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
+        let ts = row_time(path, line, &cols, &rec)?;
         observe(&mut s, ts, cols.byte_num(&rec, "users"));
     }
     Ok(s)
+}
+
+/// A row's `Timestamp` (Unix seconds).
+fn row_time(
+    path: &Path,
+    line: usize,
+    cols: &Columns,
+    rec: &csv::ByteRecord,
+) -> Result<NaiveDateTime> {
+    let secs = cols
+        .byte_num(rec, "timestamp")
+        .ok_or_else(|| Error::input(path, Some(line), "expected a Unix timestamp in Timestamp"))?;
+    time::epoch(secs).ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))
 }
 
 type Reader = csv::Reader<BufReader<std::fs::File>>;
@@ -245,12 +254,7 @@ fn parse(path: &Path, out: &mut dyn FnMut(SeriesBatch) -> Result<()>) -> Result<
     let mut rec = csv::ByteRecord::new();
     while read(path, &mut rdr, &mut rec)? {
         let line = line_of(&rec);
-        let secs = cols.byte_num(&rec, "timestamp").ok_or_else(|| {
-            Error::input(path, Some(line), "expected a Unix timestamp in Timestamp")
-        })?;
-        let ts = time::epoch(secs)
-            .map(time::micros)
-            .ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
+        let ts = time::micros(row_time(path, line, &cols, &rec)?);
         let kind = cols.byte_field(&rec, "type").unwrap_or(b"");
         let name = cols.byte_field(&rec, "name").unwrap_or(b"Aggregated");
         let id = ids.get(kind, name).unwrap_or_else(|| {

@@ -49,14 +49,7 @@ pub fn draw(title: &str, sets: &[(String, Vec<(f64, u64)>)], path: &Path) -> Res
             .label(name.as_str())
             .legend(move |(x, y)| PathElement::new([(x, y), (x + 15, y)], c.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font((FONT, LABEL_SIZE))
-        .position(SeriesLabelPosition::LowerRight)
-        .draw()
-        .map_err(draw_err)?;
+    super::legend(&mut chart, SeriesLabelPosition::LowerRight)?;
     root.present().map_err(draw_err)?;
     Ok(())
 }

@@ -5,7 +5,10 @@ pub mod percentiles;
 pub mod style;
 pub mod timeline;
 
-use crate::error::Error;
+use plotters::coord::CoordTranslate;
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
 
 pub fn draw_err<E: std::fmt::Debug>(e: E) -> Error {
     Error::Internal(format!("chart drawing failed: {e:?}"))
@@ -19,4 +22,19 @@ pub fn fmt_time_label(secs: &f64, span: f64) -> String {
         Some(d) => d.format("%H:%M:%S").to_string(),
         None => String::new(),
     }
+}
+
+/// The series legend in the charts' style, at `pos`.
+pub fn legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    pos: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(style::GRID)
+        .label_font((style::FONT, style::LABEL_SIZE))
+        .position(pos)
+        .draw()
+        .map_err(draw_err)
 }

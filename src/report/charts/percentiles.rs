@@ -60,14 +60,7 @@ pub fn draw(title: &str, sets: &[(String, Vec<(f64, f64)>)], path: &Path) -> Res
             .draw_series(line.into_iter().map(|pt| Circle::new(pt, 3, c.filled())))
             .map_err(draw_err)?;
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font((FONT, LABEL_SIZE))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(draw_err)?;
+    super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(draw_err)?;
     Ok(())
 }

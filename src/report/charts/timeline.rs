@@ -187,14 +187,7 @@ pub fn draw(t: &Timeline, path: &Path) -> Result<()> {
             }
         }
     }
-    chart
-        .configure_series_labels()
-        .background_style(WHITE.mix(0.85))
-        .border_style(GRID)
-        .label_font((FONT, LABEL_SIZE))
-        .position(SeriesLabelPosition::UpperLeft)
-        .draw()
-        .map_err(draw_err)?;
+    super::legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     root.present().map_err(draw_err)?;
     Ok(())
 }

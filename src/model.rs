@@ -202,6 +202,10 @@ impl Target {
     /// Fills latency metrics from the histogram where the tool did not report them itself,
     /// with the percentile definition of the tool that wrote the samples.
     pub fn derive_from_histogram(&mut self, rule: PercentileRule) {
+        // a custom metric's histogram holds its values (a k6 Trend), not request latencies
+        if self.kind == TargetKind::Metric {
+            return;
+        }
         let Some(h) = self.histogram.as_ref() else {
             return;
         };

@@ -183,11 +183,13 @@ fn vector(data: &serde_json::Value) -> Vec<(String, String, f64)> {
 /// The q-quantile of every stored histogram by the nearest rank, Prometheus's definition for
 /// `histogram_quantile` (a k6 run's stored percentiles follow k6's own rule, linear between
 /// ranks, and differ from it at a gap): (short key, target, ms), read through the library.
+/// Request-latency histograms only: a custom metric's (a k6 Trend's values) is not exported.
 fn nearest_rank(w: &Workdir, q: f64) -> Vec<(String, String, f64)> {
     let rows = w.json(&[
         "sql",
         "SELECT h.run_id AS id, 'blake3:' || substr(r.content_key, 8, 12) AS run, h.target
-         FROM histogram h JOIN run r ON r.id = h.run_id ORDER BY 2, 3",
+         FROM histogram h JOIN run r ON r.id = h.run_id
+         JOIN target t ON t.run_id = h.run_id AND t.target = h.target AND t.kind <> 'metric' ORDER BY 2, 3",
     ]);
     let wh = perfledger::store::Warehouse::open_ro(&w.db()).unwrap();
     rows.as_array()
@@ -278,7 +280,8 @@ fn openmetrics_export_loads_into_prometheus_with_the_same_numbers() {
         .json(&[
             "sql",
             "SELECT 'blake3:' || substr(r.content_key, 8, 12) AS run, h.target
-             FROM histogram h JOIN run r ON r.id = h.run_id ORDER BY 1, 2",
+             FROM histogram h JOIN run r ON r.id = h.run_id
+         JOIN target t ON t.run_id = h.run_id AND t.target = h.target AND t.kind <> 'metric' ORDER BY 1, 2",
         ])
         .as_array()
         .unwrap()
@@ -323,7 +326,8 @@ fn openmetrics_export_loads_into_prometheus_with_the_same_numbers() {
     let stored_counts = w.json(&[
         "sql",
         "SELECT 'blake3:' || substr(r.content_key, 8, 12) AS run, h.target, h.count
-         FROM histogram h JOIN run r ON r.id = h.run_id",
+         FROM histogram h JOIN run r ON r.id = h.run_id
+         JOIN target t ON t.run_id = h.run_id AND t.target = h.target AND t.kind <> 'metric'",
     ]);
     assert_eq!(counts.len(), histograms.len());
     for (run, target, n) in &counts {
@@ -502,7 +506,8 @@ fn remote_write_sends_native_histograms_prometheus_reads_back() {
         "sql",
         "SELECT 'blake3:' || substr(r.content_key, 8, 12) AS run, h.target, h.count,
                 epoch_ms(coalesce(r.ended_at, r.started_at + to_microseconds(CAST(r.duration_s * 1e6 AS BIGINT)), r.started_at)) / 1000.0 AS t
-         FROM histogram h JOIN run r ON r.id = h.run_id ORDER BY 1, 2",
+         FROM histogram h JOIN run r ON r.id = h.run_id
+         JOIN target t ON t.run_id = h.run_id AND t.target = h.target AND t.kind <> 'metric' ORDER BY 1, 2",
     ]);
     let rows = rows.as_array().unwrap();
     assert!(rows.len() >= 6);

@@ -750,6 +750,14 @@ fn k6_custom_trend_tags_stay_separate_series_in_every_output() {
             assert_eq!(metric(&r, target, "count"), count, "{file} {target}");
         }
         let browse = r.target("step_time{step:browse}").unwrap();
+        // kept as a histogram per tag set, like http_req_duration (and no latency_* figures
+        // derived from it: it holds a custom metric's values)
+        assert_eq!(
+            browse.histogram.as_ref().map(hdrhistogram::Histogram::len),
+            Some(150),
+            "{file}"
+        );
+        assert!(browse.get("latency_p50_ms").is_none(), "{file}");
         let tags = browse.tags.as_ref().unwrap();
         assert_eq!(
             tags.get("step").map(String::as_str),

@@ -672,8 +672,10 @@ fn custom_target(name: String, kind: &str, a: &CustomAgg, span: Option<f64>) -> 
                 .set("value_min", Some(a.min), "")
                 .set("value_max", Some(a.max), "")
                 .set("count", Some(a.count as f64), "count");
-            // the percentiles k6 prints for a Trend (med, p(90), p(95)), by k6's rule
+            // the percentiles k6 prints for a Trend (med, p(90), p(95)), by k6's rule; the
+            // histogram is kept too (values as recorded, one per tag set)
             if let Some(h) = a.hist.as_ref().filter(|h| !h.is_empty()) {
+                t.histogram = Some(h.clone());
                 let rule = crate::model::PercentileRule::LinearBetweenRanks;
                 for (name, q) in [
                     ("value_p50", 0.5),

@@ -152,14 +152,17 @@ impl Warehouse {
         decode(run, &blob).map(Some)
     }
 
-    /// Every stored histogram of the runs, (run id, target, histogram), by run and target.
+    /// Every stored request-latency histogram of the runs, (run id, target, histogram), by run
+    /// and target; a custom metric's (a k6 Trend's values) is not one.
     pub fn histograms_of(&self, runs: &[i64]) -> Result<Vec<(i64, String, Histogram<u64>)>> {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
         let rows: Vec<(i64, String, Vec<u8>)> = self.rows(
             &format!(
-                "SELECT run_id, target, hdr FROM histogram WHERE run_id IN ({}) ORDER BY run_id, target",
+                "SELECT h.run_id, h.target, h.hdr FROM histogram h
+                 JOIN target t ON t.run_id = h.run_id AND t.target = h.target
+                 WHERE h.run_id IN ({}) AND t.kind <> 'metric' ORDER BY h.run_id, h.target",
                 id_list(runs)
             ),
             [],
@@ -189,7 +192,12 @@ impl Warehouse {
 
     /// Targets of a run that have a histogram: TOTAL first, then by request count.
     pub fn histogram_targets(&self, run: i64, limit: usize) -> Result<Vec<String>> {
-        let rows: Vec<String> = self.rows("SELECT target FROM histogram WHERE run_id = ? ORDER BY target = 'TOTAL' DESC, count DESC LIMIT ?", duckdb::params![run, limit as i64], |r| r.get(0))?;
+        let rows: Vec<String> = self.rows(
+            "SELECT h.target FROM histogram h JOIN target t ON t.run_id = h.run_id AND t.target = h.target
+             WHERE h.run_id = ? AND t.kind <> 'metric' ORDER BY h.target = 'TOTAL' DESC, h.count DESC LIMIT ?",
+            duckdb::params![run, limit as i64],
+            |r| r.get(0),
+        )?;
         Ok(rows)
     }
 

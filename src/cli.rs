@@ -540,13 +540,13 @@ pub enum ValueUnitArg {
 }
 
 impl ValueUnitArg {
-    /// Milliseconds per value.
-    pub fn ms(self) -> f64 {
+    /// Milliseconds per value, and the unit's name.
+    pub fn unit(self) -> (f64, &'static str) {
         match self {
-            ValueUnitArg::Ns => 1e-6,
-            ValueUnitArg::Us => 1e-3,
-            ValueUnitArg::Ms => 1.0,
-            ValueUnitArg::S => 1e3,
+            ValueUnitArg::Ns => (1e-6, "ns"),
+            ValueUnitArg::Us => (1e-3, "us"),
+            ValueUnitArg::Ms => (1.0, "ms"),
+            ValueUnitArg::S => (1e3, "s"),
         }
     }
 }

@@ -1210,7 +1210,7 @@ fn hdr_interval_log_without_a_unit_takes_value_unit_or_nanoseconds() {
     assert_eq!(unit, "ns");
     assert!((ns - 0.003635).abs() < 1e-12, "{ns}");
     let us = ImportOptions {
-        value_unit_ms: Some(1e-3),
+        value_unit: Some((1e-3, "us")),
         ..Default::default()
     };
     let (v, unit) = p50(&us);

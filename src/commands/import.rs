@@ -50,7 +50,7 @@ impl TryFrom<&ImportArgs> for Request {
             server: a.server.clone(),
             run: a.run,
             run_group: a.run_group,
-            value_unit_ms: a.value_unit.map(crate::cli::ValueUnitArg::ms),
+            value_unit: a.value_unit.map(crate::cli::ValueUnitArg::unit),
         };
         Ok(Request {
             paths: a.paths.clone(),

@@ -54,7 +54,7 @@ impl Importer for HdrLog {
     fn parse(&self, unit: &Unit, opts: &ImportOptions) -> Result<Parsed> {
         let path = &unit.primary;
         let text = read_text(path)?;
-        let (unit_ms, unit_name) = value_unit(&text, opts.value_unit_ms);
+        let (unit_ms, unit_name) = value_unit(&text, opts.value_unit);
         let log = read_log(path, &text)?;
         let mut run = ParsedRun::new("hdrhistogram", "hdr-interval-log");
         run.labels
@@ -85,7 +85,7 @@ impl Importer for HdrLog {
 }
 
 /// The unit a comment line names, else the user's, else nanoseconds.
-fn value_unit(text: &str, given: Option<f64>) -> (f64, &'static str) {
+fn value_unit(text: &str, given: Option<(f64, &'static str)>) -> (f64, &'static str) {
     let comments = text
         .lines()
         .take_while(|l| l.starts_with('#'))
@@ -100,12 +100,7 @@ fn value_unit(text: &str, given: Option<f64>) -> (f64, &'static str) {
             return (ms, name);
         }
     }
-    match given {
-        Some(ms) if ms == 1e-3 => (ms, "us"),
-        Some(ms) if ms == 1.0 => (ms, "ms"),
-        Some(ms) if ms == 1e3 => (ms, "s"),
-        _ => (1e-6, "ns"),
-    }
+    given.unwrap_or((1e-6, "ns"))
 }
 
 /// One tag's intervals: (start in epoch seconds, length in seconds, histogram).

@@ -67,8 +67,9 @@ pub struct ImportOptions {
     pub run: Option<i64>,
     /// Every output of this import is of one test (no same-folder condition); see `group`.
     pub run_group: bool,
-    /// Milliseconds per value, for formats that do not name their unit (HdrHistogram logs).
-    pub value_unit_ms: Option<f64>,
+    /// The unit of values for formats that do not name it (HdrHistogram logs): milliseconds
+    /// per value and the unit's name.
+    pub value_unit: Option<(f64, &'static str)>,
 }
 
 /// One thing to import: a file, or a Locust CSV set (primary + siblings by role).

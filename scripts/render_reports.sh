@@ -5,8 +5,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${PERFLEDGER_BIN:-${CARGO_TARGET_DIR:-$HOME/.cache/perfledger-target}/release/perfledger}
-if ! command -v chromium >/dev/null 2>&1; then
-  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+if ! command -v chromium >/dev/null 2>&1 || ! command -v pdftoppm >/dev/null 2>&1; then
+  apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null
 fi
 (cd "$root/scripts/render" && [ -d node_modules/playwright-core ] || npm install --silent --no-audit --no-fund >/dev/null)
 work=$(mktemp -d)
@@ -20,5 +20,19 @@ run=$("$bin" --db "$work/perfledger-demo/demo.duckdb" import --format json "$roo
 "$bin" --db "$work/perfledger-demo/demo.duckdb" report run "$run" --out "$work/perfledger-demo/report-ab" >/dev/null
 reports=$(ls "$work"/perfledger-demo/report-*/index.html)
 node "$root/scripts/render/render.mjs" $reports
-mkdir -p "${RENDER_OUT:-$root/target-render}"
-for r in $reports; do cp "$(dirname "$r")/screenshot.png" "${RENDER_OUT:-$root/target-render}/$(basename "$(dirname "$r")").png"; done
+dest=${RENDER_OUT:-$root/target-render}
+mkdir -p "$dest"
+for r in $reports; do cp "$(dirname "$r")/screenshot.png" "$dest/$(basename "$(dirname "$r")").png"; done
+# the audit documents as "Save as PDF" makes them: Chromium's own --print-to-pdf, then
+# pdftoppm draws each page; a page count of 0 or an unreadable PDF fails
+for r in "$work"/perfledger-demo/report-20*/index.html; do
+  name=$(basename "$(dirname "$r")")
+  chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer --print-to-pdf="$dest/$name.pdf" "file://$r" 2>/dev/null
+  pages=$(pdfinfo "$dest/$name.pdf" | awk '/^Pages:/ {print $2}')
+  pdftoppm -r 40 -png "$dest/$name.pdf" "$dest/$name-page"
+  drawn=$(ls "$dest/$name"-page*.png | wc -l)
+  if [ "${pages:-0}" -lt 1 ] || [ "$drawn" -ne "$pages" ]; then
+    echo "FAIL $name.pdf: $pages pages, $drawn drawn" >&2; exit 1
+  fi
+  echo "ok   $name.pdf: $pages A4 pages, each drawn by pdftoppm"
+done

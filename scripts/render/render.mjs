@@ -1,6 +1,6 @@
 // Renders each report given on the command line in Debian's headless Chromium and fails if the
 // page logs a console error, throws, or has an image that did not load. Writes a full-page
-// screenshot next to each report (screenshot.png).
+// screenshot next to each report (screenshot.png). Also checks the print layout fits A4.
 //   node render.mjs perfledger-demo/report-2026-11/index.html ...
 import { chromium } from 'playwright-core';
 import path from 'node:path';
@@ -25,6 +25,12 @@ for (const file of process.argv.slice(2)) {
   if (overflow > 0) problems.push(`page is ${overflow}px wider than the window`);
   const shot = path.join(path.dirname(file), 'screenshot.png');
   await page.screenshot({ path: shot, fullPage: true });
+  // printed ("Save as PDF"): the print stylesheet must fit an A4 page's text width (about
+  // 680 CSS px between 14 mm margins), or the right edge is cut off on paper
+  await page.emulateMedia({ media: 'print' });
+  await page.setViewportSize({ width: 680, height: 900 });
+  const printOverflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  if (printOverflow > 0) problems.push(`printed page is ${printOverflow}px wider than A4's text width`);
   const title = await page.title();
   console.log(`${problems.length ? 'FAIL' : 'ok  '} ${file}: "${title}", ${images.length} images, screenshot ${shot}`);
   for (const p of problems) console.log(`     ${p}`);

@@ -8,10 +8,11 @@ use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
 use super::charts::timeline;
+use super::recommend_section;
 use super::run_page::goal_table;
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
 use crate::analysis::goals::{self, GoalsFile, Status};
-use crate::analysis::trend;
+use crate::analysis::{recommend, trend};
 use crate::error::{Error, Result};
 use crate::grid::{fmt_float, Datum, Grid};
 use crate::metrics::{self, direction, Direction, TOTAL};
@@ -31,6 +32,8 @@ pub struct DbSection {
 
 #[derive(Serialize)]
 pub struct SeriesSection {
+    /// The section's id in the page, for links from recommendations.
+    pub anchor: String,
     pub name: String,
     pub summary: String,
     pub projection: Option<String>,
@@ -49,6 +52,7 @@ pub struct PeriodPage {
     pub baseline: Option<String>,
     pub series: Vec<SeriesSection>,
     pub db: DbSection,
+    pub recommendations: recommend_section::Section,
 }
 
 /// [start, end) of a month "2026-11" or a quarter "2026Q4".
@@ -149,6 +153,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
     let mut series = Vec::new();
     let mut changes = Vec::new();
     let (mut regressions, mut improvements) = (0, 0);
+    let mut recs = Vec::new();
     for (g, runs) in &groups {
         if runs.len() < 3 {
             continue;
@@ -176,6 +181,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
                 g.tool,
                 g.scenario.clone().unwrap_or_default()
             );
+            let anchor = format!("series-{}", series.len() + 1);
             for c in &t.change_points {
                 let worse = match direction(metric) {
                     Direction::LowerIsBetter => c.relative_change > 0.0,
@@ -183,6 +189,16 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
                 };
                 if worse {
                     regressions += 1;
+                    let notes = annotations_before(&t, c.index);
+                    recs.extend(recommend::deploy_regression(&recommend::Regression {
+                        series: &label,
+                        run: c.run_id,
+                        relative_change: c.relative_change,
+                        before: c.before,
+                        after: c.after,
+                        annotations: &notes,
+                        anchor: &anchor,
+                    }));
                 } else {
                     improvements += 1;
                 }
@@ -201,8 +217,18 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
             let projection = o
                 .goals
                 .and_then(|gf| projection(gf, &g.tool, g.scenario.as_deref(), metric, &t, to));
+            if let Some(p) = &projection {
+                recs.extend(recommend::goal_projection(&recommend::Projection {
+                    goal: &p.goal,
+                    series: &label,
+                    misses: p.misses,
+                    text: &p.text,
+                    anchor: &anchor,
+                }));
+            }
             let chart = series_chart(out, &t, &label, unit, o.goals, &g.tool, to)?;
             series.push(SeriesSection {
+                anchor,
                 name: label,
                 summary: format!(
                     "{} runs; Mann-Kendall tau {} (p {}); Theil-Sen slope {} {unit} per month; {} change point(s).",
@@ -212,12 +238,24 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
                     t.theil_sen_slope_per_month.map_or("n/a".into(), fmt_float),
                     t.change_points.len()
                 ),
-                projection,
+                projection: projection.map(|p| p.text),
                 chart,
             });
         }
     }
     let (goal_rows, compliance, milestones) = goal_sections(wh, o, &groups, &started, from, to)?;
+    let mut latest = Vec::new();
+    for (_, runs) in &groups {
+        let Some(run) = runs.iter().max_by_key(|r| (started.get(r), **r)) else {
+            continue;
+        };
+        let (r, row) =
+            recommend_section::run_rules(wh, *run, &judged_run(*run, &groups, &started))?;
+        recs.extend(r);
+        latest.push(row);
+    }
+    let statements = wh.statement_period(from, to)?;
+    recs.extend(recommend_section::db_rules(&statements));
     let failing = goal_rows
         .iter()
         .filter(|g| g.status == Status::Fail)
@@ -299,7 +337,8 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         ),
         baseline: o.baseline.clone(),
         series,
-        db: db_section(wh, out, from, to)?,
+        db: db_section(out, &statements)?,
+        recommendations: recommend_section::section(recs, recommend_section::latest_table(latest)),
     })
 }
 
@@ -357,6 +396,14 @@ fn series_chart(
     out.chart(&format!("series_{label}"), label, "values per run, rolling median, change points (red), annotations (blue), goal in force (orange)", |p| timeline::draw(&tl, p))
 }
 
+/// A series' projection to the next milestone of its goal.
+struct Projected {
+    goal: String,
+    text: String,
+    /// The milestone is reached after its date, or never, at the current slope.
+    misses: bool,
+}
+
 fn projection(
     gf: &GoalsFile,
     tool: &str,
@@ -364,7 +411,7 @@ fn projection(
     metric: &str,
     t: &trend::Trend,
     after: NaiveDateTime,
-) -> Option<String> {
+) -> Option<Projected> {
     let g = gf
         .goals
         .iter()
@@ -380,29 +427,59 @@ fn projection(
     let now = t.points.last()?;
     let gap = limit - now.rolling_median;
     let date = next.0.date();
+    let out = |text: String, misses: bool| Projected {
+        goal: g.name.clone(),
+        text,
+        misses,
+    };
     if gap.abs() < f64::EPSILON
         || (next.1.max.is_some() && gap >= 0.0)
         || (next.1.min.is_some() && gap <= 0.0)
     {
-        return Some(format!(
-            "{metric} {} already meets the next milestone ({limit} from {date}).",
-            fmt_float(now.rolling_median)
+        return Some(out(
+            format!(
+                "{metric} {} already meets the next milestone ({limit} from {date}).",
+                fmt_float(now.rolling_median)
+            ),
+            false,
         ));
     }
     if slope == 0.0 || gap.signum() != slope.signum() {
-        return Some(format!("at the current slope ({} per month) {metric} moves away from the next milestone ({limit} from {date}).", fmt_float(slope)));
+        return Some(out(format!("at the current slope ({} per month) {metric} moves away from the next milestone ({limit} from {date}).", fmt_float(slope)), true));
     }
     let months = gap / slope;
     let reach = now
         .time
         .checked_add_signed(chrono::Duration::days((months * 30.4375).round() as i64))?;
-    Some(format!(
-        "at {} per month, {metric} reaches {limit} around {} ({:.1} months): {} the milestone of {date}.",
-        fmt_float(slope),
-        reach.date(),
-        months,
-        if reach.date() <= date { "before" } else { "after" }
+    let late = reach.date() > date;
+    Some(out(
+        format!(
+            "at {} per month, {metric} reaches {limit} around {} ({:.1} months): {} the milestone of {date}.",
+            fmt_float(slope),
+            reach.date(),
+            months,
+            if late { "after" } else { "before" }
+        ),
+        late,
     ))
+}
+
+/// Annotations made after the run before a change point and up to the change's own run:
+/// "kind: text" each.
+fn annotations_before(t: &trend::Trend, index: usize) -> Vec<String> {
+    let Some(at) = t.points.get(index) else {
+        return Vec::new();
+    };
+    let prev = index.checked_sub(1).and_then(|i| t.points.get(i));
+    t.annotations
+        .iter()
+        .filter(|a| {
+            a.run_id == Some(at.run_id)
+                || a.happened_at
+                    .is_some_and(|h| h <= at.time && prev.is_none_or(|p| h > p.time))
+        })
+        .map(|a| format!("{}: {}", a.kind, a.text))
+        .collect()
 }
 
 type GoalSections = (Vec<goals::GoalResult>, Table, Table);
@@ -544,13 +621,7 @@ fn db_grids(p: &StatementPeriod) -> (Grid, Grid, Grid) {
     (top, changes, new)
 }
 
-fn db_section(
-    wh: &Warehouse,
-    out: &Out,
-    from: NaiveDateTime,
-    to: NaiveDateTime,
-) -> Result<DbSection> {
-    let p = wh.statement_period(from, to)?;
+fn db_section(out: &Out, p: &StatementPeriod) -> Result<DbSection> {
     if p.top.is_empty() {
         return Ok(DbSection::default());
     }
@@ -581,7 +652,7 @@ fn db_section(
             |p| timeline::draw(&tl, p),
         )?);
     }
-    let (top, changes, new) = db_grids(&p);
+    let (top, changes, new) = db_grids(p);
     Ok(DbSection {
         present: true,
         top_total: Table::from_grid(&top),

@@ -47,6 +47,8 @@ pub struct StatementPeriod {
     pub changes: Vec<StatementChange>,
     pub new: Vec<NewStatement>,
     pub cache_hits: Vec<CacheHitPoint>,
+    /// Execution time of every statement of the period, per server (ms).
+    pub server_total_ms: Vec<(String, f64)>,
 }
 
 impl Warehouse {
@@ -109,11 +111,15 @@ impl Warehouse {
                     ratio: r.get(2)?,
                 })
             })?;
+        let server_total_ms = self.rows("SELECT server, sum(total_exec_time_ms)
+             FROM pg_statement_delta WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP) AND total_exec_time_ms IS NOT NULL
+             GROUP BY server ORDER BY server", [&f, &t], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(StatementPeriod {
             top,
             changes,
             new,
             cache_hits,
+            server_total_ms,
         })
     }
 }

@@ -1,0 +1,232 @@
+//! The Recommendations section: reads what the rules of [`crate::analysis::recommend`] need
+//! from the latest run of each tool/scenario group and the period's database activity, and
+//! the table of latest runs the per-run recommendations link to.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Cell, Table};
+use crate::analysis::recommend::{self, LoadPoint, Recommendation};
+use crate::error::Result;
+use crate::metrics::{self, TARGET_METRICS, TOTAL};
+use crate::store::statements::StatementPeriod;
+use crate::store::values::IntervalPoint;
+use crate::store::Warehouse;
+
+/// The anchor of the latest-runs table.
+pub const LATEST: &str = "latest-runs";
+
+#[derive(Serialize, Default)]
+pub struct Section {
+    pub items: Vec<Item>,
+    pub latest: Table,
+}
+
+#[derive(Serialize)]
+pub struct Item {
+    pub rank: usize,
+    #[serde(flatten)]
+    pub rec: Recommendation,
+}
+
+pub fn section(recs: Vec<Recommendation>, latest: Table) -> Section {
+    Section {
+        items: recommend::rank(recs)
+            .into_iter()
+            .enumerate()
+            .map(|(i, rec)| Item { rank: i + 1, rec })
+            .collect(),
+        latest,
+    }
+}
+
+fn col(metric: &str) -> usize {
+    TARGET_METRICS
+        .iter()
+        .position(|m| *m == metric)
+        .unwrap_or(0)
+}
+
+/// The per-run rules on one run; `scope` names it (`#12 k6 shop`). Returns the run's row of
+/// the latest-runs table too.
+pub fn run_rules(
+    wh: &Warehouse,
+    run: i64,
+    scope: &str,
+) -> Result<(Vec<Recommendation>, Vec<Cell>)> {
+    let mut out = Vec::new();
+    let rows = wh.target_rows(run)?;
+    let http: Vec<_> = rows.iter().filter(|r| r.kind != "metric").collect();
+    let get = |r: &crate::store::values::TargetRow, m: &str| r.values[col(m)];
+    let total = http.iter().find(|r| r.target == TOTAL);
+    let requests = total
+        .and_then(|t| get(t, metrics::REQUESTS))
+        .or_else(|| {
+            // a tool that writes no TOTAL: its endpoints summed
+            Some(http.iter().filter_map(|r| get(r, metrics::REQUESTS)).sum())
+        })
+        .unwrap_or(0.0);
+    // endpoints, or the total when the run has one endpoint only
+    let endpoints: Vec<_> = if http.iter().filter(|r| r.target != TOTAL).count() > 1 {
+        http.iter().filter(|r| r.target != TOTAL).collect()
+    } else {
+        http.iter().collect()
+    };
+    for r in &endpoints {
+        if let (Some(n), Some(p50), Some(p99)) = (
+            get(r, metrics::REQUESTS),
+            get(r, metrics::LATENCY_P50),
+            get(r, metrics::LATENCY_P99),
+        ) {
+            let t = recommend::Tail {
+                target: &r.target,
+                requests: n,
+                p50_ms: p50,
+                p99_ms: p99,
+            };
+            out.extend(recommend::tail_latency(scope, &t, LATEST));
+        }
+    }
+    let errors: Vec<(String, String, i64)> = wh
+        .errors(run)?
+        .into_iter()
+        .filter(|e| e.kind != "check")
+        .map(|e| {
+            let what = if e.kind == "status" || e.kind == "http" {
+                e.message.clone()
+            } else {
+                format!("{} {}", e.kind, e.message)
+            };
+            (e.target, what, e.count)
+        })
+        .collect();
+    out.extend(recommend::error_concentration(
+        scope, &errors, requests, LATEST,
+    ));
+    let load = load_points(&wh.interval_points(run)?);
+    out.extend(recommend::saturation(scope, &load, LATEST));
+    let levels = recommend::load_levels(&load);
+    let t = total.or(endpoints.first().copied());
+    let row = vec![
+        Cell::text(scope),
+        Cell::num(Some(requests)),
+        Cell::num(t.and_then(|t| get(t, metrics::ERROR_RATE))),
+        Cell::num(t.and_then(|t| get(t, metrics::LATENCY_P50))),
+        Cell::num(t.and_then(|t| get(t, metrics::LATENCY_P99))),
+        Cell::text(match (levels.first(), levels.last()) {
+            (Some(a), Some(b)) if levels.len() > 1 => format!(
+                "{} → {} users: {} → {} req/s, {} → {} ms",
+                crate::grid::fmt_float(a.0),
+                crate::grid::fmt_float(b.0),
+                crate::grid::fmt_float(a.1),
+                crate::grid::fmt_float(b.1),
+                crate::grid::fmt_float(a.2),
+                crate::grid::fmt_float(b.2)
+            ),
+            _ => String::new(),
+        }),
+    ];
+    Ok((out, row))
+}
+
+pub fn latest_table(rows: Vec<Vec<Cell>>) -> Table {
+    Table::new(
+        &[
+            "run",
+            "requests",
+            "error rate",
+            "p50 ms",
+            "p99 ms",
+            "load levels (lowest → highest, medians per second)",
+        ],
+        rows,
+    )
+}
+
+/// Seconds of a run with its load, throughput and response time. Load: Locust's `users` or
+/// k6's `vus`. Throughput: the tool's `throughput_rps`, else the second's `requests` summed
+/// over endpoints (k6 writes one-second buckets). Response time: the current p50 where the
+/// tool writes one (Locust's window; its `latency_mean_ms` is cumulative since the start),
+/// else the request-weighted mean of the second.
+pub fn load_points(points: &[IntervalPoint]) -> Vec<LoadPoint> {
+    #[derive(Default)]
+    struct Sec {
+        load: Option<f64>,
+        rps: Option<f64>,
+        p50: Option<f64>,
+        n: f64,
+        weighted: f64,
+    }
+    let mut secs: BTreeMap<i64, Sec> = BTreeMap::new();
+    // k6 writes means per endpoint and second; pair each with that endpoint's count
+    let mut counts: BTreeMap<(i64, &str), f64> = BTreeMap::new();
+    for p in points {
+        if p.metric == metrics::REQUESTS && p.target != TOTAL {
+            counts.insert((p.time_us, &p.target), p.value);
+        }
+    }
+    for p in points {
+        let s = secs.entry(p.time_us).or_default();
+        let total = p.target == TOTAL;
+        match p.metric.as_str() {
+            "vus" | "users" if total => s.load = Some(p.value),
+            metrics::THROUGHPUT if total => s.rps = Some(p.value),
+            metrics::LATENCY_P50 if total => s.p50 = Some(p.value),
+            metrics::REQUESTS if !total => s.n += p.value,
+            metrics::LATENCY_MEAN if !total => {
+                let n = counts
+                    .get(&(p.time_us, p.target.as_str()))
+                    .copied()
+                    .unwrap_or(0.0);
+                s.weighted += n * p.value;
+            }
+            _ => {}
+        }
+    }
+    secs.values()
+        .filter_map(|s| {
+            let load = s.load?;
+            let throughput = s.rps.or((s.n > 0.0).then_some(s.n))?;
+            // a tool with its own rate (Locust) has only cumulative means besides its p50
+            let mean = (s.rps.is_none() && s.n > 0.0).then(|| s.weighted / s.n);
+            let latency_ms = s.p50.or(mean)?;
+            Some(LoadPoint {
+                load,
+                throughput,
+                latency_ms,
+            })
+        })
+        .collect()
+}
+
+/// The database rule over the period's statements.
+pub fn db_rules(p: &StatementPeriod) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    for s in &p.top {
+        let Some(total_ms) = s.total_ms else { continue };
+        let server_total = p
+            .server_total_ms
+            .iter()
+            .find(|(srv, _)| *srv == s.server)
+            .map_or(0.0, |x| x.1);
+        let Some(c) = p
+            .changes
+            .iter()
+            .find(|c| c.server == s.server && c.statement == s.statement)
+        else {
+            continue;
+        };
+        if let (Some(first), Some(last)) = (c.first_mean_ms, c.last_mean_ms) {
+            out.extend(recommend::db_hotspot(&recommend::Statement {
+                server: &s.server,
+                statement: &s.statement,
+                total_ms,
+                server_total_ms: server_total,
+                first_mean_ms: first,
+                last_mean_ms: last,
+            }));
+        }
+    }
+    out
+}

@@ -1,0 +1,205 @@
+//! The Recommendations section of the monthly and quarterly reports: each rule fires on the
+//! real captures made to show it and stays silent on the A/A captures (fixtures/aa, cp/flat).
+
+#[expect(dead_code, reason = "this test uses a part of the shared helpers")]
+mod common;
+
+use common::{fixture, Workdir};
+
+/// The rules that fired, in rank order, read from the page (`class="rec rec-<rule>"`).
+fn rules(html: &str) -> Vec<String> {
+    html.match_indices("class=\"rec rec-")
+        .map(|(i, m)| {
+            let rest = &html[i + m.len()..];
+            rest[..rest.find('"').unwrap()].to_string()
+        })
+        .collect()
+}
+
+/// The text of the Recommendations section, tags removed.
+fn section_text(html: &str) -> String {
+    let i = html.find("id=\"recommendations\"").expect("section");
+    let j = i + html[i..].find("</section>").unwrap();
+    let mut out = String::new();
+    let mut tag = false;
+    for c in html[i..j].chars() {
+        match c {
+            '<' => tag = true,
+            '>' => {
+                tag = false;
+                out.push(' ');
+            }
+            _ if !tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn monthly(w: &Workdir, month: &str, extra: &[&str]) -> String {
+    let out = w.dir.path().join(format!("m{}", extra.len()));
+    let mut args = vec![
+        "report",
+        "monthly",
+        "--month",
+        month,
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend(extra);
+    w.ok(&args, 0);
+    std::fs::read_to_string(out.join("index.html")).unwrap()
+}
+
+fn import_glob(w: &Workdir, dir: &str, prefix: &str, ext: &str) {
+    let mut files: Vec<String> = std::fs::read_dir(fixture(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            let n = p.file_name().unwrap().to_string_lossy();
+            n.starts_with(prefix) && n.ends_with(ext)
+        })
+        .map(|p| p.display().to_string())
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "{dir}/{prefix}*{ext}");
+    let mut args = vec!["import", "--quiet"];
+    args.extend(files.iter().map(String::as_str));
+    w.ok(&args, 0);
+}
+
+#[test]
+fn the_aa_captures_fire_no_rule() {
+    // 16 k6 and 16 wrk runs of an unchanged server (fixtures/aa/*base*): their p99/p50 is at
+    // most 2.0 (k6) and 3.2 (wrk, run 32: p50 5.369, p99 17.202 ms), k6's errors are 2 x 500
+    // of 658 requests (0.3%, under the 1% alert), k6's load is one level (constant arrival rate)
+    let w = Workdir::new();
+    import_glob(&w, "aa", "k6_base_", ".summary.json");
+    import_glob(&w, "aa", "k6_base_", ".points.json.gz");
+    import_glob(&w, "aa", "wrk_base_", ".json");
+    let html = monthly(&w, "2026-12", &[]);
+    assert_eq!(
+        rules(&html),
+        Vec::<String>::new(),
+        "{}",
+        section_text(&html)
+    );
+    let text = section_text(&html);
+    assert!(text.contains("No rule fired"), "{text}");
+    // the latest-runs table the per-run rules link to, with the figures they read
+    assert!(text.contains("4398 0 5.369 17.202"), "{text}");
+}
+
+/// The start times of the imported runs, oldest first.
+fn start_times(w: &Workdir) -> Vec<String> {
+    let v = w.json(&[
+        "sql",
+        "SELECT strftime(started_at, '%Y-%m-%d %H:%M:%S') AS t FROM run ORDER BY started_at",
+    ]);
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["t"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_regression_right_after_an_annotated_deploy_is_the_first_recommendation() {
+    // fixtures/cp step: x1.00 for runs 1-20, x1.15 from run 21 (cp/TRUTH.txt)
+    let w = Workdir::new();
+    import_glob(&w, "cp", "wrk_step_", ".json");
+    let times = start_times(&w);
+    assert_eq!(times.len(), 60);
+    // a deploy between run 20 and run 21
+    let at = &times[20];
+    w.ok(&["annotate", "--at", at, "--quiet", "v2.3 rollout"], 0);
+    let html = monthly(&w, "2026-12", &[]);
+    let text = section_text(&html);
+    let fired = rules(&html);
+    assert_eq!(
+        fired.first().map(String::as_str),
+        Some("deploy_regression"),
+        "{text}"
+    );
+    assert!(text.contains("came with deploy: v2.3 rollout"), "{text}");
+    assert!(
+        html.contains("href=\"#series-"),
+        "links to the series chart"
+    );
+
+    // the same history with the note ten runs before the change: no deploy rule
+    let w = Workdir::new();
+    import_glob(&w, "cp", "wrk_step_", ".json");
+    w.ok(
+        &["annotate", "--at", &times[10], "--quiet", "v2.2 rollout"],
+        0,
+    );
+    let html = monthly(&w, "2026-12", &[]);
+    assert!(
+        !rules(&html).contains(&"deploy_regression".to_string()),
+        "{}",
+        section_text(&html)
+    );
+}
+
+fn goals_file(w: &Workdir, max: f64) -> String {
+    let p = w.dir.path().join("goals.toml");
+    std::fs::write(
+        &p,
+        format!(
+            "[[goal]]\nname = \"orders p95\"\ntool = \"wrk\"\nmetric = \"latency_p95_ms\"\nmax = 50\nmilestones = [\n  {{ from = \"2026-12-01\", max = 50 }},\n  {{ from = \"2027-01-01\", max = {max} }},\n]\n"
+        ),
+    )
+    .unwrap();
+    p.display().to_string()
+}
+
+#[test]
+fn a_goal_whose_next_milestone_the_trend_misses() {
+    // fixtures/cp stairs: p50 5.49 ms (runs 1-25), 5.83 (26-45), 6.79 (46-60), p95 rising
+    // with it, so a 5 ms p95 milestone on 2027-01-01 moves further away at every run
+    let w = Workdir::new();
+    import_glob(&w, "cp", "wrk_stairs_", ".json");
+    let goals = goals_file(&w, 5.0);
+    let html = monthly(&w, "2026-12", &["--goals", &goals]);
+    let text = section_text(&html);
+    assert!(
+        rules(&html).contains(&"goal_projection".to_string()),
+        "{text}"
+    );
+    assert!(
+        text.contains("orders p95: the next milestone is out of reach"),
+        "{text}"
+    );
+    // a milestone the series already meets (p50 under 50 ms): silent
+    let goals = goals_file(&w, 50.0);
+    let html = monthly(&w, "2026-12", &["--goals", &goals, "--quiet"]);
+    assert!(
+        !rules(&html).contains(&"goal_projection".to_string()),
+        "{}",
+        section_text(&html)
+    );
+}
+
+#[test]
+fn errors_concentrated_in_one_endpoint_and_status() {
+    // fixtures/k6/shop_summary_export.json + shop_points.json (one run, 176 requests): every
+    // failed request is a 500 of POST checkout (server.py fails every 25th checkout)
+    let w = Workdir::new();
+    let a = fixture("k6/shop_summary_export.json").display().to_string();
+    let b = fixture("k6/shop_points.json").display().to_string();
+    w.ok(&["import", "--quiet", &a, &b], 0);
+    let month = w.scalar("SELECT strftime(max(started_at), '%Y-%m') FROM run");
+    let html = monthly(&w, month.as_str().unwrap(), &[]);
+    let text = section_text(&html);
+    assert!(
+        rules(&html).contains(&"error_concentration".to_string()),
+        "{text}"
+    );
+    // k6 printed "http_req_failed ...: 1.13%  2 out of 176" (fixtures/k6/shop_stdout.txt)
+    assert!(text.contains("are status 500 on POST checkout"), "{text}");
+    assert!(
+        text.contains("2 errors in 176 requests (1.1%, alert above 1.0%)"),
+        "{text}"
+    );
+}

@@ -51,7 +51,7 @@ fn monthly(w: &Workdir, month: &str, extra: &[&str]) -> String {
     std::fs::read_to_string(out.join("index.html")).unwrap()
 }
 
-fn import_glob(w: &Workdir, dir: &str, prefix: &str, ext: &str) {
+fn files(dir: &str, prefix: &str, ext: &str) -> Vec<String> {
     let mut files: Vec<String> = std::fs::read_dir(fixture(dir))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -63,9 +63,30 @@ fn import_glob(w: &Workdir, dir: &str, prefix: &str, ext: &str) {
         .collect();
     files.sort();
     assert!(!files.is_empty(), "{dir}/{prefix}*{ext}");
+    files
+}
+
+/// Imports files in one call: a k6 summary and the points of the same run become one run.
+fn import(w: &Workdir, files: &[String]) {
     let mut args = vec!["import", "--quiet"];
     args.extend(files.iter().map(String::as_str));
     w.ok(&args, 0);
+}
+
+fn import_glob(w: &Workdir, dir: &str, prefix: &str, ext: &str) {
+    import(w, &files(dir, prefix, ext));
+}
+
+/// The k6 A/A runs, summary and points of each run together.
+fn k6_base(w: &Workdir) {
+    let mut f = files("aa", "k6_base_", ".summary.json");
+    f.extend(files("aa", "k6_base_", ".points.json.gz"));
+    import(w, &f);
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM run WHERE tool = 'k6'")
+            .as_i64(),
+        Some(16)
+    );
 }
 
 #[test]
@@ -74,8 +95,7 @@ fn the_aa_captures_fire_no_rule() {
     // most 2.0 (k6) and 3.2 (wrk, run 32: p50 5.369, p99 17.202 ms), k6's errors are 2 x 500
     // of 658 requests (0.3%, under the 1% alert), k6's load is one level (constant arrival rate)
     let w = Workdir::new();
-    import_glob(&w, "aa", "k6_base_", ".summary.json");
-    import_glob(&w, "aa", "k6_base_", ".points.json.gz");
+    k6_base(&w);
     import_glob(&w, "aa", "wrk_base_", ".json");
     let html = monthly(&w, "2026-12", &[]);
     assert_eq!(
@@ -202,4 +222,37 @@ fn errors_concentrated_in_one_endpoint_and_status() {
         text.contains("2 errors in 176 requests (1.1%, alert above 1.0%)"),
         "{text}"
     );
+}
+
+#[test]
+fn the_overview_has_a_panel_for_every_endpoint_and_statement() {
+    // fixtures/aa base: k6 runs (summary + points) with TOTAL, three endpoints and k6's
+    // expected_response:true total; wrk runs on one URL (its endpoint is its TOTAL: one panel)
+    let w = Workdir::new();
+    k6_base(&w);
+    import_glob(&w, "aa", "wrk_base_", ".json");
+    // pg_stat_statements snapshots of the same month (fixtures/pgss, CSV and JSON of each)
+    import_glob(&w, "pgss", "snapshot", ".csv");
+    let expected = w.scalar(
+        "SELECT count(*) FROM (SELECT r.tool, m.target FROM measurement m JOIN run r ON r.id = m.run_id
+         WHERE m.metric = 'latency_p95_ms' GROUP BY ALL HAVING count(*) >= 3)
+         WHERE NOT (tool = 'wrk' AND target <> 'TOTAL')",
+    );
+    assert_eq!(expected.as_i64(), Some(6));
+    let statements = w.scalar(
+        "SELECT count(*) FROM (SELECT server, query FROM pg_statement_delta WHERE mean_exec_time_ms IS NOT NULL GROUP BY ALL HAVING count(*) >= 2)",
+    );
+    let n = statements.as_i64().unwrap();
+    assert!(n > 0);
+    let html = monthly(&w, "2026-12", &[]);
+    assert!(html.contains("endpoints 1-6 of 6:"), "{html}");
+    assert!(
+        html.contains(&format!("statements 1-{n} of {n}:")),
+        "{html}"
+    );
+    let dir = w.dir.path().join("m0");
+    for png in ["overview_endpoints_0.png", "overview_statements_0.png"] {
+        let bytes = std::fs::read(dir.join(png)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5000, "{png}");
+    }
 }

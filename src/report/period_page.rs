@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::Serialize;
 
-use super::charts::timeline;
+use super::charts::{multiples, timeline};
 use super::recommend_section;
 use super::run_page::goal_table;
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
@@ -53,6 +53,8 @@ pub struct PeriodPage {
     pub series: Vec<SeriesSection>,
     pub db: DbSection,
     pub recommendations: recommend_section::Section,
+    /// Small multiples of every endpoint and statement with runs in the period.
+    pub overview: Vec<Chart>,
 }
 
 /// [start, end) of a month "2026-11" or a quarter "2026Q4".
@@ -337,6 +339,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         ),
         baseline: o.baseline.clone(),
         series,
+        overview: overview(wh, out, &groups, from, to, &o.params)?,
         db: db_section(out, &statements)?,
         recommendations: recommend_section::section(recs, recommend_section::latest_table(latest)),
     })
@@ -462,6 +465,80 @@ fn projection(
         ),
         late,
     ))
+}
+
+/// Runs a series needs to be in the overview (as for the detailed series).
+const OVERVIEW_MIN_RUNS: usize = 3;
+/// Statements in the overview: the ones with the most execution time.
+const OVERVIEW_STATEMENTS: usize = 48;
+
+/// Small multiples: p95 of every endpoint of every tool/scenario group with runs in the
+/// period, then the mean time of the statements holding the most database time.
+fn overview(
+    wh: &Warehouse,
+    out: &Out,
+    groups: &[(Group, Vec<i64>)],
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    params: &Params,
+) -> Result<Vec<Chart>> {
+    let mut endpoints = Vec::new();
+    for (g, runs) in groups {
+        let series = wh.metric_by_target(runs, metrics::LATENCY_P95)?;
+        let total = series
+            .iter()
+            .find(|(t, _)| t == TOTAL)
+            .map(|(_, p)| p.clone());
+        for (target, pts) in series {
+            // one endpoint is its own total (wrk on one URL): one panel for both
+            if pts.len() < OVERVIEW_MIN_RUNS || (target != TOTAL && total.as_ref() == Some(&pts)) {
+                continue;
+            }
+            let values: Vec<f64> = pts.iter().map(|p| p.1).collect();
+            endpoints.push(multiples::Panel {
+                title: match &g.scenario {
+                    Some(s) => format!("{} {s} · {target}", g.tool),
+                    None => format!("{} · {target}", g.tool),
+                },
+                regressed: trend::has_regression(&values, metrics::LATENCY_P95, params),
+                values,
+            });
+        }
+    }
+    let statements: Vec<multiples::Panel> = wh
+        .statement_lines(from, to, OVERVIEW_STATEMENTS)?
+        .into_iter()
+        .filter(|l| l.points.len() >= 2)
+        .map(|l| {
+            let values: Vec<f64> = l.points.iter().map(|p| p.1).collect();
+            multiples::Panel {
+                title: format!("{} · {}", l.server, l.statement),
+                regressed: trend::has_regression(&values, metrics::MEAN_EXEC_TIME, params),
+                values,
+            }
+        })
+        .collect();
+    let mut charts = Vec::new();
+    for (what, unit, panels) in [
+        ("endpoints", "p95 latency per run (ms)", endpoints),
+        (
+            "statements",
+            "mean execution time per snapshot interval (ms)",
+            statements,
+        ),
+    ] {
+        let n = panels.len();
+        for (i, chunk) in panels.chunks(multiples::PER_IMAGE).enumerate() {
+            let first = i * multiples::PER_IMAGE + 1;
+            charts.push(out.chart(
+                &format!("overview_{what}_{i}"),
+                &format!("Overview of {what} {first}-{}", first + chunk.len() - 1),
+                &format!("{what} {first}-{} of {n}: {unit}, each panel on its own scale, last value in the title; red: a change point for the worse", first + chunk.len() - 1),
+                |p| multiples::draw(chunk, p),
+            )?);
+        }
+    }
+    Ok(charts)
 }
 
 /// Annotations made after the run before a change point and up to the change's own run:

@@ -51,7 +51,47 @@ pub struct StatementPeriod {
     pub server_total_ms: Vec<(String, f64)>,
 }
 
+/// One statement's mean execution time per snapshot interval.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementLine {
+    pub server: String,
+    pub statement: String,
+    /// (end of the interval, microseconds since the epoch; mean ms)
+    pub points: Vec<(i64, f64)>,
+}
+
 impl Warehouse {
+    /// The `limit` statements with the most execution time in [from, to), each with its mean
+    /// time per interval.
+    pub fn statement_lines(
+        &self,
+        from: NaiveDateTime,
+        to: NaiveDateTime,
+        limit: usize,
+    ) -> Result<Vec<StatementLine>> {
+        let (f, t) = (ts(from), ts(to));
+        let rows: Vec<(String, String, i64, f64)> = self.rows(&format!("WITH d AS (SELECT server, query, interval_end, mean_exec_time_ms, total_exec_time_ms FROM pg_statement_delta
+                        WHERE interval_end >= CAST(? AS TIMESTAMP) AND interval_end < CAST(? AS TIMESTAMP)),
+                  top AS (SELECT server, query, sum(total_exec_time_ms) AS total FROM d GROUP BY ALL ORDER BY total DESC NULLS LAST, query LIMIT {limit})
+             SELECT d.server, left(d.query, 80), epoch_us(d.interval_end), d.mean_exec_time_ms
+             FROM d JOIN top USING (server, query) WHERE d.mean_exec_time_ms IS NOT NULL
+             ORDER BY top.total DESC, d.query, d.server, d.interval_end"), [&f, &t], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?;
+        let mut out: Vec<StatementLine> = Vec::new();
+        for (server, statement, at, mean) in rows {
+            match out.last_mut() {
+                Some(l) if l.server == server && l.statement == statement => {
+                    l.points.push((at, mean))
+                }
+                _ => out.push(StatementLine {
+                    server,
+                    statement,
+                    points: vec![(at, mean)],
+                }),
+            }
+        }
+        Ok(out)
+    }
+
     /// The database activity of intervals ending in [from, to); empty when there is none.
     pub fn statement_period(
         &self,

@@ -289,6 +289,37 @@ impl Warehouse {
         Ok(rows)
     }
 
+    /// One metric of every target of `runs`, per target in run order: (target, [(start of
+    /// the run in microseconds, value)]). For overviews: one statement for all series.
+    pub fn metric_by_target(
+        &self,
+        runs: &[i64],
+        metric: &str,
+    ) -> Result<Vec<(String, Vec<(i64, f64)>)>> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows: Vec<(String, i64, f64)> = self.rows(
+            &format!(
+                "SELECT m.target, epoch_us(r.started_at), m.value
+                 FROM measurement m JOIN run r ON r.id = m.run_id
+                 WHERE m.run_id IN ({}) AND m.metric = ? AND m.value IS NOT NULL AND r.started_at IS NOT NULL
+                 ORDER BY m.target = 'TOTAL' DESC, m.target, r.started_at, r.id",
+                id_list(runs)
+            ),
+            [metric],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let mut out: Vec<(String, Vec<(i64, f64)>)> = Vec::new();
+        for (target, t, v) in rows {
+            match out.last_mut() {
+                Some((name, pts)) if *name == target => pts.push((t, v)),
+                _ => out.push((target, vec![(t, v)])),
+            }
+        }
+        Ok(out)
+    }
+
     /// A run's per-target table (TOTAL first), metric-kind targets left out.
     pub fn target_rows(&self, run: i64) -> Result<Vec<TargetRow>> {
         let cols: String = TARGET_METRICS

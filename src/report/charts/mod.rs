@@ -1,6 +1,7 @@
 //! Charts, one file per chart, all drawn with plotters into PNG files.
 
 pub mod distribution;
+pub mod multiples;
 pub mod percentiles;
 pub mod style;
 pub mod timeline;

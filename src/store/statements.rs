@@ -80,7 +80,7 @@ impl Warehouse {
         for (server, statement, at, mean) in rows {
             match out.last_mut() {
                 Some(l) if l.server == server && l.statement == statement => {
-                    l.points.push((at, mean))
+                    l.points.push((at, mean));
                 }
                 _ => out.push(StatementLine {
                     server,

@@ -82,6 +82,9 @@ fn metric_source(metric: &str) -> String {
     }
 }
 
+/// One target's values over runs: (target, [(start of the run in microseconds, value)]).
+pub type TargetLine = (String, Vec<(i64, f64)>);
+
 /// A target's stored percentiles: (target, [(percent, ms)]).
 pub type PercentileLine = (String, Vec<(f64, f64)>);
 
@@ -291,11 +294,7 @@ impl Warehouse {
 
     /// One metric of every target of `runs`, per target in run order: (target, [(start of
     /// the run in microseconds, value)]). For overviews: one statement for all series.
-    pub fn metric_by_target(
-        &self,
-        runs: &[i64],
-        metric: &str,
-    ) -> Result<Vec<(String, Vec<(i64, f64)>)>> {
+    pub fn metric_by_target(&self, runs: &[i64], metric: &str) -> Result<Vec<TargetLine>> {
         if runs.is_empty() {
             return Ok(Vec::new());
         }
@@ -310,7 +309,7 @@ impl Warehouse {
             [metric],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        let mut out: Vec<(String, Vec<(i64, f64)>)> = Vec::new();
+        let mut out: Vec<TargetLine> = Vec::new();
         for (target, t, v) in rows {
             match out.last_mut() {
                 Some((name, pts)) if *name == target => pts.push((t, v)),

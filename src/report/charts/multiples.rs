@@ -73,7 +73,7 @@ fn panel(p: &Panel, area: &DrawingArea<BitMapBackend, plotters::coord::Shift>) -
     chart
         .draw_series(LineSeries::new(pts(), colour.stroke_width(2)))
         .map_err(draw_err)?;
-    if let Some(q) = pts().last() {
+    if let Some(q) = pts().next_back() {
         chart
             .draw_series(std::iter::once(Circle::new(q, 3, colour.filled())))
             .map_err(draw_err)?;

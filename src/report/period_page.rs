@@ -518,25 +518,56 @@ fn overview(
             }
         })
         .collect();
-    let mut charts = Vec::new();
+    // (name, alt, caption, panels) per image, drawn on every core: PNG encoding dominates
+    let mut images = Vec::new();
     for (what, unit, panels) in [
-        ("endpoints", "p95 latency per run (ms)", endpoints),
+        ("endpoints", "p95 latency per run (ms)", &endpoints),
         (
             "statements",
             "mean execution time per snapshot interval (ms)",
-            statements,
+            &statements,
         ),
     ] {
         let n = panels.len();
         for (i, chunk) in panels.chunks(multiples::PER_IMAGE).enumerate() {
-            let first = i * multiples::PER_IMAGE + 1;
-            charts.push(out.chart(
-                &format!("overview_{what}_{i}"),
-                &format!("Overview of {what} {first}-{}", first + chunk.len() - 1),
-                &format!("{what} {first}-{} of {n}: {unit}, each panel on its own scale, last value in the title; red: a change point for the worse", first + chunk.len() - 1),
-                |p| multiples::draw(chunk, p),
-            )?);
+            let (first, last) = (
+                i * multiples::PER_IMAGE + 1,
+                i * multiples::PER_IMAGE + chunk.len(),
+            );
+            images.push((
+                format!("overview_{what}_{i}"),
+                format!("Overview of {what} {first}-{last}"),
+                format!("{what} {first}-{last} of {n}: {unit}, each panel on its own scale, last value in the title; red: a change point for the worse"),
+                chunk,
+            ));
         }
+    }
+    let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let per = images.len().div_ceil(threads).max(1);
+    let drawn: Vec<Result<Vec<Chart>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = images
+            .chunks(per)
+            .map(|part| {
+                s.spawn(move || {
+                    part.iter()
+                        .map(|(name, alt, caption, chunk)| {
+                            out.chart(name, alt, caption, |p| multiples::draw(chunk, p))
+                        })
+                        .collect::<Result<Vec<Chart>>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Internal("a chart thread panicked".into())))
+            })
+            .collect()
+    });
+    let mut charts = Vec::new();
+    for d in drawn {
+        charts.extend(d?);
     }
     Ok(charts)
 }

@@ -33,7 +33,18 @@ fn section_text(html: &str) -> String {
             _ => {}
         }
     }
-    out.split_whitespace().collect::<Vec<_>>().join(" ")
+    let out = out.split_whitespace().collect::<Vec<_>>().join(" ");
+    // minijinja's HTML escapes, undone
+    [
+        ("&#x2f;", "/"),
+        ("&#x27;", "'"),
+        ("&quot;", "\""),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&amp;", "&"),
+    ]
+    .iter()
+    .fold(out, |s, (e, c)| s.replace(e, c))
 }
 
 fn monthly(w: &Workdir, month: &str, extra: &[&str]) -> String {
@@ -255,4 +266,105 @@ fn the_overview_has_a_panel_for_every_endpoint_and_statement() {
         let bytes = std::fs::read(dir.join(png)).unwrap();
         assert!(bytes.starts_with(b"\x89PNG") && bytes.len() > 5000, "{png}");
     }
+}
+
+/// The Recommendations section of a run report of files imported together.
+fn run_report(files: &[&str]) -> (String, String) {
+    let w = Workdir::new();
+    let paths: Vec<String> = files
+        .iter()
+        .map(|f| fixture(&format!("reco/{f}")).display().to_string())
+        .collect();
+    import(&w, &paths);
+    let out = w.dir.path().join("run");
+    w.ok(&["report", "run", "1", "--out", out.to_str().unwrap()], 0);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    let text = if html.contains("id=\"recommendations\"") {
+        section_text(&html)
+    } else {
+        String::new()
+    };
+    (html, text)
+}
+
+#[test]
+fn saturation_from_the_per_second_series_of_k6_and_locust() {
+    // fixtures/reco: /api/report behind 2 slots of ~10 ms (capacity ~200 req/s), VUs ramped
+    // 1 -> 16. k6's points per second (reco/k6_saturation.per_second.txt): 7 VUs 190 and 191
+    // requests, 16 VUs 190 and 191; the per-second mean latency 38.8 ms -> 83.3 ms.
+    let (html, text) = run_report(&["k6_saturation.summary.json", "k6_saturation.points.json.gz"]);
+    assert_eq!(rules(&html), ["saturation"], "{text}");
+    assert!(
+        text.contains(
+            "7 users: 190.50 req/s at 38.8 ms; 16 users: 190 req/s (-0%) at 83.3 ms (+115%)"
+        ),
+        "{text}"
+    );
+    // Locust's history: its Requests/s column is a 10 s rolling mean (132 at 8 users while the
+    // counts grew by 194 that second); throughput comes from the Total Request Count
+    let (html, text) = run_report(&[
+        "locust_saturation_stats.csv",
+        "locust_saturation_stats_history.csv",
+    ]);
+    assert_eq!(rules(&html), ["saturation"], "{text}");
+    assert!(
+        text.contains("8 users: 194 req/s at 23 ms; 16 users: 192.50 req/s (-1%) at 71 ms (+209%)"),
+        "{text}"
+    );
+    // the control: the same ramp on /api/users with 0.2 s of think time; throughput follows
+    // the users (5.2 req/s at 1 VU, 78.5 at 16 as the capture's per-second counts say)
+    let (html, text) = run_report(&["k6_ramp_ok.summary.json", "k6_ramp_ok.points.json.gz"]);
+    assert_eq!(rules(&html), Vec::<String>::new(), "{text}");
+}
+
+#[test]
+fn a_heavy_tail_fires_with_enough_requests_only() {
+    // wrk printed "4802 requests in 3.00s", "50% 2.62ms", "99% 86.44ms" (reco/wrk_tail.txt):
+    // every 30th request of /api/tail sleeps 80 ms. One rule for the run's one URL.
+    let (html, text) = run_report(&["wrk_tail.json", "wrk_tail.txt"]);
+    assert_eq!(rules(&html), ["tail_latency"], "{text}");
+    assert!(
+        text.contains("p50 2.622 ms, p99 86.44 ms over 4802 requests"),
+        "{text}"
+    );
+    // k6 on the same endpoint: med 3.07 ms, p(99) 88.82 ms, but 501 requests: its p99 rests
+    // on 5 requests, under the rule's 1000
+    let (html, text) = run_report(&["k6_tail.summary.json", "k6_tail.points.json.gz"]);
+    assert!(html.contains("501"), "the run's requests");
+    assert_eq!(rules(&html), Vec::<String>::new(), "{text}");
+}
+
+#[test]
+fn a_statement_holding_most_database_time_that_got_slower() {
+    // reco/pgss_*: pgbench on an indexed lookup (6160.88 tps), the index dropped, the same
+    // pgbench again (61.55 tps). Between the last two snapshots the lookup ran 616 times at
+    // 30.49 ms (pg_stat_statements' cumulative mean says 0.3192 ms: the delta is what counts).
+    let w = Workdir::new();
+    let files: Vec<String> = ["pgss_before.csv", "pgss_mid.csv", "pgss_after.csv"]
+        .iter()
+        .map(|f| fixture(&format!("reco/{f}")).display().to_string())
+        .collect();
+    import(&w, &files);
+    let html = monthly(&w, "2026-12", &[]);
+    let text = section_text(&html);
+    assert_eq!(rules(&html), ["db_hotspot"], "{text}");
+    assert!(
+        text.contains("one statement holds 95.5% of the database time"),
+        "{text}"
+    );
+    assert!(
+        text.contains("mean 0.0172 ms in the first interval, 30.49 ms in the last"),
+        "{text}"
+    );
+    assert!(html.contains("href=\"#db\""));
+    // fixtures/pgss (TPC-B, select-only, reset then TPC-B): no statement both dominates and
+    // slows down
+    let w = Workdir::new();
+    import_glob(&w, "pgss", "snapshot", ".csv");
+    let html = monthly(&w, "2026-12", &[]);
+    assert!(
+        !rules(&html).contains(&"db_hotspot".to_string()),
+        "{}",
+        section_text(&html)
+    );
 }

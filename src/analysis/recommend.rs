@@ -82,6 +82,15 @@ fn score(rule: Rule, excess: f64) -> f64 {
     rule.weight() + (excess.max(0.0) / (1.0 + excess.max(0.0)))
 }
 
+/// Four significant digits: evidence is read, not recomputed (the tables hold every digit).
+fn num(v: f64) -> String {
+    if v == 0.0 || !v.is_finite() {
+        return fmt_float(v);
+    }
+    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
+    fmt_float((v * scale).round() / scale)
+}
+
 fn pct(v: f64) -> String {
     format!("{:.1}%", v * 100.0)
 }
@@ -129,8 +138,8 @@ pub fn deploy_regression(r: &Regression) -> Option<Recommendation> {
         evidence: format!(
             "change point at run #{}: segment median {} before, {} after; annotated in the window since the run before it: {}",
             r.run,
-            fmt_float(r.before),
-            fmt_float(r.after),
+            num(r.before),
+            num(r.after),
             r.annotations.join("; ")
         ),
         action: "Review what that change shipped (the diff between the two runs' commits) and fix or revert it.".into(),
@@ -164,10 +173,10 @@ pub fn db_hotspot(s: &Statement) -> Option<Recommendation> {
         evidence: format!(
             "`{}`: {} ms of {} ms; mean {} ms in the first interval, {} ms in the last ({:+.0}%)",
             s.statement,
-            fmt_float(s.total_ms),
-            fmt_float(s.server_total_ms),
-            fmt_float(s.first_mean_ms),
-            fmt_float(s.last_mean_ms),
+            num(s.total_ms),
+            num(s.server_total_ms),
+            num(s.first_mean_ms),
+            num(s.last_mean_ms),
             rise * 100.0
         ),
         action: "EXPLAIN (ANALYZE, BUFFERS) it: a lost index, a changed plan or a growing table; it is where database time goes.".into(),
@@ -190,7 +199,10 @@ pub fn load_levels(points: &[LoadPoint]) -> Vec<(f64, f64, f64)> {
         .iter()
         .copied()
         .filter(|p| {
+            // a second with no finished request yet (a tool's first window) says nothing
             p.load > 0.0
+                && p.throughput > 0.0
+                && p.latency_ms > 0.0
                 && [p.load, p.throughput, p.latency_ms]
                     .iter()
                     .all(|v| v.is_finite())
@@ -240,18 +252,18 @@ pub fn saturation(scope: &str, points: &[LoadPoint], anchor: &str) -> Option<Rec
         title: format!("{scope}: saturated: more users brought no more throughput, only waiting"),
         evidence: format!(
             "{} users: {} req/s at {} ms; {} users: {} req/s ({:+.0}%) at {} ms ({:+.0}%)",
-            fmt_float(lo_load),
-            fmt_float(lo_x),
-            fmt_float(lo_r),
-            fmt_float(hi_load),
-            fmt_float(hi_x),
+            num(lo_load),
+            num(lo_x),
+            num(lo_r),
+            num(hi_load),
+            num(hi_x),
             gain * 100.0,
-            fmt_float(hi_r),
+            num(hi_r),
             slowdown * 100.0
         ),
         action: format!(
             "Capacity is about {} req/s: find the resource that is full (CPU, a pool, a lock) before adding load.",
-            fmt_float(hi_x.max(lo_x))
+            num(hi_x.max(lo_x))
         ),
         anchor: anchor.to_string(),
         score: score(Rule::Saturation, slowdown / SATURATION_SLOWDOWN - 1.0),
@@ -286,7 +298,7 @@ pub fn error_concentration(
         evidence: format!(
             "{} errors in {} requests ({}, alert above {}); {} of them {} on {}",
             total,
-            fmt_float(requests),
+            num(requests),
             pct(rate),
             pct(ERROR_ALERT),
             top.2,
@@ -323,9 +335,9 @@ pub fn tail_latency(scope: &str, t: &Tail, anchor: &str) -> Option<Recommendatio
         title: format!("{scope} · {}: p99 is {ratio:.1}x the median", t.target),
         evidence: format!(
             "p50 {} ms, p99 {} ms over {} requests (rule: p99 >= {TAIL_RATIO}x p50)",
-            fmt_float(t.p50_ms),
-            fmt_float(t.p99_ms),
-            fmt_float(t.requests)
+            num(t.p50_ms),
+            num(t.p99_ms),
+            num(t.requests)
         ),
         action: "The slowest 1% are another population: look for what only some requests hit (a cache miss, a lock, a pool wait, GC).".into(),
         anchor: anchor.to_string(),

@@ -251,8 +251,12 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         let Some(run) = runs.iter().max_by_key(|r| (started.get(r), **r)) else {
             continue;
         };
-        let (r, row) =
-            recommend_section::run_rules(wh, *run, &judged_run(*run, &groups, &started))?;
+        let (r, row) = recommend_section::run_rules(
+            wh,
+            *run,
+            &judged_run(*run, &groups, &started),
+            recommend_section::LATEST,
+        )?;
         recs.extend(r);
         latest.push(row);
     }

@@ -48,12 +48,13 @@ fn col(metric: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// The per-run rules on one run; `scope` names it (`#12 k6 shop`). Returns the run's row of
-/// the latest-runs table too.
+/// The per-run rules on one run; `scope` names it (`#12 k6 shop`), `anchor` is where the
+/// page shows its figures. Returns the run's row of the latest-runs table too.
 pub fn run_rules(
     wh: &Warehouse,
     run: i64,
     scope: &str,
+    anchor: &str,
 ) -> Result<(Vec<Recommendation>, Vec<Cell>)> {
     let mut out = Vec::new();
     let rows = wh.target_rows(run)?;
@@ -67,11 +68,11 @@ pub fn run_rules(
             Some(http.iter().filter_map(|r| get(r, metrics::REQUESTS)).sum())
         })
         .unwrap_or(0.0);
-    // endpoints, or the total when the run has one endpoint only
+    // endpoints, or the total when the run has one endpoint only (its total is the same)
     let endpoints: Vec<_> = if http.iter().filter(|r| r.target != TOTAL).count() > 1 {
         http.iter().filter(|r| r.target != TOTAL).collect()
     } else {
-        http.iter().collect()
+        total.or(http.first()).into_iter().collect()
     };
     for r in &endpoints {
         if let (Some(n), Some(p50), Some(p99)) = (
@@ -85,7 +86,7 @@ pub fn run_rules(
                 p50_ms: p50,
                 p99_ms: p99,
             };
-            out.extend(recommend::tail_latency(scope, &t, LATEST));
+            out.extend(recommend::tail_latency(scope, &t, anchor));
         }
     }
     let errors: Vec<(String, String, i64)> = wh
@@ -105,7 +106,7 @@ pub fn run_rules(
         scope, &errors, requests, LATEST,
     ));
     let load = load_points(&wh.interval_points(run)?);
-    out.extend(recommend::saturation(scope, &load, LATEST));
+    out.extend(recommend::saturation(scope, &load, anchor));
     let levels = recommend::load_levels(&load);
     let t = total.or(endpoints.first().copied());
     let row = vec![
@@ -145,8 +146,10 @@ pub fn latest_table(rows: Vec<Vec<Cell>>) -> Table {
 }
 
 /// Seconds of a run with its load, throughput and response time. Load: Locust's `users` or
-/// k6's `vus`. Throughput: the tool's `throughput_rps`, else the second's `requests` summed
-/// over endpoints (k6 writes one-second buckets). Response time: the current p50 where the
+/// k6's `vus`. Throughput: the difference of Locust's cumulative total `requests` over the
+/// interval (its `throughput_rps` is a 10-second rolling mean that lags a ramp by seconds),
+/// else `throughput_rps`, else the second's `requests` summed over endpoints (k6 writes
+/// one-second buckets). Response time: the current p50 where the
 /// tool writes one (Locust's window; its `latency_mean_ms` is cumulative since the start),
 /// else the request-weighted mean of the second.
 pub fn load_points(points: &[IntervalPoint]) -> Vec<LoadPoint> {
@@ -157,6 +160,7 @@ pub fn load_points(points: &[IntervalPoint]) -> Vec<LoadPoint> {
         p50: Option<f64>,
         n: f64,
         weighted: f64,
+        cumulative: Option<f64>,
     }
     let mut secs: BTreeMap<i64, Sec> = BTreeMap::new();
     // k6 writes means per endpoint and second; pair each with that endpoint's count
@@ -171,6 +175,7 @@ pub fn load_points(points: &[IntervalPoint]) -> Vec<LoadPoint> {
         let total = p.target == TOTAL;
         match p.metric.as_str() {
             "vus" | "users" if total => s.load = Some(p.value),
+            metrics::REQUESTS if total => s.cumulative = Some(p.value),
             metrics::THROUGHPUT if total => s.rps = Some(p.value),
             metrics::LATENCY_P50 if total => s.p50 = Some(p.value),
             metrics::REQUESTS if !total => s.n += p.value,
@@ -184,10 +189,24 @@ pub fn load_points(points: &[IntervalPoint]) -> Vec<LoadPoint> {
             _ => {}
         }
     }
-    secs.values()
-        .filter_map(|s| {
+    let mut prev: Option<(i64, f64)> = None;
+    secs.iter()
+        .filter_map(|(t, s)| {
+            let counted = match (s.cumulative, prev) {
+                (Some(c), Some((t0, c0))) if *t > t0 && c >= c0 => {
+                    Some((c - c0) / ((*t - t0) as f64 / 1e6))
+                }
+                _ => None,
+            };
+            if let Some(c) = s.cumulative {
+                prev = Some((*t, c));
+            }
             let load = s.load?;
-            let throughput = s.rps.or((s.n > 0.0).then_some(s.n))?;
+            let throughput = if s.cumulative.is_some() {
+                counted?
+            } else {
+                s.rps.or((s.n > 0.0).then_some(s.n))?
+            };
             // a tool with its own rate (Locust) has only cumulative means besides its p50
             let mean = (s.rps.is_none() && s.n > 0.0).then(|| s.weighted / s.n);
             let latency_ms = s.p50.or(mean)?;

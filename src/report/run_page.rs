@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::charts::{distribution, percentiles, timeline};
+use super::recommend_section;
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
 use crate::analysis::buckets_ms;
 use crate::analysis::goals::{self, GoalResult, GoalsFile};
@@ -25,6 +26,7 @@ pub struct RunPage {
     pub charts: Vec<Chart>,
     pub errors: Table,
     pub thresholds: Table,
+    pub recommendations: recommend_section::Section,
 }
 
 /// The goal rows; `judged` adds the run each row judges (a period's rows judge several runs).
@@ -199,6 +201,7 @@ pub fn build(
         .filter(|(k, d)| **d != crate::grid::Datum::Null && *k != "sources")
         .map(|(k, d)| vec![Cell::text(k), Cell::text(d.text())])
         .collect();
+    let (recs, _) = recommend_section::run_rules(wh, run, &format!("run {run}"), "targets")?;
     let mut charts = series_charts(wh, out, run)?;
     charts.extend(cdf_charts(wh, out, run)?);
     let methods = vec![
@@ -231,5 +234,6 @@ pub fn build(
         charts,
         errors: Table::from_grid(&show::errors_grid(&v)),
         thresholds: Table::from_grid(&show::thresholds_grid(&v)),
+        recommendations: recommend_section::section(recs, Table::default()),
     })
 }

@@ -2,7 +2,8 @@
 //! folder, imports them into a fresh warehouse there, and runs the main jobs on them: a
 //! 24-night history (real wrk runs; the last 8 against the same server made 20% slower),
 //! a named baseline, a deploy annotation, a comparison, a CI check against goals, a trend
-//! with its change point, and the monthly report.
+//! with its change point, and the monthly report; the quarterly audit adds December's database
+//! snapshots (a statement that lost its index) and a Locust ramp into a saturated endpoint.
 
 use std::path::{Path, PathBuf};
 
@@ -34,6 +35,13 @@ pub const SAMPLES: &[(&str, &[u8])] = fixtures![
     "ab/users_n2000_c10.txt",
     "pgbench/tpcb_c4_j2_T4_progress.txt",
     "pgbench/tpcb_c2_t150_txlog.log",
+    // December 1st (the quarter's last month): pg_stat_statements before and after an index
+    // was dropped, and a Locust ramp into a saturated endpoint (fixtures/reco)
+    "reco/pgss_before.csv",
+    "reco/pgss_mid.csv",
+    "reco/pgss_after.csv",
+    "reco/locust_saturation_stats.csv",
+    "reco/locust_saturation_stats_history.csv",
 ];
 
 /// The nightly history, in night order: 16 runs against the normal server, then 8 against

@@ -90,6 +90,27 @@ pub const REGISTRY: &[Metric] = &[
     higher(CACHE_HIT_RATIO, "ratio"),
     higher("rate", "ratio"),
     higher("passes", "checks"),
+    higher("db_cache_hit_ratio", "ratio"),
+    lower("db_rollback_ratio", "ratio"),
+    lower("db_deadlocks", "count"),
+    lower("db_temp_bytes", "bytes"),
+    higher("db_transactions_per_s", "tx/s"),
+    lower("db_connections", "connections"),
+    lower("db_connections_busy", "connections"),
+    lower("db_pool_utilisation", "ratio"),
+];
+
+/// Database health of the server a run's snapshot was taken of (the `pg_health_metric`
+/// view; target = the server): the interval ending at the snapshot, and its connections.
+pub const DB_HEALTH_METRICS: [&str; 8] = [
+    "db_cache_hit_ratio",
+    "db_rollback_ratio",
+    "db_deadlocks",
+    "db_temp_bytes",
+    "db_transactions_per_s",
+    "db_connections",
+    "db_connections_busy",
+    "db_pool_utilisation",
 ];
 
 /// The registered metric of this name.

@@ -461,12 +461,37 @@ pub struct Statement {
     pub shared_blks_read: Option<i64>,
 }
 
+/// One row of pg_stat_database: counters since its `stats_reset`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseStat {
+    pub datname: String,
+    pub xact_commit: i64,
+    pub xact_rollback: i64,
+    pub blks_read: i64,
+    pub blks_hit: i64,
+    pub temp_files: i64,
+    pub temp_bytes: i64,
+    pub deadlocks: i64,
+    pub stats_reset: Option<NaiveDateTime>,
+}
+
+/// Client connections of pg_stat_activity in one state, and the server's max_connections.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConnectionCount {
+    pub state: String,
+    pub count: i64,
+    pub max_connections: i64,
+}
+
 #[derive(Debug, Clone)]
 pub struct ParsedSnapshot {
     pub server: String,
     pub taken_at: NaiveDateTime,
     pub stats_reset: Option<NaiveDateTime>,
     pub statements: Vec<Statement>,
+    /// Live snapshots only: pg_stat_database rows (files of pg_stat_statements hold none).
+    pub databases: Vec<DatabaseStat>,
+    pub connections: Vec<ConnectionCount>,
     pub sources: Vec<SourceFile>,
 }
 

@@ -24,7 +24,10 @@ impl Cluster {
             .prefix("perfledger-pg")
             .tempdir_in("/tmp")
             .expect("temp dir");
-        let port = 40000 + (std::process::id() % 20000) as u16;
+        // one port per cluster of this process (the tests run in parallel)
+        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let port = 40000 + ((std::process::id() % 10000) as u16) * 2 + n;
         let status = Command::new("bash")
             .arg(&script)
             .args([
@@ -123,4 +126,166 @@ fn calls_at(w: &Workdir, snap: i64, q: &str) -> serde_json::Value {
     w.scalar(&format!(
         "SELECT calls FROM pg_statement_delta WHERE snapshot_id = {snap} AND query LIKE '{q}%'"
     ))
+}
+
+/// pg_stat_database of the test's own session, forced to be current (PostgreSQL 15 flushes a
+/// backend's counters at most once a second otherwise).
+fn db_counters(client: &mut postgres::Client) -> (i64, i64, i64, i64) {
+    client
+        .batch_execute("SELECT pg_stat_force_next_flush()")
+        .unwrap();
+    client
+        .batch_execute("SELECT pg_stat_clear_snapshot()")
+        .unwrap();
+    let r = client
+        .query_one(
+            "SELECT xact_commit, xact_rollback, blks_hit, blks_read FROM pg_stat_database WHERE datname = 'postgres'",
+            &[],
+        )
+        .unwrap();
+    (r.get(0), r.get(1), r.get(2), r.get(3))
+}
+
+#[test]
+fn database_health_binds_to_the_run() {
+    if std::env::var("PERFLEDGER_SKIP_LIVE_PG").is_ok_and(|v| v == "1") {
+        eprintln!("skipped: PERFLEDGER_SKIP_LIVE_PG=1");
+        return;
+    }
+    let pg = Cluster::start();
+    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
+    client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE h_t (x int)",
+        )
+        .unwrap();
+    let w = Workdir::new();
+    let wrk = common::fixture("wrk/users_t2_c8_d3s.txt")
+        .display()
+        .to_string();
+    w.ok(&["import", "--quiet", &wrk], 0);
+    let before = db_counters(&mut client);
+    snapshot(&w, &pg);
+    // the workload: 40 commits, 3 rollbacks; connections: 2 idle, 1 idle in transaction
+    for i in 0..40 {
+        client
+            .execute("INSERT INTO h_t VALUES ($1)", &[&i])
+            .unwrap();
+    }
+    for _ in 0..3 {
+        client
+            .batch_execute("BEGIN; INSERT INTO h_t VALUES (0); ROLLBACK")
+            .unwrap();
+    }
+    let others: Vec<postgres::Client> = (0..3)
+        .map(|_| postgres::Client::connect(&pg.dsn(), postgres::NoTls).unwrap())
+        .collect();
+    let mut others = others;
+    others[2].batch_execute("BEGIN; SELECT 1").unwrap();
+    let mid = db_counters(&mut client);
+    let max: i64 = client
+        .query_one(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    let out = w.json(&[
+        "snapshot",
+        "postgres",
+        "--dsn",
+        &pg.dsn(),
+        "--server",
+        "live",
+        "--run",
+        "1",
+    ]);
+    assert_eq!(out["status"], "imported", "{out}");
+    let metric = |m: &str| {
+        w.scalar(&format!(
+            "SELECT value FROM metrics WHERE run_id = 1 AND target = 'live' AND metric = '{m}'"
+        ))
+        .as_f64()
+        .unwrap_or(f64::NAN)
+    };
+    // connections at the snapshot, perfledger's own session left out: the test's client and
+    // the two idle ones are idle, one is idle in transaction
+    assert_eq!(
+        w.scalar("SELECT string_agg(state || '=' || count, ',' ORDER BY state) FROM pg_connection WHERE snapshot_id = 2")
+            .as_str()
+            .unwrap(),
+        "idle=3,idle in transaction=1"
+    );
+    assert_eq!(metric("db_connections"), 4.0);
+    assert_eq!(metric("db_connections_busy"), 1.0);
+    assert!((metric("db_pool_utilisation") - 4.0 / max as f64).abs() < 1e-12);
+    // the interval's rollbacks are the workload's 3 exactly (nothing else rolls back); commits
+    // at least its 40 and at most what pg_stat_database says passed between the two
+    // readings around the snapshots (the snapshot sessions and these readings commit too)
+    let rollbacks = w.scalar(
+        "SELECT rollbacks FROM pg_database_delta WHERE snapshot_id = 2 AND datname = 'postgres'",
+    );
+    assert_eq!(rollbacks.as_i64(), Some(3));
+    let commits = w
+        .scalar(
+            "SELECT commits FROM pg_database_delta WHERE snapshot_id = 2 AND datname = 'postgres'",
+        )
+        .as_i64()
+        .unwrap();
+    let after = db_counters(&mut client);
+    assert!(
+        commits >= 40 && commits <= after.0 - before.0,
+        "{commits} {before:?} {after:?}"
+    );
+    assert_eq!(
+        mid.1 - before.1,
+        3,
+        "pg_stat_database itself counted 3 rollbacks"
+    );
+    let hit = metric("db_cache_hit_ratio");
+    assert!(hit > 0.5 && hit <= 1.0, "{hit}");
+    assert!((metric("db_rollback_ratio") - 3.0 / (3.0 + commits as f64)).abs() < 0.05);
+    // a goal on the guide's pool target (< 80%), judged on the run
+    let goals = w.dir.path().join("g.toml");
+    std::fs::write(
+        &goals,
+        "[[goal]]\nname = \"pool\"\ntarget = \"live\"\nmetric = \"db_pool_utilisation\"\nmax = 0.8\n",
+    )
+    .unwrap();
+    let check = w.ok(
+        &[
+            "check",
+            "1",
+            "--goals",
+            goals.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+        0,
+    );
+    let check: serde_json::Value = serde_json::from_str(&check).unwrap();
+    let row = &check["goals"][0];
+    assert_eq!(
+        (row["metric"].as_str(), row["status"].as_str()),
+        (Some("db_pool_utilisation"), Some("pass"))
+    );
+    assert_eq!(
+        row["value"].as_f64(),
+        Some(4.0 / max as f64),
+        "4 connections of max_connections"
+    );
+    // pg_stat_reset() between snapshots: counters go down, the interval restarts from zero
+    client.batch_execute("SELECT pg_stat_reset()").unwrap();
+    drop(others);
+    snapshot(&w, &pg);
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM pg_database_delta WHERE commits < 0 OR rollbacks < 0 OR blks_hit < 0 OR blks_read < 0"),
+        0
+    );
+    assert_eq!(
+        w.scalar(
+            "SELECT reset FROM pg_database_delta WHERE snapshot_id = 3 AND datname = 'postgres'"
+        ),
+        true
+    );
 }

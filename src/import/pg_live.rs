@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use postgres::{Client, NoTls};
 
 use crate::error::{Error, Result};
-use crate::model::{ParsedSnapshot, Statement};
+use crate::model::{ConnectionCount, DatabaseStat, ParsedSnapshot, Statement};
 use crate::time::epoch;
 
 #[expect(clippy::needless_pass_by_value, reason = "the shape map_err wants")]
@@ -100,7 +100,11 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
         .flatten()
         .and_then(|r| r.get::<_, Option<f64>>(0))
         .and_then(epoch);
+    let databases = databases(&mut client)?;
+    let connections = connections(&mut client)?;
     Ok(ParsedSnapshot {
+        databases,
+        connections,
         server: server.unwrap_or_else(|| server_name(dsn)),
         taken_at: epoch(now).ok_or_else(|| Error::Source {
             what: format!("PostgreSQL ({dsn})"),
@@ -110,4 +114,61 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
         statements,
         sources: Vec::new(),
     })
+}
+
+/// pg_stat_database, one row per database (the shared-objects row, datname NULL, left out):
+/// readable by every role, so this never fails on privileges.
+fn databases(client: &mut Client) -> Result<Vec<DatabaseStat>> {
+    let rows = client
+        .query(
+            "SELECT datname::text, xact_commit, xact_rollback, blks_read, blks_hit, temp_files, temp_bytes,
+                    deadlocks, extract(epoch FROM stats_reset)::float8
+             FROM pg_stat_database WHERE datname IS NOT NULL ORDER BY datname",
+            &[],
+        )
+        .map_err(pg_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| DatabaseStat {
+            datname: r.get(0),
+            xact_commit: r.get(1),
+            xact_rollback: r.get(2),
+            blks_read: r.get(3),
+            blks_hit: r.get(4),
+            temp_files: r.get(5),
+            temp_bytes: r.get(6),
+            deadlocks: r.get(7),
+            stats_reset: r.get::<_, Option<f64>>(8).and_then(epoch),
+        })
+        .collect())
+}
+
+/// Client connections by state against max_connections, this session left out (it is the
+/// snapshot, not the load). Without pg_read_all_stats the states of other roles' sessions
+/// read as NULL: they are counted as "unknown (no pg_read_all_stats)".
+fn connections(client: &mut Client) -> Result<Vec<ConnectionCount>> {
+    let max: i64 = client
+        .query_one(
+            "SELECT setting::bigint FROM pg_settings WHERE name = 'max_connections'",
+            &[],
+        )
+        .map_err(pg_err)?
+        .get(0);
+    let rows = client
+        .query(
+            "SELECT coalesce(state, 'unknown (no pg_read_all_stats)'), count(*)
+             FROM pg_stat_activity
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+             GROUP BY 1 ORDER BY 1",
+            &[],
+        )
+        .map_err(pg_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| ConnectionCount {
+            state: r.get(0),
+            count: r.get(1),
+            max_connections: max,
+        })
+        .collect())
 }

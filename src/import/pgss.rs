@@ -30,6 +30,8 @@ fn snapshot(unit: &Unit, opts: &ImportOptions, statements: Vec<Statement>) -> Re
         taken_at,
         stats_reset: None,
         statements,
+        databases: Vec::new(),
+        connections: Vec::new(),
         sources: sources(unit, "pg_stat_statements")?,
     }))
 }

@@ -379,6 +379,31 @@ fn ingest_snapshot_tx(
         )
         .map_err(db_err)?;
     {
+        let mut app = tx.appender("pg_database_stat").map_err(db_err)?;
+        for d in &snap.databases {
+            app.append_row(params![
+                id,
+                d.datname,
+                d.xact_commit,
+                d.xact_rollback,
+                d.blks_read,
+                d.blks_hit,
+                d.temp_files,
+                d.temp_bytes,
+                d.deadlocks,
+                d.stats_reset.map(ts)
+            ])
+            .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)?;
+        let mut app = tx.appender("pg_connection").map_err(db_err)?;
+        for c in &snap.connections {
+            app.append_row(params![id, c.state, c.count, c.max_connections])
+                .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)?;
+    }
+    {
         let mut app = tx.appender("pg_statement").map_err(db_err)?;
         for s in &snap.statements {
             app.append_row(params![

@@ -16,6 +16,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../schema/004_rekey_legacy.sql")),
     (5, include_str!("../../schema/005_lake.sql")),
     (6, include_str!("../../schema/006_series.sql")),
+    (7, include_str!("../../schema/007_db_health.sql")),
 ];
 
 pub fn latest_version() -> i64 {

@@ -8,7 +8,7 @@ use hdrhistogram::Histogram;
 
 use super::{id_list, lit, sql_err, RunFilter, Warehouse};
 use crate::error::{Error, Result};
-use crate::metrics::{STATEMENT_METRICS, TARGET_METRICS};
+use crate::metrics::{DB_HEALTH_METRICS, STATEMENT_METRICS, TARGET_METRICS};
 
 /// (target, metric) -> run id -> value.
 pub type Values = BTreeMap<(String, String), BTreeMap<i64, f64>>;
@@ -77,6 +77,11 @@ fn metric_source(metric: &str) -> String {
               UNION ALL SELECT run_id, query AS target, {m} AS metric, CAST({metric} AS DOUBLE) AS value
               FROM pg_statement_delta WHERE run_id IS NOT NULL AND {metric} IS NOT NULL)"
         )
+    } else if DB_HEALTH_METRICS.contains(&metric) {
+        format!(
+            "(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m}
+              UNION ALL SELECT run_id, target, metric, value FROM pg_health_metric WHERE metric = {m})"
+        )
     } else {
         format!("(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m})")
     }
@@ -120,6 +125,17 @@ impl Warehouse {
                     );
                 }
             }
+        }
+        let health: Vec<String> = metrics
+            .iter()
+            .filter(|m| DB_HEALTH_METRICS.contains(m))
+            .map(|m| lit(m))
+            .collect();
+        if !health.is_empty() {
+            sql += &format!(
+                " UNION ALL SELECT run_id, target, metric, value FROM pg_health_metric WHERE run_id IN ({ids}) AND metric IN ({})",
+                health.join(",")
+            );
         }
         let mut st = self.conn.prepare(&sql).map_err(sql_err)?;
         let rows = st

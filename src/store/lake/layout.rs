@@ -100,22 +100,44 @@ pub const SNAPSHOT: Table = Table {
     cols: &["server", "taken_at", "stats_reset", "source", "run_key"],
 };
 
-pub const SNAPSHOT_PARTS: &[Table] = &[Table {
-    name: "pg_statement",
-    key: "snapshot_key",
-    cols: &[
-        "queryid",
-        "userid",
-        "dbid",
-        "toplevel",
-        "query",
-        "calls",
-        "total_exec_time_ms",
-        "rows",
-        "shared_blks_hit",
-        "shared_blks_read",
-    ],
-}];
+pub const SNAPSHOT_PARTS: &[Table] = &[
+    Table {
+        name: "pg_statement",
+        key: "snapshot_key",
+        cols: &[
+            "queryid",
+            "userid",
+            "dbid",
+            "toplevel",
+            "query",
+            "calls",
+            "total_exec_time_ms",
+            "rows",
+            "shared_blks_hit",
+            "shared_blks_read",
+        ],
+    },
+    Table {
+        name: "pg_database_stat",
+        key: "snapshot_key",
+        cols: &[
+            "datname",
+            "xact_commit",
+            "xact_rollback",
+            "blks_read",
+            "blks_hit",
+            "temp_files",
+            "temp_bytes",
+            "deadlocks",
+            "stats_reset",
+        ],
+    },
+    Table {
+        name: "pg_connection",
+        key: "snapshot_key",
+        cols: &["state", "count", "max_connections"],
+    },
+];
 
 impl Table {
     /// The data columns qualified by a table alias: `t.target, t.metric, ...`.

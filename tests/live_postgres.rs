@@ -18,6 +18,15 @@ struct Cluster {
 }
 
 impl Cluster {
+    /// A cluster, or None (said on stderr) when PERFLEDGER_SKIP_LIVE_PG=1.
+    fn unless_skipped() -> Option<Cluster> {
+        if std::env::var("PERFLEDGER_SKIP_LIVE_PG").is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED: PERFLEDGER_SKIP_LIVE_PG=1 (no live PostgreSQL test ran)");
+            return None;
+        }
+        Some(Cluster::start())
+    }
+
     fn start() -> Cluster {
         let script = common::fixture("capture/pg_cluster.sh");
         let dir = tempfile::Builder::new()
@@ -63,11 +72,9 @@ impl Drop for Cluster {
 
 #[test]
 fn two_live_snapshots_give_the_workload_interval() {
-    if std::env::var("PERFLEDGER_SKIP_LIVE_PG").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: PERFLEDGER_SKIP_LIVE_PG=1");
+    let Some(pg) = Cluster::unless_skipped() else {
         return;
-    }
-    let pg = Cluster::start();
+    };
     let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
     client.batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE live_t (x int); SELECT pg_stat_statements_reset();").unwrap();
     let w = Workdir::new();
@@ -148,11 +155,9 @@ fn db_counters(client: &mut postgres::Client) -> (i64, i64, i64, i64) {
 
 #[test]
 fn database_health_binds_to_the_run() {
-    if std::env::var("PERFLEDGER_SKIP_LIVE_PG").is_ok_and(|v| v == "1") {
-        eprintln!("skipped: PERFLEDGER_SKIP_LIVE_PG=1");
+    let Some(pg) = Cluster::unless_skipped() else {
         return;
-    }
-    let pg = Cluster::start();
+    };
     let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
     client
         .batch_execute(

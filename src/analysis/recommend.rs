@@ -82,13 +82,9 @@ fn score(rule: Rule, excess: f64) -> f64 {
     rule.weight() + (excess.max(0.0) / (1.0 + excess.max(0.0)))
 }
 
-/// Four significant digits: evidence is read, not recomputed (the tables hold every digit).
+/// Evidence is read, not recomputed (the tables hold every digit): four significant digits.
 fn num(v: f64) -> String {
-    if v == 0.0 || !v.is_finite() {
-        return fmt_float(v);
-    }
-    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
-    fmt_float((v * scale).round() / scale)
+    fmt_float(crate::grid::round_sig(v, 4))
 }
 
 fn pct(v: f64) -> String {
@@ -213,25 +209,11 @@ pub fn load_levels(points: &[LoadPoint]) -> Vec<(f64, f64, f64)> {
     for level in pts.chunk_by(|a, b| a.load == b.load) {
         let x: Vec<f64> = level.iter().map(|p| p.throughput).collect();
         let r: Vec<f64> = level.iter().map(|p| p.latency_ms).collect();
-        if let (Some(x), Some(r)) = (median(&x), median(&r)) {
+        if let (Some(x), Some(r)) = (crate::stats::median(&x), crate::stats::median(&r)) {
             out.push((level[0].load, x, r));
         }
     }
     out
-}
-
-fn median(v: &[f64]) -> Option<f64> {
-    let mut v = v.to_vec();
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 {
-        v[n / 2]
-    } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
-    })
 }
 
 pub fn saturation(scope: &str, points: &[LoadPoint], anchor: &str) -> Option<Recommendation> {

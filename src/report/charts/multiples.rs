@@ -47,7 +47,7 @@ fn panel(p: &Panel, area: &DrawingArea<BitMapBackend, plotters::coord::Shift>) -
     let last = p
         .values
         .last()
-        .map_or(String::new(), |v| fmt_float(round_sig(*v)));
+        .map_or(String::new(), |v| fmt_float(crate::grid::round_sig(*v, 4)));
     let mut chart = ChartBuilder::on(area)
         .margin(6)
         .caption(
@@ -90,13 +90,4 @@ fn short(title: &str) -> String {
         s.push('…');
         s
     }
-}
-
-/// Four significant digits: a panel title has no room for more.
-fn round_sig(v: f64) -> f64 {
-    if v == 0.0 || !v.is_finite() {
-        return v;
-    }
-    let scale = 10f64.powi(3 - v.abs().log10().floor() as i32);
-    (v * scale).round() / scale
 }

@@ -279,6 +279,38 @@ fn database_health_binds_to_the_run() {
         Some(4.0 / max as f64),
         "4 connections of max_connections"
     );
+    // the guide's pool target (< 80%): a run whose snapshot saw 82 of 100 connections gets
+    // the pool recommendation in its report; run 1 (4 of 100) does not
+    let report = |run: &str| {
+        let out = w.dir.path().join(format!("report-{run}"));
+        w.ok(&["report", "run", run, "--out", out.to_str().unwrap()], 0);
+        std::fs::read_to_string(out.join("index.html")).unwrap()
+    };
+    assert!(!report("1").contains("rec-pool_saturation"));
+    let ab = common::fixture("ab/users_n2000_c10.txt")
+        .display()
+        .to_string();
+    w.ok(&["import", "--quiet", &ab], 0);
+    let crowd: Vec<postgres::Client> = (0..(max as usize * 82 / 100 - 4))
+        .map(|_| postgres::Client::connect(&pg.dsn(), postgres::NoTls).unwrap())
+        .collect();
+    w.json(&[
+        "snapshot",
+        "postgres",
+        "--dsn",
+        &pg.dsn(),
+        "--server",
+        "live",
+        "--run",
+        "2",
+    ]);
+    let html = report("2");
+    assert!(html.contains("rec-pool_saturation"), "{html}");
+    assert!(
+        html.contains("connections at 82.0% of max_connections"),
+        "{html}"
+    );
+    drop(crowd);
     // pg_stat_reset() between snapshots: counters go down, the interval restarts from zero
     client.batch_execute("SELECT pg_stat_reset()").unwrap();
     drop(others);
@@ -289,7 +321,7 @@ fn database_health_binds_to_the_run() {
     );
     assert_eq!(
         w.scalar(
-            "SELECT reset FROM pg_database_delta WHERE snapshot_id = 3 AND datname = 'postgres'"
+            "SELECT reset FROM pg_database_delta WHERE snapshot_id = 4 AND datname = 'postgres'"
         ),
         true
     );

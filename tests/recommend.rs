@@ -84,9 +84,57 @@ fn import(w: &Workdir, files: &[String]) {
     w.ok(&args, 0);
 }
 
+/// Imports `dir/prefix*ext` one file at a time, each at the start time `dir/ORDER.txt` gives
+/// for it: wrk's JSON report carries no time, and a fresh clone gives every file the same
+/// modification time.
 fn import_glob(w: &Workdir, dir: &str, prefix: &str, ext: &str) {
-    import(w, &files(dir, prefix, ext));
+    let order = std::fs::read_to_string(fixture(&format!("{dir}/ORDER.txt"))).unwrap();
+    for f in files(dir, prefix, ext) {
+        let name = std::path::Path::new(&f)
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .to_string();
+        let at = order
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .find(|l| {
+                l.split_whitespace()
+                    .last()
+                    .is_some_and(|fs| fs.split(',').any(|x| x == name))
+            })
+            .and_then(|l| l.split_whitespace().find(|x| x.starts_with("2026-")))
+            .unwrap_or_else(|| panic!("{name} in {dir}/ORDER.txt"))
+            .to_string();
+        w.ok(&["import", "--quiet", "--at", &at, &f], 0);
+    }
 }
+
+/// Imports pg_stat_statements snapshot files, each at its time (the CSVs carry none).
+fn import_snapshots(w: &Workdir, snaps: &[(&str, &str)]) {
+    for (f, at) in snaps {
+        let path = fixture(f).display().to_string();
+        w.ok(&["import", "--quiet", "--at", at, &path], 0);
+    }
+}
+
+/// fixtures/pgss, at the times tests/cli.rs gives them (taken 10 s apart).
+const PGSS: [(&str, &str); 3] = [
+    ("pgss/snapshot1_after_tpcb.csv", "2026-11-27T06:39:10Z"),
+    (
+        "pgss/snapshot2_after_select_only.csv",
+        "2026-11-27T06:39:20Z",
+    ),
+    ("pgss/snapshot3_after_reset.csv", "2026-11-27T06:39:30Z"),
+];
+
+/// fixtures/reco pgss_*: taken right before the first pgbench run, between the two and after
+/// the second (the runs' start times in reco/CAPTURE_LOG.txt, each 10 s long).
+const RECO_PGSS: [(&str, &str); 3] = [
+    ("reco/pgss_before.csv", "2026-12-01T22:50:21Z"),
+    ("reco/pgss_mid.csv", "2026-12-01T22:50:31Z"),
+    ("reco/pgss_after.csv", "2026-12-01T22:50:42Z"),
+];
 
 /// The k6 A/A runs, summary and points of each run together.
 fn k6_base(w: &Workdir) {
@@ -242,8 +290,8 @@ fn the_overview_has_a_panel_for_every_endpoint_and_statement() {
     let w = Workdir::new();
     k6_base(&w);
     import_glob(&w, "aa", "wrk_base_", ".json");
-    // pg_stat_statements snapshots of the same month (fixtures/pgss, CSV and JSON of each)
-    import_glob(&w, "pgss", "snapshot", ".csv");
+    // pg_stat_statements snapshots of the same month (fixtures/reco)
+    import_snapshots(&w, &RECO_PGSS);
     let expected = w.scalar(
         "SELECT count(*) FROM (SELECT r.tool, m.target FROM measurement m JOIN run r ON r.id = m.run_id
          WHERE m.metric = 'latency_p95_ms' GROUP BY ALL HAVING count(*) >= 3)
@@ -340,11 +388,7 @@ fn a_statement_holding_most_database_time_that_got_slower() {
     // pgbench again (61.55 tps). Between the last two snapshots the lookup ran 616 times at
     // 30.49 ms (pg_stat_statements' cumulative mean says 0.3192 ms: the delta is what counts).
     let w = Workdir::new();
-    let files: Vec<String> = ["pgss_before.csv", "pgss_mid.csv", "pgss_after.csv"]
-        .iter()
-        .map(|f| fixture(&format!("reco/{f}")).display().to_string())
-        .collect();
-    import(&w, &files);
+    import_snapshots(&w, &RECO_PGSS);
     let html = monthly(&w, "2026-12", &[]);
     let text = section_text(&html);
     assert_eq!(rules(&html), ["db_hotspot"], "{text}");
@@ -360,8 +404,8 @@ fn a_statement_holding_most_database_time_that_got_slower() {
     // fixtures/pgss (TPC-B, select-only, reset then TPC-B): no statement both dominates and
     // slows down
     let w = Workdir::new();
-    import_glob(&w, "pgss", "snapshot", ".csv");
-    let html = monthly(&w, "2026-12", &[]);
+    import_snapshots(&w, &PGSS);
+    let html = monthly(&w, "2026-11", &[]);
     assert!(
         !rules(&html).contains(&"db_hotspot".to_string()),
         "{}",

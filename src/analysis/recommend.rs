@@ -17,6 +17,8 @@
 //! - **Error concentration**: the run's error rate is above the guide's alert threshold
 //!   ([`ERROR_ALERT`]) and one endpoint and kind of error hold at least [`ERROR_SHARE`] of the
 //!   errors.
+//! - **Pool saturation**: at the run's database snapshot, client connections held at least
+//!   [`POOL_ALERT`] of `max_connections` (the guide's connection-pool target: < 80%).
 //! - **Tail latency**: p99 at least [`TAIL_RATIO`] times p50 on an endpoint with at least
 //!   [`TAIL_MIN_REQUESTS`] requests (so p99 rests on at least 10 requests beyond it).
 //!   On this project's A/A captures the ratio is at most 3.3 (wrk) and 2.9 (k6).
@@ -31,6 +33,7 @@ pub const SATURATION_GAIN: f64 = 0.1;
 pub const SATURATION_SLOWDOWN: f64 = 0.5;
 pub const ERROR_ALERT: f64 = 0.01;
 pub const ERROR_SHARE: f64 = 0.8;
+pub const POOL_ALERT: f64 = 0.8;
 pub const TAIL_RATIO: f64 = 5.0;
 pub const TAIL_MIN_REQUESTS: f64 = 1000.0;
 
@@ -42,6 +45,7 @@ pub enum Rule {
     DbHotspot,
     Saturation,
     ErrorConcentration,
+    PoolSaturation,
     TailLatency,
 }
 
@@ -53,7 +57,7 @@ impl Rule {
             Rule::GoalProjection => 6.0,
             Rule::DeployRegression => 5.0,
             Rule::ErrorConcentration => 4.0,
-            Rule::Saturation | Rule::DbHotspot => 3.0,
+            Rule::Saturation | Rule::DbHotspot | Rule::PoolSaturation => 3.0,
             Rule::TailLatency => 2.0,
         }
     }
@@ -296,6 +300,34 @@ pub fn error_concentration(
     })
 }
 
+/// Connections of one server at a run's snapshot.
+pub struct Pool<'a> {
+    pub server: &'a str,
+    pub utilisation: f64,
+    pub connections: f64,
+    pub busy: Option<f64>,
+}
+
+pub fn pool_saturation(scope: &str, p: &Pool, anchor: &str) -> Option<Recommendation> {
+    if !p.utilisation.is_finite() || p.utilisation < POOL_ALERT {
+        return None;
+    }
+    Some(Recommendation {
+        rule: Rule::PoolSaturation,
+        title: format!("{scope} · {}: connections at {} of max_connections", p.server, pct(p.utilisation)),
+        evidence: format!(
+            "{} client connections at the run's snapshot ({} busy), {} of max_connections (goal < {})",
+            num(p.connections),
+            p.busy.map_or("?".into(), num),
+            pct(p.utilisation),
+            pct(POOL_ALERT)
+        ),
+        action: "A pool (PgBouncer or the application's) in front of the server, or fewer idle sessions: new connections will soon be refused.".into(),
+        anchor: anchor.to_string(),
+        score: score(Rule::PoolSaturation, p.utilisation / POOL_ALERT - 1.0),
+    })
+}
+
 /// p50 and p99 of one endpoint of a run.
 pub struct Tail<'a> {
     pub target: &'a str,
@@ -385,6 +417,19 @@ mod tests {
         );
         // under the alert rate
         assert!(error_concentration("k6", &[e("a", "500", 5)], 600.0, "x").is_none());
+    }
+
+    #[test]
+    fn pool_rule_fires_from_the_guide_threshold_on() {
+        let p = |u| Pool {
+            server: "db",
+            utilisation: u,
+            connections: 80.0,
+            busy: Some(3.0),
+        };
+        assert!(pool_saturation("run 1", &p(0.8), "x").is_some());
+        assert!(pool_saturation("run 1", &p(0.79), "x").is_none());
+        assert!(pool_saturation("run 1", &p(f64::NAN), "x").is_none());
     }
 
     #[test]

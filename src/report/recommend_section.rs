@@ -105,6 +105,34 @@ pub fn run_rules(
     out.extend(recommend::error_concentration(
         scope, &errors, requests, LATEST,
     ));
+    let health = wh.values(
+        &[run],
+        &[
+            "db_pool_utilisation",
+            "db_connections",
+            "db_connections_busy",
+        ],
+    )?;
+    let at = |server: &str, m: &str| {
+        health
+            .get(&(server.to_string(), m.to_string()))
+            .and_then(|v| v.get(&run))
+            .copied()
+    };
+    for (server, metric) in health.keys() {
+        if metric != "db_pool_utilisation" {
+            continue;
+        }
+        if let (Some(u), Some(n)) = (at(server, metric), at(server, "db_connections")) {
+            let p = recommend::Pool {
+                server,
+                utilisation: u,
+                connections: n,
+                busy: at(server, "db_connections_busy"),
+            };
+            out.extend(recommend::pool_saturation(scope, &p, anchor));
+        }
+    }
     let load = load_points(&wh.interval_points(run)?);
     out.extend(recommend::saturation(scope, &load, anchor));
     let levels = recommend::load_levels(&load);

@@ -56,7 +56,7 @@ SELECT server, snapshot_id, prev_id AS prev_snapshot_id, prev_taken_at AS interv
        commits, rollbacks, blks_read, blks_hit, temp_files, temp_bytes, deadlocks
 FROM d;
 
--- The health figures of a run: the interval ending at the run's snapshot (database-wide
+-- The health figures of a run: the intervals ending at the run's snapshots (database-wide
 -- sums over the server's databases, target = the server) and the connections at that moment.
 CREATE VIEW pg_health_metric AS
 SELECT run_id, server AS target, m.metric, m.value, m.unit
@@ -65,7 +65,7 @@ FROM (
            sum(blks_hit)::DOUBLE / nullif(sum(blks_hit) + sum(blks_read), 0) AS hit,
            sum(rollbacks)::DOUBLE / nullif(sum(commits) + sum(rollbacks), 0) AS rb,
            sum(deadlocks)::DOUBLE AS dl, sum(temp_bytes)::DOUBLE AS tb,
-           sum(commits + rollbacks)::DOUBLE / nullif(epoch(max(interval_end)) - epoch(max(interval_start)), 0) AS tps
+           sum(commits + rollbacks)::DOUBLE / nullif(epoch(max(interval_end)) - epoch(min(interval_start)), 0) AS tps
     FROM pg_database_delta WHERE run_id IS NOT NULL GROUP BY run_id, server
 ) h,
 LATERAL (VALUES ('db_cache_hit_ratio', hit, 'ratio'),

@@ -134,8 +134,6 @@ impl Serialize for Grid {
     }
 }
 
-/// A number as people read it: integers without a fraction, large values with 2 decimals,
-/// small ones with up to 6 significant decimals.
 /// `v` rounded to `digits` significant digits (for figures read in a sentence or a title).
 pub fn round_sig(v: f64, digits: i32) -> f64 {
     if v == 0.0 || !v.is_finite() {
@@ -145,6 +143,8 @@ pub fn round_sig(v: f64, digits: i32) -> f64 {
     (v * scale).round() / scale
 }
 
+/// A number as people read it: integers without a fraction, large values with 2 decimals,
+/// small ones with up to 6 significant decimals.
 pub fn fmt_float(x: f64) -> String {
     if x == x.trunc() && x.abs() < 1e15 {
         format!("{x:.0}")

@@ -31,6 +31,16 @@ pub enum Direction {
     HigherIsBetter,
 }
 
+impl Direction {
+    /// Whether a relative change (after / before - 1) is for the worse.
+    pub fn is_worse(self, relative_change: f64) -> bool {
+        match self {
+            Direction::LowerIsBetter => relative_change > 0.0,
+            Direction::HigherIsBetter => relative_change < 0.0,
+        }
+    }
+}
+
 /// One registered metric.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Metric {

@@ -80,16 +80,8 @@ fn two_live_snapshots_give_the_workload_interval() {
     let w = Workdir::new();
     let first = snapshot(&w, &pg);
     assert_eq!(first["status"], "imported");
-    for i in 0..50 {
-        client
-            .execute("INSERT INTO live_t (x) VALUES ($1)", &[&i])
-            .unwrap();
-    }
-    for _ in 0..7 {
-        client
-            .query("SELECT count(*) FROM live_t WHERE x > $1", &[&10])
-            .unwrap();
-    }
+    repeat(&mut client, 50, "INSERT INTO live_t (x) VALUES (1)");
+    repeat(&mut client, 7, "SELECT count(*) FROM live_t WHERE x > 10");
     let second = snapshot(&w, &pg);
     assert_eq!(second["status"], "imported");
     let calls = |q: &str| calls_at(&w, 2, q);
@@ -116,6 +108,13 @@ fn two_live_snapshots_give_the_workload_interval() {
         w.scalar("SELECT count(*) FROM pg_statement_delta WHERE calls < 0"),
         0
     );
+}
+
+/// Runs `sql` `n` times, each its own transaction (autocommit).
+fn repeat(client: &mut postgres::Client, n: usize, sql: &str) {
+    for _ in 0..n {
+        client.batch_execute(sql).unwrap();
+    }
 }
 
 fn snapshot(w: &Workdir, pg: &Cluster) -> serde_json::Value {
@@ -172,20 +171,15 @@ fn database_health_binds_to_the_run() {
     let before = db_counters(&mut client);
     snapshot(&w, &pg);
     // the workload: 40 commits, 3 rollbacks; connections: 2 idle, 1 idle in transaction
-    for i in 0..40 {
-        client
-            .execute("INSERT INTO h_t VALUES ($1)", &[&i])
-            .unwrap();
-    }
-    for _ in 0..3 {
-        client
-            .batch_execute("BEGIN; INSERT INTO h_t VALUES (0); ROLLBACK")
-            .unwrap();
-    }
-    let others: Vec<postgres::Client> = (0..3)
+    repeat(&mut client, 40, "INSERT INTO h_t VALUES (1)");
+    repeat(
+        &mut client,
+        3,
+        "BEGIN; INSERT INTO h_t VALUES (0); ROLLBACK",
+    );
+    let mut others: Vec<postgres::Client> = (0..3)
         .map(|_| postgres::Client::connect(&pg.dsn(), postgres::NoTls).unwrap())
         .collect();
-    let mut others = others;
     others[2].batch_execute("BEGIN; SELECT 1").unwrap();
     let mid = db_counters(&mut client);
     let max: i64 = client

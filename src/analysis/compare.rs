@@ -623,10 +623,7 @@ fn verdict(r: &Row, s: &Settings) -> Verdict {
     let Some(rel) = r.relative_change else {
         return Verdict::InsufficientData;
     };
-    let worse = match r.direction {
-        Direction::LowerIsBetter => rel > 0.0,
-        Direction::HigherIsBetter => rel < 0.0,
-    };
+    let worse = r.direction.is_worse(rel);
     // Practical: the whole 95% interval lies beyond the minimum effect (the bound nearest zero,
     // not the point estimate), so within-run noise cannot make a small change look large; and
     // the change in the metric's own unit is at least its absolute floor.

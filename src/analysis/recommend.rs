@@ -193,19 +193,17 @@ pub struct LoadPoint {
     pub latency_ms: f64,
 }
 
-/// Per load level: (users, median throughput, median latency), lowest load first.
-pub fn load_levels(points: &[LoadPoint]) -> Vec<(f64, f64, f64)> {
+/// One point per load level, lowest load first: the level's users with the medians of its
+/// seconds' throughput and latency.
+pub fn load_levels(points: &[LoadPoint]) -> Vec<LoadPoint> {
     let mut pts: Vec<LoadPoint> = points
         .iter()
         .copied()
+        // a second with no finished request yet (a tool's first window) says nothing
         .filter(|p| {
-            // a second with no finished request yet (a tool's first window) says nothing
-            p.load > 0.0
-                && p.throughput > 0.0
-                && p.latency_ms > 0.0
-                && [p.load, p.throughput, p.latency_ms]
-                    .iter()
-                    .all(|v| v.is_finite())
+            [p.load, p.throughput, p.latency_ms]
+                .iter()
+                .all(|v| v.is_finite() && *v > 0.0)
         })
         .collect();
     pts.sort_by(|a, b| a.load.total_cmp(&b.load));
@@ -213,21 +211,26 @@ pub fn load_levels(points: &[LoadPoint]) -> Vec<(f64, f64, f64)> {
     for level in pts.chunk_by(|a, b| a.load == b.load) {
         let x: Vec<f64> = level.iter().map(|p| p.throughput).collect();
         let r: Vec<f64> = level.iter().map(|p| p.latency_ms).collect();
-        if let (Some(x), Some(r)) = (crate::stats::median(&x), crate::stats::median(&r)) {
-            out.push((level[0].load, x, r));
+        if let (Some(throughput), Some(latency_ms)) =
+            (crate::stats::median(&x), crate::stats::median(&r))
+        {
+            out.push(LoadPoint {
+                load: level[0].load,
+                throughput,
+                latency_ms,
+            });
         }
     }
     out
 }
 
-pub fn saturation(scope: &str, points: &[LoadPoint], anchor: &str) -> Option<Recommendation> {
-    let levels = load_levels(points);
-    let &(hi_load, hi_x, hi_r) = levels.last()?;
+/// The rule over a run's [`load_levels`] (all positive and finite).
+pub fn saturation(scope: &str, levels: &[LoadPoint], anchor: &str) -> Option<Recommendation> {
+    let hi = levels.last()?;
     // the highest level with at most half the users of the highest
-    let &(lo_load, lo_x, lo_r) = levels.iter().rev().find(|l| l.0 * 2.0 <= hi_load)?;
-    if lo_x <= 0.0 || lo_r <= 0.0 {
-        return None;
-    }
+    let lo = levels.iter().rev().find(|l| l.load * 2.0 <= hi.load)?;
+    let (lo_load, lo_x, lo_r) = (lo.load, lo.throughput, lo.latency_ms);
+    let (hi_load, hi_x, hi_r) = (hi.load, hi.throughput, hi.latency_ms);
     let gain = hi_x / lo_x - 1.0;
     let slowdown = hi_r / lo_r - 1.0;
     if gain >= SATURATION_GAIN || slowdown < SATURATION_SLOWDOWN {
@@ -378,7 +381,7 @@ mod tests {
             lp(4.0, 198.0, 20.0),
             lp(8.0, 200.0, 40.0),
         ];
-        let r = saturation("k6", &sat, "x").expect("fires");
+        let r = saturation("k6", &load_levels(&sat), "x").expect("fires");
         assert!(
             r.evidence.starts_with("4 users: 198 req/s"),
             "{}",
@@ -386,9 +389,14 @@ mod tests {
         );
         // throughput following the users: no saturation
         let ok = [lp(2.0, 10.0, 5.0), lp(4.0, 20.0, 5.0), lp(8.0, 40.0, 5.1)];
-        assert!(saturation("k6", &ok, "x").is_none());
+        assert!(saturation("k6", &load_levels(&ok), "x").is_none());
         // less than twice the users between levels: nothing to compare
-        assert!(saturation("k6", &[lp(4.0, 200.0, 10.0), lp(6.0, 200.0, 30.0)], "x").is_none());
+        assert!(saturation(
+            "k6",
+            &load_levels(&[lp(4.0, 200.0, 10.0), lp(6.0, 200.0, 30.0)]),
+            "x"
+        )
+        .is_none());
         // NaN and zero-load seconds are left out
         assert_eq!(
             load_levels(&[lp(0.0, 1.0, 1.0), lp(1.0, f64::NAN, 1.0)]),

@@ -122,9 +122,7 @@ fn annotations(wh: &Warehouse, points: &[Point]) -> Result<Vec<AnnotationRow>> {
 /// Whether a series of values (in run order) holds a change point for the worse in the
 /// metric's direction: what the overview panels mark red.
 pub fn has_regression(values: &[f64], metric: &str, params: &changepoint::Params) -> bool {
-    let worse = |c: &changepoint::ChangePoint| match crate::metrics::direction(metric) {
-        crate::metrics::Direction::LowerIsBetter => c.relative_change > 0.0,
-        crate::metrics::Direction::HigherIsBetter => c.relative_change < 0.0,
-    };
-    changepoint::detect(values, params).is_some_and(|cps| cps.iter().any(worse))
+    let direction = crate::metrics::direction(metric);
+    changepoint::detect(values, params)
+        .is_some_and(|cps| cps.iter().any(|c| direction.is_worse(c.relative_change)))
 }

@@ -81,6 +81,10 @@ const SNAPSHOT_TIMES: [&str; 3] = [
     "2026-12-01T22:50:31Z",
     "2026-12-01T22:50:42Z",
 ];
+const _: () = assert!(
+    SNAPSHOTS.len() == SNAPSHOT_TIMES.len(),
+    "a time per snapshot"
+);
 
 const GOALS: &str = include_str!("../../fixtures/demo_goals.toml");
 const FIRST_NIGHT: &str = "2026-10-26T02:00:00Z";

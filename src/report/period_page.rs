@@ -15,7 +15,7 @@ use crate::analysis::goals::{self, GoalsFile, Status};
 use crate::analysis::{recommend, trend};
 use crate::error::{Error, Result};
 use crate::grid::{fmt_float, Datum, Grid};
-use crate::metrics::{self, direction, Direction, TOTAL};
+use crate::metrics::{self, direction, TOTAL};
 use crate::stats::changepoint::Params;
 use crate::store::statements::StatementPeriod;
 use crate::store::{RunFilter, Warehouse};
@@ -185,10 +185,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
             );
             let anchor = format!("series-{}", series.len() + 1);
             for c in &t.change_points {
-                let worse = match direction(metric) {
-                    Direction::LowerIsBetter => c.relative_change > 0.0,
-                    Direction::HigherIsBetter => c.relative_change < 0.0,
-                };
+                let worse = direction(metric).is_worse(c.relative_change);
                 if worse {
                     regressions += 1;
                     let notes = annotations_before(&t, c.index);
@@ -253,7 +250,8 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         };
         let (r, row) = recommend_section::run_rules(
             wh,
-            *run,
+            &wh.run_view(*run)?,
+            &wh.interval_points(*run)?,
             &judged_run(*run, &groups, &started),
             recommend_section::LATEST,
         )?;
@@ -486,43 +484,8 @@ fn overview(
     to: NaiveDateTime,
     params: &Params,
 ) -> Result<Vec<Chart>> {
-    let mut endpoints = Vec::new();
-    for (g, runs) in groups {
-        let series = wh.metric_by_target(runs, metrics::LATENCY_P95)?;
-        let total = series
-            .iter()
-            .find(|(t, _)| t == TOTAL)
-            .map(|(_, p)| p.clone());
-        for (target, pts) in series {
-            // one endpoint is its own total (wrk on one URL): one panel for both
-            if pts.len() < OVERVIEW_MIN_RUNS || (target != TOTAL && total.as_ref() == Some(&pts)) {
-                continue;
-            }
-            let values: Vec<f64> = pts.iter().map(|p| p.1).collect();
-            endpoints.push(multiples::Panel {
-                title: match &g.scenario {
-                    Some(s) => format!("{} {s} · {target}", g.tool),
-                    None => format!("{} · {target}", g.tool),
-                },
-                regressed: trend::has_regression(&values, metrics::LATENCY_P95, params),
-                values,
-            });
-        }
-    }
-    let statements: Vec<multiples::Panel> = wh
-        .statement_lines(from, to, OVERVIEW_STATEMENTS)?
-        .into_iter()
-        .filter(|l| l.points.len() >= 2)
-        .map(|l| {
-            let values: Vec<f64> = l.points.iter().map(|p| p.1).collect();
-            multiples::Panel {
-                title: format!("{} · {}", l.server, l.statement),
-                regressed: trend::has_regression(&values, metrics::MEAN_EXEC_TIME, params),
-                values,
-            }
-        })
-        .collect();
-    // (name, alt, caption, panels) per image, drawn on every core: PNG encoding dominates
+    let endpoints = endpoint_panels(wh, groups, params)?;
+    let statements = statement_panels(wh, from, to, params)?;
     let mut images = Vec::new();
     for (what, unit, panels) in [
         ("endpoints", "p95 latency per run (ms)", &endpoints),
@@ -538,14 +501,79 @@ fn overview(
                 i * multiples::PER_IMAGE + 1,
                 i * multiples::PER_IMAGE + chunk.len(),
             );
-            images.push((
-                format!("overview_{what}_{i}"),
-                format!("Overview of {what} {first}-{last}"),
-                format!("{what} {first}-{last} of {n}: {unit}, each panel on its own scale, last value in the title; red: a change point for the worse"),
-                chunk,
-            ));
+            images.push(Image {
+                name: format!("overview_{what}_{i}"),
+                alt: format!("Overview of {what} {first}-{last}"),
+                caption: format!("{what} {first}-{last} of {n}: {unit}, each panel on its own scale, last value in the title; red: a change point for the worse"),
+                panels: chunk,
+            });
         }
     }
+    draw_all(out, &images)
+}
+
+fn endpoint_panels(
+    wh: &Warehouse,
+    groups: &[(Group, Vec<i64>)],
+    params: &Params,
+) -> Result<Vec<multiples::Panel>> {
+    let mut panels = Vec::new();
+    for (g, runs) in groups {
+        let series = wh.metric_by_target(runs, metrics::LATENCY_P95)?;
+        let total = series
+            .iter()
+            .find(|(t, _)| t == TOTAL)
+            .map(|(_, p)| p.clone());
+        for (target, pts) in series {
+            // one endpoint is its own total (wrk on one URL): one panel for both
+            if pts.len() < OVERVIEW_MIN_RUNS || (target != TOTAL && total.as_ref() == Some(&pts)) {
+                continue;
+            }
+            let values: Vec<f64> = pts.iter().map(|p| p.1).collect();
+            panels.push(multiples::Panel {
+                title: match &g.scenario {
+                    Some(s) => format!("{} {s} · {target}", g.tool),
+                    None => format!("{} · {target}", g.tool),
+                },
+                regressed: trend::has_regression(&values, metrics::LATENCY_P95, params),
+                values,
+            });
+        }
+    }
+    Ok(panels)
+}
+
+fn statement_panels(
+    wh: &Warehouse,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+    params: &Params,
+) -> Result<Vec<multiples::Panel>> {
+    Ok(wh
+        .statement_lines(from, to, OVERVIEW_STATEMENTS)?
+        .into_iter()
+        .filter(|l| l.points.len() >= 2)
+        .map(|l| {
+            let values: Vec<f64> = l.points.iter().map(|p| p.1).collect();
+            multiples::Panel {
+                title: format!("{} · {}", l.server, l.statement),
+                regressed: trend::has_regression(&values, metrics::MEAN_EXEC_TIME, params),
+                values,
+            }
+        })
+        .collect())
+}
+
+/// One overview image: up to [`multiples::PER_IMAGE`] panels.
+struct Image<'a> {
+    name: String,
+    alt: String,
+    caption: String,
+    panels: &'a [multiples::Panel],
+}
+
+/// Draws the images on every core (PNG encoding dominates), in their order.
+fn draw_all(out: &Out, images: &[Image]) -> Result<Vec<Chart>> {
     let threads = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
     let per = images.len().div_ceil(threads).max(1);
     let drawn: Vec<Result<Vec<Chart>>> = std::thread::scope(|s| {
@@ -554,8 +582,10 @@ fn overview(
             .map(|part| {
                 s.spawn(move || {
                     part.iter()
-                        .map(|(name, alt, caption, chunk)| {
-                            out.chart(name, alt, caption, |p| multiples::draw(chunk, p))
+                        .map(|im| {
+                            out.chart(&im.name, &im.alt, &im.caption, |p| {
+                                multiples::draw(im.panels, p)
+                            })
                         })
                         .collect::<Result<Vec<Chart>>>()
                 })

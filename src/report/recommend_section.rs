@@ -9,9 +9,11 @@ use serde::Serialize;
 use super::{Cell, Table};
 use crate::analysis::recommend::{self, LoadPoint, Recommendation};
 use crate::error::Result;
+use crate::grid::fmt_float;
 use crate::metrics::{self, TARGET_METRICS, TOTAL};
+use crate::store::runs::RunView;
 use crate::store::statements::StatementPeriod;
-use crate::store::values::IntervalPoint;
+use crate::store::values::{IntervalPoint, TargetRow};
 use crate::store::Warehouse;
 
 /// The anchor of the latest-runs table.
@@ -48,33 +50,32 @@ fn col(metric: &str) -> usize {
         .unwrap_or(0)
 }
 
-/// The per-run rules on one run; `scope` names it (`#12 k6 shop`), `anchor` is where the
-/// page shows its figures. Returns the run's row of the latest-runs table too.
+/// The per-run rules on one run, from what its page has read already: its view (targets and
+/// errors) and its per-interval points. `scope` names the run (`#12 k6 shop`), `anchor` is
+/// where the page shows its figures. Returns the run's row of the latest-runs table too.
 pub fn run_rules(
     wh: &Warehouse,
-    run: i64,
+    view: &RunView,
+    points: &[IntervalPoint],
     scope: &str,
     anchor: &str,
 ) -> Result<(Vec<Recommendation>, Vec<Cell>)> {
+    let run = view.header.id;
     let mut out = Vec::new();
-    let rows = wh.target_rows(run)?;
-    let http: Vec<_> = rows.iter().filter(|r| r.kind != "metric").collect();
-    let get = |r: &crate::store::values::TargetRow, m: &str| r.values[col(m)];
-    let total = http.iter().find(|r| r.target == TOTAL);
+    let http: Vec<&TargetRow> = view.targets.iter().filter(|r| r.kind != "metric").collect();
+    let get = |r: &TargetRow, m: &str| r.values[col(m)];
+    let total = http.iter().copied().find(|r| r.target == TOTAL);
+    // a tool that writes no TOTAL: its endpoints summed
     let requests = total
         .and_then(|t| get(t, metrics::REQUESTS))
-        .or_else(|| {
-            // a tool that writes no TOTAL: its endpoints summed
-            Some(http.iter().filter_map(|r| get(r, metrics::REQUESTS)).sum())
-        })
-        .unwrap_or(0.0);
+        .unwrap_or_else(|| http.iter().filter_map(|r| get(r, metrics::REQUESTS)).sum());
     // endpoints, or the total when the run has one endpoint only (its total is the same)
-    let endpoints: Vec<_> = if http.iter().filter(|r| r.target != TOTAL).count() > 1 {
-        http.iter().filter(|r| r.target != TOTAL).collect()
+    let endpoints: Vec<&TargetRow> = if http.iter().filter(|r| r.target != TOTAL).count() > 1 {
+        http.iter().copied().filter(|r| r.target != TOTAL).collect()
     } else {
-        total.or(http.first()).into_iter().collect()
+        total.or(http.first().copied()).into_iter().collect()
     };
-    for r in &endpoints {
+    for r in endpoints.iter().copied() {
         if let (Some(n), Some(p50), Some(p99)) = (
             get(r, metrics::REQUESTS),
             get(r, metrics::LATENCY_P50),
@@ -89,21 +90,21 @@ pub fn run_rules(
             out.extend(recommend::tail_latency(scope, &t, anchor));
         }
     }
-    let errors: Vec<(String, String, i64)> = wh
-        .errors(run)?
-        .into_iter()
+    let errors: Vec<(String, String, i64)> = view
+        .errors
+        .iter()
         .filter(|e| e.kind != "check")
         .map(|e| {
-            let what = if e.kind == "status" || e.kind == "http" {
+            let what = if e.kind == "status" {
                 e.message.clone()
             } else {
                 format!("{} {}", e.kind, e.message)
             };
-            (e.target, what, e.count)
+            (e.target.clone(), what, e.count)
         })
         .collect();
     out.extend(recommend::error_concentration(
-        scope, &errors, requests, LATEST,
+        scope, &errors, requests, anchor,
     ));
     let health = wh.values(
         &[run],
@@ -119,11 +120,11 @@ pub fn run_rules(
             .and_then(|v| v.get(&run))
             .copied()
     };
-    for (server, metric) in health.keys() {
-        if metric != "db_pool_utilisation" {
-            continue;
-        }
-        if let (Some(u), Some(n)) = (at(server, metric), at(server, "db_connections")) {
+    for (server, _) in health.keys().filter(|(_, m)| m == "db_pool_utilisation") {
+        if let (Some(u), Some(n)) = (
+            at(server, "db_pool_utilisation"),
+            at(server, "db_connections"),
+        ) {
             let p = recommend::Pool {
                 server,
                 utilisation: u,
@@ -133,9 +134,8 @@ pub fn run_rules(
             out.extend(recommend::pool_saturation(scope, &p, anchor));
         }
     }
-    let load = load_points(&wh.interval_points(run)?);
-    out.extend(recommend::saturation(scope, &load, anchor));
-    let levels = recommend::load_levels(&load);
+    let levels = recommend::load_levels(&load_points(points));
+    out.extend(recommend::saturation(scope, &levels, anchor));
     let t = total.or(endpoints.first().copied());
     let row = vec![
         Cell::text(scope),
@@ -146,12 +146,12 @@ pub fn run_rules(
         Cell::text(match (levels.first(), levels.last()) {
             (Some(a), Some(b)) if levels.len() > 1 => format!(
                 "{} → {} users: {} → {} req/s, {} → {} ms",
-                crate::grid::fmt_float(a.0),
-                crate::grid::fmt_float(b.0),
-                crate::grid::fmt_float(a.1),
-                crate::grid::fmt_float(b.1),
-                crate::grid::fmt_float(a.2),
-                crate::grid::fmt_float(b.2)
+                fmt_float(a.load),
+                fmt_float(b.load),
+                fmt_float(a.throughput),
+                fmt_float(b.throughput),
+                fmt_float(a.latency_ms),
+                fmt_float(b.latency_ms)
             ),
             _ => String::new(),
         }),

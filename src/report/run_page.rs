@@ -13,6 +13,7 @@ use crate::error::Result;
 use crate::grid::fmt_float;
 use crate::metrics::{self, TOTAL};
 use crate::output::show;
+use crate::store::values::IntervalPoint;
 use crate::store::Warehouse;
 
 #[derive(Serialize)]
@@ -79,13 +80,16 @@ pub fn goal_table(results: &[GoalResult], judged: Option<&dyn Fn(i64) -> String>
     t
 }
 
-fn series_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> {
-    let mut by_metric: BTreeMap<String, BTreeMap<String, Vec<(f64, f64)>>> = BTreeMap::new();
-    for p in wh.interval_points(run)? {
+/// (seconds, value) per target, per metric.
+type ByMetric<'a> = BTreeMap<&'a str, BTreeMap<&'a str, Vec<(f64, f64)>>>;
+
+fn series_charts(out: &Out, run: i64, points: &[IntervalPoint]) -> Result<Vec<Chart>> {
+    let mut by_metric: ByMetric = BTreeMap::new();
+    for p in points {
         by_metric
-            .entry(p.metric)
+            .entry(&p.metric)
             .or_default()
-            .entry(p.target)
+            .entry(&p.target)
             .or_default()
             .push((p.time_us as f64 / 1e6, p.value));
     }
@@ -106,7 +110,7 @@ fn series_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> {
             .iter()
             .take(6)
             .map(|(name, pts)| timeline::Line {
-                name: name.clone(),
+                name: (*name).to_string(),
                 points: pts.clone(),
             })
             .collect();
@@ -201,8 +205,10 @@ pub fn build(
         .filter(|(k, d)| **d != crate::grid::Datum::Null && *k != "sources")
         .map(|(k, d)| vec![Cell::text(k), Cell::text(d.text())])
         .collect();
-    let (recs, _) = recommend_section::run_rules(wh, run, &format!("run {run}"), "targets")?;
-    let mut charts = series_charts(wh, out, run)?;
+    let points = wh.interval_points(run)?;
+    let (recs, _) =
+        recommend_section::run_rules(wh, &v, &points, &format!("run {run}"), "targets")?;
+    let mut charts = series_charts(out, run, &points)?;
     charts.extend(cdf_charts(wh, out, run)?);
     let methods = vec![
         "Values are as the tool reported them; latency percentiles missing from its output are computed from stored per-request histograms (HdrHistogram, 2 significant digits, <= 1% relative error).".to_string(),

@@ -476,6 +476,14 @@ Formats (detected from content; --tool restricts the choice):
   postgres   pg_stat_statements CSV (with header) or json_agg JSON
   artillery  run --output JSON report
   series     generic CSV/JSON rows: timestamp,series,value[,unit][,labels]
+  prometheus a saved query_range JSON answer (system resources, bound to a run: --run, or the
+             run whose window it overlaps most); its series are named by __name__ or the
+             file's name (cpu_busy_ratio.json)
+
+System resources of a run, from Prometheus (node_exporter's CPU, memory, disk, network; a
+--queries TOML file adds PromQL of its own or replaces the defaults):
+  perfledger import prometheus --url http://127.0.0.1:9090 --run latest
+  perfledger import prometheus --url http://prom:9090 --run 42 --step 5s --queries app.toml --save res/
 
 Examples:
   perfledger import --label branch=main --label commit=$GIT_SHA out/k6-summary.json
@@ -486,8 +494,10 @@ Examples:
 
 const SQL_HELP: &str = "\
 Tables: run, run_label, source_file, target, measurement, histogram, series_point, error, threshold,
-        pg_snapshot, pg_statement, baseline, annotation
-Views:  metrics(run_id, target, metric, value, unit), pg_statement_delta
+        pg_snapshot, pg_statement, pg_database_stat, pg_connection, resource_capture,
+        resource_query, resource_point, resource_summary, baseline, annotation
+Views:  metrics(run_id, target, metric, value, unit), pg_statement_delta, pg_database_delta,
+        pg_health_metric, resource_metric
 
 Example:
   perfledger sql \"SELECT run_id, value FROM metrics WHERE target = 'TOTAL' AND metric = 'latency_p95_ms'\"";
@@ -512,9 +522,25 @@ pub struct ImportArgs {
     /// pg_stat_statements: the server the export came from (snapshots of one server are chained).
     #[arg(long)]
     pub server: Option<String>,
-    /// pg_stat_statements: attach the snapshot to this run.
-    #[arg(long, value_name = "RUN_ID")]
-    pub run: Option<i64>,
+    /// pg_stat_statements and resources: attach the snapshot or capture to this run (an id,
+    /// latest, key:PREFIX or KEY=VALUE labels; `import prometheus` defaults to latest).
+    #[arg(long, value_name = "RUN")]
+    pub run: Option<String>,
+    /// `import prometheus`: the Prometheus server to query over the run's window.
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+    /// `import prometheus`: a TOML file of [[query]] tables (metric, promql, unit) added to the
+    /// node_exporter defaults; `defaults = false` keeps only its own.
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+    /// `import prometheus`: the step of the series (default: the shortest scrape interval of
+    /// Prometheus' targets), e.g. 1s, 15s.
+    #[arg(long, value_name = "DURATION")]
+    pub step: Option<String>,
+    /// `import prometheus`: also write each query's answer to DIR/<metric>.json (importable
+    /// later as files).
+    #[arg(long, value_name = "DIR")]
+    pub save: Option<PathBuf>,
     /// The given outputs are all of one test run: store them as one run even across folders
     /// (outputs of one test in one folder are grouped anyway; see README "One test, one run").
     #[arg(long)]

@@ -22,6 +22,10 @@ pub const LATENCY_MAX: &str = "latency_max_ms";
 pub const BYTES_RECEIVED: &str = "bytes_received";
 pub const MEAN_EXEC_TIME: &str = "mean_exec_time_ms";
 pub const CACHE_HIT_RATIO: &str = "cache_hit_ratio";
+/// System resources (`import prometheus`): the mean over the run's window; `_p95` and
+/// `_max` of the same series beside it.
+pub const CPU_BUSY: &str = "cpu_busy_ratio";
+pub const MEM_USED: &str = "mem_used_ratio";
 
 /// Whether a smaller value of the metric is better.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -108,6 +112,15 @@ pub const REGISTRY: &[Metric] = &[
     lower("db_connections", "connections"),
     lower("db_connections_busy", "connections"),
     lower("db_pool_utilisation", "ratio"),
+    lower(CPU_BUSY, "ratio"),
+    lower("cpu_core_busy_ratio", "ratio"),
+    lower(MEM_USED, "ratio"),
+    lower("disk_read_bps", "bytes/s"),
+    lower("disk_write_bps", "bytes/s"),
+    lower("disk_read_iops", "ops/s"),
+    lower("disk_write_iops", "ops/s"),
+    lower("net_rx_bps", "bytes/s"),
+    lower("net_tx_bps", "bytes/s"),
 ];
 
 /// Database health of the server a run's snapshot was taken of (the `pg_health_metric`

@@ -495,11 +495,41 @@ pub struct ParsedSnapshot {
     pub sources: Vec<SourceFile>,
 }
 
+/// One resource series of a capture: a metric of one target (a host, a core, a device)
+/// at each step of the window.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResourceSeries {
+    /// The instance (`127.0.0.1:9100`), with the labels that tell its series apart
+    /// (`127.0.0.1:9100 cpu=0`).
+    pub target: String,
+    pub metric: String,
+    pub unit: String,
+    /// The query it came from (PromQL), for the report's provenance.
+    pub query: String,
+    /// (microseconds since the epoch, value), in time order; NaN and inf are left out.
+    pub points: Vec<(i64, f64)>,
+}
+
+/// System resources over a window (`import prometheus`, a saved `query_range` response),
+/// to be bound to the run of that window.
+#[derive(Debug, Clone)]
+pub struct ResourceCapture {
+    /// The Prometheus URL or the file it was read from.
+    pub source: String,
+    pub started_at: NaiveDateTime,
+    pub ended_at: NaiveDateTime,
+    pub step_s: f64,
+    pub series: Vec<ResourceSeries>,
+    /// The files read (empty for a live query: its points are its content).
+    pub sources: Vec<SourceFile>,
+}
+
 /// What one import unit (a file, or a Locust CSV set) yields.
 #[derive(Debug, Clone)]
 pub enum Parsed {
     Runs(Vec<ParsedRun>),
     Snapshot(ParsedSnapshot),
+    Resources(ResourceCapture),
 }
 
 #[cfg(test)]

@@ -35,14 +35,14 @@ fn run(rel: &str, format: &str) -> ParsedRun {
     assert_eq!(name, format, "{rel} detected as {name}");
     match parsed {
         Parsed::Runs(mut r) => r.remove(0),
-        Parsed::Snapshot(_) => panic!("{rel}: expected a run"),
+        Parsed::Snapshot(_) | Parsed::Resources(_) => panic!("{rel}: expected a run"),
     }
 }
 
 fn snapshot(rel: &str) -> ParsedSnapshot {
     match parse_any(rel).unwrap_or_else(|e| panic!("{rel}: {e}")).1 {
         Parsed::Snapshot(s) => s,
-        Parsed::Runs(_) => panic!("{rel}: expected a snapshot"),
+        Parsed::Runs(_) | Parsed::Resources(_) => panic!("{rel}: expected a snapshot"),
     }
 }
 
@@ -1204,7 +1204,7 @@ fn hdr_interval_log_without_a_unit_takes_value_unit_or_nanoseconds() {
             metric(&r[0], TOTAL, "latency_p50_ms"),
             r[0].labels["hlog_value_unit"].clone(),
         ),
-        Parsed::Snapshot(_) => unreachable!(),
+        Parsed::Snapshot(_) | Parsed::Resources(_) => unreachable!(),
     };
     let (ns, unit) = p50(&ImportOptions::default());
     assert_eq!(unit, "ns");

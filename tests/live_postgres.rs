@@ -6,69 +6,11 @@
 #[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
 
-use std::path::PathBuf;
-use std::process::Command;
-
 use common::Workdir;
-
-struct Cluster {
-    script: PathBuf,
-    dir: tempfile::TempDir,
-    port: u16,
-}
-
-impl Cluster {
-    /// A cluster, or None (said on stderr) when PERFLEDGER_SKIP_LIVE_PG=1.
-    fn unless_skipped() -> Option<Cluster> {
-        if std::env::var("PERFLEDGER_SKIP_LIVE_PG").is_ok_and(|v| v == "1") {
-            eprintln!("SKIPPED: PERFLEDGER_SKIP_LIVE_PG=1 (no live PostgreSQL test ran)");
-            return None;
-        }
-        Some(Cluster::start())
-    }
-
-    fn start() -> Cluster {
-        let script = common::fixture("capture/pg_cluster.sh");
-        let dir = tempfile::Builder::new()
-            .prefix("perfledger-pg")
-            .tempdir_in("/tmp")
-            .expect("temp dir");
-        // one port per cluster of this process (the tests run in parallel)
-        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let port = 40000 + ((std::process::id() % 10000) as u16) * 2 + n;
-        let status = Command::new("bash")
-            .arg(&script)
-            .args([
-                "start",
-                dir.path().join("data").to_str().unwrap(),
-                &port.to_string(),
-            ])
-            .status()
-            .expect("run pg_cluster.sh");
-        assert!(
-            status.success(),
-            "could not start PostgreSQL (is it installed? .ci/run installs it)"
-        );
-        Cluster { script, dir, port }
-    }
-
-    fn dsn(&self) -> String {
-        format!(
-            "host=127.0.0.1 port={} user=postgres dbname=postgres",
-            self.port
-        )
-    }
-}
-
-impl Drop for Cluster {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(&self.script)
-            .args(["stop", self.dir.path().join("data").to_str().unwrap()])
-            .status();
-    }
-}
+#[expect(dead_code, reason = "this test uses a part of the PostgreSQL helpers")]
+#[path = "common/pg.rs"]
+mod pg;
+use pg::Cluster;
 
 #[test]
 fn two_live_snapshots_give_the_workload_interval() {

@@ -32,7 +32,7 @@ fn run(rel: &str, format: &str) -> ParsedRun {
     assert_eq!(name, format, "{rel} detected as {name}");
     match parsed {
         Parsed::Runs(mut r) => r.remove(0),
-        Parsed::Snapshot(_) => panic!("{rel}: expected a run"),
+        Parsed::Snapshot(_) | Parsed::Resources(_) => panic!("{rel}: expected a run"),
     }
 }
 

@@ -28,7 +28,7 @@ fn numbers(path: &Path) -> Option<Vec<BTreeMap<(String, String), f64>>> {
                 })
                 .collect(),
         ),
-        Parsed::Snapshot(_) => None,
+        Parsed::Snapshot(_) | Parsed::Resources(_) => None,
     }
 }
 

@@ -18,6 +18,10 @@ pub struct Request {
     pub paths: Vec<PathBuf>,
     pub tool: Option<String>,
     pub options: ImportOptions,
+    /// `--run`: resolved once the warehouse is open.
+    pub run: Option<String>,
+    /// `import prometheus --url ...`: a live query instead of files.
+    pub prometheus: Option<super::resources::Live>,
     pub dry_run: bool,
     pub format: Format,
 }
@@ -48,14 +52,17 @@ impl TryFrom<&ImportArgs> for Request {
             scenario: a.scenario.clone(),
             at: super::opt_time("--at", a.at.as_deref())?,
             server: a.server.clone(),
-            run: a.run,
+            run: None,
             run_group: a.run_group,
             value_unit: a.value_unit.map(crate::cli::ValueUnitArg::unit),
         };
+        let prometheus = super::resources::Live::from_args(a)?;
         Ok(Request {
             paths: a.paths.clone(),
             tool: a.tool.clone(),
             options,
+            run: a.run.clone(),
+            prometheus,
             dry_run: a.dry_run,
             format: super::format(a.format)?,
         })
@@ -109,6 +116,19 @@ pub fn import_paths(
             Ok(Parsed::Runs(runs)) => {
                 outputs.extend(runs.into_iter().map(|run| group::Output { unit: i, run }));
             }
+            Ok(Parsed::Resources(c)) => match resources(wh.as_deref_mut(), &c, opts) {
+                Ok((run_id, status)) => report.results.push(FileResult {
+                    file,
+                    format: Some(imp.name().to_string()),
+                    run_id,
+                    snapshot_id: None,
+                    status,
+                    targets: Some(c.series.len()),
+                    requests: None,
+                    message: None,
+                }),
+                Err(e) => push_error(&mut report, file, Some(imp.name()), e),
+            },
             Ok(Parsed::Snapshot(s)) => match snapshot(wh.as_deref_mut(), &s, opts) {
                 Ok((snapshot_id, status)) => report.results.push(FileResult {
                     file,
@@ -184,6 +204,33 @@ fn snapshot(
     })
 }
 
+/// Stores a saved resource answer bound to `--run`, or to the run whose window it overlaps
+/// most: the run's id and what happened.
+fn resources(
+    wh: Option<&mut Warehouse>,
+    c: &crate::model::ResourceCapture,
+    opts: &ImportOptions,
+) -> Result<(Option<i64>, Status)> {
+    let Some(wh) = wh else {
+        return Ok((opts.run, Status::DryRun));
+    };
+    let run = match opts.run {
+        Some(r) => r,
+        None => wh
+            .run_overlapping(c.started_at, c.ended_at)?
+            .ok_or_else(|| {
+                Error::Usage(format!(
+                    "{}: no run overlaps its window {} .. {}: pass --run",
+                    c.source,
+                    crate::time::display(c.started_at),
+                    crate::time::display(c.ended_at)
+                ))
+            })?,
+    };
+    let (_, o) = wh.ingest_resources(c, run)?;
+    Ok((Some(run), status(o)))
+}
+
 fn skipped(file: String, e: &Error) -> FileResult {
     let why = match e {
         Error::Unrecognized { .. } => "not a recognised format".to_string(),
@@ -216,12 +263,28 @@ fn push_error(report: &mut Report, file: String, format: Option<&str>, e: Error)
 }
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    if let Some(live) = &r.prometheus {
+        return super::resources::run(loc, live, r.run.as_deref(), r.format);
+    }
     let tool = r.tool.as_deref();
     let mut report = if r.dry_run {
         import_paths(None, &r.paths, tool, &r.options)?
     } else {
-        let mut wh = Warehouse::open_write(loc)?;
-        import_paths(Some(&mut wh), &r.paths, tool, &r.options)?
+        // --run may name a run another machine imported: its key must be in the index
+        let mut wh = if r.run.is_some() {
+            Warehouse::open_write_synced(loc)?
+        } else {
+            Warehouse::open_write(loc)?
+        };
+        let mut opts = r.options.clone();
+        if let Some(s) = &r.run {
+            opts.run = Some(crate::analysis::selection::resolve_run(
+                &wh,
+                s,
+                &crate::store::RunFilter::default(),
+            )?);
+        }
+        import_paths(Some(&mut wh), &r.paths, tool, &opts)?
     };
     if report.failed.is_empty() {
         return emit(&render(&report.results, r.format));

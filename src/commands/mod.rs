@@ -11,6 +11,7 @@ pub mod export;
 pub mod import;
 pub mod lake;
 pub mod report;
+pub mod resources;
 pub mod runs;
 pub mod show;
 pub mod snapshot;

@@ -20,6 +20,7 @@ mod oha;
 pub mod pg_live;
 mod pgbench;
 mod pgss;
+pub mod prometheus;
 mod series;
 mod siege;
 pub mod text;
@@ -126,6 +127,7 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &pgbench::PgbenchTxLog,
         &pgbench::PgbenchAggregateLog,
         &artillery::ArtilleryReport,
+        &prometheus::PrometheusJson,
         &series::SeriesCsv,
         &series::SeriesJson,
     ]

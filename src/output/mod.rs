@@ -9,6 +9,7 @@ pub mod lake;
 pub mod lists;
 pub mod openmetrics;
 pub mod remote_write;
+pub mod resources;
 pub mod show;
 pub mod trend;
 

@@ -99,15 +99,33 @@ pub fn thresholds_grid(v: &RunView) -> Grid {
     g
 }
 
+/// The run's system resources: mean, p95 and max of each series over its window.
+pub fn resources_grid(v: &RunView) -> Grid {
+    let mut g = Grid::new(&["target", "metric", "mean", "p95", "max", "unit"]);
+    for r in &v.resources {
+        g.push(vec![
+            r.target.as_str().into(),
+            r.metric.as_str().into(),
+            r.mean.into(),
+            r.p95.into(),
+            r.max.into(),
+            r.unit.as_str().into(),
+        ]);
+    }
+    g
+}
+
 pub fn render(v: &RunView, format: Format) -> String {
     let summary = summary_grid(&v.header);
     let (targets, errors, thresholds) = (targets_grid(v), errors_grid(v), thresholds_grid(v));
+    let resources = resources_grid(v);
     match format {
         Format::Json | Format::Junit => pretty(&serde_json::json!({
             "run": summary.row_json(&summary.rows[0]),
             "targets": targets.to_json(),
             "errors": errors.to_json(),
             "thresholds": thresholds.to_json(),
+            "resources": resources.to_json(),
         })),
         Format::Csv => render_grid(&targets, Format::Csv),
         f => {
@@ -126,6 +144,10 @@ pub fn render(v: &RunView, format: Format) -> String {
             if !thresholds.is_empty() {
                 out += "\nThresholds\n";
                 out += &render_grid(&thresholds, f);
+            }
+            if !resources.is_empty() {
+                out += "\nResources\n";
+                out += &render_grid(&resources, f);
             }
             out
         }

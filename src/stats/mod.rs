@@ -40,6 +40,21 @@ pub fn median(xs: &[f64]) -> Option<f64> {
     })
 }
 
+/// The `q` quantile by linear interpolation between the order statistics at ranks
+/// `(n - 1) q` (Hyndman & Fan's definition 7, numpy's default `linear`); `q` in [0, 1].
+pub fn quantile_linear(xs: &[f64], q: f64) -> Option<f64> {
+    let xs = finite(xs)?;
+    if xs.is_empty() || !(0.0..=1.0).contains(&q) {
+        return None;
+    }
+    let mut v = xs.to_vec();
+    v.sort_by(f64::total_cmp);
+    let h = (v.len() - 1) as f64 * q;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    Some(v[lo] + (h - lo as f64) * (v[hi] - v[lo]))
+}
+
 /// Median absolute deviation scaled to estimate a normal standard deviation (x 1.4826).
 pub fn mad_sigma(xs: &[f64]) -> Option<f64> {
     let m = median(xs)?;
@@ -70,6 +85,20 @@ mod unit {
         assert_eq!(mean(&[1.0, f64::NAN]), None);
         assert_eq!(median(&[f64::INFINITY]), None);
         assert_eq!(variance(&[1.0]), None);
+    }
+
+    #[test]
+    fn linear_quantile_is_numpys() {
+        // python3 -c "import numpy as np; x=[0.12,0.5,0.31,0.97,0.44,0.08,0.66];
+        //   print(float(np.percentile(x,95)), float(np.percentile(x,50)))"
+        // numpy 2.4.6: 0.8769999999999998 0.44
+        let x = [0.12, 0.5, 0.31, 0.97, 0.44, 0.08, 0.66];
+        assert!((quantile_linear(&x, 0.95).unwrap() - 0.877).abs() < 1e-12);
+        assert_eq!(quantile_linear(&x, 0.5), Some(0.44));
+        assert_eq!(quantile_linear(&x, 1.0), Some(0.97));
+        assert_eq!(quantile_linear(&[2.0], 0.95), Some(2.0));
+        assert_eq!(quantile_linear(&x, 1.5), None);
+        assert_eq!(quantile_linear(&[f64::NAN], 0.5), None);
     }
 
     #[test]

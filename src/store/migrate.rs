@@ -17,6 +17,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (5, include_str!("../../schema/005_lake.sql")),
     (6, include_str!("../../schema/006_series.sql")),
     (7, include_str!("../../schema/007_db_health.sql")),
+    (8, include_str!("../../schema/008_resources.sql")),
 ];
 
 pub fn latest_version() -> i64 {

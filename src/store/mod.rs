@@ -17,6 +17,7 @@ pub mod lake;
 pub mod meta;
 pub mod migrate;
 pub mod query;
+pub mod resources;
 pub mod runs;
 pub mod statements;
 pub mod values;

@@ -111,6 +111,8 @@ pub struct RunView {
     pub targets: Vec<super::values::TargetRow>,
     pub errors: Vec<super::values::ErrorRow>,
     pub thresholds: Vec<super::values::ThresholdRow>,
+    /// System resources of the run's window (`import prometheus`).
+    pub resources: Vec<super::resources::ResourceStat>,
 }
 
 /// The load profile from six columns starting at `first`: users, spawn_rate, threads,
@@ -134,6 +136,7 @@ impl Warehouse {
             targets: self.target_rows(id)?,
             errors: self.errors(id)?,
             thresholds: self.thresholds(id)?,
+            resources: self.resource_stats(&[id])?,
         })
     }
 

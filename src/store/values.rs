@@ -83,7 +83,11 @@ fn metric_source(metric: &str) -> String {
               UNION ALL SELECT run_id, target, metric, value FROM pg_health_metric WHERE metric = {m})"
         )
     } else {
-        format!("(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m})")
+        // any other name may be a resource summary (`import prometheus`, its own queries too)
+        format!(
+            "(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m}
+              UNION ALL SELECT run_id, target, metric, value FROM resource_metric WHERE metric = {m})"
+        )
     }
 }
 
@@ -94,8 +98,8 @@ pub type TargetLine = (String, Vec<(i64, f64)>);
 pub type PercentileLine = (String, Vec<(f64, f64)>);
 
 impl Warehouse {
-    /// Values of (target, metric) for each run id, statement metrics of attached snapshots
-    /// included.
+    /// Values of (target, metric) for each run id, statement metrics of attached snapshots,
+    /// database health and resource summaries included.
     pub fn values(&self, runs: &[i64], metrics: &[&str]) -> Result<Values> {
         let mut out = Values::new();
         if runs.is_empty() || metrics.is_empty() {
@@ -135,6 +139,17 @@ impl Warehouse {
             sql += &format!(
                 " UNION ALL SELECT run_id, target, metric, value FROM pg_health_metric WHERE run_id IN ({ids}) AND metric IN ({})",
                 health.join(",")
+            );
+        }
+        let other: Vec<String> = metrics
+            .iter()
+            .filter(|m| !DB_HEALTH_METRICS.contains(m) && !STATEMENT_METRICS.contains(m))
+            .map(|m| lit(m))
+            .collect();
+        if !other.is_empty() {
+            sql += &format!(
+                " UNION ALL SELECT run_id, target, metric, value FROM resource_metric WHERE run_id IN ({ids}) AND metric IN ({})",
+                other.join(",")
             );
         }
         let mut st = self.conn.prepare(&sql).map_err(sql_err)?;

@@ -16,8 +16,7 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use duckdb::Connection;
 
 use super::layout::{
-    classify, compact_path, file_id, parquet_scan, Kind, Partition, Table, RUN, RUN_PARTS,
-    SNAPSHOT, SNAPSHOT_PARTS,
+    classify, compact_path, file_id, parquet_scan, Kind, Partition, Table, UnitKind, UNIT_KINDS,
 };
 use super::publish::copy_to;
 use super::{Entry, Lake};
@@ -89,22 +88,6 @@ fn keys_of(conn: &Connection, head: &Table, paths: &[String]) -> Result<BTreeSet
     rows.collect::<std::result::Result<_, _>>().map_err(sql_err)
 }
 
-struct Group<'a> {
-    head: &'a Table,
-    parts: &'a [Table],
-}
-
-const GROUPS: [Group<'static>; 2] = [
-    Group {
-        head: &RUN,
-        parts: RUN_PARTS,
-    },
-    Group {
-        head: &SNAPSHOT,
-        parts: SNAPSHOT_PARTS,
-    },
-];
-
 /// The files of a table that belong to units with a head (by id), plus its compacted files.
 fn members<'a>(files: &'a Files, table: &str, ids: &HashSet<String>) -> Vec<&'a Entry> {
     files
@@ -124,7 +107,7 @@ fn compact_group(
     lake: &Lake,
     part: &Partition,
     files: &Files,
-    g: &Group<'_>,
+    g: &UnitKind,
     tmp: &tempfile::TempDir,
 ) -> Result<(usize, usize, usize)> {
     let heads: Vec<&Entry> = files
@@ -215,7 +198,7 @@ pub fn compact(lake: &Lake, month: &str) -> Result<CompactReport> {
             continue;
         }
         report.partitions += 1;
-        for g in &GROUPS {
+        for g in UNIT_KINDS {
             let (u, w, r) = compact_group(&conn, lake, &part, &files, g, &tmp)?;
             report.units += u;
             report.files_written += w;
@@ -242,7 +225,7 @@ pub fn vacuum(lake: &Lake, grace: chrono::Duration, dry_run: bool) -> Result<Vac
         }
     }
     for (part, files) in partitions(lake, &entries)? {
-        for g in &GROUPS {
+        for g in UNIT_KINDS {
             let head_ids: HashSet<String> = files
                 .get(g.head.name)
                 .map(|v| v.iter().filter_map(|(id, _)| id.clone()).collect())

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! <lake>/perfledger-lake.json                                     {"layout": 1}
-//! <lake>/v1/<table>/tool=<tool>/month=<YYYY-MM|none>/<id>.parquet  one run (or snapshot)
+//! <lake>/v1/<table>/tool=<tool>/month=<YYYY-MM|none>/<id>.parquet  one run, snapshot or capture
 //! <lake>/v1/<table>/tool=<tool>/month=<YYYY-MM|none>/compact-<h>.parquet  many, by `lake compact`
 //! <lake>/v1/event/month=<YYYY-MM>/<micros>-<writer>.json          a baseline/annotation event
 //! ```
@@ -139,6 +139,70 @@ pub const SNAPSHOT_PARTS: &[Table] = &[
     },
 ];
 
+/// System resources bound to a run (schema/008_resources.sql).
+pub const RESOURCES: Table = Table {
+    name: "resource_capture",
+    key: "capture_key",
+    cols: &["source", "started_at", "ended_at", "step_s", "run_key"],
+};
+
+pub const RESOURCE_PARTS: &[Table] = &[
+    Table {
+        name: "resource_query",
+        key: "capture_key",
+        cols: &["metric", "unit", "query"],
+    },
+    Table {
+        name: "resource_point",
+        key: "capture_key",
+        cols: &["target", "metric", "ts", "value"],
+    },
+    Table {
+        name: "resource_summary",
+        key: "capture_key",
+        cols: &["target", "metric", "value", "unit"],
+    },
+];
+
+/// A kind of unit: its head table (written last), its parts, and where the index keeps it.
+pub struct UnitKind {
+    pub head: &'static Table,
+    pub parts: &'static [Table],
+    /// The index's table of these units (with `id` and `content_key`).
+    pub local: &'static str,
+    /// The column of the part tables that points at it.
+    pub fk: &'static str,
+}
+
+pub const RUN_KIND: UnitKind = UnitKind {
+    head: &RUN,
+    parts: RUN_PARTS,
+    local: "run",
+    fk: "run_id",
+};
+pub const SNAPSHOT_KIND: UnitKind = UnitKind {
+    head: &SNAPSHOT,
+    parts: SNAPSHOT_PARTS,
+    local: "pg_snapshot",
+    fk: "snapshot_id",
+};
+pub const RESOURCES_KIND: UnitKind = UnitKind {
+    head: &RESOURCES,
+    parts: RESOURCE_PARTS,
+    local: "resource_capture",
+    fk: "capture_id",
+};
+
+/// Every kind, runs first: snapshots and captures point at runs.
+pub const UNIT_KINDS: [&UnitKind; 3] = [&RUN_KIND, &SNAPSHOT_KIND, &RESOURCES_KIND];
+
+/// The kind a table of the lake belongs to.
+pub fn kind_of(table: &str) -> Option<&'static UnitKind> {
+    UNIT_KINDS
+        .into_iter()
+        .find(|k| k.head.name == table || k.parts.iter().any(|t| t.name == table))
+}
+
 impl Table {
     /// The data columns qualified by a table alias: `t.target, t.metric, ...`.
     pub fn cols_of(&self, alias: &str) -> String {
@@ -229,9 +293,7 @@ pub enum Kind {
 }
 
 fn known_table(t: &str) -> bool {
-    t == RUN.name
-        || t == SNAPSHOT.name
-        || RUN_PARTS.iter().chain(SNAPSHOT_PARTS).any(|x| x.name == t)
+    kind_of(t).is_some()
 }
 
 fn is_hex(s: &str, len: usize) -> bool {

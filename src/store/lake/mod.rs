@@ -369,9 +369,15 @@ impl Lake {
     /// appear. A unit's parts are written before its head, so a listing begun after the heads
     /// were listed holds the parts of every head it found.
     pub fn list_heads_first(&self) -> Result<Vec<Entry>> {
-        let mut out = self.list_under("v1/run/")?;
-        out.extend(self.list_under("v1/pg_snapshot/")?);
-        let is_head = |rel: &str| rel.starts_with("v1/run/") || rel.starts_with("v1/pg_snapshot/");
+        let dirs: Vec<String> = layout::UNIT_KINDS
+            .iter()
+            .map(|k| format!("v1/{}/", k.head.name))
+            .collect();
+        let mut out = Vec::new();
+        for d in &dirs {
+            out.extend(self.list_under(d)?);
+        }
+        let is_head = |rel: &str| dirs.iter().any(|d| rel.starts_with(d.as_str()));
         // heads that appeared since are left for the next listing: their parts may be missing
         out.extend(self.list()?.into_iter().filter(|e| !is_head(&e.rel)));
         Ok(out)

@@ -1,5 +1,5 @@
-//! Writing a run (or snapshot) to the lake: one Parquet file per table it has rows in, the
-//! head file (`run`, `pg_snapshot`) last. Called inside the import's transaction, before the
+//! Writing a run (or snapshot, or capture) to the lake: one Parquet file per table it has
+//! rows in, the head file (`run`, `pg_snapshot`, `resource_capture`) last. Called inside the import's transaction, before the
 //! commit: a failed upload rolls the index back, so the index never holds a run the lake lacks.
 
 use std::path::Path as FsPath;
@@ -7,17 +7,30 @@ use std::path::Path as FsPath;
 use duckdb::Connection;
 
 use super::layout::{
-    self, file_id, unit_path, Partition, Table, RUN, RUN_PARTS, SNAPSHOT, SNAPSHOT_PARTS,
+    self, file_id, unit_path, Partition, Table, UnitKind, RESOURCES_KIND, RUN, RUN_KIND, RUN_PARTS,
+    SNAPSHOT_KIND,
 };
 use super::Lake;
 use crate::error::{Error, Result};
 use crate::store::sql_err;
 
-/// A unit of the lake: a run or a pg_stat_statements snapshot, by its local id.
+/// A unit of the lake: a run, a pg_stat_statements snapshot or a resource capture, by its
+/// local id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Unit {
     Run(i64),
     Snapshot(i64),
+    Resources(i64),
+}
+
+impl Unit {
+    fn kind(self) -> (&'static UnitKind, i64) {
+        match self {
+            Unit::Run(id) => (&RUN_KIND, id),
+            Unit::Snapshot(id) => (&SNAPSHOT_KIND, id),
+            Unit::Resources(id) => (&RESOURCES_KIND, id),
+        }
+    }
 }
 
 /// The SQL that selects a head table's row of one unit, keyed for the lake.
@@ -31,22 +44,24 @@ pub(crate) fn head_select(unit: Unit) -> String {
             "SELECT s.content_key AS snapshot_key, s.server, s.taken_at, s.stats_reset, s.source, r.content_key AS run_key
              FROM pg_snapshot s LEFT JOIN run r ON r.id = s.run_id WHERE s.id = {id}"
         ),
+        Unit::Resources(id) => format!(
+            "SELECT c.content_key AS capture_key, c.source, c.started_at, c.ended_at, c.step_s, r.content_key AS run_key
+             FROM resource_capture c LEFT JOIN run r ON r.id = c.run_id WHERE c.id = {id}"
+        ),
     }
 }
 
 /// The SQL that selects a part table's rows of one unit, in the order they were stored.
 pub(crate) fn part_select(t: &Table, unit: Unit) -> String {
-    let cols = t.cols_of("t");
-    match unit {
-        Unit::Run(id) => format!(
-            "SELECT r.content_key AS run_key, {cols} FROM {} t JOIN run r ON r.id = t.run_id WHERE t.run_id = {id} ORDER BY t.rowid",
-            t.name
-        ),
-        Unit::Snapshot(id) => format!(
-            "SELECT s.content_key AS snapshot_key, {cols} FROM {} t JOIN pg_snapshot s ON s.id = t.snapshot_id WHERE t.snapshot_id = {id} ORDER BY t.rowid",
-            t.name
-        ),
-    }
+    let (kind, id) = unit.kind();
+    format!(
+        "SELECT o.content_key AS {key}, {cols} FROM {table} t JOIN {local} o ON o.id = t.{fk} WHERE t.{fk} = {id} ORDER BY t.rowid",
+        key = t.key,
+        cols = t.cols_of("t"),
+        table = t.name,
+        local = kind.local,
+        fk = kind.fk,
+    )
 }
 
 /// `COPY (sql) TO file` as zstd Parquet; the number of rows written.
@@ -88,10 +103,8 @@ pub fn publish(
     part: &Partition,
 ) -> Result<bool> {
     ensure_marker(lake)?;
-    let (head, parts) = match unit {
-        Unit::Run(_) => (&RUN, RUN_PARTS),
-        Unit::Snapshot(_) => (&SNAPSHOT, SNAPSHOT_PARTS),
-    };
+    let (kind, _) = unit.kind();
+    let (head, parts) = (kind.head, kind.parts);
     let id = file_id(key);
     let head_rel = unit_path(head.name, part, &id);
     if lake.exists(&head_rel)? {
@@ -152,19 +165,31 @@ impl crate::store::Warehouse {
                 bulk_copy(&self.conn, lake, t, dir.path())?;
             }
         }
-        // snapshots are few: one at a time
+        // snapshots and captures are few: one at a time
         let snaps: Vec<(i64, String, Option<i64>)> = self.rows(
             "SELECT id, content_key, epoch_us(taken_at) FROM pg_snapshot ORDER BY id",
             [],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
-        for (id, key, taken) in snaps {
+        let caps: Vec<(i64, String, Option<i64>)> = self.rows(
+            "SELECT id, content_key, epoch_us(started_at) FROM resource_capture ORDER BY id",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let units = snaps
+            .into_iter()
+            .map(|(id, k, t)| (Unit::Snapshot(id), k, "postgres", t))
+            .chain(
+                caps.into_iter()
+                    .map(|(id, k, t)| (Unit::Resources(id), k, "prometheus", t)),
+            );
+        for (unit, key, tool, at_us) in units {
             if publish(
                 &self.conn,
                 lake,
-                Unit::Snapshot(id),
+                unit,
                 &key,
-                &Partition::of("postgres", at(taken)),
+                &Partition::of(tool, at(at_us)),
             )? {
                 n += 1;
             }

@@ -1,5 +1,5 @@
 //! `perfledger sync`: brings the index up to date with the lake, reading only files it has
-//! not seen. A unit (run or snapshot) is read once its head file is listed; its other files
+//! not seen. A unit (run, snapshot or resource capture) is read once its head file is listed; its other files
 //! were written before the head, so they are listed too. Units already in the index are
 //! skipped; of several files holding the same unit (a compacted file and the small files it
 //! replaces) one is read. Everything a sync adds is one transaction.
@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use duckdb::{params, Connection};
 
 use super::layout::{
-    self, classify, file_id, parquet_scan, Kind, Table, RUN, RUN_PARTS, SNAPSHOT, SNAPSHOT_PARTS,
+    self, classify, file_id, kind_of, parquet_scan, Kind, UnitKind, RUN, UNIT_KINDS,
 };
 use super::{events, Entry, Lake};
 use crate::error::{Error, Result};
@@ -23,6 +23,8 @@ pub struct SyncReport {
     /// Runs added to the index.
     pub runs: usize,
     pub snapshots: usize,
+    /// Resource captures added.
+    pub captures: usize,
     pub events: usize,
     /// Files read or recorded as seen.
     pub files: usize,
@@ -41,11 +43,7 @@ struct Listing {
 }
 
 fn head_of(table: &str) -> &'static str {
-    if table == SNAPSHOT.name || SNAPSHOT_PARTS.iter().any(|t| t.name == table) {
-        SNAPSHOT.name
-    } else {
-        RUN.name
-    }
+    kind_of(table).map_or(RUN.name, |k| k.head.name)
 }
 
 fn list(lake: &Lake, seen: &HashSet<String>) -> Result<Listing> {
@@ -73,7 +71,8 @@ fn list(lake: &Lake, seen: &HashSet<String>) -> Result<Listing> {
 /// among them belongs to a unit whose head is not there yet.
 fn indexed_ids(conn: &Connection) -> Result<HashMap<&'static str, HashSet<String>>> {
     let mut out = HashMap::new();
-    for (head, table) in [(RUN.name, "run"), (SNAPSHOT.name, "pg_snapshot")] {
+    for k in UNIT_KINDS {
+        let (head, table) = (k.head.name, k.local);
         let mut st = conn
             .prepare(&format!("SELECT content_key FROM {table}"))
             .map_err(sql_err)?;
@@ -111,9 +110,10 @@ fn stage_heads(
     conn: &Connection,
     lake: &Lake,
     l: &Listing,
-    head: &Table,
+    kind: &UnitKind,
     tmp: &tempfile::TempDir,
 ) -> Result<Vec<String>> {
+    let head = kind.head;
     let files: Vec<Entry> = l
         .unseen
         .get(head.name)
@@ -142,11 +142,7 @@ fn stage_heads(
         }
         app.flush().map_err(sql_err)?;
     }
-    let local = if head.name == RUN.name {
-        "run"
-    } else {
-        "pg_snapshot"
-    };
+    let local = kind.local;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE {stage} AS
          SELECT * FROM (
@@ -174,35 +170,19 @@ fn insert_units(
     conn: &Connection,
     lake: &Lake,
     l: &Listing,
-    head: &Table,
-    parts: &[Table],
+    kind: &UnitKind,
     keys: &[String],
     tmp: &tempfile::TempDir,
 ) -> Result<()> {
+    let (head, parts) = (kind.head, kind.parts);
     if keys.is_empty() {
         return Ok(());
     }
     let stage = format!("s_{}", head.name);
-    if head.name == RUN.name {
-        conn.execute_batch(&format!(
-            "INSERT INTO run ({cols}, content_key, imported_at) SELECT {cols}, run_key, modified FROM {stage};",
-            cols = RUN.cols.join(", ")
-        ))
+    conn.execute_batch(&head_insert(kind, &stage))
         .map_err(sql_err)?;
-    } else {
-        conn.execute_batch(&format!(
-            "INSERT INTO pg_snapshot (server, taken_at, stats_reset, source, run_id, content_key, imported_at)
-             SELECT s.server, s.taken_at, s.stats_reset, s.source, r.id, s.snapshot_key, s.modified
-             FROM {stage} s LEFT JOIN run r ON r.content_key = s.run_key;"
-        ))
-        .map_err(sql_err)?;
-    }
     let new_ids: HashSet<String> = keys.iter().map(|k| file_id(k)).collect();
-    let (owner, fk) = if head.name == RUN.name {
-        ("run", "run_id")
-    } else {
-        ("pg_snapshot", "snapshot_id")
-    };
+    let (owner, fk) = (kind.local, kind.fk);
     for t in parts {
         let files = wanted(l, t.name, &new_ids);
         if files.is_empty() {
@@ -261,6 +241,26 @@ fn insert_units(
     Ok(())
 }
 
+/// The INSERT of a kind's staged head rows into the index (runs by key, for the others).
+fn head_insert(kind: &UnitKind, stage: &str) -> String {
+    match kind.local {
+        "run" => format!(
+            "INSERT INTO run ({cols}, content_key, imported_at) SELECT {cols}, run_key, modified FROM {stage};",
+            cols = RUN.cols.join(", ")
+        ),
+        "pg_snapshot" => format!(
+            "INSERT INTO pg_snapshot (server, taken_at, stats_reset, source, run_id, content_key, imported_at)
+             SELECT s.server, s.taken_at, s.stats_reset, s.source, r.id, s.snapshot_key, s.modified
+             FROM {stage} s LEFT JOIN run r ON r.content_key = s.run_key;"
+        ),
+        _ => format!(
+            "INSERT INTO resource_capture (source, started_at, ended_at, step_s, run_id, content_key, imported_at)
+             SELECT s.source, s.started_at, s.ended_at, s.step_s, r.id, s.capture_key, s.modified
+             FROM {stage} s LEFT JOIN run r ON r.content_key = s.run_key;"
+        ),
+    }
+}
+
 fn seen_files(conn: &Connection) -> Result<HashSet<String>> {
     let mut st = conn
         .prepare("SELECT path FROM lake_file")
@@ -310,10 +310,13 @@ fn sync_once(conn: &mut Connection, lake: &Lake) -> Result<SyncReport> {
     conn.execute_batch("SET memory_limit = '192MB'; SET preserve_insertion_order = false;")
         .map_err(sql_err)?;
     let tx = conn.transaction().map_err(sql_err)?;
-    let runs = stage_heads(&tx, lake, &l, &RUN, &tmp)?;
-    insert_units(&tx, lake, &l, &RUN, RUN_PARTS, &runs, &tmp)?;
-    let snaps = stage_heads(&tx, lake, &l, &SNAPSHOT, &tmp)?;
-    insert_units(&tx, lake, &l, &SNAPSHOT, SNAPSHOT_PARTS, &snaps, &tmp)?;
+    // runs first: snapshots and captures find their run by its key
+    let mut added = Vec::new();
+    for kind in UNIT_KINDS {
+        let keys = stage_heads(&tx, lake, &l, kind, &tmp)?;
+        insert_units(&tx, lake, &l, kind, &keys, &tmp)?;
+        added.push(keys.len());
+    }
     let n_events = events::apply(&tx, &ev)?;
     bind(&tx, lake)?;
     // record what was read, and the files of units already indexed; leave the rest pending
@@ -348,8 +351,9 @@ fn sync_once(conn: &mut Connection, lake: &Lake) -> Result<SyncReport> {
     tx.commit().map_err(sql_err)?;
     Ok(SyncReport {
         lake: lake.url().to_string(),
-        runs: runs.len(),
-        snapshots: snaps.len(),
+        runs: added[0],
+        snapshots: added[1],
+        captures: added[2],
         events: n_events,
         files,
         pending,

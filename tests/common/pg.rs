@@ -1,0 +1,78 @@
+//! A throwaway PostgreSQL on 127.0.0.1 for the live tests (fixtures/capture/pg_cluster.sh;
+//! `.ci/run` makes sure the server binaries exist). PERFLEDGER_SKIP_LIVE_PG=1 skips them.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+pub struct Cluster {
+    script: PathBuf,
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl Cluster {
+    /// A cluster, or None (said on stderr) when PERFLEDGER_SKIP_LIVE_PG=1.
+    pub fn unless_skipped() -> Option<Cluster> {
+        if std::env::var("PERFLEDGER_SKIP_LIVE_PG").is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED: PERFLEDGER_SKIP_LIVE_PG=1 (no live PostgreSQL test ran)");
+            return None;
+        }
+        Some(Cluster::start())
+    }
+
+    pub fn start() -> Cluster {
+        let script =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/capture/pg_cluster.sh");
+        let dir = tempfile::Builder::new()
+            .prefix("perfledger-pg")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        // one port per cluster of this process (the tests run in parallel)
+        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let port = 40000 + ((std::process::id() % 10000) as u16) * 2 + n;
+        let status = Command::new("bash")
+            .arg(&script)
+            .args([
+                "start",
+                dir.path().join("data").to_str().unwrap(),
+                &port.to_string(),
+            ])
+            .status()
+            .expect("run pg_cluster.sh");
+        assert!(
+            status.success(),
+            "could not start PostgreSQL (is it installed? .ci/run installs it)"
+        );
+        Cluster { script, dir, port }
+    }
+
+    pub fn dsn(&self) -> String {
+        format!(
+            "host=127.0.0.1 port={} user=postgres dbname=postgres",
+            self.port
+        )
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(&self.script)
+            .args(["stop", self.dir.path().join("data").to_str().unwrap()])
+            .status();
+    }
+}
+
+/// A PostgreSQL client program of the newest installed server (pgbench, psql).
+pub fn bin(name: &str) -> PathBuf {
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .expect("PostgreSQL is installed under /usr/lib/postgresql (.ci/run installs it)")
+        .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
+        .filter(|p| p.join(name).exists())
+        .collect();
+    dirs.sort();
+    dirs.pop()
+        .map(|d| d.join(name))
+        .unwrap_or_else(|| panic!("{name} is not installed under /usr/lib/postgresql/*/bin"))
+}

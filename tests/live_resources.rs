@@ -1,0 +1,507 @@
+//! System resources bound to a run, from a real Prometheus scraping a real node_exporter on
+//! 127.0.0.1 (Debian's prometheus and prometheus-node-exporter; `.ci/run` installs them), while
+//! a real pgbench run loads a throwaway PostgreSQL. The stored mean, p95 and max of each
+//! series are checked against what Prometheus itself computes over the same points
+//! (`avg_over_time`, `quantile_over_time`, `max_over_time` of a 1 s subquery).
+//! PERFLEDGER_SKIP_LIVE_PROM=1 skips it on a machine without them (said on stderr).
+
+#[expect(dead_code, reason = "this test uses a part of the shared helpers")]
+mod common;
+#[expect(dead_code, reason = "this test uses a part of the PostgreSQL helpers")]
+#[path = "common/pg.rs"]
+mod pg;
+
+use std::net::TcpListener;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::Workdir;
+use serde_json::Value;
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+}
+
+/// node_exporter and a Prometheus scraping it every second, both on 127.0.0.1.
+struct Monitoring {
+    children: Vec<Child>,
+    prom: u16,
+    node: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Monitoring {
+    fn drop(&mut self) {
+        for c in &mut self.children {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn which(names: &[&str]) -> Option<String> {
+    names.iter().find_map(|n| {
+        Command::new(n)
+            .arg("--version")
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|_| n.to_string())
+    })
+}
+
+impl Monitoring {
+    fn unless_skipped() -> Option<Monitoring> {
+        if std::env::var("PERFLEDGER_SKIP_LIVE_PROM").is_ok_and(|v| v == "1") {
+            eprintln!("SKIPPED: PERFLEDGER_SKIP_LIVE_PROM=1 (no live Prometheus test ran)");
+            return None;
+        }
+        let node_bin = which(&["prometheus-node-exporter", "node_exporter"]).expect(
+            "node_exporter is needed: apt-get install prometheus-node-exporter (as .ci/run does)",
+        );
+        which(&["prometheus"])
+            .expect("prometheus is needed: apt-get install prometheus (as .ci/run does)");
+        let dir = tempfile::tempdir().unwrap();
+        let (prom, node) = (free_port(), free_port());
+        let config = dir.path().join("prometheus.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n  - job_name: node\n    static_configs:\n      - targets: ['127.0.0.1:{node}']\n"
+            ),
+        )
+        .unwrap();
+        let spawn = |cmd: &mut Command| {
+            cmd.stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap()
+        };
+        let children = vec![
+            spawn(Command::new(&node_bin).arg(format!("--web.listen-address=127.0.0.1:{node}"))),
+            spawn(
+                Command::new("prometheus")
+                    .arg(format!("--config.file={}", config.display()))
+                    .arg(format!(
+                        "--storage.tsdb.path={}",
+                        dir.path().join("data").display()
+                    ))
+                    .arg(format!("--web.listen-address=127.0.0.1:{prom}")),
+            ),
+        ];
+        let m = Monitoring {
+            children,
+            prom,
+            node,
+            _dir: dir,
+        };
+        // ready once a few scrapes of node_exporter are in
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while Instant::now() < deadline {
+            let n = m
+                .instant("count_over_time(up{job=\"node\"}[1m])", now())
+                .first()
+                .map_or(0.0, |x| x.1);
+            if n >= 5.0 {
+                return Some(m);
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("prometheus did not scrape node_exporter on 127.0.0.1:{node} within 60 s");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.prom)
+    }
+
+    /// An instant query at `t`: (the series' labels, value).
+    fn instant(&self, q: &str, t: f64) -> Vec<(Value, f64)> {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("{}/api/v1/query", self.url())])
+            .args(["--data-urlencode", &format!("query={q}")])
+            .args(["--data-urlencode", &format!("time={t:.3}")])
+            .output()
+            .expect("curl");
+        if !out.status.success() {
+            return Vec::new();
+        }
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["metric"].clone(),
+                    r["value"][1].as_str().unwrap().parse().unwrap(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// A real pgbench run (select-only, 2 clients, 12 s, progress every second), started on a
+/// whole second so that Prometheus' 1 s subqueries see the same points as the range query.
+fn pgbench_run(pg: &pg::Cluster, out: &Path) -> i64 {
+    let pgbench = pg::bin("pgbench");
+    let port = pg.port.to_string();
+    let base = ["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
+    let init = Command::new(&pgbench)
+        .args(base)
+        .args(["-i", "-s", "2", "-q", "postgres"])
+        .output()
+        .unwrap();
+    assert!(
+        init.status.success(),
+        "{}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let t = now();
+    std::thread::sleep(Duration::from_secs_f64(t.ceil() - t));
+    let start = now().round() as i64;
+    let run = Command::new(&pgbench)
+        .args(base)
+        .args([
+            "-S", "-c", "2", "-j", "2", "-T", "12", "-P", "1", "postgres",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // pgbench prints its progress on stderr and its summary on stdout, as a terminal shows them
+    let mut text = run.stderr.clone();
+    text.extend_from_slice(&run.stdout);
+    std::fs::write(out, text).unwrap();
+    start
+}
+
+/// A stored summary of the run: (mean, p95, max) of (target, metric).
+fn stored(w: &Workdir, target: &str, metric: &str) -> (f64, f64, f64) {
+    let v = w.json(&[
+        "sql",
+        &format!("SELECT metric, value FROM metrics WHERE run_id = 1 AND target = '{target}' AND metric IN ('{metric}', '{metric}_p95', '{metric}_max')"),
+    ]);
+    let get = |m: &str| {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == m)
+            .unwrap_or_else(|| panic!("no {m} of {target} in {v}"))["value"]
+            .as_f64()
+            .unwrap()
+    };
+    (
+        get(metric),
+        get(&format!("{metric}_p95")),
+        get(&format!("{metric}_max")),
+    )
+}
+
+fn close(a: f64, b: f64, what: &str) {
+    assert!(
+        (a - b).abs() <= 1e-9 * b.abs().max(1.0),
+        "{what}: perfledger {a} vs Prometheus {b}"
+    );
+}
+
+#[test]
+fn a_runs_resources_are_what_prometheus_computes_over_its_window() {
+    let Some(mon) = Monitoring::unless_skipped() else {
+        return;
+    };
+    let Some(pg) = pg::Cluster::unless_skipped() else {
+        return;
+    };
+    let w = Workdir::new();
+    let out = w.dir.path().join("pgbench.txt");
+    let start = pgbench_run(&pg, &out);
+    let end = start + 12;
+    // the last scrape of the window is in a second or so
+    std::thread::sleep(Duration::from_secs(3));
+    w.ok(
+        &[
+            "import",
+            "--quiet",
+            "--at",
+            &start.to_string(),
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
+    let saved = w.dir.path().join("saved");
+    let got = w.json(&[
+        "import",
+        "prometheus",
+        "--url",
+        &mon.url(),
+        "--run",
+        "1",
+        "--step",
+        "1s",
+        "--save",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(got["status"], "imported", "{got}");
+    assert_eq!(got["step_s"], 1.0);
+    let inst = format!("127.0.0.1:{}", mon.node);
+
+    // rates: points from start + 4 s (a 4 s window each) to the end; gauges from the start
+    let cpu = r#"1 - avg by (instance) (rate(node_cpu_seconds_total{mode="idle"}[4s]))"#;
+    let mem = "1 - avg by (instance) (node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)";
+    for (metric, expr, from) in [
+        ("cpu_busy_ratio", cpu, start + 4),
+        ("mem_used_ratio", mem, start),
+    ] {
+        // (end - span, end] holds the points from..=end: half a second more than their
+        // spread, as Prometheus 2 (closed on the left) and 3 (open) both read it
+        let span = format!("{}ms", (end - from) * 1000 + 500);
+        let at = end as f64;
+        let prom = |f: &str| {
+            let r = mon.instant(&format!("{f}(({expr})[{span}:1s])"), at);
+            assert_eq!(r.len(), 1, "{f} of {metric}: {r:?}");
+            r[0].1
+        };
+        let q95 = mon.instant(
+            &format!("quantile_over_time(0.95, ({expr})[{span}:1s])"),
+            at,
+        );
+        let (mean, p95, max) = stored(&w, &inst, metric);
+        close(mean, prom("avg_over_time"), &format!("{metric} mean"));
+        close(max, prom("max_over_time"), &format!("{metric} max"));
+        close(p95, q95[0].1, &format!("{metric} p95"));
+        let n = w.scalar(&format!(
+            "SELECT count(*) FROM resource_point WHERE metric = '{metric}' AND target = '{inst}'"
+        ));
+        assert_eq!(
+            n.as_i64(),
+            Some(end - from + 1),
+            "{metric}: one point per second of the window"
+        );
+    }
+    // pgbench on 2 clients keeps the CPUs busy; the machine has memory in use
+    let (cpu_mean, _, _) = stored(&w, &inst, "cpu_busy_ratio");
+    assert!(cpu_mean > 0.3, "CPU busy during pgbench: {cpu_mean}");
+    let (mem_mean, _, _) = stored(&w, &inst, "mem_used_ratio");
+    assert!(mem_mean > 0.0 && mem_mean < 1.0, "{mem_mean}");
+    // one per-core series per CPU node_exporter sees
+    let cores = mon.instant("count(node_cpu_seconds_total{mode=\"idle\"})", end as f64)[0].1;
+    let stored_cores = w.scalar(
+        "SELECT count(DISTINCT target) FROM resource_summary WHERE metric = 'cpu_core_busy_ratio'",
+    );
+    assert_eq!(stored_cores.as_f64(), Some(cores));
+
+    // usable like any metric: a goal on the run's CPU average, shown by `show`
+    let goals = w.dir.path().join("goals.toml");
+    std::fs::write(
+        &goals,
+        format!("[[goal]]\nname = \"CPU average\"\nmetric = \"cpu_busy_ratio\"\ntarget = \"{inst}\"\nmax = 0.01\n"),
+    )
+    .unwrap();
+    let check = w.run(&["check", "--goals", goals.to_str().unwrap(), "1"]);
+    assert_eq!(check.status.code(), Some(5), "CPU above 1% fails the goal");
+    let show = w.ok(&["show", "1"], 0);
+    assert!(
+        show.contains("Resources") && show.contains("cpu_busy_ratio"),
+        "{show}"
+    );
+
+    // the same query again: nothing new
+    let again = w.json(&[
+        "import",
+        "prometheus",
+        "--url",
+        &mon.url(),
+        "--run",
+        "1",
+        "--step",
+        "1s",
+    ]);
+    assert_eq!(again["status"], "already imported", "{again}");
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM resource_capture").as_i64(),
+        Some(1)
+    );
+
+    // the saved answers, imported as files into another warehouse, give the same summaries
+    let w2 = Workdir::new();
+    w2.ok(
+        &[
+            "import",
+            "--quiet",
+            "--at",
+            &start.to_string(),
+            out.to_str().unwrap(),
+        ],
+        0,
+    );
+    let files = w2.json(&["import", saved.to_str().unwrap()]);
+    assert!(
+        files
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["run_id"] == 1 && f["status"] == "imported"),
+        "bound to the run they overlap: {files}"
+    );
+    for m in [
+        "cpu_busy_ratio",
+        "mem_used_ratio",
+        "disk_write_bps",
+        "net_rx_bps",
+    ] {
+        assert_eq!(stored(&w2, &inst, m), stored(&w, &inst, m), "{m}");
+    }
+    let twice = w2.json(&["import", saved.to_str().unwrap()]);
+    assert!(
+        twice
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["status"] == "already imported"),
+        "{twice}"
+    );
+}
+
+#[test]
+fn resources_travel_through_the_lake() {
+    let Some(mon) = Monitoring::unless_skipped() else {
+        return;
+    };
+    let w = Workdir::new();
+    let lake = w.dir.path().join("lake");
+    let lake_s = lake.to_str().unwrap();
+    let start = (now() - 4.0).round() as i64;
+    std::thread::sleep(Duration::from_secs(1));
+    let wrk = common::fixture("wrk/users_t2_c8_d3s.txt");
+    w.ok(
+        &[
+            "--lake",
+            lake_s,
+            "import",
+            "--quiet",
+            "--at",
+            &start.to_string(),
+            wrk.to_str().unwrap(),
+        ],
+        0,
+    );
+    w.ok(
+        &[
+            "--lake",
+            lake_s,
+            "import",
+            "prometheus",
+            "--url",
+            &mon.url(),
+            "--run",
+            "latest",
+        ],
+        0,
+    );
+    let fresh = Workdir::new();
+    let sync = fresh.json(&["--lake", lake_s, "sync"]);
+    assert_eq!(
+        (sync["runs"].as_i64(), sync["captures"].as_i64()),
+        (Some(1), Some(1)),
+        "{sync}"
+    );
+    let rows = "SELECT target, metric, value, unit FROM resource_metric ORDER BY ALL";
+    assert_eq!(fresh.json(&["sql", rows]), w.json(&["sql", rows]));
+    let points = "SELECT target, metric, ts, value FROM resource_point ORDER BY ALL";
+    assert_eq!(fresh.json(&["sql", points]), w.json(&["sql", points]));
+}
+
+#[test]
+fn prometheus_errors_name_the_server_and_the_query() {
+    let Some(mon) = Monitoring::unless_skipped() else {
+        return;
+    };
+    let w = Workdir::new();
+    let wrk = common::fixture("wrk/users_t2_c8_d3s.txt");
+    let recent = ((now() - 8.0).round() as i64).to_string();
+    w.ok(
+        &["import", "--quiet", "--at", &recent, wrk.to_str().unwrap()],
+        0,
+    );
+    let err = |args: &[&str], code: i32| {
+        let o = w.run(args);
+        assert_eq!(o.status.code(), Some(code), "{args:?}");
+        String::from_utf8_lossy(&o.stderr).to_string()
+    };
+    // nothing listens there
+    let dead = format!("http://127.0.0.1:{}", free_port());
+    let e = err(&["import", "prometheus", "--url", &dead], 3);
+    assert!(e.contains(&dead) && e.contains("cannot connect"), "{e}");
+    // PromQL the server refuses: its own words, and which query
+    let q = w.dir.path().join("q.toml");
+    std::fs::write(
+        &q,
+        "defaults = false\n[[query]]\nmetric = \"broken\"\npromql = 'rate(x[5s'\n",
+    )
+    .unwrap();
+    let e = err(
+        &[
+            "import",
+            "prometheus",
+            "--url",
+            &mon.url(),
+            "--queries",
+            q.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(e.contains("query broken") && e.contains("bad_data"), "{e}");
+    // a run from before Prometheus started: no series
+    w.ok(
+        &[
+            "import",
+            "--quiet",
+            "--at",
+            "2020-01-01T00:00:00Z",
+            common::fixture("wrk/orders_latency_t2_c8_d3s.txt")
+                .to_str()
+                .unwrap(),
+        ],
+        0,
+    );
+    let e = err(
+        &["import", "prometheus", "--url", &mon.url(), "--run", "2"],
+        3,
+    );
+    assert!(e.contains("no series") && e.contains("2020-01-01"), "{e}");
+    // --url with files, and live options without --url
+    let e = err(
+        &[
+            "import",
+            "prometheus",
+            "--url",
+            &mon.url(),
+            wrk.to_str().unwrap(),
+        ],
+        2,
+    );
+    assert!(e.contains("--url goes with"), "{e}");
+    let e = err(&["import", "--step", "1s", wrk.to_str().unwrap()], 2);
+    assert!(e.contains("--step goes with"), "{e}");
+    let e = err(&["import", "prometheus"], 2);
+    assert!(e.contains("--url is missing"), "{e}");
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM resource_capture").as_i64(),
+        Some(0)
+    );
+}

@@ -412,3 +412,65 @@ fn a_statement_holding_most_database_time_that_got_slower() {
         section_text(&html)
     );
 }
+
+/// A pgbench run of fixtures/resources with the Prometheus answers saved with it, as run 1.
+fn resources_report(run: &str) -> (Workdir, String, String) {
+    let w = Workdir::new();
+    let dir = fixture(&format!("resources/{run}"));
+    let start = std::fs::read_to_string(dir.join("START")).unwrap();
+    let pgbench = dir.join("pgbench.txt").display().to_string();
+    w.ok(&["import", "--quiet", "--at", start.trim(), &pgbench], 0);
+    // bound to the run its window overlaps
+    let saved = dir.join("prometheus").display().to_string();
+    let got = w.json(&["import", &saved]);
+    assert!(
+        got.as_array().unwrap().iter().all(|f| f["run_id"] == 1),
+        "{got}"
+    );
+    let out = w.dir.path().join("run");
+    w.ok(&["report", "run", "1", "--out", out.to_str().unwrap()], 0);
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for chart in [
+        "cpu_busy_ratio",
+        "mem_used_ratio",
+        "disk_read_bps",
+        "net_rx_bps",
+    ] {
+        assert!(out.join(format!("run1_{chart}.png")).exists(), "{chart}");
+    }
+    let text = if html.contains("id=\"recommendations\"") {
+        section_text(&html)
+    } else {
+        String::new()
+    };
+    (w, html, text)
+}
+
+#[test]
+fn cpu_saturation_from_the_resources_of_a_run() {
+    // fixtures/resources/busy: pgbench -S -c 2 -j 2 on this 2-core machine; at capture,
+    // `import prometheus` printed cpu_busy_ratio mean 99.9%, p95 100.0%, max 100.0%
+    // (busy/perfledger.txt)
+    let (_, html, text) = resources_report("busy");
+    assert!(
+        html.contains("id=\"resources\""),
+        "the section the rule links to"
+    );
+    assert_eq!(rules(&html), ["cpu_saturation"], "{text}");
+    assert!(
+        text.contains("CPU busy 99.9% on average over the run, p95 100.0%, max 100.0%"),
+        "{text}"
+    );
+    assert!(
+        html.contains("href=\"#resources\""),
+        "the item links to the section"
+    );
+    // fixtures/resources/light: 20 transactions/s; printed mean 3.1%, p95 3.5%, max 3.7%
+    let (w, html, text) = resources_report("light");
+    assert_eq!(rules(&html), Vec::<String>::new(), "{text}");
+    assert!(html.contains("id=\"resources\""));
+    let cpu = w.scalar(
+        "SELECT round(value * 1000) FROM metrics WHERE run_id = 1 AND metric = 'cpu_busy_ratio'",
+    );
+    assert_eq!(cpu.as_f64(), Some(31.0));
+}

@@ -19,6 +19,10 @@
 //!   errors.
 //! - **Pool saturation**: at the run's database snapshot, client connections held at least
 //!   [`POOL_ALERT`] of `max_connections` (the guide's connection-pool target: < 80%).
+//! - **CPU saturation**: over the run's window the host's CPU was busy at least
+//!   [`CPU_TARGET`] of the time on average, or its p95 reached [`CPU_ALERT`] (the guide's
+//!   system targets: CPU < 70% average, alert at > 90%). A saturated host makes every other
+//!   figure of the run a measure of the host, not of the service.
 //! - **Tail latency**: p99 at least [`TAIL_RATIO`] times p50 on an endpoint with at least
 //!   [`TAIL_MIN_REQUESTS`] requests (so p99 rests on at least 10 requests beyond it).
 //!   On this project's A/A captures the ratio is at most 3.3 (wrk) and 2.9 (k6).
@@ -35,6 +39,8 @@ pub const ERROR_ALERT: f64 = 0.01;
 pub const ERROR_SHARE: f64 = 0.8;
 pub const POOL_ALERT: f64 = 0.8;
 pub const TAIL_RATIO: f64 = 5.0;
+pub const CPU_TARGET: f64 = 0.7;
+pub const CPU_ALERT: f64 = 0.9;
 pub const TAIL_MIN_REQUESTS: f64 = 1000.0;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -46,6 +52,7 @@ pub enum Rule {
     Saturation,
     ErrorConcentration,
     PoolSaturation,
+    CpuSaturation,
     TailLatency,
 }
 
@@ -57,7 +64,7 @@ impl Rule {
             Rule::GoalProjection => 6.0,
             Rule::DeployRegression => 5.0,
             Rule::ErrorConcentration => 4.0,
-            Rule::Saturation | Rule::DbHotspot | Rule::PoolSaturation => 3.0,
+            Rule::Saturation | Rule::DbHotspot | Rule::PoolSaturation | Rule::CpuSaturation => 3.0,
             Rule::TailLatency => 2.0,
         }
     }
@@ -331,6 +338,36 @@ pub fn pool_saturation(scope: &str, p: &Pool, anchor: &str) -> Option<Recommenda
     })
 }
 
+/// CPU busy share of one host over a run's window.
+pub struct Cpu<'a> {
+    pub host: &'a str,
+    pub mean: f64,
+    pub p95: f64,
+    pub max: f64,
+}
+
+pub fn cpu_saturation(scope: &str, c: &Cpu, anchor: &str) -> Option<Recommendation> {
+    if !c.mean.is_finite() || !c.p95.is_finite() || (c.mean < CPU_TARGET && c.p95 < CPU_ALERT) {
+        return None;
+    }
+    let excess = (c.mean / CPU_TARGET).max(c.p95 / CPU_ALERT) - 1.0;
+    Some(Recommendation {
+        rule: Rule::CpuSaturation,
+        title: format!("{scope} · {}: CPU busy {} on average", c.host, pct(c.mean)),
+        evidence: format!(
+            "CPU busy {} on average over the run, p95 {}, max {} (goal < {} average, alert > {})",
+            pct(c.mean),
+            pct(c.p95),
+            pct(c.max),
+            pct(CPU_TARGET),
+            pct(CPU_ALERT)
+        ),
+        action: "The host under test is saturated: latencies measured now include queueing for CPU. Profile the service (or the load generator, if it shares the host), or give it more cores before reading the run's latency as the service's.".into(),
+        anchor: anchor.to_string(),
+        score: score(Rule::CpuSaturation, excess),
+    })
+}
+
 /// p50 and p99 of one endpoint of a run.
 pub struct Tail<'a> {
     pub target: &'a str,
@@ -365,6 +402,20 @@ pub fn tail_latency(scope: &str, t: &Tail, anchor: &str) -> Option<Recommendatio
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cpu_saturation_fires_on_the_average_or_the_p95() {
+        let c = |mean, p95| Cpu {
+            host: "h",
+            mean,
+            p95,
+            max: p95,
+        };
+        assert!(cpu_saturation("r", &c(0.5, 0.8), "a").is_none());
+        assert!(cpu_saturation("r", &c(0.72, 0.8), "a").is_some());
+        assert!(cpu_saturation("r", &c(0.5, 0.95), "a").is_some());
+        assert!(cpu_saturation("r", &c(f64::NAN, 0.95), "a").is_none());
+    }
 
     fn lp(load: f64, throughput: f64, latency_ms: f64) -> LoadPoint {
         LoadPoint {

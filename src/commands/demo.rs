@@ -86,6 +86,45 @@ const _: () = assert!(
     "a time per snapshot"
 );
 
+/// December 2nd: two real pgbench runs with the system resources Prometheus saved of them
+/// (fixtures/resources): one saturating the CPUs, one at 20 tx/s. pgbench prints no time:
+/// each run starts at its capture's START.
+/// (path under fixtures/, bytes) of one embedded set.
+type Files = &'static [(&'static str, &'static [u8])];
+
+pub const RESOURCE_RUNS: [(&str, Files); 2] = [
+    (
+        "1796175063",
+        fixtures![
+            "resources/busy/pgbench.txt",
+            "resources/busy/prometheus/cpu_busy_ratio.json",
+            "resources/busy/prometheus/cpu_core_busy_ratio.json",
+            "resources/busy/prometheus/mem_used_ratio.json",
+            "resources/busy/prometheus/disk_read_bps.json",
+            "resources/busy/prometheus/disk_write_bps.json",
+            "resources/busy/prometheus/disk_read_iops.json",
+            "resources/busy/prometheus/disk_write_iops.json",
+            "resources/busy/prometheus/net_rx_bps.json",
+            "resources/busy/prometheus/net_tx_bps.json",
+        ],
+    ),
+    (
+        "1796175092",
+        fixtures![
+            "resources/light/pgbench.txt",
+            "resources/light/prometheus/cpu_busy_ratio.json",
+            "resources/light/prometheus/cpu_core_busy_ratio.json",
+            "resources/light/prometheus/mem_used_ratio.json",
+            "resources/light/prometheus/disk_read_bps.json",
+            "resources/light/prometheus/disk_write_bps.json",
+            "resources/light/prometheus/disk_read_iops.json",
+            "resources/light/prometheus/disk_write_iops.json",
+            "resources/light/prometheus/net_rx_bps.json",
+            "resources/light/prometheus/net_tx_bps.json",
+        ],
+    ),
+];
+
 const GOALS: &str = include_str!("../../fixtures/demo_goals.toml");
 const FIRST_NIGHT: &str = "2026-10-26T02:00:00Z";
 
@@ -133,6 +172,36 @@ pub fn import_history(wh: &mut Warehouse, files: &[PathBuf]) -> Result<Vec<i64>>
     Ok(ids)
 }
 
+/// Each pgbench run at its start, then the Prometheus answers saved with it, bound to it.
+fn import_resource_runs(wh: &mut Warehouse, inputs: &Path) -> Result<()> {
+    for (start, files) in RESOURCE_RUNS {
+        let paths = write(inputs, files)?;
+        let at = crate::time::parse_time(start);
+        let (run, answers) = paths
+            .split_first()
+            .ok_or_else(|| Error::Internal("empty resource run".into()))?;
+        let opts = ImportOptions {
+            at,
+            ..Default::default()
+        };
+        let report =
+            super::import::import_paths(Some(&mut *wh), std::slice::from_ref(run), None, &opts)?;
+        if let Some(e) = report.failed.into_iter().next() {
+            return Err(e);
+        }
+        let run_id = report.results.first().and_then(|r| r.run_id);
+        let opts = ImportOptions {
+            run: run_id,
+            ..Default::default()
+        };
+        let report = super::import::import_paths(Some(&mut *wh), answers, None, &opts)?;
+        if let Some(e) = report.failed.into_iter().next() {
+            return Err(e);
+        }
+    }
+    Ok(())
+}
+
 pub fn run(a: &DemoArgs) -> Result<()> {
     let out = &a.out;
     if out.exists() {
@@ -167,6 +236,8 @@ pub fn run(a: &DemoArgs) -> Result<()> {
             return Err(e);
         }
     }
+
+    import_resource_runs(&mut wh, &inputs)?;
 
     section("2. a nightly history: 24 wrk runs of scenario orders-api (nights 17-24 ran against a 20% slower server)")?;
     let ids = import_history(&mut wh, &history)?;

@@ -7,6 +7,7 @@ pub mod charts;
 pub mod compare_page;
 pub mod period_page;
 pub mod recommend_section;
+pub mod resources_section;
 pub mod run_page;
 
 use std::path::{Path, PathBuf};

@@ -52,6 +52,7 @@ pub struct PeriodPage {
     pub baseline: Option<String>,
     pub series: Vec<SeriesSection>,
     pub db: DbSection,
+    pub resources: super::resources_section::Section,
     pub recommendations: recommend_section::Section,
     /// Small multiples of every endpoint and statement with runs in the period.
     pub overview: Vec<Chart>,
@@ -260,6 +261,10 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
     }
     let statements = wh.statement_period(from, to)?;
     recs.extend(recommend_section::db_rules(&statements));
+    recs.extend(recommend_section::cpu_rules(
+        &wh.resource_stats(&all_runs)?,
+        &|r| judged_run(r, &groups, &started),
+    ));
     let failing = goal_rows
         .iter()
         .filter(|g| g.status == Status::Fail)
@@ -301,6 +306,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         format!("Change points: PELT on log values, robust sigma (MAD of differences), spikes clipped at rolling median ± 3 sigma, penalty {} x ln(n), minimum segment {} runs, each change kept if Welch p < {} and at least {}%.", p.penalty, p.min_size, p.alpha, p.min_shift * 100.0),
         "Goals: each row judges the latest run of the period the goal applies to (its tool and scenario; column 'run judged'); limit in force = latest milestone started by the run's date; evidence = one-sided 95% bound where per-request data exist (order-statistic bound of a percentile, Wilson for error rates), else the point estimate.".into(),
         "Projection: latest rolling median moved along the Theil-Sen slope to the next milestone's limit.".into(),
+        super::run_page::RESOURCES_METHOD.into(),
     ];
     if o.quarterly {
         methods.push("Compliance: share of the period's runs whose goal status is pass or warn (the point estimate meets the limit in force).".into());
@@ -343,6 +349,12 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         series,
         overview: overview(wh, out, &groups, from, to, &o.params)?,
         db: db_section(out, &statements)?,
+        resources: super::resources_section::for_period(
+            wh,
+            out,
+            &all_runs,
+            &started.iter().map(|(r, t)| (*r, epoch_secs(*t))).collect(),
+        )?,
         recommendations: recommend_section::section(recs, recommend_section::latest_table(latest)),
     })
 }

@@ -11,6 +11,7 @@ use crate::analysis::recommend::{self, LoadPoint, Recommendation};
 use crate::error::Result;
 use crate::grid::fmt_float;
 use crate::metrics::{self, TARGET_METRICS, TOTAL};
+use crate::store::resources::ResourceStat;
 use crate::store::runs::RunView;
 use crate::store::statements::StatementPeriod;
 use crate::store::values::{IntervalPoint, TargetRow};
@@ -245,6 +246,42 @@ pub fn load_points(points: &[IntervalPoint]) -> Vec<LoadPoint> {
             })
         })
         .collect()
+}
+
+/// The CPU rule over runs with resources: per host, the run it fires on with the highest
+/// mean, and on how many of the runs it fired. `scope` names a run.
+pub fn cpu_rules(stats: &[ResourceStat], scope: &dyn Fn(i64) -> String) -> Vec<Recommendation> {
+    let mut by_host: std::collections::BTreeMap<&str, Vec<&ResourceStat>> =
+        std::collections::BTreeMap::new();
+    for r in stats.iter().filter(|r| r.metric == metrics::CPU_BUSY) {
+        by_host.entry(&r.target).or_default().push(r);
+    }
+    let mut out = Vec::new();
+    for (host, runs) in by_host {
+        let fired: Vec<(Recommendation, f64)> = runs
+            .iter()
+            .filter_map(|r| {
+                let c = recommend::Cpu {
+                    host,
+                    mean: r.mean?,
+                    p95: r.p95?,
+                    max: r.max?,
+                };
+                // the host's figures are in the resource section of either page
+                recommend::cpu_saturation(&scope(r.run_id), &c, super::resources_section::ANCHOR)
+                    .map(|rec| (rec, c.mean))
+            })
+            .collect();
+        let n = fired.len();
+        if let Some((mut rec, _)) = fired.into_iter().max_by(|a, b| a.1.total_cmp(&b.1)) {
+            if runs.len() > 1 {
+                rec.evidence +=
+                    &format!("; saturated in {n} of {} runs with resources", runs.len());
+            }
+            out.push(rec);
+        }
+    }
+    out
 }
 
 /// The database rule over the period's statements.

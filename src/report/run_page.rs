@@ -28,6 +28,7 @@ pub struct RunPage {
     pub errors: Table,
     pub thresholds: Table,
     pub recommendations: recommend_section::Section,
+    pub resources: super::resources_section::Section,
 }
 
 /// The goal rows; `judged` adds the run each row judges (a period's rows judge several runs).
@@ -167,6 +168,9 @@ fn percentile_charts(wh: &Warehouse, out: &Out, run: i64) -> Result<Vec<Chart>> 
     )?])
 }
 
+/// How the resource figures were made (both report kinds say it).
+pub const RESOURCES_METHOD: &str = "System resources (where imported with `import prometheus`): Prometheus range queries over the run's window at the step shown with each query; rates over a window of four steps (never longer than the run), their points starting one window after the run's start; each series' mean, p95 (linear interpolation, numpy's default) and max over its points.";
+
 pub fn build(
     wh: &Warehouse,
     run: i64,
@@ -206,12 +210,16 @@ pub fn build(
         .map(|(k, d)| vec![Cell::text(k), Cell::text(d.text())])
         .collect();
     let points = wh.interval_points(run)?;
-    let (recs, _) =
+    let (mut recs, _) =
         recommend_section::run_rules(wh, &v, &points, &format!("run {run}"), "targets")?;
+    recs.extend(recommend_section::cpu_rules(&v.resources, &|r| {
+        format!("run {r}")
+    }));
     let mut charts = series_charts(out, run, &points)?;
     charts.extend(cdf_charts(wh, out, run)?);
     let methods = vec![
         "Values are as the tool reported them; latency percentiles missing from its output are computed from stored per-request histograms (HdrHistogram, 2 significant digits, <= 1% relative error).".to_string(),
+        RESOURCES_METHOD.to_string(),
         "Goal evidence: one-sided 95% order-statistic bound of a percentile (Conover) or Wilson bound of an error rate where per-request data exist; otherwise the point estimate, as the rule column says.".to_string(),
     ];
     let title = format!(
@@ -241,5 +249,6 @@ pub fn build(
         errors: Table::from_grid(&show::errors_grid(&v)),
         thresholds: Table::from_grid(&show::thresholds_grid(&v)),
         recommendations: recommend_section::section(recs, Table::default()),
+        resources: super::resources_section::for_run(wh, out, run)?,
     })
 }

@@ -25,7 +25,8 @@ pub const MEDIAN: RGBColor = RGBColor(90, 90, 90);
 pub const CHANGE_POINT: RGBColor = RGBColor(214, 39, 40);
 pub const ANNOTATION: RGBColor = RGBColor(120, 120, 200);
 pub const BAND: RGBColor = RGBColor(44, 160, 44);
-pub const LIMIT: RGBColor = RGBColor(255, 127, 14);
+/// Not one of SERIES: a goal must not read as a second line.
+pub const LIMIT: RGBColor = RGBColor(227, 119, 194);
 
 /// DejaVu Sans (Bitstream Vera licence, reports/fonts/LICENSE-DejaVu.txt), compiled in so
 /// charts render the same on machines without system fonts.

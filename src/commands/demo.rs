@@ -3,7 +3,9 @@
 //! 24-night history (real wrk runs; the last 8 against the same server made 20% slower),
 //! a named baseline, a deploy annotation, a comparison, a CI check against goals, a trend
 //! with its change point, and the monthly report; the quarterly audit adds December's database
-//! snapshots (a statement that lost its index) and a Locust ramp into a saturated endpoint.
+//! snapshots (a statement that lost its index), a Locust ramp into a saturated endpoint, and
+//! two pgbench runs with the system resources Prometheus recorded of them (one saturating the
+//! CPUs).
 
 use std::path::{Path, PathBuf};
 

@@ -91,6 +91,7 @@ pub fn import_paths(
         failed: Vec::new(),
     };
     let mut outputs = Vec::new();
+    let mut captures = Vec::new();
     let mut names: Vec<(String, &'static str)> = Vec::new();
     for (i, (unit, explicit)) in units.into_iter().enumerate() {
         crate::progress::stage(&unit.display());
@@ -116,19 +117,8 @@ pub fn import_paths(
             Ok(Parsed::Runs(runs)) => {
                 outputs.extend(runs.into_iter().map(|run| group::Output { unit: i, run }));
             }
-            Ok(Parsed::Resources(c)) => match resources(wh.as_deref_mut(), &c, opts) {
-                Ok((run_id, status)) => report.results.push(FileResult {
-                    file,
-                    format: Some(imp.name().to_string()),
-                    run_id,
-                    snapshot_id: None,
-                    status,
-                    targets: Some(c.series.len()),
-                    requests: None,
-                    message: None,
-                }),
-                Err(e) => push_error(&mut report, file, Some(imp.name()), e),
-            },
+            // stored after the runs: a saved answer binds to a run of the same import
+            Ok(Parsed::Resources(c)) => captures.push((file, imp.name(), c)),
             Ok(Parsed::Snapshot(s)) => match snapshot(wh.as_deref_mut(), &s, opts) {
                 Ok((snapshot_id, status)) => report.results.push(FileResult {
                     file,
@@ -177,6 +167,21 @@ pub fn import_paths(
                 break;
             }
             Err(e) => push_error(&mut report, file, Some(names[g.units[0]].1), e),
+        }
+    }
+    for (file, format, c) in captures {
+        match resources(wh.as_deref_mut(), &c, opts) {
+            Ok((run_id, status)) => report.results.push(FileResult {
+                file,
+                format: Some(format.to_string()),
+                run_id,
+                snapshot_id: None,
+                status,
+                targets: Some(c.series.len()),
+                requests: None,
+                message: None,
+            }),
+            Err(e) => push_error(&mut report, file, Some(format), e),
         }
     }
     Ok(report)

@@ -85,6 +85,10 @@ pub enum Command {
     Sql(SqlArgs),
     /// Take a live pg_stat_statements snapshot.
     Snapshot(SnapshotArgs),
+    /// Run a load tool and record everything as one run: its output, git labels, the host's
+    /// resources while it ran and database snapshots before and after.
+    #[command(after_help = EXEC_HELP)]
+    Exec(ExecArgs),
     /// Compare a candidate against a baseline, per target and metric, with a verdict.
     #[command(after_help = COMPARE_HELP)]
     Compare(CompareArgs),
@@ -620,6 +624,53 @@ pub struct SqlArgs {
     pub query: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
+}
+
+const EXEC_HELP: &str = "\
+The tool's outputs go to --keep DIR (default perfledger-exec/<UTC time>/): perfledger adds the
+flags that make the tool write its results there where you did not give them (k6 run:
+--summary-export and --out json=...gz; locust: --csv --csv-full-history; artillery run: --output;
+jmeter: -l) and keeps the console output of the others (wrk, ab, hey, oha, h2load, pgbench, siege).
+Labels commit, branch and dirty come from git when the working directory is a repository (a
+--label of the same key wins). Resources: the host is sampled from /proc every --step (off with
+--no-sample); --prometheus URL adds node_exporter's view of the run's window. --pg DSN takes a
+database snapshot before and after (the after one bound to the run). The tool's exit code is
+perfledger's; a health source that fails is reported and skipped, the run is stored anyway.
+
+Examples:
+  perfledger exec --scenario checkout -- k6 run script.js
+  perfledger exec --pg \"host=127.0.0.1 dbname=app user=app\" --prometheus http://127.0.0.1:9090 -- \\
+      locust -f locustfile.py --headless -u 50 -r 10 -t 5m -H http://127.0.0.1:8080
+  perfledger exec --label env=staging -- wrk -t2 -c32 -d30s --latency http://127.0.0.1:8080/api";
+
+#[derive(Args, Debug)]
+pub struct ExecArgs {
+    /// A label for the run, KEY=VALUE (repeatable).
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// Scenario name.
+    #[arg(long)]
+    pub scenario: Option<String>,
+    /// Take database snapshots (pg_stat_statements, health) before and after the run.
+    #[arg(long, value_name = "DSN", env = "PERFLEDGER_PG_DSN")]
+    pub pg: Option<String>,
+    /// Also store Prometheus' view of the run's window (node_exporter defaults).
+    #[arg(long, value_name = "URL")]
+    pub prometheus: Option<String>,
+    /// Do not sample the host from /proc.
+    #[arg(long)]
+    pub no_sample: bool,
+    /// How often the host is sampled.
+    #[arg(long, default_value = "1s", value_name = "DURATION")]
+    pub step: String,
+    /// Where the tool's outputs are kept (default: perfledger-exec/<UTC time>).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: FormatArg,
+    /// The load tool and its arguments, after `--`.
+    #[arg(last = true, required = true, value_name = "COMMAND")]
+    pub command: Vec<String>,
 }
 
 #[derive(Args, Debug)]

@@ -75,6 +75,14 @@ pub enum Error {
     #[error("{0}")]
     Gate(String),
 
+    /// `exec`: the load tool's own exit code, passed through (what it left was stored).
+    #[error("{tool} exited with code {code}{note}")]
+    ToolExit {
+        tool: String,
+        code: u8,
+        note: String,
+    },
+
     #[error(transparent)]
     Other(#[from] anyhow::Error),
 }
@@ -108,6 +116,7 @@ impl Error {
             Error::Warehouse { .. } | Error::Lake { .. } => exit::WAREHOUSE,
             Error::Gate(_) => exit::GATE_FAILED,
             Error::Output { .. } => exit::OUTPUT,
+            Error::ToolExit { code, .. } => *code,
             Error::Store(_) | Error::Internal(_) | Error::Other(_) => exit::INTERNAL,
         }
     }

@@ -7,7 +7,6 @@
 
 #[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
-#[expect(dead_code, reason = "this test uses a part of the PostgreSQL helpers")]
 #[path = "common/pg.rs"]
 mod pg;
 
@@ -504,4 +503,246 @@ fn prometheus_errors_name_the_server_and_the_query() {
         w.scalar("SELECT count(*) FROM resource_capture").as_i64(),
         Some(0)
     );
+}
+
+/// `perfledger exec` in `cwd` (a git repository of the test's own), its output and exit code.
+fn exec(w: &Workdir, cwd: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_perfledger"))
+        .arg("--db")
+        .arg(w.db())
+        .arg("exec")
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("run perfledger exec")
+}
+
+#[test]
+fn exec_records_the_tool_the_host_the_database_and_prometheus_as_one_run() {
+    let Some(mon) = Monitoring::unless_skipped() else {
+        return;
+    };
+    let Some(pg) = pg::Cluster::unless_skipped() else {
+        return;
+    };
+    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
+    client
+        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
+        .unwrap();
+    let pgbench = pg::bin("pgbench");
+    let port = pg.port.to_string();
+    let init = Command::new(&pgbench)
+        .args([
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-i",
+            "-s",
+            "1",
+            "-q",
+            "postgres",
+        ])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    // a repository of the test's own: its commit and branch become the run's labels
+    let repo = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let o = Command::new("git")
+            .args(args)
+            .current_dir(repo.path())
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    git(&["init", "-q", "-b", "perf-branch"]);
+    std::fs::write(repo.path().join("bench.txt"), "x").unwrap();
+    git(&["add", "."]);
+    git(&[
+        "-c",
+        "user.name=t",
+        "-c",
+        "user.email=t@t",
+        "commit",
+        "-qm",
+        "c",
+    ]);
+    let head = git(&["rev-parse", "HEAD"]);
+    let w = Workdir::new();
+    let keep = w.dir.path().join("out");
+    let out = exec(
+        &w,
+        repo.path(),
+        &[
+            "--keep",
+            keep.to_str().unwrap(),
+            "--pg",
+            &pg.dsn(),
+            "--prometheus",
+            &mon.url(),
+            "--label",
+            "env=ci",
+            "--format",
+            "json",
+            "--",
+            pgbench.to_str().unwrap(),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-S",
+            "-c",
+            "2",
+            "-j",
+            "2",
+            "-T",
+            "8",
+            "-P",
+            "1",
+            "postgres",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rep: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (rep["run_id"].as_i64(), rep["exit_code"].as_i64()),
+        (Some(1), Some(0)),
+        "{rep}"
+    );
+    assert_eq!(rep["snapshots"].as_array().unwrap().len(), 2, "{rep}");
+    let labels = w.json(&[
+        "sql",
+        "SELECT key, value FROM run_label WHERE run_id = 1 ORDER BY key",
+    ]);
+    let label = |k: &str| {
+        labels
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["key"] == k)
+            .map(|l| l["value"].clone())
+    };
+    assert_eq!(label("commit"), Some(Value::from(head)));
+    assert_eq!(label("branch"), Some(Value::from("perf-branch")));
+    assert_eq!(label("dirty"), Some(Value::from("false")));
+    assert_eq!(label("env"), Some(Value::from("ci")));
+    assert_eq!(w.scalar("SELECT tool FROM run WHERE id = 1"), "pgbench");
+    // the database: the interval between the snapshots holds pgbench's transactions, as
+    // pgbench counted them ("number of transactions actually processed"), and little else
+    let console = std::fs::read_to_string(keep.join("output.txt")).unwrap();
+    let processed: i64 = console
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("pgbench's count");
+    let commits = w
+        .scalar(
+            "SELECT sum(commits)::BIGINT FROM pg_database_delta WHERE run_id = 1 AND datname = 'postgres'",
+        )
+        .as_i64()
+        .unwrap();
+    assert!(
+        commits >= processed && commits < processed + 200,
+        "{commits} commits vs {processed} transactions"
+    );
+    assert_eq!(
+        w.scalar(
+            "SELECT count(*) FROM metrics WHERE run_id = 1 AND metric = 'db_transactions_per_s'"
+        )
+        .as_i64(),
+        Some(1)
+    );
+    // the host twice: /proc sampled by perfledger, and node_exporter through Prometheus
+    let caps = w.json(&["sql", "SELECT source, count(*) AS n FROM resource_capture c JOIN resource_summary s ON s.capture_id = c.id WHERE run_id = 1 GROUP BY source ORDER BY source"]);
+    assert_eq!(caps.as_array().unwrap().len(), 2, "{caps}");
+    let cpu = w.json(&["sql", "SELECT c.source, s.value FROM resource_summary s JOIN resource_capture c ON c.id = s.capture_id WHERE s.metric = 'cpu_busy_ratio' ORDER BY c.source"]);
+    let v: Vec<f64> = cpu
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["value"].as_f64().unwrap())
+        .collect();
+    assert!(
+        v.iter().all(|x| *x > 0.4),
+        "pgbench keeps the CPUs busy: {cpu}"
+    );
+    assert!(
+        (v[0] - v[1]).abs() < 0.25,
+        "/proc and node_exporter agree: {cpu}"
+    );
+    let points = w.scalar("SELECT count(*) FROM resource_point p JOIN resource_capture c ON c.id = p.capture_id WHERE c.source LIKE 'host sampler%' AND p.metric = 'cpu_busy_ratio'").as_i64().unwrap();
+    assert!(
+        (8..=11).contains(&points),
+        "one point a second over 8 s: {points}"
+    );
+
+    // the tool's exit code is perfledger's; nothing recognisable, nothing stored
+    let bad = exec(
+        &w,
+        repo.path(),
+        &[
+            "--no-sample",
+            "--",
+            pgbench.to_str().unwrap(),
+            "--no-such-flag",
+        ],
+    );
+    assert_eq!(bad.status.code(), Some(1));
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        e.contains("pgbench exited with code 1") && e.contains("no output perfledger recognises"),
+        "{e}"
+    );
+    // a database that is not there: the run is stored anyway, and the failure named
+    let dead = format!(
+        "host=127.0.0.1 port={} user=postgres dbname=postgres connect_timeout=2",
+        free_port()
+    );
+    let ok = exec(
+        &w,
+        repo.path(),
+        &[
+            "--pg",
+            &dead,
+            "--",
+            pgbench.to_str().unwrap(),
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &port,
+            "-U",
+            "postgres",
+            "-S",
+            "-T",
+            "2",
+            "postgres",
+        ],
+    );
+    assert_eq!(
+        ok.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let e = String::from_utf8_lossy(&ok.stderr);
+    assert!(
+        e.contains("database snapshot before the run skipped") && e.contains("cannot connect"),
+        "{e}"
+    );
+    assert_eq!(w.scalar("SELECT count(*) FROM run").as_i64(), Some(2));
 }

@@ -7,6 +7,7 @@ pub mod check;
 pub mod compare;
 pub mod completions;
 pub mod demo;
+pub mod exec;
 pub mod export;
 pub mod import;
 pub mod lake;
@@ -49,6 +50,7 @@ fn dispatch(cli: &Cli) -> Result<()> {
         Command::Show(a) => show::run(db, &a.try_into()?),
         Command::Sql(a) => sql::run(db, &a.try_into()?),
         Command::Snapshot(a) => snapshot::run(db, &(&a.source).try_into()?),
+        Command::Exec(a) => exec::run(db, &a.try_into()?),
         Command::Compare(a) => compare::run(db, &a.try_into()?),
         Command::Check(a) => check::run(db, &a.try_into()?),
         Command::Trend(a) => trend::run(db, &a.try_into()?),

@@ -11,6 +11,7 @@ pub mod group;
 mod h2load;
 mod hey;
 mod hlog;
+pub mod host;
 mod jmeter;
 mod k6_ndjson;
 mod k6_points;

@@ -3,6 +3,7 @@
 //! writes it to stdout. Commands and reports use it; it never reads the warehouse.
 
 pub mod ci;
+pub mod exec;
 pub mod gate;
 pub mod import;
 pub mod lake;
@@ -326,4 +327,33 @@ pub fn write_file(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
     let tmp = path.with_file_name(part);
     std::fs::write(&tmp, bytes).map_err(|e| Error::output(path, e))?;
     std::fs::rename(&tmp, path).map_err(|e| Error::output(path, e))
+}
+
+/// Copies a child's console to ours (stdout, or stderr when stdout carries a result) and to
+/// `file`, as it comes; the file's bytes are what the child wrote.
+pub fn tee(mut from: impl std::io::Read, file: &std::path::Path, to_stderr: bool) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::fs::File::create(file).map_err(|e| Error::output(file, e))?;
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::output(file, e)),
+        };
+        out.write_all(&buf[..n])
+            .map_err(|e| Error::output(file, e))?;
+        let shown = without_bar(|| {
+            if to_stderr {
+                let mut s = std::io::stderr().lock();
+                s.write_all(&buf[..n]).and_then(|()| s.flush())
+            } else {
+                let mut s = std::io::stdout().lock();
+                s.write_all(&buf[..n]).and_then(|()| s.flush())
+            }
+        });
+        // a closed console does not stop the copy to the file
+        let _ = shown;
+    }
 }

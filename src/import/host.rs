@@ -1,0 +1,385 @@
+//! System resources without Prometheus (`perfledger exec`): the host sampled from /proc once a
+//! step while the load tool runs, with the same metric names and the same definitions as the
+//! node_exporter queries of `import prometheus` (see `prometheus`): CPU busy = 1 - the idle
+//! share of `/proc/stat`'s time, overall and per core; memory used = 1 - MemAvailable /
+//! MemTotal; disk bytes (512-byte sectors) and operations of `/proc/diskstats` per second, whole
+//! disks only (partitions, loop, ram and device-mapper devices left out, as node_exporter
+//! does); network bytes of `/proc/net/dev` per second, loopback and container interfaces left
+//! out. A point at t measures the step that ends at t.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::error::{Error, Result};
+use crate::model::{ResourceCapture, ResourceSeries};
+
+/// One reading of the counters.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Reading {
+    /// microseconds since the epoch
+    pub at_us: i64,
+    /// "cpu" and "cpu0".. -> (idle ticks, total ticks)
+    pub cpu: BTreeMap<String, (u64, u64)>,
+    pub mem_total_kb: Option<u64>,
+    pub mem_available_kb: Option<u64>,
+    /// (reads, sectors read, writes, sectors written), summed over whole disks
+    pub disk: (u64, u64, u64, u64),
+    /// (rx bytes, tx bytes), summed over interfaces that leave the host
+    pub net: (u64, u64),
+}
+
+/// `/proc/stat`'s cpu lines: idle and total ticks (user..steal; guest time is in user).
+pub fn parse_stat(text: &str) -> BTreeMap<String, (u64, u64)> {
+    let mut out = BTreeMap::new();
+    for line in text.lines().filter(|l| l.starts_with("cpu")) {
+        let mut f = line.split_whitespace();
+        let Some(name) = f.next() else { continue };
+        let v: Vec<u64> = f.take(8).filter_map(|x| x.parse().ok()).collect();
+        if v.len() == 8 {
+            out.insert(name.to_string(), (v[3], v.iter().sum()));
+        }
+    }
+    out
+}
+
+fn meminfo(text: &str, key: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(':'))
+        .and_then(|rest| rest.split_whitespace().next()?.parse().ok())
+}
+
+/// Whole disks, as node_exporter's default device filter keeps them.
+fn whole_disk(name: &str) -> bool {
+    let strip_digits = |s: &str| s.trim_end_matches(|c: char| c.is_ascii_digit()).len() < s.len();
+    let virtual_dev = ["loop", "ram", "zram", "dm-", "sr", "fd", "md"]
+        .iter()
+        .any(|p| name.starts_with(p));
+    let partition = ["sd", "hd", "vd", "xvd"]
+        .iter()
+        .any(|p| name.starts_with(p) && strip_digits(name))
+        || ((name.starts_with("nvme") || name.starts_with("mmcblk")) && name.contains('p') && {
+            let after = name.rsplit('p').next().unwrap_or("");
+            !after.is_empty() && after.bytes().all(|b| b.is_ascii_digit())
+        });
+    !virtual_dev && !partition
+}
+
+pub fn parse_diskstats(text: &str) -> (u64, u64, u64, u64) {
+    let mut sum = (0, 0, 0, 0);
+    for line in text.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 10 || !whole_disk(f[2]) {
+            continue;
+        }
+        let n = |i: usize| f[i].parse::<u64>().unwrap_or(0);
+        sum.0 += n(3);
+        sum.1 += n(5);
+        sum.2 += n(7);
+        sum.3 += n(9);
+    }
+    sum
+}
+
+fn leaves_host(iface: &str) -> bool {
+    !(iface == "lo"
+        || ["veth", "docker", "br-", "virbr", "cni", "flannel"]
+            .iter()
+            .any(|p| iface.starts_with(p)))
+}
+
+pub fn parse_net_dev(text: &str) -> (u64, u64) {
+    let mut sum = (0, 0);
+    for line in text.lines().skip(2) {
+        let Some((iface, rest)) = line.split_once(':') else {
+            continue;
+        };
+        if !leaves_host(iface.trim()) {
+            continue;
+        }
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .filter_map(|x| x.parse().ok())
+            .collect();
+        if f.len() >= 9 {
+            sum.0 += f[0];
+            sum.1 += f[8];
+        }
+    }
+    sum
+}
+
+fn read(path: &str) -> String {
+    std::fs::read_to_string(path).unwrap_or_default()
+}
+
+/// The counters now.
+pub fn reading() -> Reading {
+    let mem = read("/proc/meminfo");
+    Reading {
+        at_us: crate::time::micros(chrono::Utc::now().naive_utc()),
+        cpu: parse_stat(&read("/proc/stat")),
+        mem_total_kb: meminfo(&mem, "MemTotal"),
+        mem_available_kb: meminfo(&mem, "MemAvailable"),
+        disk: parse_diskstats(&read("/proc/diskstats")),
+        net: parse_net_dev(&read("/proc/net/dev")),
+    }
+}
+
+/// The series of consecutive readings: each pair gives one point at the later one's time.
+pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
+    // (target, metric) -> (unit, query, points)
+    type Acc = (&'static str, &'static str, Vec<(i64, f64)>);
+    let mut by: BTreeMap<(String, &'static str), Acc> = BTreeMap::new();
+    let mut push = |target: String, metric: &'static str, unit, query, t, v: f64| {
+        if v.is_finite() {
+            by.entry((target, metric))
+                .or_insert((unit, query, Vec::new()))
+                .2
+                .push((t, v));
+        }
+    };
+    for w in readings.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let secs = (b.at_us - a.at_us) as f64 / 1e6;
+        if secs <= 0.0 {
+            continue;
+        }
+        for (name, (idle1, total1)) in &b.cpu {
+            let Some((idle0, total0)) = a.cpu.get(name) else {
+                continue;
+            };
+            let total = total1.saturating_sub(*total0) as f64;
+            if total <= 0.0 {
+                continue;
+            }
+            let busy = 1.0 - idle1.saturating_sub(*idle0) as f64 / total;
+            let (target, metric) = match name.strip_prefix("cpu").filter(|n| !n.is_empty()) {
+                Some(n) => (format!("{host} cpu={n}"), "cpu_core_busy_ratio"),
+                None => (host.to_string(), "cpu_busy_ratio"),
+            };
+            push(
+                target,
+                metric,
+                "ratio",
+                "/proc/stat: 1 - idle share",
+                b.at_us,
+                busy,
+            );
+        }
+        if let (Some(t), Some(av)) = (b.mem_total_kb, b.mem_available_kb) {
+            if t > 0 {
+                push(
+                    host.into(),
+                    "mem_used_ratio",
+                    "ratio",
+                    "/proc/meminfo: 1 - MemAvailable / MemTotal",
+                    b.at_us,
+                    1.0 - av as f64 / t as f64,
+                );
+            }
+        }
+        let rate = |x1: u64, x0: u64| x1.saturating_sub(x0) as f64 / secs;
+        let d = (&a.disk, &b.disk);
+        push(
+            host.into(),
+            "disk_read_bps",
+            "bytes/s",
+            "/proc/diskstats: sectors read x 512",
+            b.at_us,
+            rate(d.1 .1, d.0 .1) * 512.0,
+        );
+        push(
+            host.into(),
+            "disk_write_bps",
+            "bytes/s",
+            "/proc/diskstats: sectors written x 512",
+            b.at_us,
+            rate(d.1 .3, d.0 .3) * 512.0,
+        );
+        push(
+            host.into(),
+            "disk_read_iops",
+            "ops/s",
+            "/proc/diskstats: reads completed",
+            b.at_us,
+            rate(d.1 .0, d.0 .0),
+        );
+        push(
+            host.into(),
+            "disk_write_iops",
+            "ops/s",
+            "/proc/diskstats: writes completed",
+            b.at_us,
+            rate(d.1 .2, d.0 .2),
+        );
+        push(
+            host.into(),
+            "net_rx_bps",
+            "bytes/s",
+            "/proc/net/dev: receive bytes",
+            b.at_us,
+            rate(b.net.0, a.net.0),
+        );
+        push(
+            host.into(),
+            "net_tx_bps",
+            "bytes/s",
+            "/proc/net/dev: transmit bytes",
+            b.at_us,
+            rate(b.net.1, a.net.1),
+        );
+    }
+    // in the order of the Prometheus defaults: CPU, cores, memory, disk, network
+    let order = |m: &str| {
+        crate::metrics::REGISTRY
+            .iter()
+            .position(|r| r.name == m)
+            .unwrap_or(usize::MAX)
+    };
+    let mut out: Vec<ResourceSeries> = by
+        .into_iter()
+        .map(|((target, metric), (unit, query, points))| ResourceSeries {
+            target,
+            metric: metric.into(),
+            unit: unit.into(),
+            query: query.into(),
+            points,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        order(&a.metric)
+            .cmp(&order(&b.metric))
+            .then(a.target.cmp(&b.target))
+    });
+    out
+}
+
+/// The host's name, as the target of its series.
+pub fn host_name() -> String {
+    let h = read("/proc/sys/kernel/hostname");
+    let h = h.trim();
+    if h.is_empty() {
+        "localhost".into()
+    } else {
+        h.to_string()
+    }
+}
+
+/// Samples in a thread until stopped.
+pub struct Sampler {
+    stop: Arc<AtomicBool>,
+    handle: JoinHandle<Vec<Reading>>,
+    step: Duration,
+}
+
+impl Sampler {
+    /// Takes a first reading now, then one every `step`.
+    pub fn start(step: Duration) -> Result<Sampler> {
+        if !std::path::Path::new("/proc/stat").exists() {
+            return Err(Error::Source {
+                what: "host sampler".into(),
+                msg:
+                    "/proc/stat is not readable: this system has no Linux /proc (use --prometheus)"
+                        .into(),
+            });
+        }
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let handle = std::thread::spawn(move || {
+            let mut out = vec![reading()];
+            let start = Instant::now();
+            let mut k = 1u32;
+            while !flag.load(Ordering::Relaxed) {
+                // on the step's grid, not drifting with the time a reading takes
+                let next = start + step * k;
+                let now = Instant::now();
+                if next > now {
+                    std::thread::sleep((next - now).min(Duration::from_millis(50)));
+                    if Instant::now() < next {
+                        continue;
+                    }
+                }
+                out.push(reading());
+                k += 1;
+            }
+            out
+        });
+        Ok(Sampler { stop, handle, step })
+    }
+
+    /// Stops, with a last reading, and gives the capture.
+    pub fn finish(self) -> Result<ResourceCapture> {
+        self.stop.store(true, Ordering::Relaxed);
+        let mut readings = self
+            .handle
+            .join()
+            .map_err(|_| Error::Internal("the host sampler thread panicked".into()))?;
+        readings.push(reading());
+        let host = host_name();
+        let at = |us: i64| crate::time::from_micros(us).unwrap_or_default();
+        let (first, last) = (
+            readings.first().map_or(0, |r| r.at_us),
+            readings.last().map_or(0, |r| r.at_us),
+        );
+        Ok(ResourceCapture {
+            source: format!("host sampler ({host}, /proc)"),
+            started_at: at(first),
+            ended_at: at(last),
+            step_s: self.step.as_secs_f64(),
+            series: series(&host, &readings),
+            sources: Vec::new(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_busy_is_one_minus_the_idle_share_of_the_step() {
+        let a = Reading {
+            at_us: 0,
+            cpu: parse_stat("cpu  100 0 50 800 10 0 0 0 0 0\ncpu0 50 0 25 400 5 0 0 0 0 0\n"),
+            ..Default::default()
+        };
+        let b = Reading {
+            at_us: 1_000_000,
+            cpu: parse_stat("cpu  160 0 80 900 10 0 0 0 0 0\ncpu0 110 0 40 430 5 0 0 0 0 0\n"),
+            ..Default::default()
+        };
+        let s = series("h", &[a, b]);
+        let cpu = s.iter().find(|s| s.metric == "cpu_busy_ratio").unwrap();
+        // 190 ticks, 100 of them idle
+        assert!((cpu.points[0].1 - (1.0 - 100.0 / 190.0)).abs() < 1e-12);
+        let core = s
+            .iter()
+            .find(|s| s.metric == "cpu_core_busy_ratio")
+            .unwrap();
+        assert_eq!(core.target, "h cpu=0");
+        assert!((core.points[0].1 - (1.0 - 30.0 / 105.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn whole_disks_and_outside_interfaces_only() {
+        for (d, keep) in [
+            ("sda", true),
+            ("sda1", false),
+            ("nvme0n1", true),
+            ("nvme0n1p2", false),
+            ("vdb", true),
+            ("loop3", false),
+            ("dm-0", false),
+            ("mmcblk0p1", false),
+        ] {
+            assert_eq!(whole_disk(d), keep, "{d}");
+        }
+        let net = "h1\nh2\n    lo: 10 1 0 0 0 0 0 0 10 1 0 0 0 0 0 0\n  eth0: 300 3 0 0 0 0 0 0 200 2 0 0 0 0 0 0\n";
+        assert_eq!(parse_net_dev(net), (300, 200));
+        let disk = "   8 0 sda 5 0 40 0 7 0 80 0 0 0 0\n   8 1 sda1 5 0 40 0 7 0 80 0 0 0 0\n";
+        assert_eq!(parse_diskstats(disk), (5, 40, 7, 80));
+    }
+}

@@ -20,6 +20,7 @@ mod locust;
 mod oha;
 pub mod pg_live;
 mod pgbench;
+mod pglog;
 mod pgss;
 pub mod prometheus;
 mod series;
@@ -124,6 +125,8 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &hlog::HdrLog,
         &pgss::PgssCsv,
         &pgss::PgssJson,
+        &pglog::PgJsonLog,
+        &pglog::PgCsvLog,
         &pgbench::PgbenchStdout,
         &pgbench::PgbenchTxLog,
         &pgbench::PgbenchAggregateLog,

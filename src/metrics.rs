@@ -112,6 +112,9 @@ pub const REGISTRY: &[Metric] = &[
     lower("db_connections", "connections"),
     lower("db_connections_busy", "connections"),
     lower("db_pool_utilisation", "ratio"),
+    higher("db_replicas", "replicas"),
+    lower("db_replication_lag_ms", "ms"),
+    lower("db_replication_lag_bytes", "bytes"),
     lower(CPU_BUSY, "ratio"),
     lower("cpu_core_busy_ratio", "ratio"),
     lower(MEM_USED, "ratio"),
@@ -125,7 +128,7 @@ pub const REGISTRY: &[Metric] = &[
 
 /// Database health of the server a run's snapshot was taken of (the `pg_health_metric`
 /// view; target = the server): the interval ending at the snapshot, and its connections.
-pub const DB_HEALTH_METRICS: [&str; 8] = [
+pub const DB_HEALTH_METRICS: [&str; 11] = [
     "db_cache_hit_ratio",
     "db_rollback_ratio",
     "db_deadlocks",
@@ -134,6 +137,9 @@ pub const DB_HEALTH_METRICS: [&str; 8] = [
     "db_connections",
     "db_connections_busy",
     "db_pool_utilisation",
+    "db_replicas",
+    "db_replication_lag_ms",
+    "db_replication_lag_bytes",
 ];
 
 /// The registered metric of this name.

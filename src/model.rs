@@ -483,6 +483,21 @@ pub struct ConnectionCount {
     pub max_connections: i64,
 }
 
+/// One standby of pg_stat_replication: its lags (NULL while it has nothing to catch up on, or
+/// without pg_read_all_stats) and the WAL bytes it has yet to replay.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicaStat {
+    pub application_name: String,
+    pub client_addr: Option<String>,
+    /// None: the role may not see it (no pg_read_all_stats).
+    pub state: Option<String>,
+    pub sync_state: Option<String>,
+    pub write_lag_ms: Option<f64>,
+    pub flush_lag_ms: Option<f64>,
+    pub replay_lag_ms: Option<f64>,
+    pub lag_bytes: Option<i64>,
+}
+
 #[derive(Debug, Clone)]
 pub struct ParsedSnapshot {
     pub server: String,
@@ -492,6 +507,8 @@ pub struct ParsedSnapshot {
     /// Live snapshots only: pg_stat_database rows (files of pg_stat_statements hold none).
     pub databases: Vec<DatabaseStat>,
     pub connections: Vec<ConnectionCount>,
+    /// Live snapshots of a primary with standbys: pg_stat_replication.
+    pub replicas: Vec<ReplicaStat>,
     pub sources: Vec<SourceFile>,
 }
 

@@ -262,3 +262,134 @@ fn database_health_binds_to_the_run() {
         true
     );
 }
+
+#[test]
+fn a_standby_and_its_lag_bind_to_the_run_and_its_loss_is_said() {
+    let Some(pg) = Cluster::unless_skipped() else {
+        return;
+    };
+    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
+    client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE r_t (x int)",
+        )
+        .unwrap();
+    let standby = pg.standby();
+    // streaming, and caught up with a little WAL of our own
+    repeat(&mut client, 20, "INSERT INTO r_t VALUES (1)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let direct = loop {
+        let rows = client
+            .query(
+                "SELECT application_name::text, state::text, pg_wal_lsn_diff(sent_lsn, replay_lsn)::bigint FROM pg_stat_replication",
+                &[],
+            )
+            .unwrap();
+        let v: Vec<(String, Option<String>, Option<i64>)> = rows
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+        if v.len() == 1 && v[0].1.as_deref() == Some("streaming") && v[0].2 == Some(0) {
+            break v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the standby did not catch up: {v:?}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    };
+    let w = Workdir::new();
+    let wrk = common::fixture("wrk/users_t2_c8_d3s.txt")
+        .display()
+        .to_string();
+    w.ok(&["import", "--quiet", &wrk], 0);
+    let out = w.json(&[
+        "snapshot",
+        "postgres",
+        "--dsn",
+        &pg.dsn(),
+        "--server",
+        "primary",
+        "--run",
+        "1",
+    ]);
+    assert_eq!(out["replicas"], 1, "{out}");
+    let stored = w.json(&[
+        "sql",
+        "SELECT application_name, state, lag_bytes FROM pg_replication",
+    ]);
+    assert_eq!(
+        stored[0]["application_name"],
+        direct[0].0.as_str(),
+        "{stored}"
+    );
+    assert_eq!(stored[0]["state"], "streaming");
+    let metric = |m: &str| {
+        w.scalar(&format!(
+            "SELECT value FROM metrics WHERE run_id = 1 AND target = 'primary' AND metric = '{m}'"
+        ))
+        .as_f64()
+    };
+    assert_eq!(metric("db_replicas"), Some(1.0));
+    // the lag at the snapshot's moment, as the stored row has it: a few WAL records at most
+    let row = w.json(&["sql", "SELECT replay_lag_ms, lag_bytes FROM pg_replication"]);
+    let bytes = row[0]["lag_bytes"].as_f64().unwrap();
+    assert!((0.0..1_048_576.0).contains(&bytes), "{row}");
+    assert_eq!(metric("db_replication_lag_bytes"), Some(bytes));
+    // replay_lag is NULL once caught up with no new WAL (PostgreSQL's rule): then no lag if
+    // nothing is left to replay, and unknown otherwise
+    let want = match (row[0]["replay_lag_ms"].as_f64(), bytes) {
+        (Some(ms), _) => Some(ms),
+        (None, b) if b == 0.0 => Some(0.0),
+        (None, _) => None,
+    };
+    assert_eq!(metric("db_replication_lag_ms"), want, "{row}");
+    // the standby stops: the next snapshot has none, and says which one is gone
+    drop(standby);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while client
+        .query_one("SELECT count(*) FROM pg_stat_replication", &[])
+        .unwrap()
+        .get::<_, i64>(0)
+        > 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the standby is still listed"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    w.ok(
+        &[
+            "import",
+            "--quiet",
+            &common::fixture("wrk/orders_latency_t2_c8_d3s.txt")
+                .display()
+                .to_string(),
+        ],
+        0,
+    );
+    let out = w.run(&[
+        "snapshot",
+        "postgres",
+        "--dsn",
+        &pg.dsn(),
+        "--server",
+        "primary",
+        "--run",
+        "2",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let note = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        note.contains("standby 'perfledger-standby'") && note.contains("is gone"),
+        "{note}"
+    );
+    let gone = w.scalar("SELECT value FROM metrics WHERE run_id = 2 AND metric = 'db_replicas'");
+    assert_eq!(gone.as_f64(), Some(0.0));
+    // a lake carries the standbys too
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM pg_replication").as_i64(),
+        Some(1)
+    );
+}

@@ -42,15 +42,20 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         "already imported"
     };
     let taken = crate::time::display_micros(snap.taken_at);
+    let notes = wh.replication_notes(id)?;
+    for n in &notes {
+        crate::output::emit_err(&format!("note: {n}\n"));
+    }
     emit(&match r.format {
         Format::Json => format!(
             "{}\n",
-            serde_json::json!({"snapshot_id": id, "server": snap.server, "taken_at": taken, "statements": snap.statements.len(), "status": status})
+            serde_json::json!({"snapshot_id": id, "server": snap.server, "taken_at": taken, "statements": snap.statements.len(), "replicas": snap.replicas.len(), "notes": notes, "status": status})
         ),
         _ => format!(
-            "snapshot {id} of {} at {taken}: {} statements ({status})\n",
+            "snapshot {id} of {} at {taken}: {} statements, {} standby(s) ({status})\n",
             snap.server,
-            snap.statements.len()
+            snap.statements.len(),
+            snap.replicas.len()
         ),
     })
 }

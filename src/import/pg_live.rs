@@ -6,7 +6,7 @@ use chrono::NaiveDateTime;
 use postgres::{Client, NoTls};
 
 use crate::error::{Error, Result};
-use crate::model::{ConnectionCount, DatabaseStat, ParsedSnapshot, Statement};
+use crate::model::{ConnectionCount, DatabaseStat, ParsedSnapshot, ReplicaStat, Statement};
 use crate::time::epoch;
 
 #[expect(clippy::needless_pass_by_value, reason = "the shape map_err wants")]
@@ -102,9 +102,11 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
         .and_then(epoch);
     let databases = databases(&mut client)?;
     let connections = connections(&mut client)?;
+    let replicas = replicas(&mut client)?;
     Ok(ParsedSnapshot {
         databases,
         connections,
+        replicas,
         server: server.unwrap_or_else(|| server_name(dsn)),
         taken_at: epoch(now).ok_or_else(|| Error::Source {
             what: format!("PostgreSQL ({dsn})"),
@@ -139,6 +141,36 @@ fn databases(client: &mut Client) -> Result<Vec<DatabaseStat>> {
             temp_bytes: r.get(6),
             deadlocks: r.get(7),
             stats_reset: r.get::<_, Option<f64>>(8).and_then(epoch),
+        })
+        .collect())
+}
+
+/// The standbys streaming from this server (none on a standby or a lone server). Lags are
+/// NULL once a standby has caught up and no WAL has come since (PostgreSQL's own rule): the
+/// WAL bytes between what was sent and what was replayed say whether it has.
+fn replicas(client: &mut Client) -> Result<Vec<ReplicaStat>> {
+    let rows = client
+        .query(
+            "SELECT coalesce(application_name, '')::text, client_addr::text, state::text, sync_state::text,
+                    (extract(epoch FROM write_lag) * 1000)::float8,
+                    (extract(epoch FROM flush_lag) * 1000)::float8,
+                    (extract(epoch FROM replay_lag) * 1000)::float8,
+                    pg_wal_lsn_diff(sent_lsn, replay_lsn)::bigint
+             FROM pg_stat_replication ORDER BY application_name, client_addr",
+            &[],
+        )
+        .map_err(pg_err)?;
+    Ok(rows
+        .iter()
+        .map(|r| ReplicaStat {
+            application_name: r.get(0),
+            client_addr: r.get(1),
+            state: r.get(2),
+            sync_state: r.get(3),
+            write_lag_ms: r.get(4),
+            flush_lag_ms: r.get(5),
+            replay_lag_ms: r.get(6),
+            lag_bytes: r.get(7),
         })
         .collect())
 }

@@ -32,6 +32,7 @@ fn snapshot(unit: &Unit, opts: &ImportOptions, statements: Vec<Statement>) -> Re
         statements,
         databases: Vec::new(),
         connections: Vec::new(),
+        replicas: Vec::new(),
         sources: sources(unit, "pg_stat_statements")?,
     }))
 }

@@ -396,6 +396,22 @@ fn ingest_snapshot_tx(
             .map_err(db_err)?;
         }
         app.flush().map_err(db_err)?;
+        let mut app = tx.appender("pg_replication").map_err(db_err)?;
+        for r in &snap.replicas {
+            app.append_row(params![
+                id,
+                r.application_name,
+                r.client_addr,
+                r.state,
+                r.sync_state,
+                r.write_lag_ms,
+                r.flush_lag_ms,
+                r.replay_lag_ms,
+                r.lag_bytes
+            ])
+            .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)?;
         let mut app = tx.appender("pg_connection").map_err(db_err)?;
         for c in &snap.connections {
             app.append_row(params![id, c.state, c.count, c.max_connections])

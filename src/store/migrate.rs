@@ -18,6 +18,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (6, include_str!("../../schema/006_series.sql")),
     (7, include_str!("../../schema/007_db_health.sql")),
     (8, include_str!("../../schema/008_resources.sql")),
+    (9, include_str!("../../schema/009_replication.sql")),
 ];
 
 pub fn latest_version() -> i64 {

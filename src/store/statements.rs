@@ -163,3 +163,45 @@ impl Warehouse {
         })
     }
 }
+
+impl Warehouse {
+    /// What a reader of this snapshot should know about its standbys: those of the previous
+    /// snapshot of its server that are gone (stopped, failed over, or cut off), and standbys
+    /// whose details the role may not read.
+    pub fn replication_notes(&self, snapshot: i64) -> Result<Vec<String>> {
+        let gone: Vec<(String, Option<String>)> = self.rows(
+            "SELECT p.application_name, p.client_addr
+             FROM pg_snapshot_seq q
+             JOIN pg_replication p ON p.snapshot_id = q.prev_id
+             WHERE q.id = ?
+               AND EXISTS (SELECT 1 FROM pg_database_stat d WHERE d.snapshot_id = q.prev_id)
+               AND NOT EXISTS (SELECT 1 FROM pg_replication c WHERE c.snapshot_id = q.id
+                               AND c.application_name = p.application_name
+                               AND c.client_addr IS NOT DISTINCT FROM p.client_addr)
+             ORDER BY 1, 2",
+            [snapshot],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let mut out: Vec<String> = gone
+            .into_iter()
+            .map(|(name, addr)| {
+                format!(
+                    "standby '{name}'{} of the previous snapshot is gone from pg_stat_replication",
+                    addr.map(|a| format!(" ({a})")).unwrap_or_default()
+                )
+            })
+            .collect();
+        let hidden: i64 = self
+            .rows(
+                "SELECT count(*) FROM pg_replication WHERE snapshot_id = ? AND state IS NULL",
+                [snapshot],
+                |r| r.get(0),
+            )?
+            .pop()
+            .unwrap_or(0);
+        if hidden > 0 {
+            out.push(format!("{hidden} standby(s) without state or lags: the role needs pg_read_all_stats (GRANT pg_read_all_stats TO ...)"));
+        }
+        Ok(out)
+    }
+}

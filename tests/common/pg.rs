@@ -55,6 +55,37 @@ impl Cluster {
     }
 }
 
+impl Cluster {
+    /// A streaming standby of this cluster on the next port, started (pg_basebackup -R).
+    pub fn standby(&self) -> Cluster {
+        let dir = tempfile::Builder::new()
+            .prefix("perfledger-pg-standby")
+            .tempdir_in("/tmp")
+            .expect("temp dir");
+        let port = self.port + 1000;
+        let status = Command::new("bash")
+            .arg(&self.script)
+            .args([
+                "standby",
+                dir.path().join("data").to_str().unwrap(),
+                &port.to_string(),
+                &self.port.to_string(),
+            ])
+            .status()
+            .expect("run pg_cluster.sh standby");
+        assert!(
+            status.success(),
+            "could not start a standby of 127.0.0.1:{}",
+            self.port
+        );
+        Cluster {
+            script: self.script.clone(),
+            dir,
+            port,
+        }
+    }
+}
+
 impl Drop for Cluster {
     fn drop(&mut self) {
         let _ = Command::new("bash")

@@ -137,6 +137,20 @@ pub const SNAPSHOT_PARTS: &[Table] = &[
         key: "snapshot_key",
         cols: &["state", "count", "max_connections"],
     },
+    Table {
+        name: "pg_replication",
+        key: "snapshot_key",
+        cols: &[
+            "application_name",
+            "client_addr",
+            "state",
+            "sync_state",
+            "write_lag_ms",
+            "flush_lag_ms",
+            "replay_lag_ms",
+            "lag_bytes",
+        ],
+    },
 ];
 
 /// System resources bound to a run (schema/008_resources.sql).

@@ -340,7 +340,7 @@ fn a_standby_and_its_lag_bind_to_the_run_and_its_loss_is_said() {
     // nothing is left to replay, and unknown otherwise
     let want = match (row[0]["replay_lag_ms"].as_f64(), bytes) {
         (Some(ms), _) => Some(ms),
-        (None, b) if b == 0.0 => Some(0.0),
+        (None, 0.0) => Some(0.0),
         (None, _) => None,
     };
     assert_eq!(metric("db_replication_lag_ms"), want, "{row}");

@@ -7,6 +7,7 @@
 
 #[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
+#[expect(dead_code, reason = "this test uses a part of the PostgreSQL helpers")]
 #[path = "common/pg.rs"]
 mod pg;
 

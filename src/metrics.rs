@@ -100,6 +100,7 @@ pub const REGISTRY: &[Metric] = &[
     higher("calls", "calls"),
     lower("total_exec_time_ms", "ms"),
     lower(MEAN_EXEC_TIME, "ms"),
+    lower("stddev_exec_time_ms", "ms"),
     lower("rows", "rows"),
     higher(CACHE_HIT_RATIO, "ratio"),
     higher("rate", "ratio"),
@@ -227,10 +228,11 @@ pub const KEY_METRICS: [&str; 7] = [
 
 /// Metrics that come from pg_stat_statements snapshots attached to runs (columns of the
 /// `pg_statement_delta` view).
-pub const STATEMENT_METRICS: [&str; 5] = [
+pub const STATEMENT_METRICS: [&str; 6] = [
     "calls",
     "total_exec_time_ms",
     MEAN_EXEC_TIME,
+    "stddev_exec_time_ms",
     "rows",
     CACHE_HIT_RATIO,
 ];

@@ -459,6 +459,41 @@ pub struct Statement {
     pub rows: Option<i64>,
     pub shared_blks_hit: Option<i64>,
     pub shared_blks_read: Option<i64>,
+    /// The server's population standard deviation of the execution time since its reset
+    /// (`stddev_exec_time`, 12: `stddev_time`): with calls and the total it gives the sum of
+    /// squares, so an interval's own spread can be recovered from two snapshots.
+    pub stddev_exec_time_ms: Option<f64>,
+    /// Every other column the server has (planning, WAL, temp, JIT ...), as a JSON object.
+    pub extra: Option<String>,
+}
+
+/// The columns a [`Statement`] has fields for; the others go to its `extra`.
+pub const STATEMENT_COLUMNS: [&str; 13] = [
+    "queryid",
+    "userid",
+    "dbid",
+    "toplevel",
+    "query",
+    "calls",
+    "total_exec_time",
+    "total_time",
+    "rows",
+    "shared_blks_hit",
+    "shared_blks_read",
+    "stddev_exec_time",
+    "stddev_time",
+];
+
+/// The columns of a row not in [`STATEMENT_COLUMNS`] as a JSON object (numbers as numbers),
+/// or None when there are none.
+pub fn statement_extra<'a>(
+    cols: impl Iterator<Item = (&'a str, serde_json::Value)>,
+) -> Option<String> {
+    let m: serde_json::Map<String, serde_json::Value> = cols
+        .filter(|(k, _)| !STATEMENT_COLUMNS.contains(k))
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
+    (!m.is_empty()).then(|| serde_json::Value::Object(m).to_string())
 }
 
 /// One row of pg_stat_database: counters since its `stats_reset`.

@@ -393,3 +393,72 @@ fn a_standby_and_its_lag_bind_to_the_run_and_its_loss_is_said() {
         Some(1)
     );
 }
+
+#[test]
+fn each_interval_gets_its_own_spread_and_every_column_is_kept() {
+    let Some(pg) = Cluster::unless_skipped() else {
+        return;
+    };
+    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
+    client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
+        )
+        .unwrap();
+    let w = Workdir::new();
+    let sleep = |c: &mut postgres::Client, ms: u32| {
+        c.batch_execute(&format!("SELECT pg_sleep({})", f64::from(ms) / 1000.0))
+            .unwrap();
+    };
+    // interval 1: five sleeps of 10 ms; interval 2: 20 and 40 ms, three each (mean 30 ms,
+    // population stddev 10 ms); the lifetime figures mix both
+    for _ in 0..5 {
+        sleep(&mut client, 10);
+    }
+    snapshot(&w, &pg);
+    for _ in 0..3 {
+        sleep(&mut client, 20);
+        sleep(&mut client, 40);
+    }
+    snapshot(&w, &pg);
+    let q = "SELECT pg_sleep($1)";
+    let row = w.json(&[
+        "sql",
+        &format!("SELECT calls, mean_exec_time_ms, stddev_exec_time_ms FROM pg_statement_delta WHERE query = '{q}' AND snapshot_id = 2"),
+    ]);
+    let (calls, mean, sd) = (
+        row[0]["calls"].as_i64().unwrap(),
+        row[0]["mean_exec_time_ms"].as_f64().unwrap(),
+        row[0]["stddev_exec_time_ms"].as_f64().unwrap(),
+    );
+    assert_eq!(calls, 6, "{row}");
+    assert!((mean - 30.0).abs() < 1.5, "interval mean {mean}");
+    assert!(
+        (sd - 10.0).abs() < 1.0,
+        "interval stddev {sd}: the interval's, not the lifetime's"
+    );
+    // the server's lifetime figure, kept as it was read: over all 11 sleeps
+    let lifetime = w
+        .scalar(&format!(
+            "SELECT stddev_exec_time_ms FROM pg_statement WHERE snapshot_id = 2 AND query = '{q}'"
+        ))
+        .as_f64()
+        .unwrap();
+    assert!(lifetime > 11.0, "lifetime stddev {lifetime}");
+    // every other column of the server's view, as JSON
+    let extra = w.scalar(&format!(
+        "SELECT extra FROM pg_statement WHERE snapshot_id = 2 AND query = '{q}'"
+    ));
+    let extra: serde_json::Value = serde_json::from_str(extra.as_str().unwrap()).unwrap();
+    for col in [
+        "min_exec_time",
+        "max_exec_time",
+        "plans",
+        "wal_bytes",
+        "temp_blks_written",
+    ] {
+        assert!(extra.get(col).is_some(), "{col} in {extra}");
+    }
+    let max = extra["max_exec_time"].as_f64().unwrap();
+    assert!((40.0..45.0).contains(&max), "max_exec_time {max}");
+}

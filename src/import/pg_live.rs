@@ -66,9 +66,16 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
     } else {
         "NULL::bool"
     };
+    let stddev = if has("stddev_exec_time") {
+        "stddev_exec_time"
+    } else {
+        "stddev_time"
+    };
+    // every column the server has: the known ones typed, the rest as JSON
     let sql = format!(
         "SELECT coalesce(queryid::text, ''), userid::text, dbid::text, {toplevel}, coalesce(query, ''), calls, {total}::float8,
-                rows, shared_blks_hit, shared_blks_read FROM pg_stat_statements"
+                rows, shared_blks_hit, shared_blks_read, {stddev}::float8, row_to_json(s)::text
+         FROM pg_stat_statements s"
     );
     let statements = client
         .query(&sql, &[])
@@ -85,6 +92,15 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
             rows: r.get(7),
             shared_blks_hit: r.get(8),
             shared_blks_read: r.get(9),
+            stddev_exec_time_ms: r.get(10),
+            extra: r
+                .get::<_, Option<String>>(11)
+                .and_then(|j| {
+                    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(&j).ok()
+                })
+                .and_then(|m| {
+                    crate::model::statement_extra(m.iter().map(|(k, v)| (k.as_str(), v.clone())))
+                }),
         })
         .collect();
     let now: f64 = client

@@ -18,6 +18,7 @@ pub struct PgssCsv;
 pub struct PgssJson;
 
 const TOTAL_TIME: [&str; 2] = ["total_exec_time", "total_time"];
+const STDDEV: [&str; 2] = ["stddev_exec_time", "stddev_time"];
 
 fn snapshot(unit: &Unit, opts: &ImportOptions, statements: Vec<Statement>) -> Result<Parsed> {
     let path = &unit.primary;
@@ -106,6 +107,20 @@ impl Importer for PgssCsv {
                 rows: int("rows"),
                 shared_blks_hit: int("shared_blks_hit"),
                 shared_blks_read: int("shared_blks_read"),
+                stddev_exec_time_ms: STDDEV
+                    .iter()
+                    .find_map(|c| get(idx(c)))
+                    .and_then(|v| v.parse().ok()),
+                extra: crate::model::statement_extra(headers.iter().zip(rec.iter()).map(
+                    |(h, v)| {
+                        let j = v
+                            .parse::<f64>()
+                            .ok()
+                            .and_then(|x| serde_json::Number::from_f64(x).map(Value::Number))
+                            .unwrap_or_else(|| Value::String(v.to_string()));
+                        (h, j)
+                    },
+                )),
             });
         }
         check_not_empty(path, &statements)?;
@@ -181,6 +196,10 @@ impl Importer for PgssJson {
                 rows: int("rows"),
                 shared_blks_hit: int("shared_blks_hit"),
                 shared_blks_read: int("shared_blks_read"),
+                stddev_exec_time_ms: STDDEV.iter().find_map(|k| f(k)),
+                extra: crate::model::statement_extra(
+                    r.iter().map(|(k, v)| (k.as_str(), v.clone())),
+                ),
             });
         }
         check_not_empty(path, &statements)?;

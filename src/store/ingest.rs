@@ -433,7 +433,9 @@ fn ingest_snapshot_tx(
                 s.total_exec_time_ms,
                 s.rows,
                 s.shared_blks_hit,
-                s.shared_blks_read
+                s.shared_blks_read,
+                s.stddev_exec_time_ms,
+                s.extra
             ])
             .map_err(db_err)?;
         }

@@ -19,6 +19,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (7, include_str!("../../schema/007_db_health.sql")),
     (8, include_str!("../../schema/008_resources.sql")),
     (9, include_str!("../../schema/009_replication.sql")),
+    (10, include_str!("../../schema/010_statement_spread.sql")),
 ];
 
 pub fn latest_version() -> i64 {

@@ -115,6 +115,8 @@ pub const SNAPSHOT_PARTS: &[Table] = &[
             "rows",
             "shared_blks_hit",
             "shared_blks_read",
+            "stddev_exec_time_ms",
+            "extra",
         ],
     },
     Table {

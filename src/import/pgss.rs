@@ -113,10 +113,16 @@ impl Importer for PgssCsv {
                     .and_then(|v| v.parse().ok()),
                 extra: crate::model::statement_extra(headers.iter().zip(rec.iter()).map(
                     |(h, v)| {
+                        // integers stay integers, as the server's own JSON has them
                         let j = v
-                            .parse::<f64>()
+                            .parse::<i64>()
+                            .map(Value::from)
                             .ok()
-                            .and_then(|x| serde_json::Number::from_f64(x).map(Value::Number))
+                            .or_else(|| {
+                                v.parse::<f64>().ok().and_then(|x| {
+                                    serde_json::Number::from_f64(x).map(Value::Number)
+                                })
+                            })
                             .unwrap_or_else(|| Value::String(v.to_string()));
                         (h, j)
                     },

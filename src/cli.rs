@@ -654,6 +654,9 @@ pub struct ExecArgs {
     /// Take database snapshots (pg_stat_statements, health) before and after the run.
     #[arg(long, value_name = "DSN", env = "PERFLEDGER_PG_DSN")]
     pub pg: Option<String>,
+    /// With --pg: also store the plan of this statement after the run (repeatable).
+    #[arg(long, value_name = "SQL", requires = "pg")]
+    pub explain: Vec<String>,
     /// Also store Prometheus' view of the run's window (node_exporter defaults).
     #[arg(long, value_name = "URL")]
     pub prometheus: Option<String>,
@@ -692,6 +695,10 @@ pub enum SnapshotSource {
         /// Attach the snapshot to this run.
         #[arg(long, value_name = "RUN_ID")]
         run: Option<i64>,
+        /// Also store the plan of this statement: EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), in a
+        /// transaction rolled back after it (repeatable). `compare` says when a plan changed.
+        #[arg(long, value_name = "SQL")]
+        explain: Vec<String>,
         #[arg(long, value_enum, default_value = "table")]
         format: FormatArg,
     },

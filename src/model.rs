@@ -533,6 +533,23 @@ pub struct ReplicaStat {
     pub lag_bytes: Option<i64>,
 }
 
+/// One query plan (`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)`), as stored with a snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryPlan {
+    /// The statement, normalised as pg_stat_statements writes it.
+    pub statement: String,
+    /// As it was explained.
+    pub query: String,
+    pub shape: String,
+    /// The hottest node and its exclusive time in ms.
+    pub top_node: String,
+    pub top_node_ms: f64,
+    pub planning_ms: Option<f64>,
+    pub execution_ms: Option<f64>,
+    /// The plan as PostgreSQL wrote it.
+    pub json: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct ParsedSnapshot {
     pub server: String,
@@ -544,6 +561,8 @@ pub struct ParsedSnapshot {
     pub connections: Vec<ConnectionCount>,
     /// Live snapshots of a primary with standbys: pg_stat_replication.
     pub replicas: Vec<ReplicaStat>,
+    /// `snapshot postgres --explain SQL`: the plans taken with it.
+    pub plans: Vec<QueryPlan>,
     pub sources: Vec<SourceFile>,
 }
 

@@ -462,3 +462,115 @@ fn each_interval_gets_its_own_spread_and_every_column_is_kept() {
     let max = extra["max_exec_time"].as_f64().unwrap();
     assert!((40.0..45.0).contains(&max), "max_exec_time {max}");
 }
+
+#[test]
+fn a_changed_plan_and_where_its_time_went_are_said_by_compare() {
+    let Some(pg) = Cluster::unless_skipped() else {
+        return;
+    };
+    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
+    client
+        .batch_execute(
+            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+             CREATE TABLE items (id int, code int, price int);
+             INSERT INTO items SELECT g, g % 5000, g FROM generate_series(1, 100000) g;
+             CREATE INDEX items_code ON items (code); ANALYZE items",
+        )
+        .unwrap();
+    let w = Workdir::new();
+    for f in [
+        "wrk/users_t2_c8_d3s.txt",
+        "wrk/orders_latency_t2_c8_d3s.txt",
+    ] {
+        w.ok(
+            &[
+                "import",
+                "--quiet",
+                &common::fixture(f).display().to_string(),
+            ],
+            0,
+        );
+    }
+    let q = "SELECT price FROM items WHERE code = 42";
+    let snap = |run: &str| {
+        w.json(&[
+            "snapshot",
+            "postgres",
+            "--dsn",
+            &pg.dsn(),
+            "--run",
+            run,
+            "--explain",
+            q,
+        ])
+    };
+    let first = snap("1");
+    assert_eq!(
+        first["plans"][0]["shape"], "Bitmap Heap Scan on items(Bitmap Index Scan using items_code)",
+        "{first}"
+    );
+    client.batch_execute("DROP INDEX items_code").unwrap();
+    let second = snap("2");
+    let shape = second["plans"][0]["shape"].as_str().unwrap();
+    assert!(shape.contains("Seq Scan on items"), "{second}");
+    // EXPLAIN ANALYZE ran in a transaction that was rolled back: the statement's rows stay
+    let n: i64 = client
+        .query_one("SELECT count(*) FROM items", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 100_000);
+    // two wrk runs of other endpoints: the metrics may differ (exit 5); the plans are the point
+    let compare = |b: &str, c: &str, json: bool| {
+        let mut a = vec![
+            "compare",
+            "--baseline",
+            b,
+            "--candidate",
+            c,
+            "--allow-different-load",
+        ];
+        if json {
+            a.extend(["--format", "json"]);
+        }
+        let out = w.run(&a);
+        assert!(
+            matches!(out.status.code(), Some(0 | 5)),
+            "{a:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let cmp: serde_json::Value = serde_json::from_str(&compare("1", "2", true)).unwrap();
+    let p = &cmp["plans"][0];
+    assert_eq!(
+        p["statement"], "SELECT price FROM items WHERE code = $1",
+        "{cmp}"
+    );
+    assert_eq!(p["changed"], true);
+    assert!(
+        p["candidate_top_node"]
+            .as_str()
+            .unwrap()
+            .contains("Seq Scan on items"),
+        "{p}"
+    );
+    // the hottest node's exclusive time is no more than the whole execution
+    let (top, exec) = (
+        p["candidate_top_node_ms"].as_f64().unwrap(),
+        p["candidate_execution_ms"].as_f64().unwrap(),
+    );
+    assert!(top > 0.0 && top <= exec, "{p}");
+    let table = compare("1", "2", false);
+    assert!(
+        table.contains("note: the plan of SELECT price FROM items WHERE code = $1 changed"),
+        "{table}"
+    );
+    // the baseline run explained again, now without the index: the same plan on both sides
+    let third = snap("1");
+    assert!(third["plans"][0]["shape"]
+        .as_str()
+        .unwrap()
+        .contains("Seq Scan"));
+    let same: serde_json::Value = serde_json::from_str(&compare("1", "2", true)).unwrap();
+    assert_eq!(same["plans"][0]["changed"], false, "{same}");
+}

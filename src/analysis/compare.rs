@@ -171,8 +171,58 @@ pub struct Comparison {
     pub settings: Settings,
     pub results: Vec<Row>,
     pub notes: Vec<String>,
+    /// Statements explained in both the baseline's and the candidate's runs.
+    pub plans: Vec<PlanChange>,
     /// Why the baseline holds the runs it holds (e.g. "since the change point at run 17").
     pub baseline_reason: Option<String>,
+}
+
+/// A statement's plan in the baseline (its latest there) and in the candidate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PlanChange {
+    pub statement: String,
+    pub changed: bool,
+    pub baseline_shape: String,
+    pub candidate_shape: String,
+    pub baseline_top_node: String,
+    pub baseline_top_node_ms: f64,
+    pub candidate_top_node: String,
+    pub candidate_top_node_ms: f64,
+    pub baseline_execution_ms: Option<f64>,
+    pub candidate_execution_ms: Option<f64>,
+}
+
+/// The latest plan of each statement on either side, paired.
+pub fn plan_changes(
+    base: &[crate::store::statements::PlanRow],
+    cand: &[crate::store::statements::PlanRow],
+) -> Vec<PlanChange> {
+    let latest = |rows: &[crate::store::statements::PlanRow]| {
+        let mut m: std::collections::BTreeMap<String, crate::store::statements::PlanRow> =
+            std::collections::BTreeMap::new();
+        for r in rows {
+            m.insert(r.statement.clone(), r.clone());
+        }
+        m
+    };
+    let (b, c) = (latest(base), latest(cand));
+    c.into_iter()
+        .filter_map(|(stmt, c)| {
+            let b = b.get(&stmt)?;
+            Some(PlanChange {
+                changed: b.shape != c.shape,
+                statement: stmt,
+                baseline_shape: b.shape.clone(),
+                candidate_shape: c.shape,
+                baseline_top_node: b.top_node.clone(),
+                baseline_top_node_ms: b.top_node_ms,
+                candidate_top_node: c.top_node,
+                candidate_top_node_ms: c.top_node_ms,
+                baseline_execution_ms: b.execution_ms,
+                candidate_execution_ms: c.execution_ms,
+            })
+        })
+        .collect()
 }
 
 impl Comparison {
@@ -609,12 +659,25 @@ pub fn compare(wh: &Warehouse, base: &[i64], cand: &[i64], s: &Settings) -> Resu
         r.verdict = verdict(r, s);
         r.acknowledged = acked && r.verdict == Verdict::Regressed;
     }
+    let plans = plan_changes(&wh.plans_of(base)?, &wh.plans_of(cand)?);
+    let mut notes = notes;
+    for p in plans.iter().filter(|p| p.changed) {
+        notes.push(format!(
+            "the plan of {} changed: {} -> {}; its time is now mostly in {} ({} ms)",
+            p.statement,
+            p.baseline_shape,
+            p.candidate_shape,
+            p.candidate_top_node,
+            crate::grid::fmt_float(crate::grid::round_sig(p.candidate_top_node_ms, 4))
+        ));
+    }
     Ok(Comparison {
         baseline_runs: base.to_vec(),
         candidate_runs: cand.to_vec(),
         settings: s.clone(),
         results: rows,
         notes,
+        plans,
         baseline_reason: None,
     })
 }

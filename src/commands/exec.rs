@@ -19,6 +19,7 @@ pub struct Request {
     pub labels: BTreeMap<String, String>,
     pub scenario: Option<String>,
     pub pg: Option<String>,
+    pub explain: Vec<String>,
     pub prometheus: Option<String>,
     /// None: no host sampling.
     pub step: Option<Duration>,
@@ -46,6 +47,7 @@ impl TryFrom<&ExecArgs> for Request {
                 .collect::<Result<_>>()?,
             scenario: a.scenario.clone(),
             pg: a.pg.clone(),
+            explain: a.explain.clone(),
             prometheus: a.prometheus.clone(),
             step: (!a.no_sample).then(|| Duration::from_secs_f64(step)),
             keep: a.keep.clone(),
@@ -343,7 +345,9 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     };
     rep.run_id = Some(run_id);
     if let (Some(dsn), Some(_)) = (r.pg.as_deref(), before) {
-        match pg_live::take(dsn, None).and_then(|s| wh.ingest_snapshot(&s, Some(run_id))) {
+        match pg_live::take_with(dsn, None, &r.explain)
+            .and_then(|s| wh.ingest_snapshot(&s, Some(run_id)))
+        {
             Ok((id, _)) => rep.snapshots.push(id),
             Err(e) => rep
                 .notes

@@ -11,6 +11,7 @@ pub struct Request {
     pub dsn: String,
     pub server: Option<String>,
     pub run: Option<i64>,
+    pub explain: Vec<String>,
     pub format: Format,
 }
 
@@ -21,19 +22,21 @@ impl TryFrom<&SnapshotSource> for Request {
             dsn,
             server,
             run,
+            explain,
             format,
         } = s;
         Ok(Request {
             dsn: dsn.clone(),
             server: server.clone(),
             run: *run,
+            explain: explain.clone(),
             format: super::format(*format)?,
         })
     }
 }
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
-    let snap = pg_live::take(&r.dsn, r.server.clone())?;
+    let snap = pg_live::take_with(&r.dsn, r.server.clone(), &r.explain)?;
     let mut wh = Warehouse::open_write(loc)?;
     let (id, outcome) = wh.ingest_snapshot(&snap, r.run)?;
     let status = if outcome == Outcome::Imported {
@@ -49,7 +52,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     emit(&match r.format {
         Format::Json => format!(
             "{}\n",
-            serde_json::json!({"snapshot_id": id, "server": snap.server, "taken_at": taken, "statements": snap.statements.len(), "replicas": snap.replicas.len(), "notes": notes, "status": status})
+            serde_json::json!({"snapshot_id": id, "server": snap.server, "taken_at": taken, "statements": snap.statements.len(), "replicas": snap.replicas.len(), "plans": snap.plans.iter().map(|p| serde_json::json!({"statement": p.statement, "shape": p.shape, "top_node": p.top_node, "top_node_ms": p.top_node_ms, "execution_ms": p.execution_ms})).collect::<Vec<_>>(), "notes": notes, "status": status})
         ),
         _ => format!(
             "snapshot {id} of {} at {taken}: {} statements, {} standby(s) ({status})\n",

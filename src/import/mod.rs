@@ -7,6 +7,7 @@
 
 mod ab;
 mod artillery;
+pub mod explain;
 pub mod group;
 mod h2load;
 mod hey;

@@ -35,7 +35,40 @@ pub fn server_name(dsn: &str) -> String {
     }
 }
 
+/// `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON)` of one statement, in a transaction rolled back
+/// after it (ANALYZE executes the statement: an UPDATE's changes must not stay).
+fn plan(client: &mut Client, dsn: &str, query: &str) -> Result<crate::model::QueryPlan> {
+    let err = |m: String| Error::Source {
+        what: format!("PostgreSQL ({dsn})"),
+        msg: m,
+    };
+    let mut tx = client.transaction().map_err(pg_err)?;
+    let answer: String = tx
+        .query_one(
+            &format!(
+                "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) {}",
+                query.trim().trim_end_matches(';')
+            ),
+            &[],
+        )
+        .map_err(|e| err(format!("--explain {query}: {e}")))?
+        .try_get::<_, serde_json::Value>(0)
+        .map(|v| v.to_string())
+        .map_err(|e| err(format!("--explain {query}: {e}")))?;
+    tx.rollback().map_err(pg_err)?;
+    super::explain::parse(query, &answer).map_err(|m| err(format!("--explain {query}: {m}")))
+}
+
+/// A live snapshot, with the plans of `explain`.
+pub fn take_with(dsn: &str, server: Option<String>, explain: &[String]) -> Result<ParsedSnapshot> {
+    take_inner(dsn, server, explain)
+}
+
 pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
+    take_inner(dsn, server, &[])
+}
+
+fn take_inner(dsn: &str, server: Option<String>, explain: &[String]) -> Result<ParsedSnapshot> {
     let mut client = Client::connect(dsn, NoTls).map_err(|e| Error::Source {
         what: format!("PostgreSQL ({dsn})"),
         msg: format!("cannot connect: {e}"),
@@ -119,10 +152,15 @@ pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
     let databases = databases(&mut client)?;
     let connections = connections(&mut client)?;
     let replicas = replicas(&mut client)?;
+    let plans = explain
+        .iter()
+        .map(|q| plan(&mut client, dsn, q))
+        .collect::<Result<Vec<_>>>()?;
     Ok(ParsedSnapshot {
         databases,
         connections,
         replicas,
+        plans,
         server: server.unwrap_or_else(|| server_name(dsn)),
         taken_at: epoch(now).ok_or_else(|| Error::Source {
             what: format!("PostgreSQL ({dsn})"),

@@ -34,6 +34,7 @@ fn snapshot(unit: &Unit, opts: &ImportOptions, statements: Vec<Statement>) -> Re
         databases: Vec::new(),
         connections: Vec::new(),
         replicas: Vec::new(),
+        plans: Vec::new(),
         sources: sources(unit, "pg_stat_statements")?,
     }))
 }

@@ -396,6 +396,22 @@ fn ingest_snapshot_tx(
             .map_err(db_err)?;
         }
         app.flush().map_err(db_err)?;
+        let mut app = tx.appender("pg_plan").map_err(db_err)?;
+        for p in &snap.plans {
+            app.append_row(params![
+                id,
+                p.statement,
+                p.query,
+                p.shape,
+                p.top_node,
+                p.top_node_ms,
+                p.planning_ms,
+                p.execution_ms,
+                p.json
+            ])
+            .map_err(db_err)?;
+        }
+        app.flush().map_err(db_err)?;
         let mut app = tx.appender("pg_replication").map_err(db_err)?;
         for r in &snap.replicas {
             app.append_row(params![

@@ -20,6 +20,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (8, include_str!("../../schema/008_resources.sql")),
     (9, include_str!("../../schema/009_replication.sql")),
     (10, include_str!("../../schema/010_statement_spread.sql")),
+    (11, include_str!("../../schema/011_plans.sql")),
 ];
 
 pub fn latest_version() -> i64 {

@@ -205,3 +205,44 @@ impl Warehouse {
         Ok(out)
     }
 }
+
+/// A plan stored with a snapshot of a run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PlanRow {
+    pub run_id: i64,
+    pub taken_at: Option<NaiveDateTime>,
+    pub statement: String,
+    pub shape: String,
+    pub top_node: String,
+    pub top_node_ms: f64,
+    pub execution_ms: Option<f64>,
+}
+
+impl Warehouse {
+    /// The plans taken with the runs' snapshots, oldest first.
+    pub fn plans_of(&self, runs: &[i64]) -> Result<Vec<PlanRow>> {
+        if runs.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.rows(
+            &format!(
+                "SELECT s.run_id, epoch_us(s.taken_at), p.statement, p.shape, p.top_node, p.top_node_ms, p.execution_ms
+                 FROM pg_plan p JOIN pg_snapshot s ON s.id = p.snapshot_id
+                 WHERE s.run_id IN ({}) ORDER BY s.taken_at, s.id, p.rowid",
+                super::id_list(runs)
+            ),
+            [],
+            |r| {
+                Ok(PlanRow {
+                    run_id: r.get(0)?,
+                    taken_at: time_of(r.get(1)?),
+                    statement: r.get(2)?,
+                    shape: r.get(3)?,
+                    top_node: r.get(4)?,
+                    top_node_ms: r.get(5)?,
+                    execution_ms: r.get(6)?,
+                })
+            },
+        )
+    }
+}

@@ -153,6 +153,20 @@ pub const SNAPSHOT_PARTS: &[Table] = &[
             "lag_bytes",
         ],
     },
+    Table {
+        name: "pg_plan",
+        key: "snapshot_key",
+        cols: &[
+            "statement",
+            "query",
+            "shape",
+            "top_node",
+            "top_node_ms",
+            "planning_ms",
+            "execution_ms",
+            "plan",
+        ],
+    },
 ];
 
 /// System resources bound to a run (schema/008_resources.sql).

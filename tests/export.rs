@@ -6,12 +6,11 @@
 #[expect(dead_code, reason = "this test uses a part of the shared helpers")]
 mod common;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{fixture, python_engines, Workdir};
+use common::{fixture, free_port, python_engines, Workdir};
 
 /// Real runs with per-request histograms (k6 points, wrk's Lua report, ab -g) and one
 /// without (an ab summary), two of them labelled.
@@ -56,14 +55,6 @@ fn need(tool: &str) {
         ok,
         "{tool} is needed to read the OpenMetrics export back: apt-get install prometheus (as .ci/run does)"
     );
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 impl Prometheus {

@@ -99,12 +99,8 @@ fn database_health_binds_to_the_run() {
     let Some(pg) = Cluster::unless_skipped() else {
         return;
     };
-    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
-    client
-        .batch_execute(
-            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE h_t (x int)",
-        )
-        .unwrap();
+    let mut client =
+        pg.client("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE h_t (x int)");
     let w = Workdir::new();
     let wrk = common::fixture("wrk/users_t2_c8_d3s.txt")
         .display()
@@ -268,12 +264,8 @@ fn a_standby_and_its_lag_bind_to_the_run_and_its_loss_is_said() {
     let Some(pg) = Cluster::unless_skipped() else {
         return;
     };
-    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
-    client
-        .batch_execute(
-            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE r_t (x int)",
-        )
-        .unwrap();
+    let mut client =
+        pg.client("CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE TABLE r_t (x int)");
     let standby = pg.standby();
     // streaming, and caught up with a little WAL of our own
     repeat(&mut client, 20, "INSERT INTO r_t VALUES (1)");
@@ -399,12 +391,9 @@ fn each_interval_gets_its_own_spread_and_every_column_is_kept() {
     let Some(pg) = Cluster::unless_skipped() else {
         return;
     };
-    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
-    client
-        .batch_execute(
-            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
-        )
-        .unwrap();
+    let mut client = pg.client(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; SELECT pg_stat_statements_reset()",
+    );
     let w = Workdir::new();
     let sleep = |c: &mut postgres::Client, ms: u32| {
         c.batch_execute(&format!("SELECT pg_sleep({})", f64::from(ms) / 1000.0))
@@ -468,15 +457,12 @@ fn a_changed_plan_and_where_its_time_went_are_said_by_compare() {
     let Some(pg) = Cluster::unless_skipped() else {
         return;
     };
-    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
-    client
-        .batch_execute(
-            "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
+    let mut client = pg.client(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements;
              CREATE TABLE items (id int, code int, price int);
              INSERT INTO items SELECT g, g % 5000, g FROM generate_series(1, 100000) g;
              CREATE INDEX items_code ON items (code); ANALYZE items",
-        )
-        .unwrap();
+    );
     let w = Workdir::new();
     for f in [
         "wrk/users_t2_c8_d3s.txt",

@@ -11,21 +11,12 @@ mod common;
 #[path = "common/pg.rs"]
 mod pg;
 
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use common::Workdir;
+use common::{free_port, Workdir};
 use serde_json::Value;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn now() -> f64 {
     SystemTime::now()
@@ -156,10 +147,9 @@ impl Monitoring {
 /// whole second so that Prometheus' 1 s subqueries see the same points as the range query.
 fn pgbench_run(pg: &pg::Cluster, out: &Path) -> i64 {
     let pgbench = pg::bin("pgbench");
-    let port = pg.port.to_string();
-    let base = ["-h", "127.0.0.1", "-p", &port, "-U", "postgres"];
+    let base = pg.conn_args();
     let init = Command::new(&pgbench)
-        .args(base)
+        .args(&base)
         .args(["-i", "-s", "2", "-q", "postgres"])
         .output()
         .unwrap();
@@ -172,7 +162,7 @@ fn pgbench_run(pg: &pg::Cluster, out: &Path) -> i64 {
     std::thread::sleep(Duration::from_secs_f64(t.ceil() - t));
     let start = now().round() as i64;
     let run = Command::new(&pgbench)
-        .args(base)
+        .args(&base)
         .args([
             "-S", "-c", "2", "-j", "2", "-T", "12", "-P", "1", "postgres",
         ])
@@ -506,6 +496,15 @@ fn prometheus_errors_name_the_server_and_the_query() {
     );
 }
 
+/// `pgbench` with the cluster's connection, `args`, then the database.
+fn pgbench_cmd(pg: &pg::Cluster, args: &[&str]) -> Vec<String> {
+    let mut v = vec![pg::bin("pgbench").display().to_string()];
+    v.extend(pg.conn_args());
+    v.extend(args.iter().map(|a| (*a).to_string()));
+    v.push("postgres".into());
+    v
+}
+
 /// `perfledger exec` in `cwd` (a git repository of the test's own), its output and exit code.
 fn exec(w: &Workdir, cwd: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_perfledger"))
@@ -526,26 +525,13 @@ fn exec_records_the_tool_the_host_the_database_and_prometheus_as_one_run() {
     let Some(pg) = pg::Cluster::unless_skipped() else {
         return;
     };
-    let mut client = postgres::Client::connect(&pg.dsn(), postgres::NoTls).expect("connect");
-    client
-        .batch_execute("CREATE EXTENSION IF NOT EXISTS pg_stat_statements")
-        .unwrap();
+    let _client = pg.client("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
     let pgbench = pg::bin("pgbench");
-    let port = pg.port.to_string();
-    let init = Command::new(&pgbench)
-        .args([
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-i",
-            "-s",
-            "1",
-            "-q",
-            "postgres",
-        ])
+    let run_cmd = pgbench_cmd(&pg, &["-S", "-c", "2", "-j", "2", "-T", "8", "-P", "1"]);
+    let short_cmd = pgbench_cmd(&pg, &["-S", "-T", "2"]);
+    let init_cmd = pgbench_cmd(&pg, &["-i", "-s", "1", "-q"]);
+    let init = Command::new(&init_cmd[0])
+        .args(&init_cmd[1..])
         .output()
         .unwrap();
     assert!(init.status.success());
@@ -594,24 +580,10 @@ fn exec_records_the_tool_the_host_the_database_and_prometheus_as_one_run() {
             "--format",
             "json",
             "--",
-            pgbench.to_str().unwrap(),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-S",
-            "-c",
-            "2",
-            "-j",
-            "2",
-            "-T",
-            "8",
-            "-P",
-            "1",
-            "postgres",
-        ],
+        ]
+        .into_iter()
+        .chain(run_cmd.iter().map(String::as_str))
+        .collect::<Vec<_>>(),
     );
     assert_eq!(
         out.status.code(),
@@ -717,22 +689,10 @@ fn exec_records_the_tool_the_host_the_database_and_prometheus_as_one_run() {
     let ok = exec(
         &w,
         repo.path(),
-        &[
-            "--pg",
-            &dead,
-            "--",
-            pgbench.to_str().unwrap(),
-            "-h",
-            "127.0.0.1",
-            "-p",
-            &port,
-            "-U",
-            "postgres",
-            "-S",
-            "-T",
-            "2",
-            "postgres",
-        ],
+        &["--pg", &dead, "--"]
+            .into_iter()
+            .chain(short_cmd.iter().map(String::as_str))
+            .collect::<Vec<_>>(),
     );
     assert_eq!(
         ok.status.code(),

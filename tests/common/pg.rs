@@ -56,6 +56,27 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// A client of the cluster, after running `setup` (the extension, tables of a test).
+    pub fn client(&self, setup: &str) -> postgres::Client {
+        let mut c = postgres::Client::connect(&self.dsn(), postgres::NoTls).expect("connect");
+        c.batch_execute(setup).expect("setup SQL");
+        c
+    }
+
+    /// pgbench's (and psql's) connection arguments for this cluster.
+    pub fn conn_args(&self) -> Vec<String> {
+        [
+            "-h",
+            "127.0.0.1",
+            "-p",
+            &self.port.to_string(),
+            "-U",
+            "postgres",
+        ]
+        .map(String::from)
+        .to_vec()
+    }
+
     /// A streaming standby of this cluster on the next port, started (pg_basebackup -R).
     pub fn standby(&self) -> Cluster {
         let dir = tempfile::Builder::new()

@@ -563,6 +563,8 @@ pub struct ParsedSnapshot {
     pub replicas: Vec<ReplicaStat>,
     /// `snapshot postgres --explain SQL`: the plans taken with it.
     pub plans: Vec<QueryPlan>,
+    /// What the reader should know (statements the role may not see, ...): said, not stored.
+    pub notes: Vec<String>,
     pub sources: Vec<SourceFile>,
 }
 

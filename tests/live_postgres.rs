@@ -560,3 +560,54 @@ fn a_changed_plan_and_where_its_time_went_are_said_by_compare() {
     let same: serde_json::Value = serde_json::from_str(&compare("1", "2", true)).unwrap();
     assert_eq!(same["plans"][0]["changed"], false, "{same}");
 }
+
+#[test]
+fn a_role_without_pg_read_all_stats_gets_a_snapshot_and_is_told_what_it_misses() {
+    let Some(pg) = Cluster::unless_skipped() else {
+        return;
+    };
+    let mut admin = pg.client(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE ROLE mon LOGIN; CREATE TABLE p_t (x int)",
+    );
+    repeat(&mut admin, 5, "INSERT INTO p_t VALUES (1)");
+    let w = Workdir::new();
+    let dsn = format!("host=127.0.0.1 port={} user=mon dbname=postgres", pg.port);
+    let out = w.run(&["snapshot", "postgres", "--dsn", &dsn, "--server", "s"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("hidden from this role") && e.contains("GRANT pg_read_all_stats"),
+        "{e}"
+    );
+    assert!(e.contains("connections are hidden"), "{e}");
+    // the admin's session still counts toward the pool, its state unknown
+    let conns = w.json(&[
+        "sql",
+        "SELECT state, count FROM pg_connection WHERE snapshot_id = 1",
+    ]);
+    assert_eq!(
+        conns[0]["state"], "unknown (no pg_read_all_stats)",
+        "{conns}"
+    );
+    assert_eq!(conns[0]["count"], 1, "{conns}");
+    // what the role may not see is left out, not stored as one "<insufficient privilege>" row
+    let hidden =
+        w.scalar("SELECT count(*) FROM pg_statement WHERE query = '<insufficient privilege>'");
+    assert_eq!(hidden.as_i64(), Some(0));
+    admin
+        .batch_execute("GRANT pg_read_all_stats TO mon")
+        .unwrap();
+    let out = w.run(&["snapshot", "postgres", "--dsn", &dsn, "--server", "s"]);
+    assert_eq!(out.status.code(), Some(0));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(!e.contains("hidden"), "{e}");
+    let seen = w.scalar(
+        "SELECT count(*) FROM pg_statement WHERE snapshot_id = 2 AND query LIKE 'INSERT INTO p_t%'",
+    );
+    assert_eq!(seen.as_i64(), Some(1));
+}

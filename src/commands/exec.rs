@@ -283,6 +283,8 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         match pg_live::take(dsn, None).and_then(|s| wh.ingest_snapshot(&s, None).map(|x| (s, x))) {
             Ok((s, (id, _))) => {
                 rep.snapshots.push(id);
+                rep.notes
+                    .extend(s.notes.iter().map(|n| format!("database: {n}")));
                 Some(s.server)
             }
             Err(e) => {

@@ -45,7 +45,8 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         "already imported"
     };
     let taken = crate::time::display_micros(snap.taken_at);
-    let notes = wh.replication_notes(id)?;
+    let mut notes = snap.notes.clone();
+    notes.extend(wh.replication_notes(id)?);
     for n in &notes {
         crate::output::emit_err(&format!("note: {n}\n"));
     }

@@ -9,6 +9,9 @@ use crate::error::{Error, Result};
 use crate::model::{ConnectionCount, DatabaseStat, ParsedSnapshot, ReplicaStat, Statement};
 use crate::time::epoch;
 
+/// What pg_stat_statements shows of another role's statement without pg_read_all_stats.
+const HIDDEN: &str = "<insufficient privilege>";
+
 #[expect(clippy::needless_pass_by_value, reason = "the shape map_err wants")]
 fn pg_err(e: postgres::Error) -> Error {
     Error::Source {
@@ -110,10 +113,25 @@ fn take_inner(dsn: &str, server: Option<String>, explain: &[String]) -> Result<P
                 rows, shared_blks_hit, shared_blks_read, {stddev}::float8, row_to_json(s)::text
          FROM pg_stat_statements s"
     );
-    let statements = client
-        .query(&sql, &[])
-        .map_err(pg_err)?
+    let rows = client.query(&sql, &[]).map_err(pg_err)?;
+    // other roles' statements read as "<insufficient privilege>" without pg_read_all_stats,
+    // with no queryid: they cannot be told apart, so they are left out and said
+    let hidden: Vec<f64> = rows
         .iter()
+        .filter(|r| r.get::<_, String>(4) == HIDDEN)
+        .map(|r| r.get::<_, f64>(6))
+        .collect();
+    let mut notes = Vec::new();
+    if !hidden.is_empty() {
+        notes.push(format!(
+            "{} statement(s) of other roles ({:.1} ms of execution time) are hidden from this role and left out: GRANT pg_read_all_stats TO it",
+            hidden.len(),
+            hidden.iter().sum::<f64>()
+        ));
+    }
+    let statements = rows
+        .iter()
+        .filter(|r| r.get::<_, String>(4) != HIDDEN)
         .map(|r| Statement {
             queryid: r.get(0),
             userid: r.get(1),
@@ -151,6 +169,9 @@ fn take_inner(dsn: &str, server: Option<String>, explain: &[String]) -> Result<P
         .and_then(epoch);
     let databases = databases(&mut client)?;
     let connections = connections(&mut client)?;
+    if connections.iter().any(|c| c.state.starts_with("unknown")) {
+        notes.push("the states of other roles' connections are hidden from this role (counted as unknown): GRANT pg_read_all_stats TO it".into());
+    }
     let replicas = replicas(&mut client)?;
     let plans = explain
         .iter()
@@ -161,6 +182,7 @@ fn take_inner(dsn: &str, server: Option<String>, explain: &[String]) -> Result<P
         connections,
         replicas,
         plans,
+        notes,
         server: server.unwrap_or_else(|| server_name(dsn)),
         taken_at: epoch(now).ok_or_else(|| Error::Source {
             what: format!("PostgreSQL ({dsn})"),
@@ -230,8 +252,9 @@ fn replicas(client: &mut Client) -> Result<Vec<ReplicaStat>> {
 }
 
 /// Client connections by state against max_connections, this session left out (it is the
-/// snapshot, not the load). Without pg_read_all_stats the states of other roles' sessions
-/// read as NULL: they are counted as "unknown (no pg_read_all_stats)".
+/// snapshot, not the load). Without pg_read_all_stats other roles' sessions show neither
+/// their backend type nor their state: a session in a database with a user counts as a
+/// client's, as "unknown (no pg_read_all_stats)".
 fn connections(client: &mut Client) -> Result<Vec<ConnectionCount>> {
     let max: i64 = client
         .query_one(
@@ -244,7 +267,11 @@ fn connections(client: &mut Client) -> Result<Vec<ConnectionCount>> {
         .query(
             "SELECT coalesce(state, 'unknown (no pg_read_all_stats)'), count(*)
              FROM pg_stat_activity
-             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()
+             -- another role's session shows no backend_type without pg_read_all_stats: a
+             -- session in a database (datid) with a user is a client's then
+             WHERE (backend_type = 'client backend'
+                    OR (backend_type IS NULL AND datid IS NOT NULL AND usesysid IS NOT NULL))
+               AND pid <> pg_backend_pid()
              GROUP BY 1 ORDER BY 1",
             &[],
         )

@@ -35,6 +35,7 @@ fn snapshot(unit: &Unit, opts: &ImportOptions, statements: Vec<Statement>) -> Re
         connections: Vec::new(),
         replicas: Vec::new(),
         plans: Vec::new(),
+        notes: Vec::new(),
         sources: sources(unit, "pg_stat_statements")?,
     }))
 }

@@ -663,6 +663,10 @@ pub struct ExecArgs {
     /// Do not sample the host from /proc.
     #[arg(long)]
     pub no_sample: bool,
+    /// Also sample this process (the service under test): its CPU in cores and resident
+    /// memory (repeatable).
+    #[arg(long, value_name = "PID")]
+    pub pid: Vec<u32>,
     /// How often the host is sampled.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub step: String,

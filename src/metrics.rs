@@ -125,6 +125,8 @@ pub const REGISTRY: &[Metric] = &[
     lower("disk_write_iops", "ops/s"),
     lower("net_rx_bps", "bytes/s"),
     lower("net_tx_bps", "bytes/s"),
+    lower("process_cpu_cores", "cores"),
+    lower("process_rss_bytes", "bytes"),
 ];
 
 /// Database health of the server a run's snapshot was taken of (the `pg_health_metric`

@@ -272,3 +272,104 @@ fn a_locust_history_fed_while_stored_gives_the_points_the_held_path_gave() {
         assert_eq!(series, distinct, "{set}");
     }
 }
+
+#[test]
+fn exec_samples_the_process_under_test_and_keeps_a_console_tools_output() {
+    // the "service": a shell burning one core (no child processes: their time is not its own),
+    // killed at the end; the "load tool": a shell that
+    // prints a real wrk output after 3 s (exec keeps its console as output.txt)
+    let mut burner = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "end=$(( $(date +%s) + 20 )); while [ $(date +%s) -lt $end ]; do :; done",
+        ])
+        .spawn()
+        .unwrap();
+    let w = Workdir::new();
+    let keep = w.dir.path().join("out");
+    let wrk = fixture("wrk/users_t2_c8_d3s.txt");
+    let tool = format!("sleep 3; cat {}", wrk.display());
+    let pid = burner.id().to_string();
+    // the burner's ticks and the host's ticks per core around the exec, read here: the cores
+    // it got (other tests share these CPUs, so not necessarily one)
+    let ticks = || {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let f: Vec<&str> = stat[stat.rfind(')').unwrap() + 1..]
+            .split_whitespace()
+            .collect();
+        let host = std::fs::read_to_string("/proc/stat").unwrap();
+        let cpu: u64 = host
+            .lines()
+            .next()
+            .unwrap()
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(|x| x.parse::<u64>().unwrap())
+            .sum();
+        let cores = host
+            .lines()
+            .filter(|l| l.starts_with("cpu") && !l.starts_with("cpu "))
+            .count() as f64;
+        // utime and stime, the line's 14th and 15th fields: the 12th and 13th after ')'
+        let n = |i: usize| f[i].parse::<u64>().unwrap();
+        ((n(11) + n(12)) as f64, cpu as f64 / cores)
+    };
+    let before = ticks();
+    let out = w.run(&[
+        "exec",
+        "--keep",
+        keep.to_str().unwrap(),
+        "--pid",
+        &pid,
+        "--format",
+        "json",
+        "--",
+        "sh",
+        "-c",
+        &tool,
+    ]);
+    let after = ticks();
+    let _ = burner.kill();
+    let _ = burner.wait();
+    let got = (after.0 - before.0) / (after.1 - before.1);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(w.scalar("SELECT tool FROM run WHERE id = 1"), "wrk");
+    assert_eq!(
+        std::fs::read(keep.join("output.txt")).unwrap(),
+        std::fs::read(&wrk).unwrap(),
+        "the console, byte for byte"
+    );
+    let cores = w
+        .scalar("SELECT value FROM metrics WHERE run_id = 1 AND metric = 'process_cpu_cores'")
+        .as_f64()
+        .unwrap();
+    assert!(
+        (cores - got).abs() < 0.2 && cores > 0.0,
+        "stored {cores} cores, the process' own counters say {got}: {}",
+        w.ok(&["sql", "SELECT target, metric, epoch_ms(ts), value FROM resource_point WHERE metric IN ('process_cpu_cores', 'cpu_busy_ratio') ORDER BY metric, ts"], 0)
+    );
+    let rss = w
+        .scalar("SELECT value FROM metrics WHERE run_id = 1 AND metric = 'process_rss_bytes'")
+        .as_f64()
+        .unwrap();
+    assert!(rss > 100_000.0, "{rss}");
+    let target =
+        w.scalar("SELECT DISTINCT target FROM resource_summary WHERE metric = 'process_cpu_cores'");
+    assert!(
+        target
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("pid={pid} (sh)")),
+        "{target}"
+    );
+    // a process that is not there is refused before anything runs
+    let e = w.run(&["exec", "--pid", "999999999", "--", "true"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr).contains("--pid 999999999: no such process"));
+}

@@ -23,6 +23,8 @@ pub struct Request {
     pub prometheus: Option<String>,
     /// None: no host sampling.
     pub step: Option<Duration>,
+    /// Processes sampled with the host.
+    pub pids: Vec<u32>,
     pub keep: Option<PathBuf>,
     pub format: Format,
     pub command: Vec<String>,
@@ -50,6 +52,7 @@ impl TryFrom<&ExecArgs> for Request {
             explain: a.explain.clone(),
             prometheus: a.prometheus.clone(),
             step: (!a.no_sample).then(|| Duration::from_secs_f64(step)),
+            pids: a.pid.clone(),
             keep: a.keep.clone(),
             format: super::format(a.format)?,
             command: a.command.clone(),
@@ -294,7 +297,23 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
             }
         }
     });
-    let sampler = match r.step.map(host::Sampler::start).transpose() {
+    if let Some(pid) = r
+        .pids
+        .iter()
+        .find(|p| !Path::new(&format!("/proc/{p}/stat")).exists())
+    {
+        return Err(Error::Usage(format!("--pid {pid}: no such process")));
+    }
+    if r.step.is_none() && !r.pids.is_empty() {
+        return Err(Error::Usage(
+            "--pid needs the host sampler: leave out --no-sample".into(),
+        ));
+    }
+    let sampler = match r
+        .step
+        .map(|s| host::Sampler::start(s, r.pids.clone()))
+        .transpose()
+    {
         Ok(s) => s,
         Err(e) => {
             rep.notes.push(format!("host sampling skipped: {e}"));

@@ -5,7 +5,9 @@
 //! MemTotal; disk bytes (512-byte sectors) and operations of `/proc/diskstats` per second, whole
 //! disks only (partitions, loop, ram and device-mapper devices left out, as node_exporter
 //! does); network bytes of `/proc/net/dev` per second, loopback and container interfaces left
-//! out. A point at t measures the step that ends at t.
+//! out. A point at t measures the step that ends at t. With `--pid`, each process' CPU in
+//! cores (its utime + stime ticks against the host's ticks per core, so no clock-tick rate is
+//! assumed) and its resident memory (VmRSS), target `<host> pid=<pid> (<command>)`.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +31,8 @@ pub struct Reading {
     pub disk: (u64, u64, u64, u64),
     /// (rx bytes, tx bytes), summed over interfaces that leave the host
     pub net: (u64, u64),
+    /// pid -> (command name, utime + stime ticks, resident bytes) of the processes watched
+    pub procs: BTreeMap<u32, (String, u64, u64)>,
 }
 
 /// `/proc/stat`'s cpu lines: idle and total ticks (user..steal; guest time is in user).
@@ -115,6 +119,35 @@ fn read(path: &str) -> String {
     std::fs::read_to_string(path).unwrap_or_default()
 }
 
+/// `/proc/<pid>/stat` and `status`: (command, utime + stime ticks, VmRSS bytes); None when
+/// the process is gone.
+pub fn parse_proc(stat: &str, status: &str) -> Option<(String, u64, u64)> {
+    // the command is in parentheses and may hold spaces: the fields follow the last ')'
+    let open = stat.find('(')?;
+    let close = stat.rfind(')')?;
+    let name = stat[open + 1..close].to_string();
+    let f: Vec<&str> = stat[close + 1..].split_whitespace().collect();
+    // after the command: state (the line's 3rd field) ... utime (14th), stime (15th)
+    let ticks = f.get(11)?.parse::<u64>().ok()? + f.get(12)?.parse::<u64>().ok()?;
+    let rss_kb = meminfo(status, "VmRSS").unwrap_or(0);
+    Some((name, ticks, rss_kb * 1024))
+}
+
+/// The counters now, with the processes of `pids`.
+pub fn reading_of(pids: &[u32]) -> Reading {
+    let mut r = reading();
+    for pid in pids {
+        let (stat, status) = (
+            read(&format!("/proc/{pid}/stat")),
+            read(&format!("/proc/{pid}/status")),
+        );
+        if let Some(p) = parse_proc(&stat, &status) {
+            r.procs.insert(*pid, p);
+        }
+    }
+    r
+}
+
 /// The counters now.
 pub fn reading() -> Reading {
     let mem = read("/proc/meminfo");
@@ -125,6 +158,7 @@ pub fn reading() -> Reading {
         mem_available_kb: meminfo(&mem, "MemAvailable"),
         disk: parse_diskstats(&read("/proc/diskstats")),
         net: parse_net_dev(&read("/proc/net/dev")),
+        procs: BTreeMap::new(),
     }
 }
 
@@ -231,6 +265,36 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
             b.at_us,
             rate(b.net.1, a.net.1),
         );
+        // a process' CPU in cores: its ticks against the host's ticks per core (no CLK_TCK)
+        let (cores, host_ticks) = (
+            b.cpu.keys().filter(|k| *k != "cpu").count().max(1) as f64,
+            match (a.cpu.get("cpu"), b.cpu.get("cpu")) {
+                (Some(x), Some(y)) => y.1.saturating_sub(x.1) as f64,
+                _ => 0.0,
+            },
+        );
+        for (pid, (name, ticks1, rss)) in &b.procs {
+            let target = format!("{host} pid={pid} ({name})");
+            if let (Some((_, ticks0, _)), true) = (a.procs.get(pid), host_ticks > 0.0) {
+                let used = ticks1.saturating_sub(*ticks0) as f64 / (host_ticks / cores);
+                push(
+                    target.clone(),
+                    "process_cpu_cores",
+                    "cores",
+                    "/proc/<pid>/stat: utime + stime per core's ticks",
+                    b.at_us,
+                    used,
+                );
+            }
+            push(
+                target,
+                "process_rss_bytes",
+                "bytes",
+                "/proc/<pid>/status: VmRSS",
+                b.at_us,
+                *rss as f64,
+            );
+        }
     }
     // in the order of the Prometheus defaults: CPU, cores, memory, disk, network
     let order = |m: &str| {
@@ -273,11 +337,12 @@ pub struct Sampler {
     stop: Arc<AtomicBool>,
     handle: JoinHandle<Vec<Reading>>,
     step: Duration,
+    pids: Vec<u32>,
 }
 
 impl Sampler {
     /// Takes a first reading now, then one every `step`.
-    pub fn start(step: Duration) -> Result<Sampler> {
+    pub fn start(step: Duration, pids: Vec<u32>) -> Result<Sampler> {
         if !std::path::Path::new("/proc/stat").exists() {
             return Err(Error::Source {
                 what: "host sampler".into(),
@@ -288,8 +353,14 @@ impl Sampler {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
+        for pid in &pids {
+            if !std::path::Path::new(&format!("/proc/{pid}/stat")).exists() {
+                return Err(Error::Usage(format!("--pid {pid}: no such process")));
+            }
+        }
+        let watched = pids.clone();
         let handle = std::thread::spawn(move || {
-            let mut out = vec![reading()];
+            let mut out = vec![reading_of(&watched)];
             let start = Instant::now();
             let mut k = 1u32;
             while !flag.load(Ordering::Relaxed) {
@@ -302,12 +373,17 @@ impl Sampler {
                         continue;
                     }
                 }
-                out.push(reading());
+                out.push(reading_of(&watched));
                 k += 1;
             }
             out
         });
-        Ok(Sampler { stop, handle, step })
+        Ok(Sampler {
+            stop,
+            handle,
+            step,
+            pids,
+        })
     }
 
     /// Stops, with a last reading, and gives the capture.
@@ -317,7 +393,7 @@ impl Sampler {
             .handle
             .join()
             .map_err(|_| Error::Internal("the host sampler thread panicked".into()))?;
-        readings.push(reading());
+        readings.push(reading_of(&self.pids));
         let host = host_name();
         let at = |us: i64| crate::time::from_micros(us).unwrap_or_default();
         let (first, last) = (
@@ -361,6 +437,31 @@ mod tests {
             .unwrap();
         assert_eq!(core.target, "h cpu=0");
         assert!((core.points[0].1 - (1.0 - 30.0 / 105.0)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_process_in_cores_of_the_host() {
+        let stat =
+            "4242 (post gres) S 1 2 3 0 -1 4194560 10 0 0 0 150 50 0 0 20 0 1 0 100 1000 200";
+        assert_eq!(
+            parse_proc(stat, "VmRSS:\t  2048 kB\n"),
+            Some(("post gres".into(), 200, 2048 * 1024))
+        );
+        let at = |t, total, ticks| Reading {
+            at_us: t,
+            cpu: BTreeMap::from([
+                ("cpu".to_string(), (0, total)),
+                ("cpu0".to_string(), (0, total / 2)),
+                ("cpu1".to_string(), (0, total / 2)),
+            ]),
+            procs: BTreeMap::from([(7u32, ("x".to_string(), ticks, 1024))]),
+            ..Default::default()
+        };
+        // 200 host ticks over 2 cores = 100 per core; the process used 50: half a core
+        let s = series("h", &[at(0, 1000, 10), at(1_000_000, 1200, 60)]);
+        let p = s.iter().find(|s| s.metric == "process_cpu_cores").unwrap();
+        assert_eq!(p.target, "h pid=7 (x)");
+        assert!((p.points[0].1 - 0.5).abs() < 1e-12);
     }
 
     #[test]

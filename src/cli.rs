@@ -634,7 +634,8 @@ jmeter: -l) and keeps the console output of the others (wrk, ab, hey, oha, h2loa
 Labels commit, branch and dirty come from git when the working directory is a repository (a
 --label of the same key wins). Resources: the host is sampled from /proc every --step (off with
 --no-sample); --prometheus URL adds node_exporter's view of the run's window. --pg DSN takes a
-database snapshot before and after (the after one bound to the run). The tool's exit code is
+database snapshot before and after (the after one bound to the run); --pg-log FILE adds what the
+server's statement log gained during the run (query-time percentiles per statement). The tool's exit code is
 perfledger's; a health source that fails is reported and skipped, the run is stored anyway.
 
 Examples:
@@ -654,6 +655,10 @@ pub struct ExecArgs {
     /// Take database snapshots (pg_stat_statements, health) before and after the run.
     #[arg(long, value_name = "DSN", env = "PERFLEDGER_PG_DSN")]
     pub pg: Option<String>,
+    /// The database's statement log (jsonlog or csvlog, log_min_duration_statement = 0): what
+    /// it gains during the run becomes the run's statements, with their query-time percentiles.
+    #[arg(long, value_name = "FILE")]
+    pub pg_log: Option<PathBuf>,
     /// With --pg: also store the plan of this statement after the run (repeatable).
     #[arg(long, value_name = "SQL", requires = "pg")]
     pub explain: Vec<String>,

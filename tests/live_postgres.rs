@@ -7,7 +7,6 @@
 mod common;
 
 use common::Workdir;
-#[expect(dead_code, reason = "this test uses a part of the PostgreSQL helpers")]
 #[path = "common/pg.rs"]
 mod pg;
 use pg::Cluster;
@@ -610,4 +609,85 @@ fn a_role_without_pg_read_all_stats_gets_a_snapshot_and_is_told_what_it_misses()
         "SELECT count(*) FROM pg_statement WHERE snapshot_id = 2 AND query LIKE 'INSERT INTO p_t%'",
     );
     assert_eq!(seen.as_i64(), Some(1));
+}
+
+#[test]
+fn exec_binds_the_statement_log_of_the_run_to_it() {
+    let Some(pg) = Cluster::unless_skipped() else {
+        return;
+    };
+    // the statement log on: jsonlog of every statement (the collector needs a restart)
+    let mut admin = pg.client("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+    // one statement each: ALTER SYSTEM refuses a transaction block
+    for set in [
+        "logging_collector = on",
+        "log_destination = 'jsonlog'",
+        "log_min_duration_statement = 0",
+        "log_directory = 'log'",
+        "log_filename = 'run'",
+    ] {
+        admin
+            .batch_execute(&format!("ALTER SYSTEM SET {set}"))
+            .unwrap();
+    }
+    drop(admin);
+    pg.restart();
+    let mut base = vec![pg::bin("pgbench").display().to_string()];
+    base.extend(pg.conn_args());
+    let init = std::process::Command::new(&base[0])
+        .args(&base[1..])
+        .args(["-i", "-s", "1", "-q", "postgres"])
+        .output()
+        .unwrap();
+    assert!(init.status.success());
+    let log = pg.data_dir().join("log/run.json");
+    assert!(log.exists(), "the server writes {}", log.display());
+    let w = Workdir::new();
+    let keep = w.dir.path().join("out");
+    let mut args = vec![
+        "exec".to_string(),
+        "--no-sample".into(),
+        "--keep".into(),
+        keep.display().to_string(),
+        "--pg".into(),
+        pg.dsn(),
+        "--pg-log".into(),
+        log.display().to_string(),
+        "--".into(),
+    ];
+    args.extend(base.iter().cloned());
+    args.extend(["-S", "-c", "2", "-T", "3", "postgres"].map(String::from));
+    let a: Vec<&str> = args.iter().map(String::as_str).collect();
+    w.ok(&a, 0);
+    let console = std::fs::read_to_string(keep.join("output.txt")).unwrap();
+    let processed: f64 = console
+        .lines()
+        .find_map(|l| l.strip_prefix("number of transactions actually processed: "))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .expect("pgbench's count");
+    let q = "SELECT abalance FROM pgbench_accounts WHERE aid = $1";
+    let metric = |m: &str| {
+        w.scalar(&format!(
+            "SELECT value FROM metrics WHERE run_id = 1 AND target = '{q}' AND metric = '{m}'"
+        ))
+        .as_f64()
+    };
+    // one run: pgbench's total, and its statement's executions from the log, each counted
+    assert_eq!(w.scalar("SELECT count(*) FROM run").as_i64(), Some(1));
+    assert_eq!(
+        w.scalar("SELECT format FROM run").as_str(),
+        Some("pgbench-stdout+postgres-jsonlog")
+    );
+    // the log's executions are the transactions pgbench counted, and pg_stat_statements' calls
+    assert_eq!(metric("requests"), Some(processed));
+    let calls = w.scalar(&format!(
+        "SELECT calls FROM pg_statement_delta WHERE run_id = 1 AND query = '{q}'"
+    ));
+    assert_eq!(calls.as_f64(), Some(processed));
+    let (p50, p95) = (
+        metric("latency_p50_ms").unwrap(),
+        metric("latency_p95_ms").unwrap(),
+    );
+    assert!(p50 > 0.0 && p95 >= p50, "{p50} {p95}");
+    assert!(keep.join("postgresql-during-run.json").exists());
 }

@@ -20,6 +20,7 @@ pub struct Request {
     pub scenario: Option<String>,
     pub pg: Option<String>,
     pub explain: Vec<String>,
+    pub pg_log: Option<PathBuf>,
     pub prometheus: Option<String>,
     /// None: no host sampling.
     pub step: Option<Duration>,
@@ -50,6 +51,7 @@ impl TryFrom<&ExecArgs> for Request {
             scenario: a.scenario.clone(),
             pg: a.pg.clone(),
             explain: a.explain.clone(),
+            pg_log: a.pg_log.clone(),
             prometheus: a.prometheus.clone(),
             step: (!a.no_sample).then(|| Duration::from_secs_f64(step)),
             pids: a.pid.clone(),
@@ -320,12 +322,35 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
             None
         }
     };
+    // the log's length now: what is written after it is the run's
+    let log_from = r
+        .pg_log
+        .as_deref()
+        .and_then(|p| match std::fs::metadata(p) {
+            Ok(m) => Some(m.len()),
+            Err(e) => {
+                rep.notes
+                    .push(format!("statement log {} skipped: {e}", p.display()));
+                None
+            }
+        });
     let started = chrono::Utc::now().naive_utc();
     let code = execute(&p, &dir, r.format != Format::Table)?;
     rep.exit_code = code;
     let capture = sampler.map(host::Sampler::finish).transpose();
     let files: Vec<PathBuf> = p.outputs.iter().filter(|f| f.exists()).cloned().collect();
+    let statements = match (r.pg_log.as_deref(), log_from) {
+        (Some(log), Some(from)) => match statement_log(log, from, &dir) {
+            Ok(run) => Some(run),
+            Err(e) => {
+                rep.notes.push(format!("statement log skipped: {e}"));
+                None
+            }
+        },
+        _ => None,
+    };
     let opts = ImportOptions {
+        statements,
         labels,
         scenario: r.scenario.clone(),
         at: Some(started),
@@ -416,6 +441,40 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The statements the log gained since byte `from`, as a run of its own (kept in `dir`).
+fn statement_log(log: &Path, from: u64, dir: &Path) -> Result<crate::model::ParsedRun> {
+    use std::io::{Read, Seek};
+    // the logging collector writes what the server logged a moment ago
+    std::thread::sleep(Duration::from_millis(1500));
+    let mut f = std::fs::File::open(log)
+        .map_err(|e| Error::input(log, None, format!("cannot read: {e}")))?;
+    f.seek(std::io::SeekFrom::Start(from))
+        .map_err(|e| Error::input(log, None, format!("cannot read: {e}")))?;
+    let mut bytes = Vec::new();
+    f.read_to_end(&mut bytes)
+        .map_err(|e| Error::input(log, None, format!("cannot read: {e}")))?;
+    let ext = if bytes.first() == Some(&b'{') {
+        "json"
+    } else {
+        "csv"
+    };
+    let chunk = dir.join(format!("postgresql-during-run.{ext}"));
+    std::fs::write(&chunk, &bytes).map_err(|e| Error::output(&chunk, e))?;
+    let unit = crate::import::Unit {
+        primary: chunk.clone(),
+        siblings: BTreeMap::new(),
+    };
+    let imp = crate::import::detect(&unit, Some("postgres"))?;
+    match crate::import::parse_unit(&unit, imp, &ImportOptions::default())? {
+        crate::model::Parsed::Runs(mut runs) if !runs.is_empty() => Ok(runs.remove(0)),
+        _ => Err(Error::input(
+            &chunk,
+            None,
+            "not a statement log (jsonlog or csvlog)",
+        )),
+    }
 }
 
 /// Prometheus' node_exporter view of the run's window, once its last scrape is in.

@@ -55,6 +55,7 @@ impl TryFrom<&ImportArgs> for Request {
             run: None,
             run_group: a.run_group,
             value_unit: a.value_unit.map(crate::cli::ValueUnitArg::unit),
+            statements: None,
         };
         let prometheus = super::resources::Live::from_args(a)?;
         Ok(Request {
@@ -136,7 +137,10 @@ pub fn import_paths(
         }
     }
     crate::output::progress_at(done);
-    let groups = group::group(outputs, opts.run_group);
+    let mut groups = group::group(outputs, opts.run_group);
+    if let (Some(log), [g]) = (&opts.statements, groups.as_mut_slice()) {
+        add_statements(&mut g.run, log);
+    }
     let n = groups.len();
     for (k, g) in groups.into_iter().enumerate() {
         crate::progress::stage(&format!("storing run {} of {n}", k + 1));
@@ -185,6 +189,18 @@ pub fn import_paths(
         }
     }
     Ok(report)
+}
+
+/// A statement log's statements as targets of the run (not its TOTAL: the run's total is its
+/// load tool's), and the log as one of its sources.
+fn add_statements(run: &mut crate::model::ParsedRun, log: &crate::model::ParsedRun) {
+    for t in log.targets.iter().filter(|t| t.name != TOTAL) {
+        if run.target(&t.name).is_none() {
+            run.targets.push(t.clone());
+        }
+    }
+    run.sources.extend(log.sources.iter().cloned());
+    run.format = format!("{}+{}", run.format, log.format).into();
 }
 
 fn status(o: Outcome) -> Status {

@@ -74,6 +74,9 @@ pub struct ImportOptions {
     /// The unit of values for formats that do not name it (HdrHistogram logs): milliseconds
     /// per value and the unit's name.
     pub value_unit: Option<(f64, &'static str)>,
+    /// `exec --pg-log`: the statements of the database's log during the run, added to the one
+    /// run this import makes (their query times beside the load tool's endpoints).
+    pub statements: Option<crate::model::ParsedRun>,
 }
 
 /// One thing to import: a file, or a Locust CSV set (primary + siblings by role).

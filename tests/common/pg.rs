@@ -63,6 +63,25 @@ impl Cluster {
         c
     }
 
+    /// Restarts the server (settings that need it: logging_collector).
+    pub fn restart(&self) {
+        let status = Command::new("bash")
+            .arg(&self.script)
+            .args(["restart", self.dir.path().join("data").to_str().unwrap()])
+            .status()
+            .expect("run pg_cluster.sh restart");
+        assert!(
+            status.success(),
+            "could not restart 127.0.0.1:{}",
+            self.port
+        );
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
     /// pgbench's (and psql's) connection arguments for this cluster.
     pub fn conn_args(&self) -> Vec<String> {
         [

@@ -56,9 +56,10 @@ pub fn y_axis(data: &[f64], limit: Option<f64>) -> (f64, f64, Option<Goal>) {
         Some(l) => (lo.min(l), hi.max(l), Some(Goal::Drawn(l))),
         None => (lo, hi, None),
     };
+    // a series of zeros (no failures) gets a 0..1 axis, not ten labels reading 0.0
     let pad = ((hi - lo) * 0.1)
         .max(hi.abs().max(lo.abs()) * 0.02)
-        .max(1e-9);
+        .max(if hi == lo && hi == 0.0 { 1.0 } else { 1e-9 });
     // counts and ratios never go below zero: keep 0 as the floor when the data are near it
     let y0 = if lo >= 0.0 && lo - pad < 0.0 {
         0.0
@@ -195,6 +196,12 @@ pub fn draw(t: &Timeline, path: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_series_of_zeros_gets_a_readable_axis() {
+        let (y0, y1, _) = y_axis(&[0.0, 0.0, 0.0], None);
+        assert_eq!((y0, y1), (0.0, 1.0));
+    }
 
     #[test]
     fn the_axis_follows_the_data_and_a_far_goal_is_marked_off_scale() {

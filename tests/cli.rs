@@ -146,6 +146,13 @@ fn exit_codes_and_read_only_sql() {
         Some(2)
     );
     assert_eq!(w.run(&["show", "99"]).status.code(), Some(2));
+    let own = w.run(&["compare", "--baseline", "1", "--candidate", "1"]);
+    assert_eq!(own.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&own.stderr).contains("matches only the candidate run(s) 1"),
+        "{}",
+        String::from_utf8_lossy(&own.stderr)
+    );
     assert_eq!(
         w.run(&["import", "--tool", "nope", &p("ab/users_n2000_c10.txt")])
             .status

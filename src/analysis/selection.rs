@@ -253,7 +253,14 @@ pub fn resolve_why(
             }
         }
     };
+    let all = ids.len();
     let ids: Vec<i64> = ids.into_iter().filter(|i| !exclude.contains(i)).collect();
+    if ids.is_empty() && all > 0 {
+        return Err(Error::Usage(format!(
+            "the baseline selector matches only the candidate run(s) {}: a run is not compared with itself",
+            exclude.iter().map(i64::to_string).collect::<Vec<_>>().join(", ")
+        )));
+    }
     if ids.is_empty() {
         return Err(Error::Usage(
             "the selector matches no run (check --tool, --scenario and --label)".into(),

@@ -45,17 +45,23 @@ SELECT c.run_id, s.target, s.metric, s.value, s.unit
 FROM resource_summary s JOIN resource_capture c ON c.id = s.capture_id
 WHERE c.run_id IS NOT NULL;
 
-CREATE OR REPLACE VIEW metrics AS
-SELECT run_id, target, metric, value, unit FROM measurement
-UNION ALL
-SELECT run_id, query, m.metric, m.value, m.unit
+-- The statements' per-interval figures as metric rows (they were written into `metrics` itself
+-- by 007): a view of their own, so that a later schema that adds one redefines this view only.
+CREATE VIEW statement_metric AS
+SELECT run_id, query AS target, m.metric, m.value, m.unit
 FROM pg_statement_delta,
      LATERAL (VALUES ('calls', calls::DOUBLE, 'count'),
                      ('total_exec_time_ms', total_exec_time_ms, 'ms'),
                      ('mean_exec_time_ms', mean_exec_time_ms, 'ms'),
                      ('rows', rows::DOUBLE, 'count'),
                      ('cache_hit_ratio', cache_hit_ratio, 'ratio')) AS m(metric, value, unit)
-WHERE run_id IS NOT NULL AND m.value IS NOT NULL
+WHERE run_id IS NOT NULL AND m.value IS NOT NULL;
+
+-- Every metric of every run: one view per source.
+CREATE OR REPLACE VIEW metrics AS
+SELECT run_id, target, metric, value, unit FROM measurement
+UNION ALL
+SELECT run_id, target, metric, value, unit FROM statement_metric
 UNION ALL
 SELECT run_id, target, metric, value, unit FROM pg_health_metric
 UNION ALL

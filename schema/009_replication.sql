@@ -13,36 +13,14 @@ CREATE TABLE pg_replication (
     lag_bytes BIGINT               -- sent_lsn - replay_lsn
 );
 
--- The health figures as in 007, and per live snapshot of a run (one with pg_stat_database
--- rows): db_replicas (the standbys streaming, 0 when none), db_replication_lag_ms (the largest
--- replay lag; 0 for a standby with nothing left to replay) and db_replication_lag_bytes.
-CREATE OR REPLACE VIEW pg_health_metric AS
-SELECT run_id, server AS target, m.metric, m.value, m.unit
-FROM (
-    SELECT run_id, server,
-           sum(blks_hit)::DOUBLE / nullif(sum(blks_hit) + sum(blks_read), 0) AS hit,
-           sum(rollbacks)::DOUBLE / nullif(sum(commits) + sum(rollbacks), 0) AS rb,
-           sum(deadlocks)::DOUBLE AS dl, sum(temp_bytes)::DOUBLE AS tb,
-           sum(commits + rollbacks)::DOUBLE / nullif(epoch(max(interval_end)) - epoch(min(interval_start)), 0) AS tps
-    FROM pg_database_delta WHERE run_id IS NOT NULL GROUP BY run_id, server
-) h,
-LATERAL (VALUES ('db_cache_hit_ratio', hit, 'ratio'),
-                ('db_rollback_ratio', rb, 'ratio'),
-                ('db_deadlocks', dl, 'count'),
-                ('db_temp_bytes', tb, 'bytes'),
-                ('db_transactions_per_s', tps, 'tx/s')) AS m(metric, value, unit)
-WHERE m.value IS NOT NULL
-UNION ALL
-SELECT s.run_id, s.server, m.metric, m.value, m.unit
-FROM (
-    SELECT snapshot_id, sum(count)::DOUBLE AS used,
-           sum(count) FILTER (WHERE state <> 'idle')::DOUBLE AS busy, max(max_connections)::DOUBLE AS max_conn
-    FROM pg_connection GROUP BY snapshot_id
-) c JOIN pg_snapshot s ON s.id = c.snapshot_id,
-LATERAL (VALUES ('db_connections', c.used, 'connections'),
-                ('db_connections_busy', c.busy, 'connections'),
-                ('db_pool_utilisation', c.used / nullif(c.max_conn, 0), 'ratio')) AS m(metric, value, unit)
-WHERE s.run_id IS NOT NULL AND m.value IS NOT NULL
+-- The health figures of 007 (now `pg_database_metric`), and per live snapshot of a run (one
+-- with pg_stat_database rows): db_replicas (the standbys streaming, 0 when none),
+-- db_replication_lag_ms (the largest replay lag; 0 for a standby with nothing left to replay)
+-- and db_replication_lag_bytes. Views are bound by name when read: `metrics` reads this one.
+ALTER VIEW pg_health_metric RENAME TO pg_database_metric;
+
+CREATE VIEW pg_health_metric AS
+SELECT run_id, target, metric, value, unit FROM pg_database_metric
 UNION ALL
 SELECT s.run_id, s.server, m.metric, m.value, m.unit
 FROM (

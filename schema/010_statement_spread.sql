@@ -42,10 +42,8 @@ SELECT server, snapshot_id, prev_id AS prev_snapshot_id, prev_taken_at AS interv
        CASE WHEN d_calls > 0 THEN sqrt(greatest(d_sumsq / d_calls - (d_total / d_calls) ^ 2, 0)) END AS stddev_exec_time_ms
 FROM d;
 
-CREATE OR REPLACE VIEW metrics AS
-SELECT run_id, target, metric, value, unit FROM measurement
-UNION ALL
-SELECT run_id, query, m.metric, m.value, m.unit
+CREATE OR REPLACE VIEW statement_metric AS
+SELECT run_id, query AS target, m.metric, m.value, m.unit
 FROM pg_statement_delta,
      LATERAL (VALUES ('calls', calls::DOUBLE, 'count'),
                      ('total_exec_time_ms', total_exec_time_ms, 'ms'),
@@ -53,8 +51,4 @@ FROM pg_statement_delta,
                      ('stddev_exec_time_ms', stddev_exec_time_ms, 'ms'),
                      ('rows', rows::DOUBLE, 'count'),
                      ('cache_hit_ratio', cache_hit_ratio, 'ratio')) AS m(metric, value, unit)
-WHERE run_id IS NOT NULL AND m.value IS NOT NULL
-UNION ALL
-SELECT run_id, target, metric, value, unit FROM pg_health_metric
-UNION ALL
-SELECT run_id, target, metric, value, unit FROM resource_metric;
+WHERE run_id IS NOT NULL AND m.value IS NOT NULL;

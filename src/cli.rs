@@ -500,8 +500,9 @@ const SQL_HELP: &str = "\
 Tables: run, run_label, source_file, target, measurement, histogram, series_point, error, threshold,
         pg_snapshot, pg_statement, pg_database_stat, pg_connection, resource_capture,
         resource_query, resource_point, resource_summary, baseline, annotation
-Views:  metrics(run_id, target, metric, value, unit), pg_statement_delta, pg_database_delta,
-        pg_health_metric, resource_metric
+Views:  metrics(run_id, target, metric, value, unit), one view per source under it:
+        statement_metric, pg_health_metric (pg_database_metric + replication), resource_metric;
+        pg_statement_delta, pg_database_delta
 
 Example:
   perfledger sql \"SELECT run_id, value FROM metrics WHERE target = 'TOTAL' AND metric = 'latency_p95_ms'\"";

@@ -155,3 +155,12 @@ pub fn fmt_float(x: f64) -> String {
         s.trim_end_matches('0').trim_end_matches('.').to_string()
     }
 }
+
+/// A value in the unit a person reads it in: a ratio as a percentage (`%`), others as stored.
+pub fn displayed(unit: &str, v: f64) -> (f64, &str) {
+    if unit == "ratio" {
+        (v * 100.0, "%")
+    } else {
+        (v, unit)
+    }
+}

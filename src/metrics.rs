@@ -145,6 +145,15 @@ pub const DB_HEALTH_METRICS: [&str; 11] = [
     "db_replication_lag_bytes",
 ];
 
+/// Where a metric stands in [`REGISTRY`] (unregistered names last): the order a reader
+/// expects them in (requests before latency, CPU before memory before disk before network).
+pub fn rank(name: &str) -> usize {
+    REGISTRY
+        .iter()
+        .position(|r| r.name == name)
+        .unwrap_or(usize::MAX)
+}
+
 /// The registered metric of this name.
 pub fn get(name: &str) -> Option<&'static Metric> {
     REGISTRY.iter().find(|m| m.name == name)

@@ -285,7 +285,9 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         ..Default::default()
     };
     let before = r.pg.as_deref().and_then(|dsn| {
-        match pg_live::take(dsn, None).and_then(|s| wh.ingest_snapshot(&s, None).map(|x| (s, x))) {
+        match pg_live::take(dsn, None, &[])
+            .and_then(|s| wh.ingest_snapshot(&s, None).map(|x| (s, x)))
+        {
             Ok((s, (id, _))) => {
                 rep.snapshots.push(id);
                 rep.notes
@@ -391,7 +393,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     };
     rep.run_id = Some(run_id);
     if let (Some(dsn), Some(_)) = (r.pg.as_deref(), before) {
-        match pg_live::take_with(dsn, None, &r.explain)
+        match pg_live::take(dsn, None, &r.explain)
             .and_then(|s| wh.ingest_snapshot(&s, Some(run_id)))
         {
             Ok((id, _)) => rep.snapshots.push(id),
@@ -483,27 +485,15 @@ fn prometheus_capture(
     url: &str,
     run: i64,
 ) -> Result<crate::model::ResourceCapture> {
-    let (start, end) = wh
-        .run_window(run)?
-        .ok_or_else(|| Error::Usage(format!("run {run} has no start time")))?;
-    // the scrape after the run's end (at most one interval, capped) holds its last seconds
+    // the scrape after the run's end (one interval, a second here) holds its last seconds
     std::thread::sleep(Duration::from_secs(2));
-    let got = prometheus::query_range(
-        url,
-        &prometheus::default_queries(),
-        prometheus::Window {
-            start,
-            end,
-            step_s: None,
-        },
-    )?;
-    if got.capture.series.is_empty() {
-        return Err(Error::Source {
-            what: format!("Prometheus {url}"),
-            msg: "no series in the run's window (is node_exporter scraped?)".into(),
-        });
-    }
-    Ok(got.capture)
+    let live = super::resources::Live {
+        url: url.to_string(),
+        queries: prometheus::default_queries(),
+        step_s: None,
+        save: None,
+    };
+    Ok(super::resources::capture(wh, &live, run)?.capture)
 }
 
 #[cfg(test)]

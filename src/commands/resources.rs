@@ -72,6 +72,25 @@ pub fn run(loc: &Location, live: &Live, run: Option<&str>, format: Format) -> Re
         run.unwrap_or("latest"),
         &RunFilter::default(),
     )?;
+    let got = capture(&wh, live, run_id)?;
+    let (capture_id, outcome) = wh.ingest_resources(&got.capture, run_id)?;
+    let stats = wh.resource_stats(&[run_id])?;
+    emit(&render(
+        &CaptureReport {
+            run_id,
+            capture_id,
+            outcome,
+            capture: &got.capture,
+            empty: &got.empty,
+            stats: &stats,
+        },
+        format,
+    ))
+}
+
+/// Prometheus' answers over the run's window (saved where `--save` says), refused when no
+/// query found a series there.
+pub fn capture(wh: &Warehouse, live: &Live, run_id: i64) -> Result<prometheus::LiveCapture> {
     let (start, end) = wh.run_window(run_id)?.ok_or_else(|| {
         Error::Usage(format!(
             "run {run_id} has no start time: import it with --at to give it one"
@@ -99,19 +118,7 @@ pub fn run(loc: &Location, live: &Live, run: Option<&str>, format: Format) -> Re
             ),
         });
     }
-    let (capture_id, outcome) = wh.ingest_resources(&got.capture, run_id)?;
-    let stats = wh.resource_stats(&[run_id])?;
-    emit(&render(
-        &CaptureReport {
-            run_id,
-            capture_id,
-            outcome,
-            capture: &got.capture,
-            empty: &got.empty,
-            stats: &stats,
-        },
-        format,
-    ))
+    Ok(got)
 }
 
 /// Each answer as `<dir>/<metric>.json`.

@@ -36,7 +36,7 @@ impl TryFrom<&SnapshotSource> for Request {
 }
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
-    let snap = pg_live::take_with(&r.dsn, r.server.clone(), &r.explain)?;
+    let snap = pg_live::take(&r.dsn, r.server.clone(), &r.explain)?;
     let mut wh = Warehouse::open_write(loc)?;
     let (id, outcome) = wh.ingest_snapshot(&snap, r.run)?;
     let status = if outcome == Outcome::Imported {

@@ -216,55 +216,49 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
             }
         }
         let rate = |x1: u64, x0: u64| x1.saturating_sub(x0) as f64 / secs;
-        let d = (&a.disk, &b.disk);
-        push(
-            host.into(),
-            "disk_read_bps",
-            "bytes/s",
-            "/proc/diskstats: sectors read x 512",
-            b.at_us,
-            rate(d.1 .1, d.0 .1) * 512.0,
-        );
-        push(
-            host.into(),
-            "disk_write_bps",
-            "bytes/s",
-            "/proc/diskstats: sectors written x 512",
-            b.at_us,
-            rate(d.1 .3, d.0 .3) * 512.0,
-        );
-        push(
-            host.into(),
-            "disk_read_iops",
-            "ops/s",
-            "/proc/diskstats: reads completed",
-            b.at_us,
-            rate(d.1 .0, d.0 .0),
-        );
-        push(
-            host.into(),
-            "disk_write_iops",
-            "ops/s",
-            "/proc/diskstats: writes completed",
-            b.at_us,
-            rate(d.1 .2, d.0 .2),
-        );
-        push(
-            host.into(),
-            "net_rx_bps",
-            "bytes/s",
-            "/proc/net/dev: receive bytes",
-            b.at_us,
-            rate(b.net.0, a.net.0),
-        );
-        push(
-            host.into(),
-            "net_tx_bps",
-            "bytes/s",
-            "/proc/net/dev: transmit bytes",
-            b.at_us,
-            rate(b.net.1, a.net.1),
-        );
+        let (d0, d1) = (&a.disk, &b.disk);
+        // (metric, unit, where it comes from, the step's value)
+        let counters = [
+            (
+                "disk_read_bps",
+                "bytes/s",
+                "/proc/diskstats: sectors read x 512",
+                rate(d1.1, d0.1) * 512.0,
+            ),
+            (
+                "disk_write_bps",
+                "bytes/s",
+                "/proc/diskstats: sectors written x 512",
+                rate(d1.3, d0.3) * 512.0,
+            ),
+            (
+                "disk_read_iops",
+                "ops/s",
+                "/proc/diskstats: reads completed",
+                rate(d1.0, d0.0),
+            ),
+            (
+                "disk_write_iops",
+                "ops/s",
+                "/proc/diskstats: writes completed",
+                rate(d1.2, d0.2),
+            ),
+            (
+                "net_rx_bps",
+                "bytes/s",
+                "/proc/net/dev: receive bytes",
+                rate(b.net.0, a.net.0),
+            ),
+            (
+                "net_tx_bps",
+                "bytes/s",
+                "/proc/net/dev: transmit bytes",
+                rate(b.net.1, a.net.1),
+            ),
+        ];
+        for (metric, unit, query, v) in counters {
+            push(host.into(), metric, unit, query, b.at_us, v);
+        }
         // a process' CPU in cores: its ticks against the host's ticks per core (no CLK_TCK)
         let (cores, host_ticks) = (
             b.cpu.keys().filter(|k| *k != "cpu").count().max(1) as f64,
@@ -297,12 +291,7 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
         }
     }
     // in the order of the Prometheus defaults: CPU, cores, memory, disk, network
-    let order = |m: &str| {
-        crate::metrics::REGISTRY
-            .iter()
-            .position(|r| r.name == m)
-            .unwrap_or(usize::MAX)
-    };
+    let order = crate::metrics::rank;
     let mut out: Vec<ResourceSeries> = by
         .into_iter()
         .map(|((target, metric), (unit, query, points))| ResourceSeries {

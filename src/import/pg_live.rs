@@ -62,16 +62,8 @@ fn plan(client: &mut Client, dsn: &str, query: &str) -> Result<crate::model::Que
     super::explain::parse(query, &answer).map_err(|m| err(format!("--explain {query}: {m}")))
 }
 
-/// A live snapshot, with the plans of `explain`.
-pub fn take_with(dsn: &str, server: Option<String>, explain: &[String]) -> Result<ParsedSnapshot> {
-    take_inner(dsn, server, explain)
-}
-
-pub fn take(dsn: &str, server: Option<String>) -> Result<ParsedSnapshot> {
-    take_inner(dsn, server, &[])
-}
-
-fn take_inner(dsn: &str, server: Option<String>, explain: &[String]) -> Result<ParsedSnapshot> {
+/// A live snapshot, with the plans of the statements of `explain`.
+pub fn take(dsn: &str, server: Option<String>, explain: &[String]) -> Result<ParsedSnapshot> {
     let mut client = Client::connect(dsn, NoTls).map_err(|e| Error::Source {
         what: format!("PostgreSQL ({dsn})"),
         msg: format!("cannot connect: {e}"),

@@ -41,10 +41,10 @@ fn status(o: Outcome) -> &'static str {
 
 /// A value in its unit, as people read it: ratios as percentages.
 pub fn value_in(unit: &str, v: Option<f64>) -> String {
-    match (unit, v) {
-        (_, None) => String::new(),
-        ("ratio", Some(x)) => format!("{:.1}%", x * 100.0),
-        (_, Some(x)) => fmt_float(x),
+    match v.map(|x| crate::grid::displayed(unit, x)) {
+        None => String::new(),
+        Some((x, "%")) => format!("{x:.1}%"),
+        Some((x, _)) => fmt_float(x),
     }
 }
 
@@ -84,11 +84,7 @@ pub fn render(r: &CaptureReport<'_>, format: Format) -> String {
                 value_in(&s.unit, s.mean),
                 value_in(&s.unit, s.p95),
                 value_in(&s.unit, s.max),
-                if s.unit == "ratio" {
-                    "%".into()
-                } else {
-                    s.unit.clone()
-                },
+                crate::grid::displayed(&s.unit, 0.0).1.to_string(),
             ]
         })
         .collect();

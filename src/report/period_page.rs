@@ -261,10 +261,10 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
     }
     let statements = wh.statement_period(from, to)?;
     recs.extend(recommend_section::db_rules(&statements));
-    recs.extend(recommend_section::cpu_rules(
-        &wh.resource_stats(&all_runs)?,
-        &|r| judged_run(r, &groups, &started),
-    ));
+    let resources = wh.resource_stats(&all_runs)?;
+    recs.extend(recommend_section::cpu_rules(&resources, &|r| {
+        judged_run(r, &groups, &started)
+    }));
     let failing = goal_rows
         .iter()
         .filter(|g| g.status == Status::Fail)
@@ -350,9 +350,8 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         overview: overview(wh, out, &groups, from, to, &o.params)?,
         db: db_section(out, &statements)?,
         resources: super::resources_section::for_period(
-            wh,
             out,
-            &all_runs,
+            &resources,
             &started.iter().map(|(r, t)| (*r, epoch_secs(*t))).collect(),
         )?,
         recommendations: recommend_section::section(recs, recommend_section::latest_table(latest)),

@@ -29,15 +29,11 @@ pub struct Section {
 
 /// A value as the table shows it: ratios in percent.
 fn shown(unit: &str, v: Option<f64>) -> Option<f64> {
-    v.map(|x| if unit == "ratio" { x * 100.0 } else { x })
+    v.map(|x| crate::grid::displayed(unit, x).0)
 }
 
 fn unit_shown(unit: &str) -> String {
-    if unit == "ratio" {
-        "%".into()
-    } else {
-        unit.into()
-    }
+    crate::grid::displayed(unit, 0.0).1.to_string()
 }
 
 /// The charts of a run: (metrics drawn together, title, y label, guide target in %).
@@ -88,9 +84,8 @@ fn queries_table(wh: &Warehouse, runs: &[i64]) -> Result<Table> {
     ))
 }
 
-/// The section of one run's report.
-pub fn for_run(wh: &Warehouse, out: &Out, run: i64) -> Result<Section> {
-    let stats = wh.resource_stats(&[run])?;
+/// The section of one run's report, from the run's stats its view holds.
+pub fn for_run(wh: &Warehouse, out: &Out, run: i64, stats: &[ResourceStat]) -> Result<Section> {
     if stats.is_empty() {
         return Ok(Section::default());
     }
@@ -164,14 +159,8 @@ pub fn for_run(wh: &Warehouse, out: &Out, run: i64) -> Result<Section> {
 /// highest p95 and max, and the latest run's mean.
 fn period_rows(stats: &[ResourceStat], order: &BTreeMap<i64, usize>) -> Vec<Vec<Cell>> {
     let mut by: BTreeMap<(usize, &str, &str), Vec<&ResourceStat>> = BTreeMap::new();
-    let rank = |m: &str| {
-        crate::metrics::REGISTRY
-            .iter()
-            .position(|r| r.name == m)
-            .unwrap_or(usize::MAX)
-    };
     for s in stats {
-        by.entry((rank(&s.metric), &s.metric, &s.target))
+        by.entry((crate::metrics::rank(&s.metric), &s.metric, &s.target))
             .or_default()
             .push(s);
     }
@@ -202,15 +191,14 @@ fn period_rows(stats: &[ResourceStat], order: &BTreeMap<i64, usize>) -> Vec<Vec<
 
 /// The section of a period report over its runs (`started`: each run's start, seconds).
 pub fn for_period(
-    wh: &Warehouse,
     out: &Out,
-    runs: &[i64],
+    stats: &[ResourceStat],
     started: &BTreeMap<i64, f64>,
 ) -> Result<Section> {
-    let stats = wh.resource_stats(runs)?;
     if stats.is_empty() {
         return Ok(Section::default());
     }
+    let runs: std::collections::BTreeSet<i64> = stats.iter().map(|s| s.run_id).collect();
     let mut order: Vec<(f64, i64)> = runs
         .iter()
         .filter_map(|r| started.get(r).map(|t| (*t, *r)))
@@ -283,7 +271,7 @@ pub fn for_period(
                 "latest mean",
                 "unit",
             ],
-            period_rows(&stats, &rank),
+            period_rows(stats, &rank),
         ),
         charts,
         queries: Table::default(),

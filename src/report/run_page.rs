@@ -249,6 +249,6 @@ pub fn build(
         errors: Table::from_grid(&show::errors_grid(&v)),
         thresholds: Table::from_grid(&show::thresholds_grid(&v)),
         recommendations: recommend_section::section(recs, Table::default()),
-        resources: super::resources_section::for_run(wh, out, run)?,
+        resources: super::resources_section::for_run(wh, out, run, &v.resources)?,
     })
 }

@@ -12,9 +12,6 @@ use crate::error::{Error, Result};
 use crate::model::{ResourceCapture, ResourceSeries};
 use crate::stats;
 
-/// The suffixes of a series' run summaries besides its mean (stored under the bare name).
-pub const SUMMARY_SUFFIXES: [&str; 2] = ["_p95", "_max"];
-
 /// A series' run summaries: (metric name, value): the mean as `<metric>`, the 95th
 /// percentile (linear, numpy's default) as `<metric>_p95` and the maximum as `<metric>_max`.
 pub fn summaries(s: &ResourceSeries) -> Vec<(String, f64)> {
@@ -52,16 +49,6 @@ fn capture_key(c: &ResourceCapture, run_key: &str) -> String {
     format!("blake3:{}", h.finalize().to_hex())
 }
 
-/// One run summary of a resource series.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ResourceSummaryRow {
-    pub run_id: i64,
-    pub target: String,
-    pub metric: String,
-    pub value: f64,
-    pub unit: String,
-}
-
 /// A resource series of a run, summarised: the mean, p95 and max of its points.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ResourceStat {
@@ -86,6 +73,11 @@ pub struct CaptureRow {
     /// (metric, unit, query)
     pub queries: Vec<(String, String, String)>,
 }
+
+/// A run's end as SQL over the `run` table: its own end time, or its start plus its duration
+/// (wrk, ab, pgbench print a duration, not an end).
+const RUN_END: &str =
+    "coalesce(ended_at, started_at + to_microseconds(CAST(round(duration_s * 1e6) AS BIGINT)))";
 
 impl Warehouse {
     /// Stores a capture bound to `run_id` in one transaction (the lake's files first).
@@ -172,13 +164,11 @@ impl Warehouse {
         Ok((id, super::Outcome::Imported))
     }
 
-    /// A run's window: its start and its end (or start + duration).
+    /// A run's window: its start and its end (or start + duration; see [`RUN_END`]).
     pub fn run_window(&self, run: i64) -> Result<Option<(NaiveDateTime, NaiveDateTime)>> {
         let row: Option<(Option<i64>, Option<i64>)> = self
             .rows(
-                "SELECT epoch_us(started_at),
-                        epoch_us(coalesce(ended_at, started_at + to_microseconds(CAST(round(duration_s * 1e6) AS BIGINT))))
-                 FROM run WHERE id = ?",
+                &format!("SELECT epoch_us(started_at), epoch_us({RUN_END}) FROM run WHERE id = ?"),
                 [run],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )?
@@ -190,42 +180,17 @@ impl Warehouse {
     /// without --run).
     pub fn run_overlapping(&self, from: NaiveDateTime, to: NaiveDateTime) -> Result<Option<i64>> {
         let rows: Vec<i64> = self.rows(
-            "WITH w AS (
-                 SELECT id, started_at AS s,
-                        coalesce(ended_at, started_at + to_microseconds(CAST(round(duration_s * 1e6) AS BIGINT))) AS e
-                 FROM run WHERE started_at IS NOT NULL)
+            &format!(
+                "WITH w AS (SELECT id, started_at AS s, {RUN_END} AS e FROM run WHERE started_at IS NOT NULL)
              SELECT id FROM w
              WHERE e > CAST(? AS TIMESTAMP) AND s < CAST(? AS TIMESTAMP)
              ORDER BY least(e, CAST(? AS TIMESTAMP)) - greatest(s, CAST(? AS TIMESTAMP)) DESC, id DESC
-             LIMIT 1",
+             LIMIT 1"
+            ),
             [ts(from), ts(to), ts(to), ts(from)],
             |r| r.get(0),
         )?;
         Ok(rows.first().copied())
-    }
-
-    /// The resource summaries of runs, by run, target and metric.
-    pub fn resource_summaries(&self, runs: &[i64]) -> Result<Vec<ResourceSummaryRow>> {
-        if runs.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.rows(
-            &format!(
-                "SELECT run_id, target, metric, value, unit FROM resource_metric
-                 WHERE run_id IN ({}) ORDER BY run_id, target, metric",
-                id_list(runs)
-            ),
-            [],
-            |r| {
-                Ok(ResourceSummaryRow {
-                    run_id: r.get(0)?,
-                    target: r.get(1)?,
-                    metric: r.get(2)?,
-                    value: r.get(3)?,
-                    unit: r.get(4)?,
-                })
-            },
-        )
     }
 
     /// The resource series of runs with their mean, p95 and max, by run, then in the order

@@ -27,10 +27,7 @@ impl Cluster {
             .prefix("perfledger-pg")
             .tempdir_in("/tmp")
             .expect("temp dir");
-        // one port per cluster of this process (the tests run in parallel)
-        static NEXT: std::sync::atomic::AtomicU16 = std::sync::atomic::AtomicU16::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        let port = 40000 + ((std::process::id() % 10000) as u16) * 2 + n;
+        let port = free_port();
         let status = Command::new("bash")
             .arg(&script)
             .args([
@@ -102,7 +99,7 @@ impl Cluster {
             .prefix("perfledger-pg-standby")
             .tempdir_in("/tmp")
             .expect("temp dir");
-        let port = self.port + 1000;
+        let port = free_port();
         let status = Command::new("bash")
             .arg(&self.script)
             .args([
@@ -133,6 +130,16 @@ impl Drop for Cluster {
             .args(["stop", self.dir.path().join("data").to_str().unwrap()])
             .status();
     }
+}
+
+/// A port nothing listens on now (a server of another test or of the machine may hold any
+/// fixed one).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind 127.0.0.1:0")
+        .local_addr()
+        .expect("local address")
+        .port()
 }
 
 /// A PostgreSQL client program of the newest installed server (pgbench, psql).

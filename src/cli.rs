@@ -673,6 +673,11 @@ pub struct ExecArgs {
     /// memory (repeatable).
     #[arg(long, value_name = "PID")]
     pub pid: Vec<u32>,
+    /// Also sample this control group (a service and every process it starts, e.g.
+    /// /system.slice/postgresql.service as /proc/<pid>/cgroup shows it): its CPU in cores and
+    /// memory, cgroup v2 or v1 (repeatable).
+    #[arg(long, value_name = "PATH")]
+    pub cgroup: Vec<String>,
     /// How often the host is sampled.
     #[arg(long, default_value = "1s", value_name = "DURATION")]
     pub step: String,

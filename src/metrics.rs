@@ -127,6 +127,8 @@ pub const REGISTRY: &[Metric] = &[
     lower("net_tx_bps", "bytes/s"),
     lower("process_cpu_cores", "cores"),
     lower("process_rss_bytes", "bytes"),
+    lower("cgroup_cpu_cores", "cores"),
+    lower("cgroup_mem_bytes", "bytes"),
 ];
 
 /// Database health of the server a run's snapshot was taken of (the `pg_health_metric`

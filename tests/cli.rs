@@ -380,3 +380,112 @@ fn exec_samples_the_process_under_test_and_keeps_a_console_tools_output() {
     assert_eq!(e.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&e.stderr).contains("--pid 999999999: no such process"));
 }
+
+/// A control group of its own for a test, in every hierarchy this system mounts that the test
+/// may write (cgroup v2, at the root or `unified/` on a hybrid system; v1 `cpuacct` and
+/// `memory`): the directories made, or None (said) where none can be made.
+fn test_cgroup(name: &str) -> Option<Vec<std::path::PathBuf>> {
+    let root = std::path::Path::new("/sys/fs/cgroup");
+    let dirs: Vec<_> = ["", "unified", "cpuacct", "memory"]
+        .iter()
+        .map(|h| root.join(h))
+        .filter(|h| h.join("cgroup.procs").exists())
+        .map(|h| h.join(name))
+        .filter(|d| std::fs::create_dir(d).is_ok())
+        .collect();
+    if dirs.is_empty() {
+        eprintln!("SKIPPED: no writable cgroup hierarchy under /sys/fs/cgroup (not root?)");
+        return None;
+    }
+    Some(dirs)
+}
+
+#[test]
+fn exec_samples_a_control_group_against_its_own_counters() {
+    let name = format!("perfledger-test-{}", std::process::id());
+    let Some(dirs) = test_cgroup(&name) else {
+        return;
+    };
+    let mut burner = std::process::Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap();
+    for d in &dirs {
+        std::fs::write(d.join("cgroup.procs"), burner.id().to_string()).unwrap();
+    }
+    // the group's own CPU counter around the exec, in microseconds (v2 usage_usec, else v1 ns)
+    let usage = || {
+        dirs.iter()
+            .find_map(|d| {
+                let stat = std::fs::read_to_string(d.join("cpu.stat")).ok()?;
+                stat.lines()
+                    .find_map(|l| l.strip_prefix("usage_usec "))
+                    .map(|v| v.trim().parse::<f64>().unwrap())
+            })
+            .or_else(|| {
+                dirs.iter().find_map(|d| {
+                    std::fs::read_to_string(d.join("cpuacct.usage"))
+                        .ok()
+                        .map(|v| v.trim().parse::<f64>().unwrap() / 1000.0)
+                })
+            })
+            .expect("a CPU counter of the group")
+    };
+    let w = Workdir::new();
+    let tool = format!(
+        "sleep 3; cat {}",
+        fixture("wrk/users_t2_c8_d3s.txt").display()
+    );
+    let (u0, t0) = (usage(), std::time::Instant::now());
+    let out = w.run(&[
+        "exec",
+        "--cgroup",
+        &format!("/{name}"),
+        "--",
+        "sh",
+        "-c",
+        &tool,
+    ]);
+    let got = (usage() - u0) / 1e6 / t0.elapsed().as_secs_f64();
+    // memory where this system accounts it per group (v1 memory, or v2 with the controller)
+    let has_memory = dirs
+        .iter()
+        .any(|d| d.join("memory.current").exists() || d.join("memory.usage_in_bytes").exists());
+    let _ = burner.kill();
+    let _ = burner.wait();
+    for d in &dirs {
+        let _ = std::fs::remove_dir(d);
+    }
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stored = |m: &str| {
+        w.scalar(&format!(
+            "SELECT value FROM metrics WHERE run_id = 1 AND metric = '{m}'"
+        ))
+        .as_f64()
+    };
+    let cores = stored("cgroup_cpu_cores").expect("cgroup_cpu_cores stored");
+    assert!(
+        (cores - got).abs() < 0.2 && cores > 0.3,
+        "stored {cores} cores, the group's own counter says {got}"
+    );
+    let target =
+        w.scalar("SELECT DISTINCT target FROM resource_summary WHERE metric = 'cgroup_cpu_cores'");
+    assert!(
+        target
+            .as_str()
+            .unwrap()
+            .ends_with(&format!("cgroup=/{name}")),
+        "{target}"
+    );
+    assert_eq!(stored("cgroup_mem_bytes").is_some(), has_memory);
+    // a group that is not there is refused before anything runs
+    let e = w.run(&["exec", "--cgroup", "/no-such-group-here", "--", "true"]);
+    assert_eq!(e.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&e.stderr)
+        .contains("--cgroup /no-such-group-here: no such control group"));
+}

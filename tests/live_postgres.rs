@@ -691,3 +691,176 @@ fn exec_binds_the_statement_log_of_the_run_to_it() {
     assert!(p50 > 0.0 && p95 >= p50, "{p50} {p95}");
     assert!(keep.join("postgresql-during-run.json").exists());
 }
+
+/// `scripts/pg_health_export.sql` run by psql as `user`, written to `out`.
+fn export(
+    pg: &Cluster,
+    user: &str,
+    explain: Option<&str>,
+    out: &std::path::Path,
+) -> serde_json::Value {
+    let script = common::fixture("../scripts/pg_health_export.sql");
+    let mut cmd = std::process::Command::new(pg::bin("psql"));
+    cmd.args([
+        "-XAtq",
+        "-h",
+        "127.0.0.1",
+        "-p",
+        &pg.port.to_string(),
+        "-U",
+        user,
+        "-d",
+        "postgres",
+    ]);
+    if let Some(q) = explain {
+        cmd.args(["-v", &format!("explain={q}")]);
+    }
+    let o = cmd.arg("-f").arg(&script).output().expect("run psql");
+    assert!(
+        o.status.success(),
+        "psql: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    std::fs::write(out, &o.stdout).unwrap();
+    serde_json::from_slice(&o.stdout).expect("the export is one JSON object")
+}
+
+#[test]
+fn health_exported_by_psql_imports_as_a_snapshot_and_chains_with_live_ones() {
+    let Some(pg) = Cluster::unless_skipped() else {
+        return;
+    };
+    let mut admin = pg.client(
+        "CREATE EXTENSION IF NOT EXISTS pg_stat_statements; CREATE ROLE mon2 LOGIN; CREATE TABLE f_t (x int)",
+    );
+    let w = Workdir::new();
+    let wrk = common::fixture("wrk/users_t2_c8_d3s.txt")
+        .display()
+        .to_string();
+    w.ok(&["import", "--quiet", &wrk], 0);
+    let dir = w.dir.path();
+    let (a, b) = (dir.join("a.json"), dir.join("b.json"));
+    let ja = export(&pg, "postgres", None, &a);
+    // the workload between the two exports: 40 commits, 3 rollbacks, one idle session
+    repeat(&mut admin, 40, "INSERT INTO f_t VALUES (1)");
+    repeat(&mut admin, 3, "BEGIN; INSERT INTO f_t VALUES (0); ROLLBACK");
+    let _idle = postgres::Client::connect(&pg.dsn(), postgres::NoTls).unwrap();
+    admin
+        .batch_execute("SELECT pg_stat_force_next_flush()")
+        .unwrap();
+    let jb = export(
+        &pg,
+        "postgres",
+        Some("SELECT count(*) FROM f_t WHERE x = 1"),
+        &b,
+    );
+    let imported = w.json(&["import", a.to_str().unwrap()]);
+    assert_eq!(imported[0]["format"], "pg-health-json", "{imported}");
+    w.ok(&["import", "--quiet", "--run", "1", b.to_str().unwrap()], 0);
+    // stored as the file says: the server's name and clock, its databases and connections
+    let server = jb["server"].as_str().unwrap();
+    assert_eq!(server, format!("127.0.0.1:{}/postgres", pg.port));
+    assert_eq!(
+        w.scalar("SELECT count(DISTINCT server) FROM pg_snapshot")
+            .as_i64(),
+        Some(1)
+    );
+    let taken = w
+        .scalar("SELECT epoch(taken_at) FROM pg_snapshot WHERE id = 2")
+        .as_f64()
+        .unwrap();
+    assert!(
+        (taken - jb["taken_at"].as_f64().unwrap()).abs() < 1e-5,
+        "{taken} {}",
+        jb["taken_at"]
+    );
+    let file_db = |j: &serde_json::Value, k: &str| {
+        j["pg_stat_database"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["datname"] == "postgres")
+            .unwrap()[k]
+            .as_i64()
+            .unwrap()
+    };
+    let delta = |k: &str| {
+        w.scalar(&format!(
+            "SELECT {k} FROM pg_database_delta WHERE snapshot_id = 2 AND datname = 'postgres'"
+        ))
+        .as_i64()
+        .unwrap()
+    };
+    assert_eq!(
+        delta("commits"),
+        file_db(&jb, "xact_commit") - file_db(&ja, "xact_commit")
+    );
+    assert_eq!(
+        delta("blks_hit"),
+        file_db(&jb, "blks_hit") - file_db(&ja, "blks_hit")
+    );
+    let commits = delta("commits");
+    assert!((40..60).contains(&commits), "{commits}");
+    assert_eq!(delta("rollbacks"), 3);
+    let conns = w.scalar(
+        "SELECT string_agg(state || '=' || count, ',' ORDER BY state) FROM pg_connection WHERE snapshot_id = 2",
+    );
+    // the admin and the idle session; psql's own session is left out, as live
+    assert_eq!(conns.as_str(), Some("idle=2"), "{}", jb["connections"]);
+    let util =
+        w.scalar("SELECT value FROM metrics WHERE run_id = 1 AND metric = 'db_pool_utilisation'");
+    assert!(
+        (util.as_f64().unwrap() - 2.0 / jb["max_connections"].as_f64().unwrap()).abs() < 1e-12,
+        "{util}"
+    );
+    // the statements of the interval, and the plan the export took
+    assert_eq!(calls_at(&w, 2, "INSERT INTO f_t"), 40 + 3);
+    assert_eq!(
+        w.scalar("SELECT shape FROM pg_plan WHERE snapshot_id = 2")
+            .as_str(),
+        Some("Aggregate(Seq Scan on f_t)")
+    );
+    // a live snapshot of the same server continues the chain of the file ones
+    repeat(&mut admin, 5, "INSERT INTO f_t VALUES (2)");
+    w.ok(&["snapshot", "postgres", "--dsn", &pg.dsn()], 0);
+    assert_eq!(
+        w.scalar("SELECT prev_snapshot_id FROM pg_database_delta WHERE snapshot_id = 3 AND datname = 'postgres'")
+            .as_i64(),
+        Some(2)
+    );
+    assert_eq!(calls_at(&w, 3, "INSERT INTO f_t"), 5);
+    // exported by a role without pg_read_all_stats: imported, and told what it misses
+    let c = dir.join("c.json");
+    export(&pg, "mon2", None, &c);
+    let out = w.run(&["import", c.to_str().unwrap()]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("hidden from this role") && said.contains("GRANT pg_read_all_stats"),
+        "{said}"
+    );
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM pg_statement WHERE query = '<insufficient privilege>'")
+            .as_i64(),
+        Some(0)
+    );
+    // a layout this version does not know is refused, naming the file and the layout
+    let future = dir.join("future.json");
+    std::fs::write(
+        &future,
+        r#"{"perfledger_export" : "pg-health/9", "taken_at": 1}"#,
+    )
+    .unwrap();
+    let out = w.run(&["import", future.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(3));
+    let e = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        e.contains("future.json") && e.contains("pg-health/9"),
+        "{e}"
+    );
+}

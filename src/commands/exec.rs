@@ -26,6 +26,8 @@ pub struct Request {
     pub step: Option<Duration>,
     /// Processes sampled with the host.
     pub pids: Vec<u32>,
+    /// Control groups sampled with the host.
+    pub cgroups: Vec<String>,
     pub keep: Option<PathBuf>,
     pub format: Format,
     pub command: Vec<String>,
@@ -55,6 +57,7 @@ impl TryFrom<&ExecArgs> for Request {
             prometheus: a.prometheus.clone(),
             step: (!a.no_sample).then(|| Duration::from_secs_f64(step)),
             pids: a.pid.clone(),
+            cgroups: a.cgroup.clone(),
             keep: a.keep.clone(),
             format: super::format(a.format)?,
             command: a.command.clone(),
@@ -301,23 +304,13 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
             }
         }
     });
-    if let Some(pid) = r
-        .pids
-        .iter()
-        .find(|p| !Path::new(&format!("/proc/{p}/stat")).exists())
-    {
-        return Err(Error::Usage(format!("--pid {pid}: no such process")));
-    }
-    if r.step.is_none() && !r.pids.is_empty() {
+    let watch = host::Watch::new(&r.pids, &r.cgroups)?;
+    if r.step.is_none() && !watch.is_empty() {
         return Err(Error::Usage(
-            "--pid needs the host sampler: leave out --no-sample".into(),
+            "--pid and --cgroup need the host sampler: leave out --no-sample".into(),
         ));
     }
-    let sampler = match r
-        .step
-        .map(|s| host::Sampler::start(s, r.pids.clone()))
-        .transpose()
-    {
+    let sampler = match r.step.map(|s| host::Sampler::start(s, watch)).transpose() {
         Ok(s) => s,
         Err(e) => {
             rep.notes.push(format!("host sampling skipped: {e}"));

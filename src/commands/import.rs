@@ -129,7 +129,8 @@ pub fn import_paths(
                     status,
                     targets: Some(s.statements.len()),
                     requests: None,
-                    message: None,
+                    // a file's notes (hidden statements, ...) as the live snapshot says them
+                    message: (!s.notes.is_empty()).then(|| s.notes.join("; ")),
                 }),
                 Err(e) => push_error(&mut report, file, Some(imp.name()), e),
             },

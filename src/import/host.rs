@@ -7,9 +7,14 @@
 //! does); network bytes of `/proc/net/dev` per second, loopback and container interfaces left
 //! out. A point at t measures the step that ends at t. With `--pid`, each process' CPU in
 //! cores (its utime + stime ticks against the host's ticks per core, so no clock-tick rate is
-//! assumed) and its resident memory (VmRSS), target `<host> pid=<pid> (<command>)`.
+//! assumed) and its resident memory (VmRSS), target `<host> pid=<pid> (<command>)`. With
+//! `--cgroup`, a control group's CPU in cores (cgroup v2 `cpu.stat` usage_usec, or v1
+//! `cpuacct.usage` in ns, against the wall time of the step) and its memory (v2
+//! `memory.current`, v1 `memory.usage_in_bytes`: page cache included, as the kernel charges
+//! it), target `<host> cgroup=<path>`: a service and every process it starts.
 
 use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread::JoinHandle;
@@ -33,6 +38,119 @@ pub struct Reading {
     pub net: (u64, u64),
     /// pid -> (command name, utime + stime ticks, resident bytes) of the processes watched
     pub procs: BTreeMap<u32, (String, u64, u64)>,
+    /// cgroup path -> (CPU microseconds, memory bytes) of the control groups watched
+    pub cgroups: BTreeMap<String, (Option<u64>, Option<u64>)>,
+}
+
+/// Where a control group's counters are, found once before sampling starts.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cgroup {
+    /// As given, `/system.slice/postgresql.service` (a line of `/proc/<pid>/cgroup`).
+    pub path: String,
+    /// The CPU usage file and how many of its units make a microsecond.
+    cpu: Option<(PathBuf, CpuFile)>,
+    memory: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum CpuFile {
+    /// v2 `cpu.stat`: a `usage_usec` line.
+    Stat,
+    /// v1 `cpuacct.usage`: nanoseconds.
+    Nanos,
+}
+
+const CGROUP_ROOT: &str = "/sys/fs/cgroup";
+
+impl Cgroup {
+    /// Finds the counters of `path` under `root` (`/sys/fs/cgroup`): the unified (v2)
+    /// hierarchy, at the root or under `unified/` on a hybrid system, then the v1
+    /// controllers (`cpuacct`, `cpu,cpuacct`, `memory`).
+    pub fn find(root: &Path, path: &str) -> Result<Cgroup> {
+        let rel = path.trim_start_matches(CGROUP_ROOT).trim_matches('/');
+        let under = |dir: &str| root.join(dir).join(rel);
+        let first = |candidates: &[PathBuf]| candidates.iter().find(|p| p.is_file()).cloned();
+        let cpu = first(&[
+            under("").join("cpu.stat"),
+            under("unified").join("cpu.stat"),
+        ])
+        .map(|p| (p, CpuFile::Stat))
+        .or_else(|| {
+            first(&[
+                under("cpuacct").join("cpuacct.usage"),
+                under("cpu,cpuacct").join("cpuacct.usage"),
+            ])
+            .map(|p| (p, CpuFile::Nanos))
+        });
+        let memory = first(&[
+            under("").join("memory.current"),
+            under("unified").join("memory.current"),
+            under("memory").join("memory.usage_in_bytes"),
+        ]);
+        if cpu.is_none() && memory.is_none() {
+            return Err(Error::Usage(format!(
+                "--cgroup {path}: no such control group under {} (give a path as /proc/<pid>/cgroup shows it, e.g. /system.slice/postgresql.service)",
+                root.display()
+            )));
+        }
+        Ok(Cgroup {
+            path: format!("/{rel}"),
+            cpu,
+            memory,
+        })
+    }
+
+    fn read(&self) -> (Option<u64>, Option<u64>) {
+        let cpu = self.cpu.as_ref().and_then(|(p, kind)| {
+            let text = read(&p.to_string_lossy());
+            match kind {
+                CpuFile::Stat => meminfo_like(&text, "usage_usec"),
+                CpuFile::Nanos => text.trim().parse::<u64>().ok().map(|ns| ns / 1000),
+            }
+        });
+        let mem = self
+            .memory
+            .as_ref()
+            .and_then(|p| read(&p.to_string_lossy()).trim().parse().ok());
+        (cpu, mem)
+    }
+}
+
+/// A `key value` line's number (cpu.stat).
+fn meminfo_like(text: &str, key: &str) -> Option<u64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(key)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// What is sampled besides the host: processes and control groups, checked before the tool
+/// starts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Watch {
+    pub pids: Vec<u32>,
+    pub cgroups: Vec<Cgroup>,
+}
+
+impl Watch {
+    pub fn new(pids: &[u32], cgroups: &[String]) -> Result<Watch> {
+        if let Some(pid) = pids
+            .iter()
+            .find(|p| !Path::new(&format!("/proc/{p}/stat")).exists())
+        {
+            return Err(Error::Usage(format!("--pid {pid}: no such process")));
+        }
+        Ok(Watch {
+            pids: pids.to_vec(),
+            cgroups: cgroups
+                .iter()
+                .map(|c| Cgroup::find(Path::new(CGROUP_ROOT), c))
+                .collect::<Result<_>>()?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pids.is_empty() && self.cgroups.is_empty()
+    }
 }
 
 /// `/proc/stat`'s cpu lines: idle and total ticks (user..steal; guest time is in user).
@@ -133,10 +251,10 @@ pub fn parse_proc(stat: &str, status: &str) -> Option<(String, u64, u64)> {
     Some((name, ticks, rss_kb * 1024))
 }
 
-/// The counters now, with the processes of `pids`.
-pub fn reading_of(pids: &[u32]) -> Reading {
+/// The counters now, with the processes and control groups watched.
+pub fn reading_of(watch: &Watch) -> Reading {
     let mut r = reading();
-    for pid in pids {
+    for pid in &watch.pids {
         let (stat, status) = (
             read(&format!("/proc/{pid}/stat")),
             read(&format!("/proc/{pid}/status")),
@@ -144,6 +262,9 @@ pub fn reading_of(pids: &[u32]) -> Reading {
         if let Some(p) = parse_proc(&stat, &status) {
             r.procs.insert(*pid, p);
         }
+    }
+    for c in &watch.cgroups {
+        r.cgroups.insert(c.path.clone(), c.read());
     }
     r
 }
@@ -159,6 +280,7 @@ pub fn reading() -> Reading {
         disk: parse_diskstats(&read("/proc/diskstats")),
         net: parse_net_dev(&read("/proc/net/dev")),
         procs: BTreeMap::new(),
+        cgroups: BTreeMap::new(),
     }
 }
 
@@ -289,6 +411,29 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
                 *rss as f64,
             );
         }
+        for (path, (cpu1, mem)) in &b.cgroups {
+            let target = format!("{host} cgroup={path}");
+            if let (Some(c1), Some((Some(c0), _))) = (cpu1, a.cgroups.get(path)) {
+                push(
+                    target.clone(),
+                    "cgroup_cpu_cores",
+                    "cores",
+                    "cgroup cpu.stat usage_usec (v1: cpuacct.usage) per wall-clock second",
+                    b.at_us,
+                    c1.saturating_sub(*c0) as f64 / (secs * 1e6),
+                );
+            }
+            if let Some(m) = mem {
+                push(
+                    target,
+                    "cgroup_mem_bytes",
+                    "bytes",
+                    "cgroup memory.current (v1: memory.usage_in_bytes)",
+                    b.at_us,
+                    *m as f64,
+                );
+            }
+        }
     }
     // in the order of the Prometheus defaults: CPU, cores, memory, disk, network
     let order = crate::metrics::rank;
@@ -326,13 +471,13 @@ pub struct Sampler {
     stop: Arc<AtomicBool>,
     handle: JoinHandle<Vec<Reading>>,
     step: Duration,
-    pids: Vec<u32>,
+    watch: Watch,
 }
 
 impl Sampler {
     /// Takes a first reading now, then one every `step`.
-    pub fn start(step: Duration, pids: Vec<u32>) -> Result<Sampler> {
-        if !std::path::Path::new("/proc/stat").exists() {
+    pub fn start(step: Duration, watch: Watch) -> Result<Sampler> {
+        if !Path::new("/proc/stat").exists() {
             return Err(Error::Source {
                 what: "host sampler".into(),
                 msg:
@@ -342,12 +487,7 @@ impl Sampler {
         }
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
-        for pid in &pids {
-            if !std::path::Path::new(&format!("/proc/{pid}/stat")).exists() {
-                return Err(Error::Usage(format!("--pid {pid}: no such process")));
-            }
-        }
-        let watched = pids.clone();
+        let watched = watch.clone();
         let handle = std::thread::spawn(move || {
             let mut out = vec![reading_of(&watched)];
             let start = Instant::now();
@@ -371,7 +511,7 @@ impl Sampler {
             stop,
             handle,
             step,
-            pids,
+            watch,
         })
     }
 
@@ -382,7 +522,7 @@ impl Sampler {
             .handle
             .join()
             .map_err(|_| Error::Internal("the host sampler thread panicked".into()))?;
-        readings.push(reading_of(&self.pids));
+        readings.push(reading_of(&self.watch));
         let host = host_name();
         let at = |us: i64| crate::time::from_micros(us).unwrap_or_default();
         let (first, last) = (

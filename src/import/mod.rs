@@ -19,6 +19,7 @@ mod k6_points;
 mod k6_summary;
 mod locust;
 mod oha;
+mod pg_health;
 pub mod pg_live;
 mod pgbench;
 mod pglog;
@@ -129,6 +130,7 @@ pub fn importers() -> Vec<&'static dyn Importer> {
         &hlog::HdrLog,
         &pgss::PgssCsv,
         &pgss::PgssJson,
+        &pg_health::PgHealthJson,
         &pglog::PgJsonLog,
         &pglog::PgCsvLog,
         &pgbench::PgbenchStdout,

@@ -106,24 +106,9 @@ pub fn take(dsn: &str, server: Option<String>, explain: &[String]) -> Result<Par
          FROM pg_stat_statements s"
     );
     let rows = client.query(&sql, &[]).map_err(pg_err)?;
-    // other roles' statements read as "<insufficient privilege>" without pg_read_all_stats,
-    // with no queryid: they cannot be told apart, so they are left out and said
-    let hidden: Vec<f64> = rows
-        .iter()
-        .filter(|r| r.get::<_, String>(4) == HIDDEN)
-        .map(|r| r.get::<_, f64>(6))
-        .collect();
     let mut notes = Vec::new();
-    if !hidden.is_empty() {
-        notes.push(format!(
-            "{} statement(s) of other roles ({:.1} ms of execution time) are hidden from this role and left out: GRANT pg_read_all_stats TO it",
-            hidden.len(),
-            hidden.iter().sum::<f64>()
-        ));
-    }
-    let statements = rows
+    let all = rows
         .iter()
-        .filter(|r| r.get::<_, String>(4) != HIDDEN)
         .map(|r| Statement {
             queryid: r.get(0),
             userid: r.get(1),
@@ -146,6 +131,7 @@ pub fn take(dsn: &str, server: Option<String>, explain: &[String]) -> Result<Par
                 }),
         })
         .collect();
+    let statements = visible(all, &mut notes);
     let now: f64 = client
         .query_one("SELECT extract(epoch FROM clock_timestamp())::float8", &[])
         .map_err(pg_err)?
@@ -161,9 +147,7 @@ pub fn take(dsn: &str, server: Option<String>, explain: &[String]) -> Result<Par
         .and_then(epoch);
     let databases = databases(&mut client)?;
     let connections = connections(&mut client)?;
-    if connections.iter().any(|c| c.state.starts_with("unknown")) {
-        notes.push("the states of other roles' connections are hidden from this role (counted as unknown): GRANT pg_read_all_stats TO it".into());
-    }
+    hidden_states(&connections, &mut notes);
     let replicas = replicas(&mut client)?;
     let plans = explain
         .iter()
@@ -184,6 +168,27 @@ pub fn take(dsn: &str, server: Option<String>, explain: &[String]) -> Result<Par
         statements,
         sources: Vec::new(),
     })
+}
+
+/// Other roles' statements read as "<insufficient privilege>" without pg_read_all_stats, with
+/// no queryid: they cannot be told apart, so they are left out and said.
+pub(super) fn visible(all: Vec<Statement>, notes: &mut Vec<String>) -> Vec<Statement> {
+    let (hidden, shown): (Vec<_>, Vec<_>) = all.into_iter().partition(|s| s.query == HIDDEN);
+    if !hidden.is_empty() {
+        notes.push(format!(
+            "{} statement(s) of other roles ({:.1} ms of execution time) are hidden from this role and left out: GRANT pg_read_all_stats TO it",
+            hidden.len(),
+            hidden.iter().map(|s| s.total_exec_time_ms).sum::<f64>()
+        ));
+    }
+    shown
+}
+
+/// Without pg_read_all_stats other roles' sessions show no state (see `connections`).
+pub(super) fn hidden_states(connections: &[ConnectionCount], notes: &mut Vec<String>) {
+    if connections.iter().any(|c| c.state.starts_with("unknown")) {
+        notes.push("the states of other roles' connections are hidden from this role (counted as unknown): GRANT pg_read_all_stats TO it".into());
+    }
 }
 
 /// pg_stat_database, one row per database (the shared-objects row, datname NULL, left out):

@@ -155,6 +155,28 @@ fn value_string(v: Option<&Value>) -> String {
     }
 }
 
+/// One row of pg_stat_statements as the server's `row_to_json` writes it; None without calls
+/// or total time.
+pub(super) fn json_row(r: &serde_json::Map<String, Value>) -> Option<Statement> {
+    let f = |k: &str| r.get(k).and_then(Value::as_f64);
+    let int = |k: &str| r.get(k).and_then(Value::as_i64);
+    let total = TOTAL_TIME.iter().find_map(|k| f(k))?;
+    Some(Statement {
+        queryid: value_string(r.get("queryid")),
+        userid: value_string(r.get("userid")),
+        dbid: value_string(r.get("dbid")),
+        toplevel: r.get("toplevel").and_then(Value::as_bool),
+        query: value_string(r.get("query")),
+        calls: int("calls")?,
+        total_exec_time_ms: total,
+        rows: int("rows"),
+        shared_blks_hit: int("shared_blks_hit"),
+        shared_blks_read: int("shared_blks_read"),
+        stddev_exec_time_ms: STDDEV.iter().find_map(|k| f(k)),
+        extra: crate::model::statement_extra(r.iter().map(|(k, v)| (k.as_str(), v.clone()))),
+    })
+}
+
 impl Importer for PgssJson {
     fn name(&self) -> &'static str {
         "pg-stat-statements-json"
@@ -181,35 +203,19 @@ impl Importer for PgssJson {
                     format!("expected a json_agg array of pg_stat_statements rows: {e}"),
                 )
             })?;
-        let mut statements = Vec::new();
-        for (i, r) in rows.iter().enumerate() {
-            let f = |k: &str| r.get(k).and_then(Value::as_f64);
-            let int = |k: &str| r.get(k).and_then(Value::as_i64);
-            let total = TOTAL_TIME.iter().find_map(|k| f(k));
-            let (Some(calls), Some(total)) = (int("calls"), total) else {
-                return Err(Error::input(
-                    path,
-                    None,
-                    format!("row {} lacks calls or total_exec_time", i + 1),
-                ));
-            };
-            statements.push(Statement {
-                queryid: value_string(r.get("queryid")),
-                userid: value_string(r.get("userid")),
-                dbid: value_string(r.get("dbid")),
-                toplevel: r.get("toplevel").and_then(Value::as_bool),
-                query: value_string(r.get("query")),
-                calls,
-                total_exec_time_ms: total,
-                rows: int("rows"),
-                shared_blks_hit: int("shared_blks_hit"),
-                shared_blks_read: int("shared_blks_read"),
-                stddev_exec_time_ms: STDDEV.iter().find_map(|k| f(k)),
-                extra: crate::model::statement_extra(
-                    r.iter().map(|(k, v)| (k.as_str(), v.clone())),
-                ),
-            });
-        }
+        let statements = rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                json_row(r).ok_or_else(|| {
+                    Error::input(
+                        path,
+                        None,
+                        format!("row {} lacks calls or total_exec_time", i + 1),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         check_not_empty(path, &statements)?;
         snapshot(unit, opts, statements)
     }

@@ -439,6 +439,8 @@ fn exec_samples_a_control_group_against_its_own_counters() {
     let (u0, t0) = (usage(), std::time::Instant::now());
     let out = w.run(&[
         "exec",
+        "--keep",
+        w.dir.path().join("out").to_str().unwrap(),
         "--cgroup",
         &format!("/{name}"),
         "--",

@@ -275,6 +275,13 @@ fn default_dir() -> PathBuf {
 use crate::output::exec::ExecReport;
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
+    // what is refused is refused before anything is written or run
+    let watch = host::Watch::new(&r.pids, &r.cgroups)?;
+    if r.step.is_none() && !watch.is_empty() {
+        return Err(Error::Usage(
+            "--pid and --cgroup need the host sampler: leave out --no-sample".into(),
+        ));
+    }
     let dir = r.keep.clone().unwrap_or_else(default_dir);
     std::fs::create_dir_all(&dir).map_err(|e| Error::output(&dir, e))?;
     let p = plan(&r.command, &dir);
@@ -304,12 +311,6 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
             }
         }
     });
-    let watch = host::Watch::new(&r.pids, &r.cgroups)?;
-    if r.step.is_none() && !watch.is_empty() {
-        return Err(Error::Usage(
-            "--pid and --cgroup need the host sampler: leave out --no-sample".into(),
-        ));
-    }
     let sampler = match r.step.map(|s| host::Sampler::start(s, watch)).transpose() {
         Ok(s) => s,
         Err(e) => {

@@ -413,14 +413,19 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
         }
         for (path, (cpu1, mem)) in &b.cgroups {
             let target = format!("{host} cgroup={path}");
-            if let (Some(c1), Some((Some(c0), _))) = (cpu1, a.cgroups.get(path)) {
+            // a counter that went down is a group made anew: that step has no point
+            let step = match (cpu1, a.cgroups.get(path)) {
+                (Some(c1), Some((Some(c0), _))) if c1 >= c0 => Some(c1 - c0),
+                _ => None,
+            };
+            if let Some(used) = step {
                 push(
                     target.clone(),
                     "cgroup_cpu_cores",
                     "cores",
                     "cgroup cpu.stat usage_usec (v1: cpuacct.usage) per wall-clock second",
                     b.at_us,
-                    c1.saturating_sub(*c0) as f64 / (secs * 1e6),
+                    used as f64 / (secs * 1e6),
                 );
             }
             if let Some(m) = mem {
@@ -591,6 +596,44 @@ mod tests {
         let p = s.iter().find(|s| s.metric == "process_cpu_cores").unwrap();
         assert_eq!(p.target, "h pid=7 (x)");
         assert!((p.points[0].1 - 0.5).abs() < 1e-12);
+    }
+
+    #[test]
+    fn a_control_group_in_cores_and_a_group_made_anew_gives_no_point() {
+        let at = |t, usec| Reading {
+            at_us: t,
+            cgroups: BTreeMap::from([("/svc".to_string(), (Some(usec), Some(4096)))]),
+            ..Default::default()
+        };
+        // 1.5 s of CPU in 1 s of wall time: one and a half cores
+        let s = series(
+            "h",
+            &[
+                at(0, 1_000_000),
+                at(1_000_000, 2_500_000),
+                at(2_000_000, 10),
+            ],
+        );
+        let cpu = s.iter().find(|s| s.metric == "cgroup_cpu_cores").unwrap();
+        assert_eq!(cpu.target, "h cgroup=/svc");
+        assert_eq!(cpu.points, vec![(1_000_000, 1.5)]);
+        let mem = s.iter().find(|s| s.metric == "cgroup_mem_bytes").unwrap();
+        assert_eq!(mem.points.len(), 2);
+    }
+
+    #[test]
+    fn cgroup_counters_of_v2_then_v1() {
+        let root = tempfile::tempdir().unwrap();
+        let v2 = root.path().join("unified/svc");
+        let v1 = root.path().join("memory/svc");
+        std::fs::create_dir_all(&v2).unwrap();
+        std::fs::create_dir_all(&v1).unwrap();
+        std::fs::write(v2.join("cpu.stat"), "usage_usec 1234\nuser_usec 1000\n").unwrap();
+        std::fs::write(v1.join("memory.usage_in_bytes"), "8192\n").unwrap();
+        let c = Cgroup::find(root.path(), "/svc").unwrap();
+        assert_eq!(c.read(), (Some(1234), Some(8192)));
+        let e = Cgroup::find(root.path(), "/other").unwrap_err().to_string();
+        assert!(e.contains("--cgroup /other: no such control group"), "{e}");
     }
 
     #[test]

@@ -677,3 +677,17 @@ mod percentile_tests {
         }
     }
 }
+
+/// An endpoint's target name: method and name (`GET /api/users`), the method once when the
+/// name already starts with it (k6 `tags: {name: 'GET /api/search'}`, a Locust request named
+/// so), not "GET GET /api/search".
+pub fn endpoint_name(method: &str, name: &str) -> String {
+    let named = name
+        .strip_prefix(method)
+        .is_some_and(|rest| rest.starts_with(' '));
+    if method.is_empty() || named {
+        name.to_string()
+    } else {
+        format!("{method} {name}")
+    }
+}

@@ -616,22 +616,7 @@ fn exec_binds_the_statement_log_of_the_run_to_it() {
     let Some(pg) = Cluster::unless_skipped() else {
         return;
     };
-    // the statement log on: jsonlog of every statement (the collector needs a restart)
-    let mut admin = pg.client("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
-    // one statement each: ALTER SYSTEM refuses a transaction block
-    for set in [
-        "logging_collector = on",
-        "log_destination = 'jsonlog'",
-        "log_min_duration_statement = 0",
-        "log_directory = 'log'",
-        "log_filename = 'run'",
-    ] {
-        admin
-            .batch_execute(&format!("ALTER SYSTEM SET {set}"))
-            .unwrap();
-    }
-    drop(admin);
-    pg.restart();
+    let log = pg.log_statements();
     let mut base = vec![pg::bin("pgbench").display().to_string()];
     base.extend(pg.conn_args());
     let init = std::process::Command::new(&base[0])
@@ -640,8 +625,6 @@ fn exec_binds_the_statement_log_of_the_run_to_it() {
         .output()
         .unwrap();
     assert!(init.status.success());
-    let log = pg.data_dir().join("log/run.json");
-    assert!(log.exists(), "the server writes {}", log.display());
     let w = Workdir::new();
     let keep = w.dir.path().join("out");
     let mut args = vec![

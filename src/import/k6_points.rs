@@ -532,7 +532,7 @@ impl PointAgg {
         let names: Vec<String> = self
             .http
             .iter()
-            .map(|a| format!("{} {}", a.method, a.name).trim().to_string())
+            .map(|a| crate::model::endpoint_name(&a.method, a.name.trim()))
             .collect();
         let mut http: Vec<_> = self.http.into_iter().zip(names.iter().cloned()).collect();
         http.sort_by(|(a, _), (b, _)| (&a.method, &a.name).cmp(&(&b.method, &b.name)));

@@ -93,11 +93,7 @@ fn is_total(name: &str, kind: &str) -> bool {
 }
 
 fn target_name(kind: &str, name: &str) -> String {
-    if kind.is_empty() {
-        name.to_string()
-    } else {
-        format!("{kind} {name}")
-    }
+    crate::model::endpoint_name(kind, name)
 }
 
 fn csv_reader<'a>(path: &Path, text: &'a str) -> Result<(csv::Reader<&'a [u8]>, Columns)> {

@@ -74,6 +74,29 @@ impl Cluster {
         );
     }
 
+    /// Turns the statement log on (jsonlog of every statement, the collector needs a restart)
+    /// and restarts: the log file.
+    pub fn log_statements(&self) -> PathBuf {
+        let mut admin = self.client("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");
+        // one statement each: ALTER SYSTEM refuses a transaction block
+        for set in [
+            "logging_collector = on",
+            "log_destination = 'jsonlog'",
+            "log_min_duration_statement = 0",
+            "log_directory = 'log'",
+            "log_filename = 'run'",
+        ] {
+            admin
+                .batch_execute(&format!("ALTER SYSTEM SET {set}"))
+                .unwrap();
+        }
+        drop(admin);
+        self.restart();
+        let log = self.data_dir().join("log/run.json");
+        assert!(log.exists(), "the server writes {}", log.display());
+        log
+    }
+
     /// The data directory.
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("data")

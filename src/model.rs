@@ -605,6 +605,20 @@ pub enum Parsed {
     Resources(ResourceCapture),
 }
 
+/// An endpoint's target name: method and name (`GET /api/users`), the method once when the
+/// name already starts with it (k6 `tags: {name: 'GET /api/search'}`, a Locust request named
+/// so), not "GET GET /api/search".
+pub fn endpoint_name(method: &str, name: &str) -> String {
+    let named = name
+        .strip_prefix(method)
+        .is_some_and(|rest| rest.starts_with(' '));
+    if method.is_empty() || named {
+        name.to_string()
+    } else {
+        format!("{method} {name}")
+    }
+}
+
 #[cfg(test)]
 mod percentile_tests {
     use super::{new_histogram, record_ms, PercentileRule};
@@ -678,16 +692,16 @@ mod percentile_tests {
     }
 }
 
-/// An endpoint's target name: method and name (`GET /api/users`), the method once when the
-/// name already starts with it (k6 `tags: {name: 'GET /api/search'}`, a Locust request named
-/// so), not "GET GET /api/search".
-pub fn endpoint_name(method: &str, name: &str) -> String {
-    let named = name
-        .strip_prefix(method)
-        .is_some_and(|rest| rest.starts_with(' '));
-    if method.is_empty() || named {
-        name.to_string()
-    } else {
-        format!("{method} {name}")
+#[cfg(test)]
+mod endpoint_tests {
+    use super::endpoint_name;
+
+    #[test]
+    fn the_method_once() {
+        assert_eq!(endpoint_name("GET", "/api/users"), "GET /api/users");
+        assert_eq!(endpoint_name("GET", "GET /api/search"), "GET /api/search");
+        // a name that only begins with the method's letters keeps it
+        assert_eq!(endpoint_name("GET", "GETTER /x"), "GET GETTER /x");
+        assert_eq!(endpoint_name("", "checkout"), "checkout");
     }
 }

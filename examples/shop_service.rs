@@ -23,6 +23,13 @@
 //! | `GET /api/report` | orders per item category (a join and a GROUP BY) |
 //! | `GET /stats` | requests and errors (status >= 500) per endpoint since start |
 //! | `GET /health` | 200, no database |
+//! | `POST /admin/pool-check` | waits for every pool connection, runs `SELECT 1` on each: 200 `{"connections": N}` |
+//!
+//! `/admin/pool-check` is there for captures: PostgreSQL 15 writes a backend's cumulative
+//! statistics (`pg_stat_database`, `pg_stat_user_tables`) at most once a second, and those of a
+//! backend gone idle within a second of its last write only 10 s later. Called a second or
+//! more after a run, it makes every connection's backend write what it still holds, so a
+//! snapshot taken right after counts the whole run (`pg_stat_statements` needs no help).
 //!
 //! Anything else answers 404; database errors answer 500 (and count as errors). `--config FILE`
 //! holds `key = value` lines: `search = exact|lower` and `delay_ms = N` (extra application delay
@@ -162,6 +169,7 @@ impl Conn {
 
 struct Pool {
     dsn: String,
+    size: usize,
     idle: Mutex<Vec<Conn>>,
     freed: Condvar,
 }
@@ -180,9 +188,34 @@ impl Pool {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Pool {
             dsn: dsn.to_string(),
+            size: conns.len(),
             idle: Mutex::new(conns),
             freed: Condvar::new(),
         })
+    }
+
+    /// Waits until every connection is idle, runs `SELECT 1` on each, returns how many.
+    fn check_all(&self) -> Result<usize, BoxError> {
+        let mut idle = lock(&self.idle);
+        while idle.len() < self.size {
+            idle = self
+                .freed
+                .wait(idle)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+        let mut n = 0;
+        let mut first_error = None;
+        for c in idle.iter_mut() {
+            match c.client.simple_query("SELECT 1") {
+                Ok(_) => n += 1,
+                Err(e) => first_error = first_error.or(Some(e)),
+            }
+        }
+        drop(idle);
+        match first_error {
+            Some(e) => Err(e.into()),
+            None => Ok(n),
+        }
     }
 
     /// Waits for a free connection.
@@ -230,7 +263,8 @@ impl Drop for Pooled<'_> {
             }
         }
         lock(&self.pool.idle).push(c);
-        self.pool.freed.notify_one();
+        // all: a pool check waits for every connection, requests for one
+        self.pool.freed.notify_all();
     }
 }
 
@@ -247,13 +281,14 @@ const REPORT: &str = "SELECT i.category, count(*), sum(o.qty) FROM orders o \
                       JOIN items i ON i.id = o.item_id GROUP BY i.category";
 
 /// Endpoint names of /stats, in the load scripts' naming.
-const ENDPOINTS: [&str; 7] = [
+const ENDPOINTS: [&str; 8] = [
     "GET /api/items/{id}",
     "GET /api/search",
     "POST /api/orders",
     "GET /api/report",
     "GET /stats",
     "GET /health",
+    "POST /admin/pool-check",
     "not found",
 ];
 
@@ -353,6 +388,7 @@ impl App {
             ("GET", "/api/search") => "GET /api/search",
             ("POST", "/api/orders") => "POST /api/orders",
             ("GET", "/api/report") => "GET /api/report",
+            ("POST", "/admin/pool-check") => "POST /admin/pool-check",
             ("GET", p) if p.starts_with("/api/items/") => "GET /api/items/{id}",
             _ => "not found",
         };
@@ -360,6 +396,13 @@ impl App {
             "GET /health" => reply(200, json!({"ok": true})),
             "GET /stats" => self.stats_json(),
             "not found" => reply(404, json!({"error": "not found"})),
+            "POST /admin/pool-check" => match self.pool.check_all() {
+                Ok(n) => reply(200, json!({"connections": n})),
+                Err(e) => {
+                    eprintln!("pool check: {e}");
+                    reply(500, json!({"error": e.to_string()}))
+                }
+            },
             _ => {
                 let cfg = self.config.current();
                 if cfg.delay_ms > 0 {

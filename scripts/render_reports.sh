@@ -25,7 +25,7 @@ mkdir -p "$dest"
 for r in $reports; do cp "$(dirname "$r")/screenshot.png" "$dest/$(basename "$(dirname "$r")").png"; done
 # the audit documents as "Save as PDF" makes them: Chromium's own --print-to-pdf, then
 # pdftoppm draws each page; a page count of 0 or an unreadable PDF fails
-for r in "$work"/perfledger-demo/report-20*/index.html; do
+for r in "$work"/perfledger-demo/report-20*/index.html "$work"/perfledger-demo/report-shop-20*/index.html; do
   name=$(basename "$(dirname "$r")")
   chromium --headless --no-sandbox --disable-gpu --no-pdf-header-footer --print-to-pdf="$dest/$name.pdf" "file://$r" 2>/dev/null
   pages=$(pdfinfo "$dest/$name.pdf" | awk '/^Pages:/ {print $2}')

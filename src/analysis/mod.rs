@@ -3,6 +3,7 @@
 
 pub mod compare;
 pub mod goals;
+pub mod plans;
 pub mod recommend;
 pub mod selection;
 pub mod trend;

@@ -128,6 +128,7 @@ pub const RESOURCE_RUNS: [(&str, Files); 2] = [
 ];
 
 const GOALS: &str = include_str!("../../fixtures/demo_goals.toml");
+const QUARTER_GOALS: &str = include_str!("../../fixtures/quarter_goals.toml");
 const FIRST_NIGHT: &str = "2026-10-26T02:00:00Z";
 
 fn write(dir: &Path, set: &[(&str, &[u8])]) -> Result<Vec<PathBuf>> {
@@ -332,12 +333,80 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         "run.html",
         &run_page::build(&wh, latest[0], Some(&gf), &run_out)?,
     )?;
+    let (q_month, q_quarter) = shop_quarter(&mut wh, &inputs, out)?;
     emit(&format!(
-        "monthly review:  {}\nquarterly audit: {} (self-contained)\nlatest run:      {}\n\nwarehouse: {} (try: perfledger --db {} runs)\n",
+        "monthly review:  {}\nquarterly audit: {} (self-contained)\nlatest run:      {}\nshop service, August review: {}\nshop service, Q3 audit:      {}\n\nwarehouse: {} (try: perfledger --db {} runs)\n",
         month_path.display(),
         quarter_path.display(),
         run_path.display(),
+        q_month.display(),
+        q_quarter.display(),
         db.display(),
         db.display()
     ))
+}
+
+/// Section 7: the shop service's quarter (fixtures/quarter): July as the baseline, the gate on
+/// the first night after each deploy, and the August review and Q3 audit of it.
+fn shop_quarter(wh: &mut Warehouse, inputs: &Path, out: &Path) -> Result<(PathBuf, PathBuf)> {
+    use chrono::Datelike;
+    section("7. a quarter of nightly k6 and Locust runs of a shop service on PostgreSQL, deploys v3.1 (Aug 12) and v3.2 (Sep 9)")?;
+    let q = super::demo_quarter::import(wh, inputs)?;
+    let july: Vec<i64> =
+        q.k6.iter()
+            .filter(|(d, _, _)| d.month() == 7)
+            .map(|(_, _, id)| *id)
+            .collect();
+    wh.set_baseline("shop-2026-07", "demo: July's k6 nights (v3.0)", &july)?;
+    let goals_path = out.join("quarter_goals.toml");
+    std::fs::write(&goals_path, QUARTER_GOALS).map_err(|e| Error::output(&goals_path, e))?;
+    let gf = goals::load(&goals_path)?;
+    let settings = compare::Settings {
+        metrics: [
+            metrics::LATENCY_P95,
+            metrics::THROUGHPUT,
+            metrics::ERROR_RATE,
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Default::default()
+    };
+    for version in ["v3.1", "v3.2"] {
+        let Some((date, _, id)) = q.k6.iter().find(|(_, v, _)| v == version) else {
+            continue;
+        };
+        emit(&format!(
+            "\n-- check: the k6 night of {date}, the first of {version}, against July\n"
+        ))?;
+        let cmp = compare::compare(wh, &july, &[*id], &settings)?;
+        let results = goals::evaluate_run(wh, &gf, *id)?;
+        let passed = !goals::any_failed(&results) && cmp.regressions() == 0;
+        let header = wh.run_header(*id)?;
+        emit(&gate::render_check(
+            &super::subject(&header, Some(&goals_path), None),
+            passed,
+            &results,
+            Some(&cmp),
+            Format::Table,
+        ))?;
+    }
+    let opts = period_page::Options {
+        spec: "2026-08",
+        quarterly: false,
+        goals: Some(&gf),
+        baseline: Some("shop-2026-07".into()),
+        params: Params::default(),
+        max_series: 50,
+    };
+    let month = Out::new(&out.join("report-shop-2026-08"), false)?;
+    let month_path = month.write_page("period.html", &period_page::build(wh, &opts, &month)?)?;
+    let quarter = Out::new(&out.join("report-shop-2026Q3"), true)?;
+    let qopts = period_page::Options {
+        spec: "2026Q3",
+        quarterly: true,
+        ..opts
+    };
+    let quarter_path =
+        quarter.write_page("period.html", &period_page::build(wh, &qopts, &quarter)?)?;
+    Ok((month_path, quarter_path))
 }

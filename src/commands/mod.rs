@@ -7,6 +7,7 @@ pub mod check;
 pub mod compare;
 pub mod completions;
 pub mod demo;
+mod demo_quarter;
 pub mod exec;
 pub mod export;
 pub mod import;

@@ -12,7 +12,7 @@ use super::recommend_section;
 use super::run_page::goal_table;
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
 use crate::analysis::goals::{self, GoalsFile, Status};
-use crate::analysis::{recommend, trend};
+use crate::analysis::{plans, recommend, trend};
 use crate::error::{Error, Result};
 use crate::grid::{fmt_float, Datum, Grid};
 use crate::metrics::{self, direction, TOTAL};
@@ -27,6 +27,8 @@ pub struct DbSection {
     pub top_total: Table,
     pub regressions: Table,
     pub new: Table,
+    /// Each statement's plan shapes over the period, one row per span of one shape.
+    pub plans: Table,
     pub charts: Vec<Chart>,
 }
 
@@ -348,7 +350,7 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
         baseline: o.baseline.clone(),
         series,
         overview: overview(wh, out, &groups, from, to, &o.params)?,
-        db: db_section(out, &statements)?,
+        db: db_section(out, &statements, &plans::history(&wh.plans_of(&all_runs)?))?,
         resources: super::resources_section::for_period(
             out,
             &resources,
@@ -774,8 +776,51 @@ fn db_grids(p: &StatementPeriod) -> (Grid, Grid, Grid) {
     (top, changes, new)
 }
 
-fn db_section(out: &Out, p: &StatementPeriod) -> Result<DbSection> {
-    if p.top.is_empty() {
+/// One row per span of one plan shape; a span whose shape differs from the one before it says so.
+fn plan_table(spans: &[plans::Span]) -> Table {
+    let day = |t: Option<NaiveDateTime>| t.map(|t| t.format("%Y-%m-%d %H:%M").to_string());
+    let rows = spans
+        .iter()
+        .map(|s| {
+            vec![
+                Cell::text(&s.statement),
+                Cell::text(&s.shape),
+                Cell::text(&s.top_node),
+                Cell::text(day(s.first).unwrap_or_default()),
+                Cell::text(day(s.last).unwrap_or_default()),
+                Cell::text(if s.first_run == s.last_run {
+                    s.first_run.to_string()
+                } else {
+                    format!("{}-{}", s.first_run, s.last_run)
+                }),
+                Cell::num(Some(s.plans as f64)),
+                Cell::num(s.median_execution_ms),
+                if s.changed {
+                    Cell::status("changed")
+                } else {
+                    Cell::text("")
+                },
+            ]
+        })
+        .collect();
+    Table::new(
+        &[
+            "statement",
+            "plan shape",
+            "slowest node",
+            "first",
+            "last",
+            "runs",
+            "plans",
+            "median execution ms",
+            "shape",
+        ],
+        rows,
+    )
+}
+
+fn db_section(out: &Out, p: &StatementPeriod, spans: &[plans::Span]) -> Result<DbSection> {
+    if p.top.is_empty() && spans.is_empty() {
         return Ok(DbSection::default());
     }
     let mut lines: BTreeMap<String, Vec<(f64, f64)>> = BTreeMap::new();
@@ -811,6 +856,7 @@ fn db_section(out: &Out, p: &StatementPeriod) -> Result<DbSection> {
         top_total: Table::from_grid(&top),
         regressions: Table::from_grid(&changes),
         new: Table::from_grid(&new),
+        plans: plan_table(spans),
         charts,
     })
 }

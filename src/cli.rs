@@ -420,6 +420,10 @@ pub struct TrendArgs {
     /// Minimum runs per segment (a spike shorter than this never makes a change point).
     #[arg(long, default_value_t = 5)]
     pub min_size: usize,
+    /// Rows the table lists: the latest N points and every change point, or `all`
+    /// (csv and json always hold every point).
+    #[arg(long, default_value = "100", value_name = "N|all")]
+    pub points: String,
     #[arg(long, value_enum, default_value = "table")]
     pub format: FormatArg,
 }

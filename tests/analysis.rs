@@ -404,3 +404,67 @@ fn single_run_pairs_a_a_never_regress_and_the_slowdown_always_does() {
         );
     }
 }
+
+/// The history index (schema 012) is a copy of `measurement` ordered by series: a trend read
+/// through it, partly or wholly indexed, with runs imported after it, is the trend read
+/// from `measurement` alone.
+#[test]
+fn trend_reads_the_same_points_through_the_history_index() {
+    use perfledger::store::history_index::IndexStep;
+    use perfledger::store::Warehouse;
+    let series = [
+        ("latency_p50_ms", "TOTAL"),
+        ("throughput_rps", "TOTAL"),
+        ("latency_p99_ms", "TOTAL"),
+        ("error_rate", "TOTAL"),
+    ];
+    let read = |w: &Workdir| -> Vec<Value> {
+        series
+            .iter()
+            .map(|(m, t)| w.json(&["trend", m, "--target", t, "--scenario", "orders"]))
+            .collect()
+    };
+    let index = |w: &Workdir, step: IndexStep| {
+        Warehouse::open_rw(&w.db())
+            .unwrap()
+            .index_history(step)
+            .unwrap()
+    };
+    let w = setup();
+    // 24 small runs: far below what an import indexes, so all of it is read from measurement
+    assert_eq!(w.scalar("SELECT max(run_id) FROM history_cover"), 0);
+    let before = read(&w);
+    assert_eq!(before[0]["points"].as_array().unwrap().len(), 24);
+    let part = index(
+        &w,
+        IndexStep {
+            min_tail: 0,
+            max_blocks: Some(2),
+            block_rows: 40,
+        },
+    );
+    assert!(part.covered_run > 0 && part.tail_rows > 0, "{part:?}");
+    assert_eq!(read(&w), before, "runs up to {} indexed", part.covered_run);
+    let all = index(&w, IndexStep::ALL);
+    assert_eq!(all.tail_rows, 0);
+    assert_eq!(read(&w), before);
+    assert_eq!(
+        w.scalar("SELECT count(*) FROM history_value"),
+        w.scalar("SELECT count(*) FROM measurement"),
+        "each measurement once"
+    );
+    // runs imported after the index are read beside it, as a warehouse never indexed reads them
+    let more = |w: &Workdir| {
+        for (i, f) in ["k6_base_1", "k6_base_2", "k6_slow20_1"].iter().enumerate() {
+            let path = fixture(&format!("history/{f}.json")).display().to_string();
+            let at = format!("2026-11-{:02}T02:00:00Z", i + 1);
+            w.ok(&["import", "--scenario", "orders", "--at", &at, &path], 0);
+        }
+    };
+    more(&w);
+    let fresh = setup();
+    more(&fresh);
+    let after = read(&fresh);
+    assert_eq!(after[0]["points"].as_array().unwrap().len(), 27);
+    assert_eq!(read(&w), after);
+}

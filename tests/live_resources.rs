@@ -831,7 +831,7 @@ fn a_k6_run_against_a_service_on_postgres_is_stored_whole_and_agrees_with_every_
         ])
         .args(["k6", "run", "--quiet", script.to_str().unwrap()])
         .env("BASE", format!("http://127.0.0.1:{}", svc.port))
-        .env("DURATION", "6s")
+        .env("DURATION", "10s")
         .output()
         .unwrap();
     assert_eq!(

@@ -307,7 +307,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         metrics::LATENCY_P95,
         &Params::default(),
     )?;
-    emit(&crate::output::trend::render(&t, Format::Table))?;
+    emit(&crate::output::trend::render(&t, Format::Table, None))?;
 
     section("6. reports")?;
     let month = Out::new(&out.join("report-2026-11"), false)?;

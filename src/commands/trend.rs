@@ -14,6 +14,8 @@ pub struct Request {
     pub filter: RunFilter,
     pub params: Params,
     pub format: Format,
+    /// Points the table lists (the latest, and every change point); `None`: all.
+    pub listed: Option<usize>,
 }
 
 impl TryFrom<&TrendArgs> for Request {
@@ -24,7 +26,14 @@ impl TryFrom<&TrendArgs> for Request {
                 "--penalty must be >= 0 and --min-size >= 2".into(),
             ));
         }
+        let listed = match a.points.as_str() {
+            "all" => None,
+            n => Some(n.parse::<usize>().map_err(|_| {
+                Error::Usage(format!("--points takes a number or `all`, not '{n}'"))
+            })?),
+        };
         Ok(Request {
+            listed,
             metric: a.metric.clone(),
             target: a.target.clone(),
             filter: (&a.filter).try_into()?,
@@ -41,5 +50,5 @@ impl TryFrom<&TrendArgs> for Request {
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
     let wh = Warehouse::open_read(loc)?;
     let t = trend::analyse(&wh, &r.filter, &r.target, &r.metric, &r.params)?;
-    emit(&crate::output::trend::render(&t, r.format))
+    emit(&crate::output::trend::render(&t, r.format, r.listed))
 }

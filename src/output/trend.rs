@@ -4,10 +4,14 @@
 use super::{fmt_float, pretty, render_rows, Format};
 use crate::analysis::trend::Trend;
 
-pub fn render(t: &Trend, f: Format) -> String {
+/// `listed`: points a table lists, the latest ones and every change point (`None`: all); csv
+/// and json hold every point.
+pub fn render(t: &Trend, f: Format, listed: Option<usize>) -> String {
     if matches!(f, Format::Json | Format::Junit) {
         return pretty(t);
     }
+    let listed = if f == Format::Csv { None } else { listed };
+    let first_listed = listed.map_or(0, |n| t.points.len().saturating_sub(n));
     let header: Vec<String> = [
         "#",
         "run",
@@ -22,6 +26,7 @@ pub fn render(t: &Trend, f: Format) -> String {
     let rows: Vec<Vec<String>> = t
         .points
         .iter()
+        .filter(|p| p.index >= first_listed || t.change_points.iter().any(|c| c.index == p.index))
         .map(|p| {
             let cp = t
                 .change_points
@@ -54,6 +59,13 @@ pub fn render(t: &Trend, f: Format) -> String {
         t.change_points.len()
     );
     out += &render_rows(&header, &rows, f);
+    if rows.len() < t.points.len() {
+        out += &format!(
+            "({} of {} points listed: the latest and every change point; --points all lists them all, --format csv or json holds them all)\n",
+            rows.len(),
+            t.points.len()
+        );
+    }
     for a in &t.annotations {
         out += &format!(
             "annotation #{} [{}] {}{}: {}\n",

@@ -30,13 +30,16 @@ pub fn median(xs: &[f64]) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
+    // selection, not a sort: O(n), which the change-point search needs on long histories
     let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
     let n = v.len();
+    let (left, mid, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
+    let upper = *mid;
     Some(if n % 2 == 1 {
-        v[n / 2]
+        upper
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        let lower = left.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+        (lower + upper) / 2.0
     })
 }
 
@@ -48,7 +51,7 @@ pub fn quantile_linear(xs: &[f64], q: f64) -> Option<f64> {
         return None;
     }
     let mut v = xs.to_vec();
-    v.sort_by(f64::total_cmp);
+    v.sort_unstable_by(f64::total_cmp);
     let h = (v.len() - 1) as f64 * q;
     let lo = h.floor() as usize;
     let hi = (lo + 1).min(v.len() - 1);

@@ -56,7 +56,11 @@ impl Warehouse {
     /// Writes one run in one transaction. The same content imported again is a no-op.
     pub fn ingest_run(&mut self, run: &ParsedRun) -> Result<(i64, Outcome)> {
         let path = self.path.clone();
-        ingest_run_tx(self, run).map_err(|e| disk_error(&path, e))
+        let out = ingest_run_tx(self, run).map_err(|e| disk_error(&path, e))?;
+        // the history index a bounded step behind the imports
+        self.index_history(super::history_index::IndexStep::IMPORT)
+            .map_err(|e| disk_error(&path, e))?;
+        Ok(out)
     }
 
     /// Writes one pg_stat_statements snapshot in one transaction.

@@ -21,6 +21,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (9, include_str!("../../schema/009_replication.sql")),
     (10, include_str!("../../schema/010_statement_spread.sql")),
     (11, include_str!("../../schema/011_plans.sql")),
+    (12, include_str!("../../schema/012_history_index.sql")),
 ];
 
 pub fn latest_version() -> i64 {

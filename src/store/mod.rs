@@ -12,6 +12,7 @@
 //! - `lake`: the shared history (`--lake`): publishing, sync, compaction, events.
 
 pub mod export;
+pub mod history_index;
 pub mod ingest;
 pub mod lake;
 pub mod meta;

@@ -66,28 +66,22 @@ fn decode(run: i64, blob: &[u8]) -> Result<Histogram<u64>> {
         })
 }
 
-/// The rows of the `metrics` view for one metric, as a subquery. Reading `measurement`
-/// directly keeps DuckDB from planning the statement-delta views when they are not needed.
-fn metric_source(metric: &str) -> String {
+/// The rows of the `metrics` view for one metric that are not in `measurement` (statement
+/// deltas, database health, resource summaries), as a subquery of (run_id, target, metric,
+/// value). Reading these directly keeps DuckDB from planning the views that are not needed.
+fn derived_source(metric: &str) -> String {
     let m = lit(metric);
     if STATEMENT_METRICS.contains(&metric) {
         // the column name is one of ours (checked above), never user text
         format!(
-            "(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m}
-              UNION ALL SELECT run_id, query AS target, {m} AS metric, CAST({metric} AS DOUBLE) AS value
+            "(SELECT run_id, query AS target, {m} AS metric, CAST({metric} AS DOUBLE) AS value
               FROM pg_statement_delta WHERE run_id IS NOT NULL AND {metric} IS NOT NULL)"
         )
     } else if DB_HEALTH_METRICS.contains(&metric) {
-        format!(
-            "(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m}
-              UNION ALL SELECT run_id, target, metric, value FROM pg_health_metric WHERE metric = {m})"
-        )
+        format!("(SELECT run_id, target, metric, value FROM pg_health_metric WHERE metric = {m})")
     } else {
         // any other name may be a resource summary (`import prometheus`, its own queries too)
-        format!(
-            "(SELECT run_id, target, metric, value FROM measurement WHERE metric = {m}
-              UNION ALL SELECT run_id, target, metric, value FROM resource_metric WHERE metric = {m})"
-        )
+        format!("(SELECT run_id, target, metric, value FROM resource_metric WHERE metric = {m})")
     }
 }
 
@@ -300,12 +294,17 @@ impl Warehouse {
         metric: &str,
     ) -> Result<Vec<SeriesRow>> {
         let (cond, mut params) = filter.sql();
-        params.insert(0, duckdb::types::Value::Text(target.to_string()));
-        let source = metric_source(metric);
+        // the target of the stored series, then of the derived ones
+        for _ in 0..2 {
+            params.insert(0, duckdb::types::Value::Text(target.to_string()));
+        }
+        let stored = self.history_values_sql(target, metric)?;
+        let derived = derived_source(metric);
         let rows: Vec<_> = self.rows(
             &format!(
                 "SELECT r.id, epoch_us(r.started_at), m.value, l.value
-                 FROM run r JOIN {source} m ON m.run_id = r.id AND m.target = ?
+                 FROM run r JOIN ({stored} UNION ALL SELECT run_id, value FROM {derived} WHERE target = ?) m
+                   ON m.run_id = r.id
                  LEFT JOIN run_label l ON l.run_id = r.id AND l.key = 'commit'
                  {cond} AND r.started_at IS NOT NULL
                  ORDER BY r.started_at, r.id"

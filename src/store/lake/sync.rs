@@ -385,7 +385,9 @@ impl Warehouse {
                     self.conn
                         .execute_batch("RESET memory_limit; RESET preserve_insertion_order;")
                         .map_err(sql_err)?;
-                    return r;
+                    let report = r?;
+                    self.index_history(crate::store::history_index::IndexStep::SYNC)?;
+                    return Ok(report);
                 }
             }
         }

@@ -310,6 +310,43 @@ fn trend_finds_the_step_and_baselines_are_named() {
         t["mann_kendall_p"].as_f64().unwrap() < 0.05
             && t["theil_sen_slope_per_month"].as_f64().unwrap() > 0.0
     );
+    // the table lists the latest points and every change point, and says so
+    let table = w.ok(
+        &[
+            "trend",
+            "latency_p50_ms",
+            "--scenario",
+            "orders",
+            "--points",
+            "3",
+        ],
+        0,
+    );
+    let listed: Vec<&str> = table
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| c.parse::<usize>().is_ok())
+        .collect();
+    assert_eq!(listed, ["16", "21", "22", "23"], "{table}");
+    assert!(table.contains("(4 of 24 points listed"), "{table}");
+    let all = w.ok(
+        &[
+            "trend",
+            "latency_p50_ms",
+            "--scenario",
+            "orders",
+            "--points",
+            "all",
+        ],
+        0,
+    );
+    assert!(!all.contains("points listed"), "{all}");
+    assert_eq!(
+        w.run(&["trend", "latency_p50_ms", "--points", "many"])
+            .status
+            .code(),
+        Some(2)
+    );
     w.ok(&["baseline", "set", "2026-10", "last:8,group=base"], 0);
     let b = w.json(&["baseline", "list"]);
     assert_eq!(b[0]["runs"], 8);

@@ -105,6 +105,16 @@ fn the_demo_quarter_catches_the_deploy_that_changed_the_plan_and_passes_its_fix(
         fix.contains("v3.2") && fix.contains("PASS") && search_line.contains("pass"),
         "{fix}"
     );
+    // Prometheus' points, re-dated with their night, lie in their k6 run's window
+    let inside = sql(&db, "SELECT count(*) FILTER (WHERE p.ts BETWEEN r.started_at AND r.ended_at + INTERVAL 3 SECOND) AS inside, count(*) AS n, count(DISTINCT r.id) AS runs FROM resource_point p JOIN resource_capture c ON c.id = p.capture_id JOIN run r ON r.id = c.run_id WHERE r.tool = 'k6' AND r.scenario = 'shop'");
+    let n = inside[0]["n"].as_u64().unwrap();
+    assert!(n >= nights.len() as u64, "{inside}");
+    assert_eq!(inside[0]["inside"].as_u64(), Some(n), "{inside}");
+    assert_eq!(
+        inside[0]["runs"].as_u64(),
+        Some(nights.len() as u64),
+        "{inside}"
+    );
     // the plan of each version, as the night's export took it
     let plans = sql(&db, "SELECT l.value AS version, string_agg(DISTINCT p.shape, ' | ') AS shapes FROM pg_plan p JOIN pg_snapshot s ON s.id = p.snapshot_id JOIN run_label l ON l.run_id = s.run_id AND l.key = 'version' GROUP BY 1 ORDER BY 1");
     let shapes = |v: &str| {

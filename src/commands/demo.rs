@@ -263,18 +263,13 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     let base = ids[..6].to_vec();
     wh.set_baseline("2026-10", "demo: October nights", &base)?;
     let latest = selection::resolve(&wh, &selection::parse("latest")?, &filter, &[])?;
-    let settings = compare::Settings {
-        metrics: [
-            metrics::LATENCY_P50,
-            metrics::LATENCY_P95,
-            metrics::LATENCY_P99,
-            metrics::THROUGHPUT,
-            metrics::ERROR_RATE,
-        ]
-        .map(String::from)
-        .to_vec(),
-        ..Default::default()
-    };
+    let settings = settings_of(&[
+        metrics::LATENCY_P50,
+        metrics::LATENCY_P95,
+        metrics::LATENCY_P99,
+        metrics::THROUGHPUT,
+        metrics::ERROR_RATE,
+    ]);
     let cmp = compare::compare(&wh, &base, &latest, &settings)?;
     emit(&gate::render_comparison(&cmp, None, Format::Table))?;
 
@@ -361,16 +356,11 @@ fn shop_quarter(wh: &mut Warehouse, inputs: &Path, out: &Path) -> Result<(PathBu
     let goals_path = out.join("quarter_goals.toml");
     std::fs::write(&goals_path, QUARTER_GOALS).map_err(|e| Error::output(&goals_path, e))?;
     let gf = goals::load(&goals_path)?;
-    let settings = compare::Settings {
-        metrics: [
-            metrics::LATENCY_P95,
-            metrics::THROUGHPUT,
-            metrics::ERROR_RATE,
-        ]
-        .map(String::from)
-        .to_vec(),
-        ..Default::default()
-    };
+    let settings = settings_of(&[
+        metrics::LATENCY_P95,
+        metrics::THROUGHPUT,
+        metrics::ERROR_RATE,
+    ]);
     for version in ["v3.1", "v3.2"] {
         let Some((date, _, id)) = q.k6.iter().find(|(_, v, _)| v == version) else {
             continue;
@@ -409,4 +399,12 @@ fn shop_quarter(wh: &mut Warehouse, inputs: &Path, out: &Path) -> Result<(PathBu
     let quarter_path =
         quarter.write_page("period.html", &period_page::build(wh, &qopts, &quarter)?)?;
     Ok((month_path, quarter_path))
+}
+
+/// Comparison settings of the demo's checks: these metrics, the rest as the CLI's defaults.
+fn settings_of(names: &[&str]) -> compare::Settings {
+    compare::Settings {
+        metrics: names.iter().map(|m| (*m).to_string()).collect(),
+        ..Default::default()
+    }
 }

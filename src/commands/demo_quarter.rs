@@ -7,7 +7,8 @@
 //! (2026-09-09) added the index on `lower(code)`.
 //!
 //! NIGHTS.tsv gives each step's real time; a step's demo time is its night's 02:00 UTC plus its
-//! offset from that night's k6 start, so intervals between snapshots stay what they were.
+//! offset from that night's k6 start, so intervals between snapshots stay what they were. The
+//! Prometheus answers' sample times move by the same offset (in the extracted copy).
 
 use std::path::Path;
 
@@ -80,6 +81,32 @@ fn import_one(wh: &mut Warehouse, path: &Path, opts: &ImportOptions) -> Result<O
     Ok(report.results.first().and_then(|r| r.run_id))
 }
 
+/// Moves every sample time of a saved Prometheus `query_range` answer by `secs`, as the
+/// night's other steps are moved: the points then lie in the re-dated run's window.
+fn redate_answer(path: &Path, secs: f64) -> Result<()> {
+    let bad = |what: &str| Error::Internal(format!("{}: {what}", path.display()));
+    let text = std::fs::read_to_string(path).map_err(|e| Error::output(path, e))?;
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| bad(&e.to_string()))?;
+    let results = doc["data"]["result"]
+        .as_array_mut()
+        .ok_or_else(|| bad("no data.result"))?;
+    for series in results {
+        for pair in series["values"].as_array_mut().into_iter().flatten() {
+            let t = pair[0]
+                .as_f64()
+                .ok_or_else(|| bad("a sample without a time"))?;
+            let moved = t + secs;
+            pair[0] = if moved.fract() == 0.0 {
+                serde_json::json!(moved as i64)
+            } else {
+                serde_json::json!(moved)
+            };
+        }
+    }
+    std::fs::write(path, doc.to_string()).map_err(|e| Error::output(path, e))
+}
+
 /// Writes the captures under `dir` and imports the quarter.
 pub fn import(wh: &mut Warehouse, dir: &Path) -> Result<Quarter> {
     let root = dir.join("quarter");
@@ -140,6 +167,7 @@ pub fn import(wh: &mut Warehouse, dir: &Path) -> Result<Quarter> {
         for m in ["cpu_busy_ratio", "mem_used_ratio"] {
             let p = d.join("prometheus").join(format!("{m}.json"));
             if p.exists() {
+                redate_answer(&p, crate::time::epoch_secs(base) - night.times[1])?;
                 import_one(
                     wh,
                     &p,

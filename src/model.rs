@@ -595,6 +595,8 @@ pub struct ResourceCapture {
     pub series: Vec<ResourceSeries>,
     /// The files read (empty for a live query: its points are its content).
     pub sources: Vec<SourceFile>,
+    /// What the reader should know (counters that went down and gave no point): said, not stored.
+    pub notes: Vec<String>,
 }
 
 /// What one import unit (a file, or a Locust CSV set) yields.

@@ -400,6 +400,77 @@ fn test_cgroup(name: &str) -> Option<Vec<std::path::PathBuf>> {
     Some(dirs)
 }
 
+/// A group removed and made again while exec samples it: its CPU counter starts again from 0.
+/// That step gives no point (not a negative one) and exec says so.
+#[test]
+fn exec_says_when_a_control_group_is_made_anew_and_gives_that_step_no_point() {
+    let name = format!("perfledger-anew-{}", std::process::id());
+    let Some(dirs) = test_cgroup(&name) else {
+        return;
+    };
+    let mut burner = std::process::Command::new("sh")
+        .args(["-c", "while :; do :; done"])
+        .spawn()
+        .unwrap();
+    for d in &dirs {
+        std::fs::write(d.join("cgroup.procs"), burner.id().to_string()).unwrap();
+    }
+    // after 2.5 s of sampling: the burner to the parent, the group removed and made again, the
+    // burner back in it; then two more seconds of sampling
+    let pid = burner.id();
+    let remake: String = dirs
+        .iter()
+        .map(|d| {
+            let parent = d.parent().unwrap().join("cgroup.procs");
+            format!(
+                "echo {pid} > {p}; rmdir {d}; mkdir {d}; echo {pid} > {d}/cgroup.procs; ",
+                p = parent.display(),
+                d = d.display()
+            )
+        })
+        .collect();
+    let tool = format!(
+        "sleep 2.5; {remake}sleep 2; cat {}",
+        fixture("wrk/users_t2_c8_d3s.txt").display()
+    );
+    let w = Workdir::new();
+    let out = w.run(&[
+        "exec",
+        "--cgroup",
+        &format!("/{name}"),
+        "--",
+        "sh",
+        "-c",
+        &tool,
+    ]);
+    let _ = burner.kill();
+    let _ = burner.wait();
+    for d in &dirs {
+        let _ = std::fs::remove_dir(d);
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "warning: host sampling: cgroup /{name}: its CPU usage (the group made anew?) went down 1 time(s)"
+        )),
+        "{stderr}"
+    );
+    // every stored step is a real share of a core: none negative, none from the reset
+    let points = w.json(&[
+        "sql",
+        "SELECT value FROM resource_point WHERE metric = 'cgroup_cpu_cores'",
+    ]);
+    let values: Vec<f64> = points
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert!(values.len() >= 3, "{values:?}");
+    assert!(values.iter().all(|v| (0.0..=2.5).contains(v)), "{values:?}");
+}
+
 #[test]
 fn exec_samples_a_control_group_against_its_own_counters() {
     let name = format!("perfledger-test-{}", std::process::id());

@@ -401,6 +401,8 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
             Ok((id, o)) => {
                 rep.captures
                     .push((id, c.source.clone(), c.series.len(), o == Outcome::Imported));
+                rep.notes
+                    .extend(c.notes.iter().map(|n| format!("host sampling: {n}")));
             }
             Err(e) => rep.notes.push(format!("host resources not stored: {e}")),
         },

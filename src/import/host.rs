@@ -284,6 +284,55 @@ pub fn reading() -> Reading {
     }
 }
 
+/// What went down between consecutive readings, which `series` gives no point for: a sum of
+/// disk or network counters (a device removed), a process' CPU ticks (its pid reused), a
+/// control group's CPU (the group made anew). One line per counter, with the first time.
+pub fn resets(readings: &[Reading]) -> Vec<String> {
+    let mut seen: BTreeMap<String, (usize, i64)> = BTreeMap::new();
+    let mut went_down = |what: String, at: i64| {
+        seen.entry(what).or_insert((0, at)).0 += 1;
+    };
+    for w in readings.windows(2) {
+        let (a, b) = (&w[0], &w[1]);
+        let (d0, d1) = (a.disk, b.disk);
+        if d1.0 < d0.0 || d1.1 < d0.1 || d1.2 < d0.2 || d1.3 < d0.3 {
+            went_down("the disks' counters (a disk removed?)".into(), b.at_us);
+        }
+        if b.net.0 < a.net.0 || b.net.1 < a.net.1 {
+            went_down(
+                "the network counters (an interface removed?)".into(),
+                b.at_us,
+            );
+        }
+        for (pid, (name, ticks1, _)) in &b.procs {
+            if a.procs.get(pid).is_some_and(|p| p.1 > *ticks1) {
+                went_down(
+                    format!("pid {pid} ({name}): its CPU ticks (another process with that pid?)"),
+                    b.at_us,
+                );
+            }
+        }
+        for (path, (cpu1, _)) in &b.cgroups {
+            if let (Some(c1), Some((Some(c0), _))) = (cpu1, a.cgroups.get(path)) {
+                if c1 < c0 {
+                    went_down(
+                        format!("cgroup {path}: its CPU usage (the group made anew?)"),
+                        b.at_us,
+                    );
+                }
+            }
+        }
+    }
+    seen.into_iter()
+        .map(|(what, (n, at))| {
+            format!(
+                "{what} went down {n} time(s), first at {}: no point for those steps",
+                crate::time::from_micros(at).map_or_else(|| at.to_string(), crate::time::display)
+            )
+        })
+        .collect()
+}
+
 /// The series of consecutive readings: each pair gives one point at the later one's time.
 pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
     // (target, metric) -> (unit, query, points)
@@ -337,7 +386,8 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
                 );
             }
         }
-        let rate = |x1: u64, x0: u64| x1.saturating_sub(x0) as f64 / secs;
+        // a sum that went down (a device gone, a counter reset) gives no point: see `resets`
+        let rate = |x1: u64, x0: u64| (x1 >= x0).then(|| (x1 - x0) as f64 / secs);
         let (d0, d1) = (&a.disk, &b.disk);
         // (metric, unit, where it comes from, the step's value)
         let counters = [
@@ -345,13 +395,13 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
                 "disk_read_bps",
                 "bytes/s",
                 "/proc/diskstats: sectors read x 512",
-                rate(d1.1, d0.1) * 512.0,
+                rate(d1.1, d0.1).map(|v| v * 512.0),
             ),
             (
                 "disk_write_bps",
                 "bytes/s",
                 "/proc/diskstats: sectors written x 512",
-                rate(d1.3, d0.3) * 512.0,
+                rate(d1.3, d0.3).map(|v| v * 512.0),
             ),
             (
                 "disk_read_iops",
@@ -379,7 +429,9 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
             ),
         ];
         for (metric, unit, query, v) in counters {
-            push(host.into(), metric, unit, query, b.at_us, v);
+            if let Some(v) = v {
+                push(host.into(), metric, unit, query, b.at_us, v);
+            }
         }
         // a process' CPU in cores: its ticks against the host's ticks per core (no CLK_TCK)
         let (cores, host_ticks) = (
@@ -391,8 +443,12 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
         );
         for (pid, (name, ticks1, rss)) in &b.procs {
             let target = format!("{host} pid={pid} ({name})");
-            if let (Some((_, ticks0, _)), true) = (a.procs.get(pid), host_ticks > 0.0) {
-                let used = ticks1.saturating_sub(*ticks0) as f64 / (host_ticks / cores);
+            // fewer ticks than before: another process got the pid (see `resets`)
+            if let (Some((_, ticks0, _)), true) = (
+                a.procs.get(pid).filter(|p| p.1 <= *ticks1),
+                host_ticks > 0.0,
+            ) {
+                let used = (ticks1 - ticks0) as f64 / (host_ticks / cores);
                 push(
                     target.clone(),
                     "process_cpu_cores",
@@ -541,6 +597,7 @@ impl Sampler {
             step_s: self.step.as_secs_f64(),
             series: series(&host, &readings),
             sources: Vec::new(),
+            notes: resets(&readings),
         })
     }
 }
@@ -619,6 +676,50 @@ mod tests {
         assert_eq!(cpu.points, vec![(1_000_000, 1.5)]);
         let mem = s.iter().find(|s| s.metric == "cgroup_mem_bytes").unwrap();
         assert_eq!(mem.points.len(), 2);
+        let said = resets(&[
+            at(0, 1_000_000),
+            at(1_000_000, 2_500_000),
+            at(2_000_000, 10),
+        ]);
+        assert_eq!(
+            said,
+            ["cgroup /svc: its CPU usage (the group made anew?) went down 1 time(s), first at 1970-01-01 00:00:02: no point for those steps"]
+        );
+    }
+
+    #[test]
+    fn sums_that_go_down_and_reused_pids_give_no_point_and_are_said() {
+        let at = |t: i64, sectors: u64, rx: u64, ticks: u64| Reading {
+            at_us: t,
+            disk: (10, sectors, 10, sectors),
+            net: (rx, rx),
+            procs: BTreeMap::from([(7, ("svc".to_string(), ticks, 4096))]),
+            cpu: BTreeMap::from([("cpu".to_string(), (0, t as u64 / 10_000))]),
+            ..Default::default()
+        };
+        let readings = [
+            at(0, 1000, 5000, 50),
+            at(1_000_000, 3000, 9000, 100),
+            at(2_000_000, 100, 100, 3),
+        ];
+        let s = series("h", &readings);
+        let points = |m: &str| {
+            s.iter()
+                .find(|s| s.metric == m)
+                .map(|s| s.points.clone())
+                .unwrap_or_default()
+        };
+        // 2000 sectors x 512 bytes in the first second, then no point (not a false 0)
+        assert_eq!(points("disk_read_bps"), vec![(1_000_000, 1_024_000.0)]);
+        assert_eq!(points("net_rx_bps"), vec![(1_000_000, 4000.0)]);
+        assert_eq!(points("process_cpu_cores").len(), 1);
+        let said = resets(&readings);
+        assert_eq!(said.len(), 3, "{said:?}");
+        assert!(said.iter().any(|l| l.starts_with("the disks' counters")));
+        assert!(said.iter().any(|l| l.starts_with("the network counters")));
+        assert!(said
+            .iter()
+            .any(|l| l.starts_with("pid 7 (svc): its CPU ticks")));
     }
 
     #[test]

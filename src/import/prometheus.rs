@@ -490,6 +490,7 @@ pub fn query_range(url: &str, queries: &[Query], w: Window) -> Result<LiveCaptur
             step_s: step,
             series,
             sources: Vec::new(),
+            notes: Vec::new(),
         },
         answers,
         empty,
@@ -627,6 +628,7 @@ impl Importer for PrometheusJson {
             step_s,
             series,
             sources: sources(unit, "query_range")?,
+            notes: Vec::new(),
         }))
     }
 }

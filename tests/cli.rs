@@ -400,6 +400,36 @@ fn test_cgroup(name: &str) -> Option<Vec<std::path::PathBuf>> {
     Some(dirs)
 }
 
+/// A shell spinning on one core, moved into the test's control groups; killed when dropped.
+struct Burner(std::process::Child);
+
+impl Burner {
+    fn in_groups(dirs: &[std::path::PathBuf]) -> Burner {
+        let child = std::process::Command::new("sh")
+            .args(["-c", "while :; do :; done"])
+            .spawn()
+            .unwrap();
+        for d in dirs {
+            std::fs::write(d.join("cgroup.procs"), child.id().to_string()).unwrap();
+        }
+        Burner(child)
+    }
+}
+
+impl Drop for Burner {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Removes the test's (now empty) control groups.
+fn remove_groups(dirs: &[std::path::PathBuf]) {
+    for d in dirs {
+        let _ = std::fs::remove_dir(d);
+    }
+}
+
 /// A group removed and made again while exec samples it: its CPU counter starts again from 0.
 /// That step gives no point (not a negative one) and exec says so.
 #[test]
@@ -408,16 +438,10 @@ fn exec_says_when_a_control_group_is_made_anew_and_gives_that_step_no_point() {
     let Some(dirs) = test_cgroup(&name) else {
         return;
     };
-    let mut burner = std::process::Command::new("sh")
-        .args(["-c", "while :; do :; done"])
-        .spawn()
-        .unwrap();
-    for d in &dirs {
-        std::fs::write(d.join("cgroup.procs"), burner.id().to_string()).unwrap();
-    }
+    let burner = Burner::in_groups(&dirs);
     // after 2.5 s of sampling: the burner to the parent, the group removed and made again, the
     // burner back in it; then two more seconds of sampling
-    let pid = burner.id();
+    let pid = burner.0.id();
     let remake: String = dirs
         .iter()
         .map(|d| {
@@ -443,11 +467,8 @@ fn exec_says_when_a_control_group_is_made_anew_and_gives_that_step_no_point() {
         "-c",
         &tool,
     ]);
-    let _ = burner.kill();
-    let _ = burner.wait();
-    for d in &dirs {
-        let _ = std::fs::remove_dir(d);
-    }
+    drop(burner);
+    remove_groups(&dirs);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert!(
@@ -477,13 +498,7 @@ fn exec_samples_a_control_group_against_its_own_counters() {
     let Some(dirs) = test_cgroup(&name) else {
         return;
     };
-    let mut burner = std::process::Command::new("sh")
-        .args(["-c", "while :; do :; done"])
-        .spawn()
-        .unwrap();
-    for d in &dirs {
-        std::fs::write(d.join("cgroup.procs"), burner.id().to_string()).unwrap();
-    }
+    let burner = Burner::in_groups(&dirs);
     // the group's own CPU counter around the exec, in microseconds (v2 usage_usec, else v1 ns)
     let usage = || {
         dirs.iter()
@@ -524,11 +539,8 @@ fn exec_samples_a_control_group_against_its_own_counters() {
     let has_memory = dirs
         .iter()
         .any(|d| d.join("memory.current").exists() || d.join("memory.usage_in_bytes").exists());
-    let _ = burner.kill();
-    let _ = burner.wait();
-    for d in &dirs {
-        let _ = std::fs::remove_dir(d);
-    }
+    drop(burner);
+    remove_groups(&dirs);
     assert_eq!(
         out.status.code(),
         Some(0),

@@ -275,16 +275,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
 
     section("4. check: the latest night against the goals in force on its date and the baseline")?;
     let gf = goals::load(&goals_path)?;
-    let results = goals::evaluate_run(&wh, &gf, latest[0])?;
-    let passed = !goals::any_failed(&results) && cmp.regressions() == 0;
-    let header = wh.run_header(latest[0])?;
-    emit(&gate::render_check(
-        &super::subject(&header, Some(&goals_path), None),
-        passed,
-        &results,
-        Some(&cmp),
-        Format::Table,
-    ))?;
+    let passed = show_check(&wh, &gf, &goals_path, &cmp, latest[0])?;
     emit(&format!(
         "(as `perfledger check` this would exit {})\n",
         if passed {
@@ -369,16 +360,7 @@ fn shop_quarter(wh: &mut Warehouse, inputs: &Path, out: &Path) -> Result<(PathBu
             "\n-- check: the k6 night of {date}, the first of {version}, against July\n"
         ))?;
         let cmp = compare::compare(wh, &july, &[*id], &settings)?;
-        let results = goals::evaluate_run(wh, &gf, *id)?;
-        let passed = !goals::any_failed(&results) && cmp.regressions() == 0;
-        let header = wh.run_header(*id)?;
-        emit(&gate::render_check(
-            &super::subject(&header, Some(&goals_path), None),
-            passed,
-            &results,
-            Some(&cmp),
-            Format::Table,
-        ))?;
+        show_check(wh, &gf, &goals_path, &cmp, *id)?;
     }
     let opts = period_page::Options {
         spec: "2026-08",
@@ -407,4 +389,26 @@ fn settings_of(names: &[&str]) -> compare::Settings {
         metrics: names.iter().map(|m| (*m).to_string()).collect(),
         ..Default::default()
     }
+}
+
+/// `check`'s verdict on `run`, as the command prints it: the goals in force on its date and the
+/// comparison. Returns whether it passed.
+fn show_check(
+    wh: &Warehouse,
+    gf: &goals::GoalsFile,
+    goals_path: &Path,
+    cmp: &compare::Comparison,
+    run: i64,
+) -> Result<bool> {
+    let results = goals::evaluate_run(wh, gf, run)?;
+    let passed = !goals::any_failed(&results) && cmp.regressions() == 0;
+    let header = wh.run_header(run)?;
+    emit(&gate::render_check(
+        &super::subject(&header, Some(goals_path), None),
+        passed,
+        &results,
+        Some(cmp),
+        Format::Table,
+    ))?;
+    Ok(passed)
 }

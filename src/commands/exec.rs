@@ -390,7 +390,14 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         match pg_live::take(dsn, None, &r.explain)
             .and_then(|s| wh.ingest_snapshot(&s, Some(run_id)))
         {
-            Ok((id, _)) => rep.snapshots.push(id),
+            Ok((id, _)) => {
+                rep.snapshots.push(id);
+                // a restart or a reset during the run: its interval counts from the reset
+                match wh.reset_notes(id) {
+                    Ok(n) => rep.notes.extend(n.iter().map(|n| format!("database: {n}"))),
+                    Err(e) => rep.notes.push(format!("database: {e}")),
+                }
+            }
             Err(e) => rep
                 .notes
                 .push(format!("database snapshot after the run skipped: {e}")),

@@ -46,6 +46,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     };
     let taken = crate::time::display_micros(snap.taken_at);
     let mut notes = snap.notes.clone();
+    notes.extend(wh.reset_notes(id)?);
     notes.extend(wh.replication_notes(id)?);
     for n in &notes {
         crate::output::emit_err(&format!("note: {n}\n"));

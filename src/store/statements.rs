@@ -168,6 +168,41 @@ impl Warehouse {
     /// What a reader of this snapshot should know about its standbys: those of the previous
     /// snapshot of its server that are gone (stopped, failed over, or cut off), and standbys
     /// whose details the role may not read.
+    /// Counters that started again since the server's previous snapshot (a restart,
+    /// `pg_stat_reset()`, `pg_stat_statements_reset()`): the interval counts from the reset,
+    /// never as a negative delta, and the reader is told.
+    pub fn reset_notes(&self, snapshot: i64) -> Result<Vec<String>> {
+        let mut out = Vec::new();
+        let statements: bool = self
+            .rows(
+                "SELECT coalesce(bool_or(r.reset), false) FROM pg_snapshot_reset r
+                 JOIN pg_snapshot_seq q ON q.id = r.snapshot_id
+                 WHERE r.snapshot_id = ? AND q.prev_id IS NOT NULL",
+                [snapshot],
+                |r| r.get(0),
+            )?
+            .pop()
+            .unwrap_or(false);
+        if statements {
+            out.push("pg_stat_statements was reset since the previous snapshot of this server (its stats_reset moved, or most statements have fewer calls): this interval's statement figures count from the reset".into());
+        }
+        let databases: Vec<String> = self.rows(
+            "SELECT d.datname FROM pg_database_delta d
+             JOIN pg_snapshot_seq q ON q.id = d.snapshot_id
+             JOIN pg_database_stat p ON p.snapshot_id = q.prev_id AND p.datname = d.datname
+             WHERE d.snapshot_id = ? AND d.reset ORDER BY 1",
+            [snapshot],
+            |r| r.get(0),
+        )?;
+        if !databases.is_empty() {
+            out.push(format!(
+                "pg_stat_database of {} was reset since the previous snapshot (a server restart or pg_stat_reset()): this interval counts from the reset",
+                databases.join(", ")
+            ));
+        }
+        Ok(out)
+    }
+
     pub fn replication_notes(&self, snapshot: i64) -> Result<Vec<String>> {
         let gone: Vec<(String, Option<String>)> = self.rows(
             "SELECT p.application_name, p.client_addr

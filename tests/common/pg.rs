@@ -74,6 +74,21 @@ impl Cluster {
         );
     }
 
+    /// Stops the server as a crash would (`pg_ctl stop -m immediate`) and starts it again:
+    /// its cumulative statistics are gone.
+    pub fn crash_restart(&self) {
+        let status = Command::new("bash")
+            .arg(&self.script)
+            .args(["crash", self.dir.path().join("data").to_str().unwrap()])
+            .status()
+            .expect("run pg_cluster.sh crash");
+        assert!(
+            status.success(),
+            "could not crash-restart 127.0.0.1:{}",
+            self.port
+        );
+    }
+
     /// Turns the statement log on (jsonlog of every statement, the collector needs a restart)
     /// and restarts: the log file.
     pub fn log_statements(&self) -> PathBuf {

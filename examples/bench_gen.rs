@@ -345,9 +345,6 @@ fn locust(seconds: u64, prefix: &str) -> std::io::Result<()> {
     Ok(())
 }
 
-/// A warehouse of `runs` runs x `targets` targets, written with DuckDB's own bulk
-/// SQL after perfledger's migrations: every run has the measurements wrk's importer writes and
-/// a latency histogram per target (drawn from a pool of 64 real-sized HDR histograms).
 /// Runs generated per statement by `warehouse`.
 const GEN_BLOCK: i64 = 20_000;
 
@@ -393,6 +390,10 @@ fn warehouse_block(
     ))
 }
 
+/// A warehouse of `runs` runs x `targets` targets, written with DuckDB's own bulk
+/// SQL after perfledger's migrations: every run has the measurements wrk's importer writes and
+/// a latency histogram per target (drawn from a pool of 64 real-sized HDR histograms); then the
+/// history index, as imports would leave it.
 fn warehouse(runs: i64, targets: i64, out: &Path) -> perfledger::error::Result<()> {
     use hdrhistogram::serialization::{Serializer, V2Serializer};
     if out.exists() {

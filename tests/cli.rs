@@ -423,6 +423,21 @@ impl Drop for Burner {
     }
 }
 
+/// `perfledger exec --cgroup /NAME -- sh -c TOOL`, its files kept in the work dir.
+fn exec_in_group(w: &Workdir, name: &str, tool: &str) -> std::process::Output {
+    w.run(&[
+        "exec",
+        "--keep",
+        w.dir.path().join("out").to_str().unwrap(),
+        "--cgroup",
+        &format!("/{name}"),
+        "--",
+        "sh",
+        "-c",
+        tool,
+    ])
+}
+
 /// Removes the test's (now empty) control groups.
 fn remove_groups(dirs: &[std::path::PathBuf]) {
     for d in dirs {
@@ -458,15 +473,7 @@ fn exec_says_when_a_control_group_is_made_anew_and_gives_that_step_no_point() {
         fixture("wrk/users_t2_c8_d3s.txt").display()
     );
     let w = Workdir::new();
-    let out = w.run(&[
-        "exec",
-        "--cgroup",
-        &format!("/{name}"),
-        "--",
-        "sh",
-        "-c",
-        &tool,
-    ]);
+    let out = exec_in_group(&w, &name, &tool);
     drop(burner);
     remove_groups(&dirs);
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -523,17 +530,7 @@ fn exec_samples_a_control_group_against_its_own_counters() {
         fixture("wrk/users_t2_c8_d3s.txt").display()
     );
     let (u0, t0) = (usage(), std::time::Instant::now());
-    let out = w.run(&[
-        "exec",
-        "--keep",
-        w.dir.path().join("out").to_str().unwrap(),
-        "--cgroup",
-        &format!("/{name}"),
-        "--",
-        "sh",
-        "-c",
-        &tool,
-    ]);
+    let out = exec_in_group(&w, &name, &tool);
     let got = (usage() - u0) / 1e6 / t0.elapsed().as_secs_f64();
     // memory where this system accounts it per group (v1 memory, or v2 with the controller)
     let has_memory = dirs

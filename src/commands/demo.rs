@@ -296,24 +296,13 @@ pub fn run(a: &DemoArgs) -> Result<()> {
     emit(&crate::output::trend::render(&t, Format::Table, None))?;
 
     section("6. reports")?;
-    let month = Out::new(&out.join("report-2026-11"), false)?;
-    let opts = period_page::Options {
-        spec: "2026-11",
-        quarterly: false,
-        goals: Some(&gf),
-        baseline: Some("2026-10".into()),
-        params: Params::default(),
-        max_series: 50,
-    };
-    let month_path = month.write_page("period.html", &period_page::build(&wh, &opts, &month)?)?;
-    let quarter = Out::new(&out.join("report-2026Q4"), true)?;
-    let qopts = period_page::Options {
-        spec: "2026Q4",
-        quarterly: true,
-        ..opts
-    };
-    let quarter_path =
-        quarter.write_page("period.html", &period_page::build(&wh, &qopts, &quarter)?)?;
+    let (month_path, quarter_path) = period_reports(
+        &wh,
+        &gf,
+        "2026-10",
+        ("2026-11", "2026Q4"),
+        &out.join("report-"),
+    )?;
     let run_out = Out::new(&out.join("report-run"), false)?;
     let run_path = run_out.write_page(
         "run.html",
@@ -362,25 +351,39 @@ fn shop_quarter(wh: &mut Warehouse, inputs: &Path, out: &Path) -> Result<(PathBu
         let cmp = compare::compare(wh, &july, &[*id], &settings)?;
         show_check(wh, &gf, &goals_path, &cmp, *id)?;
     }
-    let opts = period_page::Options {
-        spec: "2026-08",
-        quarterly: false,
-        goals: Some(&gf),
-        baseline: Some("shop-2026-07".into()),
-        params: Params::default(),
-        max_series: 50,
+    period_reports(
+        wh,
+        &gf,
+        "shop-2026-07",
+        ("2026-08", "2026Q3"),
+        &out.join("report-shop-"),
+    )
+}
+
+/// The monthly review of `month` and the quarterly audit (self-contained) of `quarter`, with
+/// `baseline` in force, in the folders `PREFIX<month>` and `PREFIX<quarter>`: their pages.
+fn period_reports(
+    wh: &Warehouse,
+    gf: &goals::GoalsFile,
+    baseline: &str,
+    (month, quarter): (&str, &str),
+    prefix: &Path,
+) -> Result<(PathBuf, PathBuf)> {
+    let write = |spec: &str, quarterly: bool| -> Result<PathBuf> {
+        let mut dir = prefix.as_os_str().to_owned();
+        dir.push(spec);
+        let page = Out::new(Path::new(&dir), quarterly)?;
+        let opts = period_page::Options {
+            spec,
+            quarterly,
+            goals: Some(gf),
+            baseline: Some(baseline.into()),
+            params: Params::default(),
+            max_series: 50,
+        };
+        page.write_page("period.html", &period_page::build(wh, &opts, &page)?)
     };
-    let month = Out::new(&out.join("report-shop-2026-08"), false)?;
-    let month_path = month.write_page("period.html", &period_page::build(wh, &opts, &month)?)?;
-    let quarter = Out::new(&out.join("report-shop-2026Q3"), true)?;
-    let qopts = period_page::Options {
-        spec: "2026Q3",
-        quarterly: true,
-        ..opts
-    };
-    let quarter_path =
-        quarter.write_page("period.html", &period_page::build(wh, &qopts, &quarter)?)?;
-    Ok((month_path, quarter_path))
+    Ok((write(month, false)?, write(quarter, true)?))
 }
 
 /// Comparison settings of the demo's checks: these metrics, the rest as the CLI's defaults.

@@ -67,10 +67,9 @@ fn nights() -> Result<Vec<Night>> {
     Ok(out)
 }
 
-/// The runs of the quarter: (k6 run ids, Locust run ids, the k6 run of each version's first night).
+/// The runs of the quarter: each night's k6 run, (story date, version, run id), in night order.
 pub struct Quarter {
     pub k6: Vec<(NaiveDate, String, i64)>,
-    pub locust: Vec<i64>,
 }
 
 fn import_one(wh: &mut Warehouse, path: &Path, opts: &ImportOptions) -> Result<Option<i64>> {
@@ -79,6 +78,12 @@ fn import_one(wh: &mut Warehouse, path: &Path, opts: &ImportOptions) -> Result<O
         return Err(e);
     }
     Ok(report.results.first().and_then(|r| r.run_id))
+}
+
+/// A file that must give a run (a load tool's output): its id.
+fn import_run(wh: &mut Warehouse, path: &Path, opts: &ImportOptions) -> Result<i64> {
+    import_one(wh, path, opts)?
+        .ok_or_else(|| Error::Internal(format!("{}: no run", path.display())))
 }
 
 /// Moves every sample time of a saved Prometheus `query_range` answer by `secs`, as the
@@ -114,10 +119,7 @@ pub fn import(wh: &mut Warehouse, dir: &Path) -> Result<Quarter> {
     QUARTER
         .extract(&root)
         .map_err(|e| Error::output(&root, e))?;
-    let mut q = Quarter {
-        k6: Vec::new(),
-        locust: Vec::new(),
-    };
+    let mut q = Quarter { k6: Vec::new() };
     for night in nights()? {
         let base = night
             .date
@@ -153,12 +155,11 @@ pub fn import(wh: &mut Warehouse, dir: &Path) -> Result<Quarter> {
             &d.join("pg_before.json"),
             &snapshot(at(night.times[0]), None),
         )?;
-        let k6 = import_one(
+        let k6 = import_run(
             wh,
             &d.join("k6_summary.json"),
             &run_opts(at(night.times[1])),
-        )?
-        .ok_or_else(|| Error::Internal(format!("{}: no k6 run", night.dir)))?;
+        )?;
         import_one(
             wh,
             &d.join("pg_mid.json"),
@@ -178,19 +179,17 @@ pub fn import(wh: &mut Warehouse, dir: &Path) -> Result<Quarter> {
                 )?;
             }
         }
-        let locust = import_one(
+        let locust = import_run(
             wh,
             &d.join("locust_stats.csv"),
             &run_opts(at(night.times[3])),
-        )?
-        .ok_or_else(|| Error::Internal(format!("{}: no Locust run", night.dir)))?;
+        )?;
         import_one(
             wh,
             &d.join("pg_after.json"),
             &snapshot(at(night.times[4]), Some(locust)),
         )?;
         q.k6.push((night.date, night.version, k6));
-        q.locust.push(locust);
     }
     for (day, text) in [
         (

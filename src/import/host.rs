@@ -284,60 +284,22 @@ pub fn reading() -> Reading {
     }
 }
 
-/// What went down between consecutive readings, which `series` gives no point for: a sum of
-/// disk or network counters (a device removed), a process' CPU ticks (its pid reused), a
-/// control group's CPU (the group made anew). One line per counter, with the first time.
-pub fn resets(readings: &[Reading]) -> Vec<String> {
-    let mut seen: BTreeMap<String, (usize, i64)> = BTreeMap::new();
-    let mut went_down = |what: String, at: i64| {
-        seen.entry(what).or_insert((0, at)).0 += 1;
-    };
-    for w in readings.windows(2) {
-        let (a, b) = (&w[0], &w[1]);
-        let (d0, d1) = (a.disk, b.disk);
-        if d1.0 < d0.0 || d1.1 < d0.1 || d1.2 < d0.2 || d1.3 < d0.3 {
-            went_down("the disks' counters (a disk removed?)".into(), b.at_us);
-        }
-        if b.net.0 < a.net.0 || b.net.1 < a.net.1 {
-            went_down(
-                "the network counters (an interface removed?)".into(),
-                b.at_us,
-            );
-        }
-        for (pid, (name, ticks1, _)) in &b.procs {
-            if a.procs.get(pid).is_some_and(|p| p.1 > *ticks1) {
-                went_down(
-                    format!("pid {pid} ({name}): its CPU ticks (another process with that pid?)"),
-                    b.at_us,
-                );
-            }
-        }
-        for (path, (cpu1, _)) in &b.cgroups {
-            if let (Some(c1), Some((Some(c0), _))) = (cpu1, a.cgroups.get(path)) {
-                if c1 < c0 {
-                    went_down(
-                        format!("cgroup {path}: its CPU usage (the group made anew?)"),
-                        b.at_us,
-                    );
-                }
-            }
-        }
-    }
-    seen.into_iter()
-        .map(|(what, (n, at))| {
-            format!(
-                "{what} went down {n} time(s), first at {}: no point for those steps",
-                crate::time::from_micros(at).map_or_else(|| at.to_string(), crate::time::display)
-            )
-        })
-        .collect()
-}
-
-/// The series of consecutive readings: each pair gives one point at the later one's time.
-pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
+/// The series of consecutive readings (each pair gives one point at the later one's time), and
+/// what went down between two readings and so gave that step no point: a sum
+/// of disk or network counters (a device removed), a process' CPU ticks (its pid reused), a
+/// control group's CPU (the group made anew). One line per counter: its steps and the first.
+pub fn series(host: &str, readings: &[Reading]) -> (Vec<ResourceSeries>, Vec<String>) {
     // (target, metric) -> (unit, query, points)
     type Acc = (&'static str, &'static str, Vec<(i64, f64)>);
     let mut by: BTreeMap<(String, &'static str), Acc> = BTreeMap::new();
+    // counter -> (steps, first step, last step counted)
+    let mut downs: BTreeMap<String, (usize, i64, i64)> = BTreeMap::new();
+    let mut went_down = |what: String, at: i64| {
+        let e = downs.entry(what).or_insert((0, at, i64::MIN));
+        if e.2 != at {
+            (e.0, e.2) = (e.0 + 1, at);
+        }
+    };
     let mut push = |target: String, metric: &'static str, unit, query, t, v: f64| {
         if v.is_finite() {
             by.entry((target, metric))
@@ -386,7 +348,7 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
                 );
             }
         }
-        // a sum that went down (a device gone, a counter reset) gives no point: see `resets`
+        // a sum that went down (a device gone, a counter reset) gives no point
         let rate = |x1: u64, x0: u64| (x1 >= x0).then(|| (x1 - x0) as f64 / secs);
         let (d0, d1) = (&a.disk, &b.disk);
         // (metric, unit, where it comes from, the step's value)
@@ -429,8 +391,15 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
             ),
         ];
         for (metric, unit, query, v) in counters {
-            if let Some(v) = v {
-                push(host.into(), metric, unit, query, b.at_us, v);
+            match v {
+                Some(v) => push(host.into(), metric, unit, query, b.at_us, v),
+                None if metric.starts_with("disk") => {
+                    went_down("the disks' counters (a disk removed?)".into(), b.at_us);
+                }
+                None => went_down(
+                    "the network counters (an interface removed?)".into(),
+                    b.at_us,
+                ),
             }
         }
         // a process' CPU in cores: its ticks against the host's ticks per core (no CLK_TCK)
@@ -443,11 +412,16 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
         );
         for (pid, (name, ticks1, rss)) in &b.procs {
             let target = format!("{host} pid={pid} ({name})");
-            // fewer ticks than before: another process got the pid (see `resets`)
-            if let (Some((_, ticks0, _)), true) = (
-                a.procs.get(pid).filter(|p| p.1 <= *ticks1),
-                host_ticks > 0.0,
-            ) {
+            let before = a.procs.get(pid);
+            if before.is_some_and(|p| p.1 > *ticks1) {
+                went_down(
+                    format!("pid {pid} ({name}): its CPU ticks (another process with that pid?)"),
+                    b.at_us,
+                );
+            }
+            if let (Some((_, ticks0, _)), true) =
+                (before.filter(|p| p.1 <= *ticks1), host_ticks > 0.0)
+            {
                 let used = (ticks1 - ticks0) as f64 / (host_ticks / cores);
                 push(
                     target.clone(),
@@ -472,6 +446,13 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
             // a counter that went down is a group made anew: that step has no point
             let step = match (cpu1, a.cgroups.get(path)) {
                 (Some(c1), Some((Some(c0), _))) if c1 >= c0 => Some(c1 - c0),
+                (Some(_), Some((Some(_), _))) => {
+                    went_down(
+                        format!("cgroup {path}: its CPU usage (the group made anew?)"),
+                        b.at_us,
+                    );
+                    None
+                }
                 _ => None,
             };
             if let Some(used) = step {
@@ -513,7 +494,16 @@ pub fn series(host: &str, readings: &[Reading]) -> Vec<ResourceSeries> {
             .cmp(&order(&b.metric))
             .then(a.target.cmp(&b.target))
     });
-    out
+    let said = downs
+        .into_iter()
+        .map(|(what, (n, at, _))| {
+            format!(
+                "{what} went down {n} time(s), first at {}: no point for those steps",
+                crate::time::from_micros(at).map_or_else(|| at.to_string(), crate::time::display)
+            )
+        })
+        .collect();
+    (out, said)
 }
 
 /// The host's name, as the target of its series.
@@ -590,14 +580,15 @@ impl Sampler {
             readings.first().map_or(0, |r| r.at_us),
             readings.last().map_or(0, |r| r.at_us),
         );
+        let (series, notes) = series(&host, &readings);
         Ok(ResourceCapture {
             source: format!("host sampler ({host}, /proc)"),
             started_at: at(first),
             ended_at: at(last),
             step_s: self.step.as_secs_f64(),
-            series: series(&host, &readings),
+            series,
             sources: Vec::new(),
-            notes: resets(&readings),
+            notes,
         })
     }
 }
@@ -618,7 +609,7 @@ mod tests {
             cpu: parse_stat("cpu  160 0 80 900 10 0 0 0 0 0\ncpu0 110 0 40 430 5 0 0 0 0 0\n"),
             ..Default::default()
         };
-        let s = series("h", &[a, b]);
+        let (s, _) = series("h", &[a, b]);
         let cpu = s.iter().find(|s| s.metric == "cpu_busy_ratio").unwrap();
         // 190 ticks, 100 of them idle
         assert!((cpu.points[0].1 - (1.0 - 100.0 / 190.0)).abs() < 1e-12);
@@ -649,7 +640,7 @@ mod tests {
             ..Default::default()
         };
         // 200 host ticks over 2 cores = 100 per core; the process used 50: half a core
-        let s = series("h", &[at(0, 1000, 10), at(1_000_000, 1200, 60)]);
+        let (s, _) = series("h", &[at(0, 1000, 10), at(1_000_000, 1200, 60)]);
         let p = s.iter().find(|s| s.metric == "process_cpu_cores").unwrap();
         assert_eq!(p.target, "h pid=7 (x)");
         assert!((p.points[0].1 - 0.5).abs() < 1e-12);
@@ -663,7 +654,7 @@ mod tests {
             ..Default::default()
         };
         // 1.5 s of CPU in 1 s of wall time: one and a half cores
-        let s = series(
+        let (s, said) = series(
             "h",
             &[
                 at(0, 1_000_000),
@@ -676,11 +667,6 @@ mod tests {
         assert_eq!(cpu.points, vec![(1_000_000, 1.5)]);
         let mem = s.iter().find(|s| s.metric == "cgroup_mem_bytes").unwrap();
         assert_eq!(mem.points.len(), 2);
-        let said = resets(&[
-            at(0, 1_000_000),
-            at(1_000_000, 2_500_000),
-            at(2_000_000, 10),
-        ]);
         assert_eq!(
             said,
             ["cgroup /svc: its CPU usage (the group made anew?) went down 1 time(s), first at 1970-01-01 00:00:02: no point for those steps"]
@@ -702,7 +688,7 @@ mod tests {
             at(1_000_000, 3000, 9000, 100),
             at(2_000_000, 100, 100, 3),
         ];
-        let s = series("h", &readings);
+        let (s, said) = series("h", &readings);
         let points = |m: &str| {
             s.iter()
                 .find(|s| s.metric == m)
@@ -713,7 +699,6 @@ mod tests {
         assert_eq!(points("disk_read_bps"), vec![(1_000_000, 1_024_000.0)]);
         assert_eq!(points("net_rx_bps"), vec![(1_000_000, 4000.0)]);
         assert_eq!(points("process_cpu_cores").len(), 1);
-        let said = resets(&readings);
         assert_eq!(said.len(), 3, "{said:?}");
         assert!(said.iter().any(|l| l.starts_with("the disks' counters")));
         assert!(said.iter().any(|l| l.starts_with("the network counters")));

@@ -26,12 +26,12 @@ pub fn render(t: &Trend, f: Format, listed: Option<usize>) -> String {
     let rows: Vec<Vec<String>> = t
         .points
         .iter()
-        .filter(|p| p.index >= first_listed || t.change_points.iter().any(|c| c.index == p.index))
-        .map(|p| {
-            let cp = t
-                .change_points
-                .iter()
-                .find(|c| c.index == p.index)
+        .filter_map(|p| {
+            let cp = t.change_points.iter().find(|c| c.index == p.index);
+            (p.index >= first_listed || cp.is_some()).then_some((p, cp))
+        })
+        .map(|(p, cp)| {
+            let cp = cp
                 .map(|c| format!("{:+.1}% (p={:.2e})", c.relative_change * 100.0, c.p_value))
                 .unwrap_or_default();
             vec![

@@ -118,7 +118,7 @@ fn judged_run(
         }
     }
     if let Some(t) = started.get(&run) {
-        s.push_str(&format!(" {}", t.format("%Y-%m-%d %H:%M")));
+        s.push_str(&format!(" {}", minute(*t)));
     }
     s
 }
@@ -730,6 +730,11 @@ fn goal_sections(
     ))
 }
 
+/// A time to the minute, as the period page's tables show times.
+fn minute(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d %H:%M").to_string()
+}
+
 fn db_grids(p: &StatementPeriod) -> (Grid, Grid, Grid) {
     let mut top = Grid::new(&[
         "server",
@@ -770,7 +775,7 @@ fn db_grids(p: &StatementPeriod) -> (Grid, Grid, Grid) {
         new.push(vec![
             r.server.as_str().into(),
             r.statement.as_str().into(),
-            Datum::from(r.first_seen.map(|t| t.format("%Y-%m-%d %H:%M").to_string())),
+            Datum::from(r.first_seen.map(minute)),
         ]);
     }
     (top, changes, new)
@@ -778,7 +783,6 @@ fn db_grids(p: &StatementPeriod) -> (Grid, Grid, Grid) {
 
 /// One row per span of one plan shape; a span whose shape differs from the one before it says so.
 fn plan_table(spans: &[plans::Span]) -> Table {
-    let day = |t: Option<NaiveDateTime>| t.map(|t| t.format("%Y-%m-%d %H:%M").to_string());
     let rows = spans
         .iter()
         .map(|s| {
@@ -786,8 +790,8 @@ fn plan_table(spans: &[plans::Span]) -> Table {
                 Cell::text(&s.statement),
                 Cell::text(&s.shape),
                 Cell::text(&s.top_node),
-                Cell::text(day(s.first).unwrap_or_default()),
-                Cell::text(day(s.last).unwrap_or_default()),
+                Cell::text(s.first.map(minute).unwrap_or_default()),
+                Cell::text(s.last.map(minute).unwrap_or_default()),
                 Cell::text(if s.first_run == s.last_run {
                     s.first_run.to_string()
                 } else {

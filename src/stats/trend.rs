@@ -203,16 +203,45 @@ fn theil_sen_naive(t: &[f64], y: &[f64]) -> Option<f64> {
     super::median(&slopes)
 }
 
-/// Slopes to count next in the bracket (lo, hi] holding pairs c_lo..c_hi: the interpolated
-/// places of the k1-th and k2-th slopes, widened by a quarter of `cap` pairs each way.
-fn probes(lo: f64, hi: f64, c_lo: u64, c_hi: u64, k1: u64, k2: u64, cap: u64) -> (f64, f64) {
-    let span = (c_hi - c_lo) as f64;
-    let at = |pairs: f64| lo + (hi - lo) * (pairs / span).clamp(0.0, 1.0);
-    let margin = cap as f64 / 4.0;
-    (
-        at((k1 - c_lo) as f64 - margin),
-        at((k2 + 1 - c_lo) as f64 + margin),
-    )
+/// Slopes (lo, hi] around the k1-th..k2-th slopes, with the counts of slopes <= lo and <= hi.
+#[derive(Debug, Clone, Copy)]
+struct Bracket {
+    lo: f64,
+    hi: f64,
+    c_lo: u64,
+    c_hi: u64,
+}
+
+impl Bracket {
+    /// Slopes inside.
+    fn pairs(&self) -> u64 {
+        self.c_hi - self.c_lo
+    }
+
+    fn contains(&self, s: f64) -> bool {
+        s > self.lo && s < self.hi
+    }
+
+    /// Moves the edge on `s`'s side of the k-th slopes to `s`, whose count is `c`.
+    fn narrow(&mut self, s: f64, c: u64, k1: u64, k2: u64) {
+        if c <= k1 && s > self.lo {
+            (self.lo, self.c_lo) = (s, c);
+        } else if c > k2 && s < self.hi {
+            (self.hi, self.c_hi) = (s, c);
+        }
+    }
+
+    /// Slopes to count next: the interpolated places of the k1-th and k2-th slopes, widened by
+    /// a quarter of `cap` pairs each way.
+    fn probes(&self, k1: u64, k2: u64, cap: u64) -> (f64, f64) {
+        let span = self.pairs() as f64;
+        let at = |pairs: f64| self.lo + (self.hi - self.lo) * (pairs / span).clamp(0.0, 1.0);
+        let margin = cap as f64 / 4.0;
+        (
+            at((k1 - self.c_lo) as f64 - margin),
+            at((k2 + 1 - self.c_lo) as f64 + margin),
+        )
+    }
 }
 
 /// Order statistics of the pairwise slopes of points sorted by (t, y).
@@ -281,7 +310,7 @@ impl SlopeSelection {
 
     /// A bracket (lo, hi] around the k1-th..k2-th slopes (0-based) from a seeded sample of
     /// pairs, widened until the counts confirm it.
-    fn bracket(&self, k1: u64, k2: u64, buf: &mut Vec<f64>) -> Option<(f64, f64, u64, u64)> {
+    fn bracket(&self, k1: u64, k2: u64, buf: &mut Vec<f64>) -> Option<Bracket> {
         use rand::{Rng, SeedableRng};
         let n = self.t.len();
         let mut rng = rand::rngs::StdRng::seed_from_u64(0x7e11_5e11);
@@ -318,7 +347,7 @@ impl SlopeSelection {
             };
             let (c_lo, c_hi) = (self.count_le(lo, buf), self.count_le(hi, buf));
             if c_lo <= k1 && c_hi > k2 {
-                return Some((lo, hi, c_lo, c_hi));
+                return Some(Bracket { lo, hi, c_lo, c_hi });
             }
             margin *= 4.0;
         }
@@ -332,53 +361,44 @@ impl SlopeSelection {
         }
         let (k1, k2) = ((self.pairs - 1) / 2, self.pairs / 2);
         let mut buf = Vec::new();
-        let (lo, hi, c_lo, c_hi) = self.bracket(k1, k2, &mut buf)?;
+        let mut br = self.bracket(k1, k2, &mut buf)?;
         let cap = self.t.len() as u64;
         let mut buf2 = Vec::new();
-        let update = |p: f64, c: u64, b: &mut (f64, f64, u64, u64)| {
-            if c <= k1 && p > b.0 {
-                (b.0, b.2) = (p, c);
-            } else if c > k2 && p < b.1 {
-                (b.1, b.3) = (p, c);
-            }
-        };
-        let mut br = (lo, hi, c_lo, c_hi);
         for _ in 0..64 {
-            let before = br.3 - br.2;
+            let before = br.pairs();
             if before <= cap {
                 break;
             }
             // Two probes where the k-th slopes would lie if slopes were spread evenly in the
             // bracket, a margin of cap/4 pairs outside them (the counts make it exact whatever
             // the spread); they count in parallel. A bracket that did not halve bisects too.
-            let (p1, p2) = probes(br.0, br.1, br.2, br.3, k1, k2, cap);
-            let inside = |p: f64, b: &(f64, f64, u64, u64)| p > b.0 && p < b.1;
-            match (inside(p1, &br), inside(p2, &br)) {
+            let (p1, p2) = br.probes(k1, k2, cap);
+            match (br.contains(p1), br.contains(p2)) {
                 (true, true) => {
                     let (c1, c2) = std::thread::scope(|s| {
                         let second = s.spawn(|| self.count_le(p2, &mut buf2));
                         let c1 = self.count_le(p1, &mut buf);
-                        (c1, second.join().unwrap_or(br.3))
+                        (c1, second.join().unwrap_or(br.c_hi))
                     });
-                    update(p1, c1, &mut br);
-                    update(p2, c2, &mut br);
+                    br.narrow(p1, c1, k1, k2);
+                    br.narrow(p2, c2, k1, k2);
                 }
-                (true, false) => update(p1, self.count_le(p1, &mut buf), &mut br),
-                (false, true) => update(p2, self.count_le(p2, &mut buf), &mut br),
+                (true, false) => br.narrow(p1, self.count_le(p1, &mut buf), k1, k2),
+                (false, true) => br.narrow(p2, self.count_le(p2, &mut buf), k1, k2),
                 (false, false) => {}
             }
-            if 2 * (br.3 - br.2) > before {
-                let mid = br.0 + (br.1 - br.0) / 2.0;
-                if !inside(mid, &br) {
+            if 2 * br.pairs() > before {
+                let mid = br.lo + (br.hi - br.lo) / 2.0;
+                if !br.contains(mid) {
                     break;
                 }
-                update(mid, self.count_le(mid, &mut buf), &mut br);
-                if br.3 - br.2 == before {
+                br.narrow(mid, self.count_le(mid, &mut buf), k1, k2);
+                if br.pairs() == before {
                     break;
                 }
             }
         }
-        let (lo, hi, c_lo) = (br.0, br.1, br.2);
+        let Bracket { lo, hi, c_lo, .. } = br;
         let slopes = self.between(lo, hi);
         let at = |k: u64| -> Option<f64> {
             // Counts and listed slopes come from different float expressions; if they

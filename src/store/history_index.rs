@@ -71,11 +71,16 @@ pub struct Coverage {
 }
 
 impl Warehouse {
-    pub fn history_coverage(&self) -> Result<Coverage> {
-        let covered_run: i64 = self
-            .conn
+    fn covered_run(&self) -> Result<i64> {
+        self.conn
             .query_row("SELECT max(run_id) FROM history_cover", [], |r| r.get(0))
-            .map_err(sql_err)?;
+            .map_err(sql_err)
+    }
+
+    /// How far the index got, counted (the tail's run ids are scanned: milliseconds per
+    /// million rows).
+    pub fn history_coverage(&self) -> Result<Coverage> {
+        let covered_run = self.covered_run()?;
         let tail_rows: i64 = self
             .conn
             .query_row(
@@ -90,11 +95,37 @@ impl Warehouse {
         })
     }
 
+    /// After `run` was imported: counts the tail once per process, then adds each imported
+    /// run's rows (a lookup of one run), and indexes as [`IndexStep::IMPORT`] says once the
+    /// tail holds a block. A command importing thousands of files counts the tail once.
+    pub(crate) fn index_after_import(&mut self, run: i64) -> Result<()> {
+        let tail = match self.history_tail {
+            Some(t) => {
+                let added: i64 = self
+                    .conn
+                    .query_row(
+                        "SELECT count(*) FROM measurement WHERE run_id = ?",
+                        params![run],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql_err)?;
+                t + added
+            }
+            None => self.history_coverage()?.tail_rows,
+        };
+        self.history_tail = Some(tail);
+        if tail >= IndexStep::IMPORT.min_tail {
+            self.index_history(IndexStep::IMPORT)?;
+        }
+        Ok(())
+    }
+
     /// Indexes blocks of runs as `step` says. Returns the coverage reached.
     pub fn index_history(&mut self, step: IndexStep) -> Result<Coverage> {
         let mut done = 0;
         loop {
             let c = self.history_coverage()?;
+            self.history_tail = Some(c.tail_rows);
             if c.tail_rows == 0
                 || c.tail_rows < step.min_tail
                 || step.max_blocks.is_some_and(|m| done >= m)
@@ -165,10 +196,7 @@ impl Warehouse {
     /// index (its id a literal, so the zone maps prune), the rest from `measurement` (run ids
     /// above the cover, which prune there). `target` is bound as the query's first parameter.
     pub(crate) fn history_values_sql(&self, target: &str, metric: &str) -> Result<String> {
-        let covered: i64 = self
-            .conn
-            .query_row("SELECT max(run_id) FROM history_cover", [], |r| r.get(0))
-            .map_err(sql_err)?;
+        let covered = self.covered_run()?;
         let id: Option<i32> = self
             .rows(
                 "SELECT id FROM history_key WHERE target = ? AND metric = ?",

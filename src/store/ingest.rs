@@ -57,9 +57,11 @@ impl Warehouse {
     pub fn ingest_run(&mut self, run: &ParsedRun) -> Result<(i64, Outcome)> {
         let path = self.path.clone();
         let out = ingest_run_tx(self, run).map_err(|e| disk_error(&path, e))?;
-        // the history index a bounded step behind the imports
-        self.index_history(super::history_index::IndexStep::IMPORT)
-            .map_err(|e| disk_error(&path, e))?;
+        if out.1 == Outcome::Imported {
+            // the history index a bounded step behind the imports
+            self.index_after_import(out.0)
+                .map_err(|e| disk_error(&path, e))?;
+        }
         Ok(out)
     }
 

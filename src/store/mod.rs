@@ -44,6 +44,9 @@ pub struct Warehouse {
     path: PathBuf,
     /// The shared lake this warehouse indexes: imports are written there first.
     lake: Option<lake::Lake>,
+    /// `measurement` rows above the history index's cover, as this process last counted them
+    /// and its imports have added since (one writer holds the file): `history_index`.
+    history_tail: Option<i64>,
 }
 
 /// Where a command's history is: the local warehouse file, and the lake it indexes (if any).
@@ -183,6 +186,7 @@ impl Warehouse {
             conn,
             path: path.to_path_buf(),
             lake: None,
+            history_tail: None,
         })
     }
 
@@ -228,6 +232,7 @@ impl Warehouse {
             conn,
             path: path.to_path_buf(),
             lake: None,
+            history_tail: None,
         })
     }
 
@@ -249,12 +254,14 @@ impl Warehouse {
                 conn: open_conn(path, true)?,
                 path: path.to_path_buf(),
                 lake: None,
+                history_tail: None,
             });
         }
         Ok(Warehouse {
             conn,
             path: path.to_path_buf(),
             lake: None,
+            history_tail: None,
         })
     }
 

@@ -165,9 +165,6 @@ impl Warehouse {
 }
 
 impl Warehouse {
-    /// What a reader of this snapshot should know about its standbys: those of the previous
-    /// snapshot of its server that are gone (stopped, failed over, or cut off), and standbys
-    /// whose details the role may not read.
     /// Counters that started again since the server's previous snapshot (a restart,
     /// `pg_stat_reset()`, `pg_stat_statements_reset()`): the interval counts from the reset,
     /// never as a negative delta, and the reader is told.
@@ -203,6 +200,9 @@ impl Warehouse {
         Ok(out)
     }
 
+    /// What a reader of this snapshot should know about its standbys: those of the previous
+    /// snapshot of its server that are gone (stopped, failed over, or cut off), and standbys
+    /// whose details the role may not read.
     pub fn replication_notes(&self, snapshot: i64) -> Result<Vec<String>> {
         let gone: Vec<(String, Option<String>)> = self.rows(
             "SELECT p.application_name, p.client_addr

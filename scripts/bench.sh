@@ -91,7 +91,7 @@ bench_k6() {
 bench_locust() {
   echo "### Locust stats_history of long runs (51 rows per second: 50 endpoints + Aggregated)"
   echo
-  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | \`cat\` floor | DuckDB read_csv + UNPIVOT into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
+  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | \`cat\` floor | DuckDB read_csv into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for h in $LOCUST_HOURS; do
     local s=$((h * 3600)) pre=$BENCH_DIR/locust_$((h * 3600))s
@@ -102,7 +102,7 @@ bench_locust() {
     local floor=$WALL
     BEFORE="rm -f '$BENCH_DIR/locust.duckdb' '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "$f"
     local pw=$WALL prss=$RSS points
-    points=$("$P" --db "$BENCH_DIR/locust.duckdb" sql "SELECT count(*) FROM series_value" --format csv | tail -1)
+    points=$("$P" --db "$BENCH_DIR/locust.duckdb" sql "SELECT count(*) FROM series_point" --format csv | tail -1)
     best python3 scripts/bench/duckdb_locust.py "$f" "$BENCH_DIR/locust_duckdb.duckdb"
     local dw
     dw=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
@@ -112,7 +112,7 @@ bench_locust() {
   done
   echo
   echo "perfledger wall = the whole \`perfledger import\` of the stats.csv + stats_history.csv set into a new warehouse."
-  echo "DuckDB = in-process time of \`scripts/bench/duckdb_locust.py\` (its parallel CSV reader, UNPIVOT of the ten metric columns, one transaction, checkpoint), all cores."
+  echo "DuckDB = in-process time of \`scripts/bench/duckdb_locust.py\` (its parallel CSV reader, a row of the metric columns per line as in \`series_wide\`, one transaction, checkpoint), all cores."
   echo
 }
 

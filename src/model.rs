@@ -279,23 +279,59 @@ pub struct SourceFile {
     pub bytes: u64,
 }
 
-/// A batch of series points in columns: `target[i]` indexes `targets`.
+/// The most metric columns a [`SeriesBatch`] row carries (`series_wide` has this many).
+pub const SERIES_COLUMNS: usize = 12;
+
+/// A batch of series points as rows: each row one target at one time with a value per metric
+/// column (a Locust history line: ten metrics of one endpoint at one second). A NaN cell is a
+/// metric the row does not have. Stored as rows of `series_wide` (schema/013), a point per
+/// cell in `series_point`.
 #[derive(Debug, Default)]
 pub struct SeriesBatch {
+    /// `target[r]` indexes this
     pub targets: Vec<std::sync::Arc<str>>,
+    /// the metric of each value column, at most [`SERIES_COLUMNS`]
+    pub metrics: Vec<&'static str>,
     pub target: Vec<u32>,
-    /// microseconds since the epoch
+    /// microseconds since the epoch, per row
     pub ts_us: Vec<i64>,
-    pub metric: Vec<&'static str>,
-    pub value: Vec<f64>,
+    /// per metric column, per row
+    pub columns: Vec<Vec<f64>>,
 }
 
 impl SeriesBatch {
+    pub fn new(metrics: Vec<&'static str>) -> Self {
+        debug_assert!(metrics.len() <= SERIES_COLUMNS);
+        SeriesBatch {
+            columns: vec![Vec::new(); metrics.len()],
+            metrics,
+            ..Default::default()
+        }
+    }
+    /// Rows (not points).
     pub fn len(&self) -> usize {
-        self.value.len()
+        self.ts_us.len()
     }
     pub fn is_empty(&self) -> bool {
-        self.value.is_empty()
+        self.ts_us.is_empty()
+    }
+    /// Every point, rows in order and each row's metrics in column order: the order they are
+    /// stored and published in.
+    pub fn points(&self) -> impl Iterator<Item = (&str, &'static str, i64, f64)> + '_ {
+        (0..self.len()).flat_map(move |r| {
+            self.metrics
+                .iter()
+                .zip(&self.columns)
+                .filter(move |(_, c)| !c[r].is_nan())
+                .map(move |(m, c)| {
+                    (
+                        &*self.targets[self.target[r] as usize],
+                        *m,
+                        self.ts_us[r],
+                        c[r],
+                    )
+                })
+        })
     }
 }
 

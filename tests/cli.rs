@@ -277,7 +277,63 @@ fn a_locust_history_fed_while_stored_gives_the_points_the_held_path_gave() {
             .as_i64()
             .unwrap();
         assert_eq!(series, distinct, "{set}");
+        // in the file's order, each line's metrics in column order: the order the lake writes
+        // them in, so the same run always gives the same file bytes
+        let stored = w.json(&[
+            "sql",
+            "SELECT metric, epoch_us(ts) AS t FROM series_point ORDER BY rowid",
+        ]);
+        let stored: Vec<(String, i64)> = stored
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["metric"].as_str().unwrap().to_string(),
+                    r["t"].as_i64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            stored,
+            file_order(&fixture(&format!("locust/shop_{set}_stats_history.csv"))),
+            "{set}"
+        );
     }
+}
+
+/// A Locust history's points as the file has them: per line, users (of the Aggregated line),
+/// then the columns perfledger keeps, those with a number.
+fn file_order(path: &std::path::Path) -> Vec<(String, i64)> {
+    let cols = [
+        ("Requests/s", "throughput_rps"),
+        ("Failures/s", "failures_per_s"),
+        ("Total Request Count", "requests"),
+        ("Total Failure Count", "failures"),
+        ("Total Average Response Time", "latency_mean_ms"),
+        ("50%", "latency_p50_ms"),
+        ("90%", "latency_p90_ms"),
+        ("95%", "latency_p95_ms"),
+        ("99%", "latency_p99_ms"),
+        ("99.9%", "latency_p999_ms"),
+    ];
+    let mut rdr = csv::Reader::from_path(path).unwrap();
+    let h = rdr.headers().unwrap().clone();
+    let at = |n: &str| h.iter().position(|c| c == n);
+    let mut out = Vec::new();
+    for r in rdr.records() {
+        let r = r.unwrap();
+        let t = r[at("Timestamp").unwrap()].parse::<i64>().unwrap() * 1_000_000;
+        if &r[at("Name").unwrap()] == "Aggregated" {
+            out.push(("users".to_string(), t));
+        }
+        for (c, m) in cols {
+            if at(c).is_some_and(|i| r[i].parse::<f64>().is_ok()) {
+                out.push((m.to_string(), t));
+            }
+        }
+    }
+    out
 }
 
 #[test]

@@ -303,9 +303,9 @@ fn locust_csv_sets_of_two_versions() {
         .as_ref()
         .expect("the history is fed")
         .each(&mut |b| {
-            for i in 0..b.len() {
-                if &*b.targets[b.target[i] as usize] == TOTAL && b.metric[i] == "users" {
-                    users.push(b.value[i]);
+            for (target, metric, _, value) in b.points() {
+                if target == TOTAL && metric == "users" {
+                    users.push(value);
                 }
             }
             Ok(())

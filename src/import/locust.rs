@@ -250,8 +250,9 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
     run.load.users = scan.max_users.map(|u| u as i64);
     let stamp = history::Stamp::of(path)?;
     let path = path.to_path_buf();
+    let blocks = scan.lines_are_rows;
     run.series_feed = Some(SeriesFeed::new(std::sync::Arc::new(move |sink| {
-        history::feed(&path, &stamp, sink)
+        history::feed(&path, &stamp, blocks, sink)
     })));
     Ok(())
 }

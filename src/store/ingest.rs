@@ -2,7 +2,9 @@
 //! killed import leaves no partial run. The same content imported again is a no-op: a run's
 //! identity is its content key (see `import::content_key`).
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::Arc;
 
 use duckdb::{params, Connection, OptionalExt};
 use hdrhistogram::serialization::Serializer;
@@ -127,19 +129,27 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
     // DuckDB keeps the row groups a transaction appends in its buffer pool up to its memory
     // limit (80% of RAM by default), so a fed series of any length would stay resident: a
     // small limit makes it write them out and evict them (measured: 24 h of Locust history
-    // 432 MB -> 179 MB peak, 8 h 198 -> 177 MB, about as fast). The default is back after.
+    // 432 MB -> 179 MB peak, 8 h 198 -> 177 MB, about as fast). One DuckDB thread: the
+    // appender is one thread anyway, and DuckDB's idle workers took CPU from the feed's
+    // parsers (8 h of Locust, wide rows: 96 MB and 2 threads 3.16 s / 173 MB, 32 MB and 1
+    // thread 2.81 s / 141 MB, pairs in turn). The defaults are back after.
     wh.conn
-        .execute_batch(&format!("SET memory_limit = '{FEED_MEMORY_LIMIT}'"))
+        .execute_batch(&format!(
+            "SET memory_limit = '{FEED_MEMORY_LIMIT}'; SET threads = 1;"
+        ))
         .map_err(db_err)?;
     let written = write_run(wh, run, &key, &part);
-    let reset = wh.conn.execute_batch("RESET memory_limit").map_err(db_err);
+    let reset = wh
+        .conn
+        .execute_batch("RESET memory_limit; RESET threads;")
+        .map_err(db_err);
     let out = written?;
     reset?;
     Ok(out)
 }
 
 /// DuckDB's memory limit while a fed series is stored (see `ingest_run_tx`).
-const FEED_MEMORY_LIMIT: &str = "96MB";
+const FEED_MEMORY_LIMIT: &str = "32MB";
 
 /// The run's rows in one transaction (the lake's files first when there is a lake).
 fn write_run(
@@ -227,7 +237,7 @@ fn write_run(
             series.point(p)?;
         }
         if let Some(feed) = &run.series_feed {
-            feed.each(&mut |b| series.batch(&b))?;
+            feed.each(&mut |b| series.batch(b))?;
         }
         series.finish(&tx)?;
         let mut st = tx
@@ -254,29 +264,42 @@ fn write_run(
     Ok((id, Outcome::Imported))
 }
 
-/// Writes a run's series: each (target, metric) once in `series`, its points in
-/// `series_value` under a small integer id (see schema/006_series.sql).
+/// Writes a run's series: each (target, metric) once in `series`, single points in
+/// `series_value` and fed rows in `series_wide` under small integer ids (schema/006 and 013).
 struct SeriesWriter<'c> {
     values: duckdb::Appender<'c>,
+    wide: duckdb::Appender<'c>,
     run: i64,
-    ids: std::collections::HashMap<(std::sync::Arc<str>, &'static str), i32>,
+    next: i32,
+    ids: HashMap<(Arc<str>, &'static str), i32>,
+    blocks: Blocks,
 }
+
+/// Per target and column layout, the first of its consecutive series ids and a bit per
+/// column that had a value.
+type Blocks = HashMap<(Arc<str>, Vec<&'static str>), (i32, u32)>;
 
 impl<'c> SeriesWriter<'c> {
     fn new(tx: &'c duckdb::Transaction<'_>, run: i64) -> Result<Self> {
         Ok(SeriesWriter {
             values: tx.appender("series_value").map_err(db_err)?,
+            wide: tx.appender("series_wide").map_err(db_err)?,
             run,
-            ids: Default::default(),
+            next: 0,
+            ids: HashMap::new(),
+            blocks: HashMap::new(),
         })
     }
 
-    fn sid(&mut self, target: &std::sync::Arc<str>, metric: &'static str) -> i32 {
-        let next = self.ids.len() as i32;
+    fn sid(&mut self, target: &Arc<str>, metric: &'static str) -> i32 {
+        let next = &mut self.next;
         *self
             .ids
-            .entry((std::sync::Arc::clone(target), metric))
-            .or_insert(next)
+            .entry((Arc::clone(target), metric))
+            .or_insert_with(|| {
+                *next += 1;
+                *next - 1
+            })
     }
 
     fn point(&mut self, p: &crate::model::SeriesPoint) -> Result<()> {
@@ -286,57 +309,90 @@ impl<'c> SeriesWriter<'c> {
             .map_err(db_err)
     }
 
-    /// One batch as Arrow columns: DuckDB takes them whole, not value by value.
-    fn batch(&mut self, b: &crate::model::SeriesBatch) -> Result<()> {
+    /// The first id of a target's block for these columns, allocated on first sight.
+    fn block(&mut self, target: &Arc<str>, metrics: &[&'static str]) -> i32 {
+        let next = &mut self.next;
+        self.blocks
+            .entry((Arc::clone(target), metrics.to_vec()))
+            .or_insert_with(|| {
+                *next += metrics.len() as i32;
+                (*next - metrics.len() as i32, 0)
+            })
+            .0
+    }
+
+    /// One batch as Arrow columns, a row per line: DuckDB takes them whole, not value by value.
+    fn batch(&mut self, b: crate::model::SeriesBatch) -> Result<()> {
+        use crate::model::SERIES_COLUMNS;
         use duckdb::arrow::array::{
             ArrayRef, Float64Array, Int32Array, Int64Array, TimestampMicrosecondArray,
         };
+        use duckdb::arrow::buffer::{BooleanBuffer, NullBuffer};
         use duckdb::arrow::record_batch::RecordBatch;
-        use std::sync::Arc;
         if b.is_empty() {
             return Ok(());
         }
-        // per target, its few metrics by their static address: no hashing per point (the
-        // by-name lookup is the fallback, so equal names at two addresses share a series)
-        let mut local: Vec<Vec<(usize, i32)>> = vec![Vec::new(); b.targets.len()];
-        let mut sids = Vec::with_capacity(b.len());
-        for (t, m) in b.target.iter().zip(&b.metric) {
-            let slot = &mut local[*t as usize];
-            let addr = m.as_ptr() as usize;
-            let sid = match slot.iter().find(|(a, _)| *a == addr) {
-                Some((_, s)) => *s,
-                None => {
-                    let s = self.sid(&b.targets[*t as usize], m);
-                    local[*t as usize].push((addr, s));
-                    s
+        let n = b.len();
+        let first: Vec<i32> = b
+            .targets
+            .iter()
+            .map(|t| self.block(t, &b.metrics))
+            .collect();
+        // which columns of each target had a value: only those become series
+        let mut seen = vec![0u32; b.targets.len()];
+        for (i, col) in b.columns.iter().enumerate() {
+            for (t, v) in b.target.iter().zip(col.iter()) {
+                if !v.is_nan() {
+                    seen[*t as usize] |= 1 << i;
                 }
-            };
-            sids.push(sid);
+            }
         }
-        let columns: Vec<(&str, ArrayRef)> = vec![
-            (
-                "run_id",
-                Arc::new(Int64Array::from_value(self.run, b.len())),
-            ),
-            ("sid", Arc::new(Int32Array::from(sids))),
-            (
-                "ts",
-                Arc::new(TimestampMicrosecondArray::from(b.ts_us.clone())),
-            ),
-            ("value", Arc::new(Float64Array::from(b.value.clone()))),
+        for (t, mask) in b.targets.iter().zip(seen) {
+            if let Some(e) = self.blocks.get_mut(&(Arc::clone(t), b.metrics.clone())) {
+                e.1 |= mask;
+            }
+        }
+        let sid0: Vec<i32> = b.target.iter().map(|t| first[*t as usize]).collect();
+        let mut columns: Vec<ArrayRef> = vec![
+            Arc::new(Int64Array::from_value(self.run, n)),
+            Arc::new(Int32Array::from(sid0)),
+            Arc::new(TimestampMicrosecondArray::from(b.ts_us)),
         ];
-        let batch = RecordBatch::try_from_iter(columns)
+        let mut given = b.columns.into_iter();
+        for _ in 0..SERIES_COLUMNS {
+            columns.push(match given.next() {
+                Some(c) => {
+                    let valid = NullBuffer::new(BooleanBuffer::collect_bool(n, |r| !c[r].is_nan()));
+                    Arc::new(Float64Array::new(c.into(), Some(valid)))
+                }
+                None => Arc::new(Float64Array::new_null(n)),
+            });
+        }
+        let names = ["run_id", "sid0", "ts"]
+            .into_iter()
+            .map(String::from)
+            .chain((0..SERIES_COLUMNS).map(|i| format!("v{i}")));
+        let batch = RecordBatch::try_from_iter(names.zip(columns))
             .map_err(|e| Error::Internal(format!("series batch: {e}")))?;
-        self.values.append_record_batch(batch).map_err(db_err)
+        self.wide.append_record_batch(batch).map_err(db_err)
     }
 
     /// The points flushed, then the series they belong to.
     fn finish(mut self, tx: &duckdb::Transaction<'_>) -> Result<()> {
         self.values.flush().map_err(db_err)?;
+        self.wide.flush().map_err(db_err)?;
         let mut app = tx.appender("series").map_err(db_err)?;
         for ((target, metric), sid) in &self.ids {
             app.append_row(params![self.run, sid, &**target, metric])
                 .map_err(db_err)?;
+        }
+        for ((target, metrics), (first, seen)) in &self.blocks {
+            for (i, metric) in metrics.iter().enumerate() {
+                if seen & (1 << i) != 0 {
+                    app.append_row(params![self.run, first + i as i32, &**target, metric])
+                        .map_err(db_err)?;
+                }
+            }
         }
         app.flush().map_err(db_err)
     }

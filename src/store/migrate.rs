@@ -22,6 +22,7 @@ pub const MIGRATIONS: &[(i64, &str)] = &[
     (10, include_str!("../../schema/010_statement_spread.sql")),
     (11, include_str!("../../schema/011_plans.sql")),
     (12, include_str!("../../schema/012_history_index.sql")),
+    (13, include_str!("../../schema/013_series_wide.sql")),
 ];
 
 pub fn latest_version() -> i64 {

@@ -1,12 +1,11 @@
 //! Locust `stats_history.csv`, streamed: a first pass for the run's span and users, and the
-//! points read again (in a thread, batch by batch, while the store appends the previous
-//! batch) when the run is stored. Nothing of the file is held beyond one batch.
+//! points read again when the run is stored, in blocks of whole lines parsed on every core
+//! while the store appends the blocks before. Nothing of the file is held beyond a few blocks.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::sync::mpsc::sync_channel;
-use std::sync::Arc;
 
 use chrono::NaiveDateTime;
 
@@ -15,14 +14,13 @@ use crate::error::{Error, Result};
 use crate::model::{SeriesBatch, TOTAL};
 use crate::time;
 
-/// Points per batch handed to the store: about 1.6 MB of columns.
-const BATCH: usize = 1 << 16;
-
 /// What the first pass finds.
 pub struct Scan {
     pub first: Option<NaiveDateTime>,
     pub last: Option<NaiveDateTime>,
     pub max_users: Option<f64>,
+    /// every line is a row of its own (no quoted line break): the points can be read in blocks
+    pub lines_are_rows: bool,
 }
 
 /// Size and modification time: the file the feed reads must be the one that was scanned
@@ -51,49 +49,85 @@ pub fn scan(path: &Path) -> Result<Scan> {
     let mut header = String::new();
     r.read_line(&mut header)
         .map_err(|e| Error::input(path, Some(1), format!("cannot read: {e}")))?;
+    drop(r);
     let h = header.trim_start_matches('\u{feff}');
     if h.starts_with("Timestamp,User Count,") {
-        if let Some(s) = scan_leading(path, r)? {
+        if let Some(s) = scan_leading(path, header.len())? {
             return Ok(s);
         }
     }
     scan_csv(path)
 }
 
-/// Every line's first two fields; None when a line does not start with two numbers (a quoted
-/// name spanning lines, another layout): the CSV reader then reads the file.
-fn scan_leading(path: &Path, mut r: impl BufRead) -> Result<Option<Scan>> {
+/// Every line's first two fields, in blocks on every core; None when a line does not start
+/// with two numbers (a quoted name spanning lines, another layout): the CSV reader then reads
+/// the file.
+fn scan_leading(path: &Path, start: usize) -> Result<Option<Scan>> {
+    let mut s = Some(Scan {
+        first: None,
+        last: None,
+        max_users: None,
+        lines_are_rows: true,
+    });
+    in_blocks(
+        path,
+        start,
+        BLOCK_BYTES,
+        &|b| scan_block(path, b),
+        &mut |part| {
+            match (&mut s, part) {
+                (Some(s), Some(p)) => {
+                    s.first = s.first.or(p.first);
+                    s.last = p.last.or(s.last);
+                    s.max_users = match (s.max_users, p.max_users) {
+                        (Some(a), Some(b)) => Some(a.max(b)),
+                        (a, b) => a.or(b),
+                    };
+                }
+                (whole, _) => *whole = None,
+            }
+            Ok(())
+        },
+    )?;
+    Ok(s)
+}
+
+fn scan_block(path: &Path, block: &Block) -> Result<Option<Scan>> {
     let mut s = Scan {
         first: None,
         last: None,
         max_users: None,
+        lines_are_rows: true,
     };
-    let mut line = Vec::new();
-    let mut no = 1usize;
-    loop {
-        line.clear();
-        let n = r
-            .read_until(b'\n', &mut line)
-            .map_err(|e| Error::input(path, Some(no + 1), format!("cannot read: {e}")))?;
-        if n == 0 {
-            return Ok(Some(s));
-        }
-        no += 1;
-        let l = line.trim_ascii();
+    let mut from = 0;
+    for (i, end) in memchr::memchr_iter(b'\n', &block.bytes)
+        .chain(std::iter::once(block.bytes.len()))
+        .enumerate()
+    {
+        let l = block.bytes[from..end].trim_ascii();
+        from = end + 1;
         if l.is_empty() {
             continue;
         }
-        let mut f = l.splitn(3, |b| *b == b',');
-        let (Some(ts), Some(users)) = (f.next(), f.next()) else {
+        let Some(c1) = memchr::memchr(b',', l) else {
             return Ok(None);
         };
+        let rest = &l[c1 + 1..];
+        let (ts, users) = (
+            &l[..c1],
+            &rest[..memchr::memchr(b',', rest).unwrap_or(rest.len())],
+        );
+        if users.len() == rest.len() {
+            return Ok(None);
+        }
         let Some(secs) = number(ts) else {
             return Ok(None);
         };
         let ts = time::epoch(secs)
-            .ok_or_else(|| Error::input(path, Some(no), "timestamp out of range"))?;
+            .ok_or_else(|| Error::input(path, Some(block.line + i), "timestamp out of range"))?;
         observe(&mut s, ts, number(users));
     }
+    Ok(Some(s))
 }
 
 fn observe(s: &mut Scan, ts: NaiveDateTime, users: Option<f64>) {
@@ -104,13 +138,52 @@ fn observe(s: &mut Scan, ts: NaiveDateTime, users: Option<f64>) {
     }
 }
 
+/// A finite number. Locust's cells are plain decimals ("12", "0.533333", "25.17418994414525"):
+/// those with at most 19 digits whose digits fit 2^53 and whose scale is at most 10^22 are one
+/// exact integer divided by an exact power of ten, which IEEE division rounds correctly, so the
+/// result is the one `str::parse` gives (Clinger's fast path; tested against it). Anything
+/// else goes to `str::parse`.
 fn number(b: &[u8]) -> Option<f64> {
-    std::str::from_utf8(b)
-        .ok()?
-        .trim()
-        .parse::<f64>()
-        .ok()
-        .filter(|v| v.is_finite())
+    let t = b.trim_ascii();
+    fast_decimal(t).or_else(|| {
+        std::str::from_utf8(t)
+            .ok()?
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+    })
+}
+
+fn fast_decimal(t: &[u8]) -> Option<f64> {
+    const POW10: [f64; 23] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+        1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+    ];
+    let (neg, digits) = match t.first()? {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let (mut m, mut n, mut scale, mut dot) = (0u64, 0usize, 0usize, false);
+    for &c in digits {
+        match c {
+            b'0'..=b'9' => {
+                if n == 19 {
+                    return None;
+                }
+                m = m * 10 + u64::from(c - b'0');
+                n += 1;
+                scale += usize::from(dot);
+            }
+            b'.' if !dot => dot = true,
+            _ => return None,
+        }
+    }
+    if n == 0 || m > 1 << 53 || scale >= POW10.len() {
+        return None;
+    }
+    let v = m as f64 / POW10[scale];
+    Some(if neg { -v } else { v })
 }
 
 fn scan_csv(path: &Path) -> Result<Scan> {
@@ -119,6 +192,7 @@ fn scan_csv(path: &Path) -> Result<Scan> {
         first: None,
         last: None,
         max_users: None,
+        lines_are_rows: false,
     };
     let mut rec = csv::ByteRecord::new();
     while read(path, &mut rdr, &mut rec)? {
@@ -175,11 +249,21 @@ const ROW_METRICS: [(&str, &str); 5] = [
     ("total_mean", "latency_mean_ms"),
 ];
 
-/// The second pass: every point, in batches, to `sink`. The parsing runs in its own thread so
-/// that it overlaps with the store appending the batch before.
+/// Rows per batch of the sequential reader: about 2 MB of columns.
+const BATCH_ROWS: usize = 1 << 14;
+/// Bytes of whole lines per block of the parallel reader, and blocks in flight at most (read,
+/// being parsed, parsed and waiting for the store): memory stays at a few blocks.
+const BLOCK_BYTES: usize = 2 << 20;
+const IN_FLIGHT: usize = 6;
+
+/// The second pass: every point, in batches of rows, to `sink`, in file order. A file whose
+/// lines are its rows (what `scan` found: no quoted line breaks) is cut into blocks of whole
+/// lines parsed on every core while the store appends; any other goes through one CSV reader
+/// in a thread of its own. Both give the same batches' points (tested).
 pub fn feed(
     path: &Path,
     stamp: &Stamp,
+    lines_are_rows: bool,
     sink: &mut dyn FnMut(SeriesBatch) -> Result<()>,
 ) -> Result<()> {
     if Stamp::of(path)? != *stamp {
@@ -189,22 +273,51 @@ pub fn feed(
             "the file changed while it was being imported: import it again",
         ));
     }
-    let (tx, rx) = sync_channel::<Result<SeriesBatch>>(2);
-    std::thread::scope(|scope| {
-        scope.spawn(move || {
-            if let Err(e) = parse(path, &mut |b| {
-                tx.send(Ok(b))
-                    .map_err(|_| Error::Internal("the store stopped reading the series".into()))
-            }) {
-                // the receiver may be gone already (the store failed first)
-                let _ = tx.send(Err(e));
-            }
-        });
-        for b in rx {
-            sink(b?)?;
+    if lines_are_rows {
+        feed_blocks(path, BLOCK_BYTES, sink)
+    } else {
+        feed_sequential(path, sink)
+    }
+}
+
+/// Where a history's fields are, and the metric of each value column.
+struct Layout {
+    ts: Option<usize>,
+    kind: Option<usize>,
+    name: Option<usize>,
+    /// (column, metric); `users` (first, when present) is kept for the Aggregated row only
+    values: Vec<(usize, &'static str)>,
+    users: bool,
+}
+
+impl Layout {
+    fn new(cols: &Columns) -> Self {
+        let users = cols.0.get("users").map(|i| (*i, "users"));
+        let values: Vec<(usize, &'static str)> = users
+            .into_iter()
+            .chain(
+                ROW_METRICS
+                    .iter()
+                    .chain(PERCENTILE_COLS.iter())
+                    .filter_map(|(c, m)| cols.0.get(*c).map(|i| (*i, *m))),
+            )
+            .collect();
+        Layout {
+            ts: cols.0.get("timestamp").copied(),
+            kind: cols.0.get("type").copied(),
+            name: cols.0.get("name").copied(),
+            values,
+            users: users.is_some(),
         }
-        Ok(())
-    })
+    }
+
+    fn metrics(&self) -> Vec<&'static str> {
+        self.values.iter().map(|(_, m)| *m).collect()
+    }
+}
+
+fn field(rec: &csv::ByteRecord, col: Option<usize>) -> Option<&[u8]> {
+    col.and_then(|i| rec.get(i)).map(<[u8]>::trim_ascii)
 }
 
 /// Target ids by the raw `Type` and `Name` cells. Locust writes the endpoints in the same order
@@ -238,57 +351,459 @@ impl TargetIds {
     }
 }
 
-/// Reads every row into batches of points.
-fn parse(path: &Path, out: &mut dyn FnMut(SeriesBatch) -> Result<()>) -> Result<()> {
-    let (mut rdr, cols) = reader(path)?;
-    let metric_cols: Vec<(usize, &'static str)> = ROW_METRICS
-        .iter()
-        .copied()
-        .chain(PERCENTILE_COLS.iter().copied())
-        .filter_map(|(c, m)| cols.0.get(c).map(|i| (*i, m)))
-        .collect();
-    let users_col = cols.0.get("users").copied();
-    let mut ids = TargetIds::default();
-    let mut targets: Vec<Arc<str>> = Vec::new();
-    let mut b = SeriesBatch::default();
-    let mut rec = csv::ByteRecord::new();
-    while read(path, &mut rdr, &mut rec)? {
-        let line = line_of(&rec);
-        let ts = time::micros(row_time(path, line, &cols, &rec)?);
-        let kind = cols.byte_field(&rec, "type").unwrap_or(b"");
-        let name = cols.byte_field(&rec, "name").unwrap_or(b"Aggregated");
-        let id = ids.get(kind, name).unwrap_or_else(|| {
-            let (k, n) = (String::from_utf8_lossy(kind), String::from_utf8_lossy(name));
-            let t = if is_total(&n, &k) {
-                TOTAL.to_string()
-            } else {
-                target_name(&k, &n)
-            };
-            targets.push(t.into());
-            ids.add(kind, name)
-        });
-        let mut push = |metric: &'static str, value: Option<f64>| {
-            if let Some(v) = value {
-                b.target.push(id);
-                b.ts_us.push(ts);
-                b.metric.push(metric);
-                b.value.push(v);
+/// Rows into a batch: one row per line, a column per metric.
+struct Rows<'l> {
+    layout: &'l Layout,
+    /// the last line's Timestamp cell and its microseconds (Locust writes one per endpoint)
+    last_ts: (Vec<u8>, i64),
+    ids: TargetIds,
+    total: Vec<bool>,
+    batch: SeriesBatch,
+}
+
+impl<'l> Rows<'l> {
+    fn new(layout: &'l Layout) -> Self {
+        Rows {
+            layout,
+            last_ts: (Vec::new(), 0),
+            ids: TargetIds::default(),
+            total: Vec::new(),
+            batch: SeriesBatch::new(layout.metrics()),
+        }
+    }
+
+    fn row(&mut self, path: &Path, line: usize, rec: &csv::ByteRecord) -> Result<()> {
+        let l = self.layout;
+        let cell = field(rec, l.ts).unwrap_or(b"");
+        if cell.is_empty() || cell != self.last_ts.0.as_slice() {
+            let secs = number(cell).ok_or_else(|| {
+                Error::input(path, Some(line), "expected a Unix timestamp in Timestamp")
+            })?;
+            let ts = time::epoch(secs)
+                .ok_or_else(|| Error::input(path, Some(line), "timestamp out of range"))?;
+            self.last_ts = (cell.to_vec(), time::micros(ts));
+        }
+        let kind = field(rec, l.kind).unwrap_or(b"");
+        let name = field(rec, l.name).unwrap_or(b"Aggregated");
+        let id = match self.ids.get(kind, name) {
+            Some(id) => id,
+            None => {
+                let (k, n) = (String::from_utf8_lossy(kind), String::from_utf8_lossy(name));
+                let total = is_total(&n, &k);
+                let t = if total {
+                    TOTAL.to_string()
+                } else {
+                    target_name(&k, &n)
+                };
+                self.batch.targets.push(t.into());
+                self.total.push(total);
+                self.ids.add(kind, name)
             }
         };
-        if &*targets[id as usize] == TOTAL {
-            push("users", users_col.and_then(|i| rec.get(i)).and_then(number));
+        let b = &mut self.batch;
+        b.target.push(id);
+        b.ts_us.push(self.last_ts.1);
+        let skip_users = l.users && !self.total[id as usize];
+        for (j, ((col, _), out)) in l.values.iter().zip(b.columns.iter_mut()).enumerate() {
+            let v = if j == 0 && skip_users {
+                None
+            } else {
+                rec.get(*col).and_then(number)
+            };
+            out.push(v.unwrap_or(f64::NAN));
         }
-        for (i, metric) in &metric_cols {
-            push(metric, rec.get(*i).and_then(number));
+        Ok(())
+    }
+
+    /// The rows so far; the targets stay known for the next batch.
+    fn take(&mut self) -> SeriesBatch {
+        let mut next = SeriesBatch::new(self.layout.metrics());
+        next.targets = self.batch.targets.clone();
+        std::mem::replace(&mut self.batch, next)
+    }
+}
+
+/// One CSV reader over the whole file, in a thread that overlaps with the store.
+fn feed_sequential(path: &Path, sink: &mut dyn FnMut(SeriesBatch) -> Result<()>) -> Result<()> {
+    let (tx, rx) = sync_channel::<Result<SeriesBatch>>(2);
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let send = |b| {
+                tx.send(b)
+                    .map_err(|_| Error::Internal("the store stopped reading the series".into()))
+            };
+            if let Err(e) = parse_sequential(path, &mut |b| send(Ok(b))) {
+                // the receiver may be gone already (the store failed first)
+                let _ = send(Err(e));
+            }
+        });
+        for b in rx {
+            sink(b?)?;
         }
-        if b.len() >= BATCH {
-            b.targets = targets.clone();
-            out(std::mem::take(&mut b))?;
+        Ok(())
+    })
+}
+
+fn parse_sequential(path: &Path, out: &mut dyn FnMut(SeriesBatch) -> Result<()>) -> Result<()> {
+    let (mut rdr, cols) = reader(path)?;
+    let layout = Layout::new(&cols);
+    let mut rows = Rows::new(&layout);
+    let mut rec = csv::ByteRecord::new();
+    while read(path, &mut rdr, &mut rec)? {
+        rows.row(path, line_of(&rec), &rec)?;
+        if rows.batch.len() >= BATCH_ROWS {
+            out(rows.take())?;
         }
     }
-    if !b.is_empty() {
-        b.targets = targets;
-        out(b)?;
+    if !rows.batch.is_empty() {
+        out(rows.take())?;
     }
     Ok(())
+}
+
+/// A block of whole lines: its place in the file and its first line's number.
+struct Block {
+    seq: usize,
+    line: usize,
+    bytes: Vec<u8>,
+}
+
+/// Points in blocks: see [`in_blocks`].
+fn feed_blocks(
+    path: &Path,
+    block_bytes: usize,
+    sink: &mut dyn FnMut(SeriesBatch) -> Result<()>,
+) -> Result<()> {
+    let (rdr, cols) = reader(path)?;
+    let layout = Layout::new(&cols);
+    let header_end = rdr.position().byte() as usize;
+    drop(rdr);
+    in_blocks(
+        path,
+        header_end,
+        block_bytes,
+        &|b| parse_block(path, &layout, b),
+        sink,
+    )
+}
+
+/// The file after `start` in blocks of whole lines read in one thread, each turned into a `T`
+/// by `work` on a worker per core, handed to `sink` in file order. At most [`IN_FLIGHT`]
+/// blocks exist at once: the reader waits for a token the sink gives back for each block.
+fn in_blocks<T: Send>(
+    path: &Path,
+    start: usize,
+    block_bytes: usize,
+    work: &(dyn Fn(&Block) -> Result<T> + Sync),
+    sink: &mut dyn FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
+    let (job_tx, job_rx) = sync_channel::<Block>(IN_FLIGHT);
+    let job_rx = std::sync::Mutex::new(job_rx);
+    let (done_tx, done_rx) = sync_channel::<(usize, Result<T>)>(IN_FLIGHT);
+    let (token_tx, token_rx) = sync_channel::<()>(IN_FLIGHT);
+    for _ in 0..IN_FLIGHT {
+        let _ = token_tx.send(());
+    }
+    std::thread::scope(|scope| {
+        let done = done_tx.clone();
+        scope.spawn(move || {
+            if let Err((seq, e)) = read_blocks(path, start, block_bytes, &job_tx, &token_rx) {
+                let _ = done.send((seq, Err(e)));
+            }
+        });
+        for _ in 0..workers {
+            let (jobs, done) = (&job_rx, done_tx.clone());
+            scope.spawn(move || loop {
+                let job = match jobs.lock() {
+                    Ok(rx) => rx.recv(),
+                    Err(_) => return,
+                };
+                let Ok(job) = job else { return };
+                if done.send((job.seq, work(&job))).is_err() {
+                    return;
+                }
+            });
+        }
+        drop(done_tx);
+        let out = in_order(done_rx, &token_tx, sink);
+        // the reader may wait for a token: without a sender it stops
+        drop(token_tx);
+        out
+    })
+}
+
+/// Hands the parsed blocks to `sink` by their place in the file; returning drops the
+/// receiver, which stops the workers.
+fn in_order<T>(
+    done: std::sync::mpsc::Receiver<(usize, Result<T>)>,
+    tokens: &std::sync::mpsc::SyncSender<()>,
+    sink: &mut dyn FnMut(T) -> Result<()>,
+) -> Result<()> {
+    let mut waiting = std::collections::BTreeMap::new();
+    let mut next = 0usize;
+    for (seq, parsed) in done {
+        waiting.insert(seq, parsed);
+        while let Some(parsed) = waiting.remove(&next) {
+            sink(parsed?)?;
+            next += 1;
+            let _ = tokens.send(());
+        }
+    }
+    Ok(())
+}
+
+/// Reads the file after its header in blocks ending at a line's end.
+fn read_blocks(
+    path: &Path,
+    start: usize,
+    block_bytes: usize,
+    jobs: &std::sync::mpsc::SyncSender<Block>,
+    tokens: &std::sync::mpsc::Receiver<()>,
+) -> std::result::Result<(), (usize, Error)> {
+    use std::io::{Read, Seek, SeekFrom};
+    let fail =
+        |seq, e: std::io::Error| (seq, Error::input(path, None, format!("cannot read: {e}")));
+    let mut f = std::fs::File::open(path).map_err(|e| fail(0, e))?;
+    f.seek(SeekFrom::Start(start as u64))
+        .map_err(|e| fail(0, e))?;
+    let (mut seq, mut line) = (0usize, 2usize);
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        if tokens.recv().is_err() {
+            return Ok(()); // the store stopped
+        }
+        let mut buf = std::mem::take(&mut carry);
+        let mut eof = false;
+        // whole lines: read on until the block holds a line break (a line longer than a block)
+        loop {
+            let have = buf.len();
+            buf.reserve(block_bytes);
+            let n = (&mut f)
+                .take(block_bytes as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| fail(seq, e))?;
+            if n == 0 {
+                eof = true;
+                break;
+            }
+            if memchr::memrchr(b'\n', &buf[have..]).is_some() {
+                break;
+            }
+        }
+        if !eof {
+            let cut = memchr::memrchr(b'\n', &buf).map_or(buf.len(), |i| i + 1);
+            carry = buf.split_off(cut);
+        }
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let lines = memchr::memchr_iter(b'\n', &buf).count();
+        if jobs
+            .send(Block {
+                seq,
+                line,
+                bytes: buf,
+            })
+            .is_err()
+        {
+            return Ok(());
+        }
+        seq += 1;
+        line += lines;
+        if eof {
+            return Ok(());
+        }
+    }
+}
+
+/// One block's rows (line numbers in errors are the file's).
+fn parse_block(path: &Path, layout: &Layout, block: &Block) -> Result<SeriesBatch> {
+    let mut rdr = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(&block.bytes[..]);
+    let mut rows = Rows::new(layout);
+    let mut rec = csv::ByteRecord::new();
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(false) => return Ok(rows.take()),
+            Ok(true) => rows.row(path, block.line + line_of(&rec) - 1, &rec)?,
+            Err(e) => {
+                let line = e.position().map(|p| block.line + p.line() as usize - 1);
+                return Err(Error::input(path, line, format!("malformed CSV row: {e}")));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(rel: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures")
+            .join(rel)
+    }
+
+    type Point = (String, &'static str, i64, u64);
+
+    fn points_of(
+        feed: impl FnOnce(&mut dyn FnMut(SeriesBatch) -> Result<()>) -> Result<()>,
+    ) -> Vec<Point> {
+        let mut out = Vec::new();
+        feed(&mut |b| {
+            out.extend(
+                b.points()
+                    .map(|(t, m, ts, v)| (t.to_string(), m, ts, v.to_bits())),
+            );
+            Ok(())
+        })
+        .unwrap();
+        out
+    }
+
+    /// The real histories, and one of them twelve times over (a long file of real lines):
+    /// blocks of any size give the points, in the order, the one CSV reader gives.
+    #[test]
+    fn blocks_give_the_points_of_the_sequential_reader() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = fixture("reco/locust_saturation_stats_history.csv");
+        let text = std::fs::read_to_string(&real).unwrap();
+        let (header, body) = text.split_once('\n').unwrap();
+        let long = dir.path().join("long_stats_history.csv");
+        std::fs::write(&long, format!("{header}\n{}", body.repeat(12))).unwrap();
+        let files = [
+            fixture("locust/shop_v1_6_stats_history.csv"),
+            fixture("locust/shop_v2_15_stats_history.csv"),
+            fixture("locust/shop_v2_47_stats_history.csv"),
+            real,
+            long,
+        ];
+        for f in &files {
+            let scan = scan(f).unwrap();
+            assert!(scan.lines_are_rows, "{}", f.display());
+            let want = points_of(|s| feed_sequential(f, s));
+            assert!(!want.is_empty(), "{}", f.display());
+            for block in [1, 97, 4096, BLOCK_BYTES] {
+                let got = points_of(|s| feed_blocks(f, block, s));
+                assert_eq!(got, want, "{} in blocks of {block}", f.display());
+            }
+        }
+    }
+
+    /// The points against the file's own cells, read here with the csv crate and str::parse.
+    #[test]
+    fn the_points_are_the_cells_of_the_file() {
+        let f = fixture("locust/shop_v2_47_stats_history.csv");
+        let got = points_of(|s| feed_blocks(&f, 64, s));
+        let mut rdr = csv::Reader::from_path(&f).unwrap();
+        let h = rdr.headers().unwrap().clone();
+        let col = |n: &str| h.iter().position(|c| c == n).unwrap();
+        let (mut n, mut rps_sum, mut p95_sum) = (0usize, 0.0, 0.0);
+        for r in rdr.records() {
+            let r = r.unwrap();
+            let num = |c: &str| r[col(c)].parse::<f64>().ok();
+            n += [
+                "Requests/s",
+                "Failures/s",
+                "Total Request Count",
+                "Total Failure Count",
+                "Total Average Response Time",
+                "50%",
+                "90%",
+                "95%",
+                "99%",
+                "99.9%",
+            ]
+            .iter()
+            .filter(|c| num(c).is_some())
+            .count()
+                + usize::from(&r[col("Name")] == "Aggregated");
+            rps_sum += num("Requests/s").unwrap_or(0.0);
+            p95_sum += num("95%").unwrap_or(0.0);
+        }
+        let sum = |m: &str| -> f64 {
+            got.iter()
+                .filter(|p| p.1 == m)
+                .map(|p| f64::from_bits(p.3))
+                .sum()
+        };
+        assert_eq!(got.len(), n);
+        assert_eq!(sum("throughput_rps"), rps_sum);
+        assert_eq!(sum("latency_p95_ms"), p95_sum);
+    }
+
+    /// A bad cell names its file's line in both readers.
+    #[test]
+    fn errors_name_the_same_line_in_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let real = std::fs::read_to_string(fixture("locust/shop_v2_47_stats_history.csv")).unwrap();
+        let mut lines: Vec<String> = real.lines().map(str::to_string).collect();
+        lines[9] = lines[9].replacen("17957", "x7957", 1); // line 10: no timestamp
+        let bad = dir.path().join("handmade_bad_timestamp_stats_history.csv");
+        std::fs::write(&bad, lines.join("\n")).unwrap();
+        for block in [1, 300, BLOCK_BYTES] {
+            let e = feed_blocks(&bad, block, &mut |_| Ok(()))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("stats_history.csv:10:") && e.contains("Timestamp"),
+                "{e}"
+            );
+        }
+        let e = feed_sequential(&bad, &mut |_| Ok(()))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("stats_history.csv:10:"), "{e}");
+    }
+
+    /// Clinger's fast path gives str::parse's double, or declines.
+    #[test]
+    fn fast_decimals_are_str_parse() {
+        let cells = [
+            "0",
+            "12",
+            "0.000000",
+            "0.533333",
+            "25.17418994414525",
+            "-3.5",
+            "+7",
+            "1.",
+            ".5",
+            "9007199254740993",
+            "123456789012345678901",
+            "1e5",
+            "N/A",
+            "",
+            "-",
+            ".",
+            "1.2.3",
+            "0.1",
+            "0.30000000000000004",
+            "4.01172649998216",
+            "1795761531",
+        ];
+        for c in cells {
+            let std = c.parse::<f64>().ok().filter(|v| v.is_finite());
+            assert_eq!(
+                number(c.as_bytes()).map(f64::to_bits),
+                std.map(f64::to_bits),
+                "{c:?}"
+            );
+            if let Some(v) = fast_decimal(c.as_bytes()) {
+                assert_eq!(Some(v.to_bits()), std.map(f64::to_bits), "{c:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_decimal_agrees_with_str_parse(int in 0u64..10_000_000_000, frac in "[0-9]{0,12}", neg: bool) {
+            let c = format!("{}{int}.{frac}", if neg { "-" } else { "" });
+            let std = c.parse::<f64>().unwrap();
+            proptest::prop_assert_eq!(number(c.as_bytes()).map(f64::to_bits), Some(std.to_bits()));
+        }
+    }
 }

@@ -835,3 +835,86 @@ fn compaction_while_others_write_and_read_loses_and_doubles_nothing() {
         assert_eq!(v["orphans"], serde_json::json!([]), "{v}");
     }
 }
+
+/// A hand-made Locust set (the real header and stats.csv; values drawn at random so the
+/// points' Parquet file does not compress below S3's 5 MiB part): `lines` lines of one
+/// endpoint and Aggregated.
+fn handmade_random_locust(dir: &Path, lines: usize) -> (PathBuf, PathBuf) {
+    let real =
+        std::fs::read_to_string(fixture("reco/locust_saturation_stats_history.csv")).unwrap();
+    let header = real.lines().next().unwrap();
+    let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (x >> 11) as f64 / (1u64 << 53) as f64 * 100.0
+    };
+    let mut text = format!("{header}\n");
+    for i in 0..lines {
+        let (kind, name) = if i % 2 == 0 {
+            ("GET", "/api/report")
+        } else {
+            ("", "Aggregated")
+        };
+        let mut row = vec![
+            format!("{}", 1_796_165_383 + i / 2),
+            "10".into(),
+            kind.into(),
+            name.into(),
+        ];
+        row.extend((0..20).map(|_| format!("{}", next())));
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    let history = dir.join("handmade_random_stats_history.csv");
+    std::fs::write(&history, text).unwrap();
+    let stats = dir.join("handmade_random_stats.csv");
+    std::fs::copy(fixture("reco/locust_saturation_stats.csv"), &stats).unwrap();
+    (stats, history)
+}
+
+#[test]
+fn a_file_above_the_part_size_goes_up_in_parts_and_arrives_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (stats, history) = handmade_random_locust(tmp.path(), 80_000);
+    let (lakes, _server) = Lake::both(tmp.path());
+    let mut points = Vec::new();
+    for lake in &lakes {
+        let db = tmp.path().join(format!("{}.duckdb", lake.kind()));
+        let out = lake
+            .cmd(
+                &db,
+                &["import", stats.to_str().unwrap(), history.to_str().unwrap()],
+            )
+            .env("PERFLEDGER_LAKE_PART_BYTES", (5u64 << 20).to_string())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "[{}] {err}", lake.kind());
+        let file = lake
+            .files()
+            .into_iter()
+            .find(|f| f.to_string_lossy().contains("/series_point/"))
+            .expect("the points' file");
+        let bytes = std::fs::read(&file).unwrap();
+        // above one part: the S3 lake uploaded it as a multipart upload of two parts
+        assert!(bytes.len() > 5 << 20, "{} bytes", bytes.len());
+        points.push(bytes);
+        // a fresh index synced from the lake has every point
+        let fresh = tmp.path().join(format!("{}-fresh.duckdb", lake.kind()));
+        lake.ok(&fresh, &["sync"]);
+        let n = |db: &Path| {
+            sql(db, "SELECT count(*) AS n FROM series_point")[0]["n"]
+                .as_i64()
+                .unwrap()
+        };
+        assert_eq!(n(&fresh), n(&db), "[{}]", lake.kind());
+        assert_eq!(n(&db), 80_000 * 10 + 40_000, "[{}]", lake.kind());
+    }
+    // the parts make the same bytes the folder lake wrote in one piece
+    assert!(
+        points[0] == points[1],
+        "the S3 object differs from the folder lake's file"
+    );
+}

@@ -67,14 +67,14 @@ pub fn lake_err(url: &str, msg: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Uploads above this size go in parts of this size (S3 wants parts of at least 5 MiB;
-/// `PERFLEDGER_LAKE_PART_BYTES` lowers it for test servers that do not).
+/// Uploads above this size go in parts of this size; `PERFLEDGER_LAKE_PART_BYTES` sets it, no
+/// lower than S3's minimum part of 5 MiB (s3s-fs refuses smaller parts with EntityTooSmall,
+/// as S3 does).
 fn part_size() -> usize {
     std::env::var("PERFLEDGER_LAKE_PART_BYTES")
         .ok()
         .and_then(|v| v.parse::<usize>().ok())
-        .filter(|v| *v >= 64 << 10)
-        .unwrap_or(8 << 20)
+        .map_or(8 << 20, |v| v.max(5 << 20))
 }
 
 fn retry_timeout() -> Duration {

@@ -77,18 +77,22 @@ impl Warehouse {
             .map_err(sql_err)
     }
 
+    /// Rows of `measurement` whose run id is `op` (`>`, `=`) `run`.
+    fn measurement_rows(&self, op: &str, run: i64) -> Result<i64> {
+        self.conn
+            .query_row(
+                &format!("SELECT count(*) FROM measurement WHERE run_id {op} ?"),
+                params![run],
+                |r| r.get(0),
+            )
+            .map_err(sql_err)
+    }
+
     /// How far the index got, counted (the tail's run ids are scanned: milliseconds per
     /// million rows).
     pub fn history_coverage(&self) -> Result<Coverage> {
         let covered_run = self.covered_run()?;
-        let tail_rows: i64 = self
-            .conn
-            .query_row(
-                "SELECT count(*) FROM measurement WHERE run_id > ?",
-                params![covered_run],
-                |r| r.get(0),
-            )
-            .map_err(sql_err)?;
+        let tail_rows = self.measurement_rows(">", covered_run)?;
         Ok(Coverage {
             covered_run,
             tail_rows,
@@ -100,17 +104,7 @@ impl Warehouse {
     /// tail holds a block. A command importing thousands of files counts the tail once.
     pub(crate) fn index_after_import(&mut self, run: i64) -> Result<()> {
         let tail = match self.history_tail {
-            Some(t) => {
-                let added: i64 = self
-                    .conn
-                    .query_row(
-                        "SELECT count(*) FROM measurement WHERE run_id = ?",
-                        params![run],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql_err)?;
-                t + added
-            }
+            Some(t) => t + self.measurement_rows("=", run)?,
             None => self.history_coverage()?.tail_rows,
         };
         self.history_tail = Some(tail);

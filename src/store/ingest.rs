@@ -123,33 +123,33 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
         }
         return Ok((id, Outcome::AlreadyImported));
     }
-    if run.series_feed.is_none() {
-        return write_run(wh, run, &key, &part);
-    }
-    // DuckDB keeps the row groups a transaction appends in its buffer pool up to its memory
-    // limit (80% of RAM by default), so a fed series of any length would stay resident: a
-    // small limit makes it write them out and evict them (measured: 24 h of Locust history
-    // 432 MB -> 179 MB peak, 8 h 198 -> 177 MB, about as fast). One DuckDB thread: the
-    // appender is one thread anyway, and DuckDB's idle workers took CPU from the feed's
-    // parsers (8 h of Locust, wide rows: 96 MB and 2 threads 3.16 s / 173 MB, 32 MB and 1
-    // thread 2.81 s / 141 MB, pairs in turn). The defaults are back after.
-    wh.conn
-        .execute_batch(&format!(
-            "SET memory_limit = '{FEED_MEMORY_LIMIT}'; SET threads = 1;"
-        ))
-        .map_err(db_err)?;
-    let written = write_run(wh, run, &key, &part);
-    let reset = wh
-        .conn
-        .execute_batch("RESET memory_limit; RESET threads;")
-        .map_err(db_err);
-    let out = written?;
-    reset?;
-    Ok(out)
+    write_run(wh, run, &key, &part)
 }
 
-/// DuckDB's memory limit while a fed series is stored (see `ingest_run_tx`).
+/// DuckDB's memory limit while a fed series is stored (see [`fed`]).
 const FEED_MEMORY_LIMIT: &str = "32MB";
+
+/// Runs `feed` under a small memory limit and one DuckDB thread, the defaults back after
+/// (also when it fails). DuckDB keeps the row groups a transaction appends in its buffer pool
+/// up to its memory limit (80% of RAM by default), so a fed series of any length would stay
+/// resident: a small limit makes it write them out and evict them (measured: 24 h of Locust
+/// history 432 MB -> 179 MB peak, 8 h 198 -> 177 MB, about as fast). One thread: the appender
+/// is one thread anyway, and DuckDB's idle workers took CPU from the feed's parsers (8 h of
+/// Locust, wide rows: 96 MB and 2 threads 3.16 s / 173 MB, 32 MB and 1 thread 2.81 s /
+/// 141 MB, pairs in turn). Only the feed: the lake's points file sorts them, which failed at
+/// 32 MB ("failed to pin block", 49,000 Locust lines).
+fn fed(tx: &duckdb::Transaction<'_>, feed: impl FnOnce() -> Result<()>) -> Result<()> {
+    tx.execute_batch(&format!(
+        "SET memory_limit = '{FEED_MEMORY_LIMIT}'; SET threads = 1;"
+    ))
+    .map_err(db_err)?;
+    let out = feed();
+    let reset = tx
+        .execute_batch("RESET memory_limit; RESET threads;")
+        .map_err(db_err);
+    out?;
+    reset
+}
 
 /// The run's rows in one transaction (the lake's files first when there is a lake).
 fn write_run(
@@ -237,7 +237,7 @@ fn write_run(
             series.point(p)?;
         }
         if let Some(feed) = &run.series_feed {
-            feed.each(&mut |b| series.batch(b))?;
+            fed(&tx, || feed.each(&mut |b| series.batch(b)))?;
         }
         series.finish(&tx)?;
         let mut st = tx
@@ -257,13 +257,6 @@ fn write_run(
     }
     // the lake first: if the upload fails, the transaction rolls back and the index is unchanged
     if let Some(lake) = wh.lake.as_ref() {
-        if run.series_feed.is_some() {
-            // writing the points' file sorts them by rowid, which does not fit the feed's limit
-            // ("failed to pin block" on 49,000 Locust lines at 32 MB; 8 h of history failed at
-            // 256 MB and took 4 GB): DuckDB's default limit for it
-            tx.execute_batch("RESET memory_limit; RESET threads;")
-                .map_err(db_err)?;
-        }
         publish(&tx, lake, Unit::Run(id), key, part)?;
         super::lake::sync::bind(&tx, lake)?;
     }
@@ -316,16 +309,19 @@ impl<'c> SeriesWriter<'c> {
             .map_err(db_err)
     }
 
-    /// The first id of a target's block for these columns, allocated on first sight.
-    fn block(&mut self, target: &Arc<str>, metrics: &[&'static str]) -> i32 {
+    /// The first id of a target's block for these columns (allocated on first sight), noting
+    /// the columns `seen` with a value.
+    fn block(&mut self, target: &Arc<str>, metrics: &[&'static str], seen: u32) -> i32 {
         let next = &mut self.next;
-        self.blocks
+        let (first, mask) = self
+            .blocks
             .entry((Arc::clone(target), metrics.to_vec()))
             .or_insert_with(|| {
                 *next += metrics.len() as i32;
                 (*next - metrics.len() as i32, 0)
-            })
-            .0
+            });
+        *mask |= seen;
+        *first
     }
 
     /// One batch as Arrow columns, a row per line: DuckDB takes them whole, not value by value.
@@ -340,11 +336,6 @@ impl<'c> SeriesWriter<'c> {
             return Ok(());
         }
         let n = b.len();
-        let first: Vec<i32> = b
-            .targets
-            .iter()
-            .map(|t| self.block(t, &b.metrics))
-            .collect();
         // which columns of each target had a value: only those become series
         let mut seen = vec![0u32; b.targets.len()];
         for (i, col) in b.columns.iter().enumerate() {
@@ -354,11 +345,12 @@ impl<'c> SeriesWriter<'c> {
                 }
             }
         }
-        for (t, mask) in b.targets.iter().zip(seen) {
-            if let Some(e) = self.blocks.get_mut(&(Arc::clone(t), b.metrics.clone())) {
-                e.1 |= mask;
-            }
-        }
+        let first: Vec<i32> = b
+            .targets
+            .iter()
+            .zip(seen)
+            .map(|(t, mask)| self.block(t, &b.metrics, mask))
+            .collect();
         let sid0: Vec<i32> = b.target.iter().map(|t| first[*t as usize]).collect();
         let mut columns: Vec<ArrayRef> = vec![
             Arc::new(Int64Array::from_value(self.run, n)),

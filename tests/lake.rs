@@ -901,6 +901,22 @@ fn a_file_above_the_part_size_goes_up_in_parts_and_arrives_whole() {
         // above one part: the S3 lake uploaded it as a multipart upload of two parts
         assert!(bytes.len() > 5 << 20, "{} bytes", bytes.len());
         points.push(bytes);
+        // the file holds the index's points in the order they were stored (written without
+        // a sort since session 11: a scan per table, not the joined view sorted by rowid)
+        let order = |q: String| {
+            sql(
+                &db,
+                &format!("SELECT sum(hash(n, target, ts, metric, value))::VARCHAR AS h FROM ({q})"),
+            )[0]["h"]
+                .clone()
+        };
+        let in_file = order(format!(
+            "SELECT row_number() OVER () AS n, * FROM read_parquet('{}')",
+            file.display()
+        ));
+        let in_index =
+            order("SELECT row_number() OVER (ORDER BY rowid) AS n, * FROM series_point".into());
+        assert_eq!(in_file, in_index, "[{}] the file's order", lake.kind());
         // a fresh index synced from the lake has every point
         let fresh = tmp.path().join(format!("{}-fresh.duckdb", lake.kind()));
         lake.ok(&fresh, &["sync"]);

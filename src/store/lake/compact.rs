@@ -168,7 +168,8 @@ fn compact_group(
             src = parquet_scan(&local),
         );
         let out = tmp.path().join(format!("compact-{}.parquet", t.name));
-        if copy_to(conn, &sql, &out)? > 0 {
+        // compacted files are read whole and kept long: zstd, the smallest
+        if copy_to(conn, &sql, &out, "zstd")? > 0 {
             let rel = compact_path(t.name, part, &digest);
             lake.put_file(&rel, &out)?;
             written += 1;

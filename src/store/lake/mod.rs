@@ -16,6 +16,7 @@ pub mod compact;
 pub mod events;
 pub mod layout;
 pub mod publish;
+mod read;
 pub mod sync;
 
 use std::path::{Path as FsPath, PathBuf};

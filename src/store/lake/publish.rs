@@ -64,11 +64,95 @@ pub(crate) fn part_select(t: &Table, unit: Unit) -> String {
     )
 }
 
-/// `COPY (sql) TO file` as zstd Parquet; the number of rows written.
-pub(crate) fn copy_to(conn: &Connection, sql: &str, file: &FsPath) -> Result<usize> {
+/// The lake table of series points, whose rows come from two tables (schema/013).
+const SERIES_POINT: &str = "series_point";
+
+/// A run's series points for the lake in the order they were stored, streamed. The
+/// `series_point` view joins every point to its series, and a join does not keep order, so
+/// `ORDER BY rowid` had to sort them all in memory (8 h of Locust history, 14.7 M points:
+/// 9.1 s and 4.0 GB). Here the run's few series become two list literals indexed by id, and
+/// the points come from a scan of `series_value` then of `series_wide` unnested cell by cell:
+/// scans, `UNION ALL` and projections keep their order in DuckDB, so the rows are the same,
+/// in the same order, with no sort and no join.
+pub(crate) fn series_select(conn: &Connection, t: &Table, run: i64, key: &str) -> Result<String> {
+    use crate::store::lit;
+    let mut st = conn
+        .prepare("SELECT sid, target, metric FROM series WHERE run_id = ? ORDER BY sid")
+        .map_err(sql_err)?;
+    let series = st
+        .query_map([run], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
+    let Some(max) = series.last().map(|s| s.0) else {
+        return Ok(part_select(t, Unit::Run(run)));
+    };
+    // ids are dense but for columns a run never filled: NULL there, never indexed
+    let mut targets = vec!["NULL".to_string(); max as usize + 1];
+    let mut metrics = targets.clone();
+    for (sid, target, metric) in &series {
+        targets[*sid as usize] = lit(target);
+        metrics[*sid as usize] = lit(metric);
+    }
+    let cells = (0..crate::model::SERIES_COLUMNS)
+        .map(|i| format!("v{i}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Ok(format!(
+        "SELECT {key} AS run_key, ([{targets}]::VARCHAR[])[p.sid + 1] AS target, p.ts,
+                ([{metrics}]::VARCHAR[])[p.sid + 1] AS metric, p.value
+         FROM (
+             SELECT sid::BIGINT AS sid, ts, value FROM series_value WHERE run_id = {run}
+             UNION ALL
+             SELECT sid, ts, value FROM (
+                 SELECT sid0 + unnest(range({n})) AS sid, ts, unnest([{cells}]) AS value
+                 FROM series_wide WHERE run_id = {run}
+             ) WHERE value IS NOT NULL
+         ) p",
+        key = lit(key),
+        targets = targets.join(", "),
+        metrics = metrics.join(", "),
+        n = crate::model::SERIES_COLUMNS,
+    ))
+}
+
+/// Writes a run's series points ([`series_select`]) to `file` on one DuckDB thread: with
+/// two, keeping the order made DuckDB buffer what one thread had read ahead of the other
+/// (8 h of Locust history: 3.4 GB at 4.0 s, on one thread 148 MB at 3.8 s), and one
+/// thread reads the scans in one order, so a retried import writes the same bytes.
+fn copy_series(conn: &Connection, t: &Table, run: i64, key: &str, file: &FsPath) -> Result<usize> {
+    let sql = series_select(conn, t, run, key)?;
+    conn.execute_batch("SET threads = 1;").map_err(sql_err)?;
+    let out = copy_to(conn, &sql, file, codec_of(t.name));
+    conn.execute_batch("RESET threads;").map_err(sql_err)?;
+    out
+}
+
+/// The codec of a table's unit files. A sync reads one small file per run and table (50,000
+/// for 10,000 runs), and arrow-rs builds a zstd decoder per column chunk: a one-row `run`
+/// file took 0.43 ms to read as zstd, 0.10 ms as LZ4_RAW, for 5% more bytes (measurement
+/// files +5%, histograms +33%; 2,000 runs' files rewritten by DuckDB). A long run's points
+/// file is large and read once: zstd, as compacted files are. LZ4_RAW is the Parquet codec
+/// DuckDB, polars, pyarrow, Spark 3.4+ and Trino read (not the deprecated LZ4).
+pub(crate) fn codec_of(table: &str) -> &'static str {
+    if table == SERIES_POINT {
+        "zstd"
+    } else {
+        "lz4_raw"
+    }
+}
+
+/// `COPY (sql) TO file` as Parquet with `codec`; the number of rows written.
+pub(crate) fn copy_to(conn: &Connection, sql: &str, file: &FsPath, codec: &str) -> Result<usize> {
     let f = file.display().to_string().replace('\'', "''");
     conn.execute(
-        &format!("COPY ({sql}) TO '{f}' (FORMAT parquet, COMPRESSION zstd)"),
+        &format!("COPY ({sql}) TO '{f}' (FORMAT parquet, COMPRESSION {codec})"),
         [],
     )
     .map_err(sql_err)
@@ -113,12 +197,16 @@ pub fn publish(
     let dir = tempfile::tempdir().map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
     for t in parts {
         let file = dir.path().join(format!("{}.parquet", t.name));
-        if copy_to(conn, &part_select(t, unit), &file)? > 0 {
+        let rows = match unit {
+            Unit::Run(run) if t.name == SERIES_POINT => copy_series(conn, t, run, key, &file)?,
+            _ => copy_to(conn, &part_select(t, unit), &file, codec_of(t.name))?,
+        };
+        if rows > 0 {
             lake.put_file(&unit_path(t.name, part, &id), &file)?;
         }
     }
     let file = dir.path().join("head.parquet");
-    copy_to(conn, &head_select(unit), &file)?;
+    copy_to(conn, &head_select(unit), &file, codec_of(head.name))?;
     lake.put_file(&head_rel, &file)?;
     Ok(true)
 }
@@ -162,6 +250,9 @@ impl crate::store::Warehouse {
             let dir =
                 tempfile::tempdir().map_err(|e| Error::Store(format!("temporary folder: {e}")))?;
             for t in RUN_PARTS.iter().chain(std::iter::once(&RUN)) {
+                if t.name == SERIES_POINT {
+                    push_long_series(&self.conn, lake, t, dir.path())?;
+                }
                 bulk_copy(&self.conn, lake, t, dir.path())?;
             }
         }
@@ -210,6 +301,44 @@ fn lake_ids(lake: &Lake, head: &str) -> Result<std::collections::HashSet<String>
     Ok(out)
 }
 
+/// The series points of the runs in `push_map` that have wide rows (long histories), one
+/// run at a time as an import writes them ([`series_select`]: no sort of every point of every
+/// run); they are then taken out of `push_map`'s series for [`bulk_copy`].
+fn push_long_series(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<()> {
+    let mut st = conn
+        .prepare(
+            "SELECT m.run_id, r.content_key, m.p_tool, m.p_month, m.p_fid FROM push_map m JOIN run r ON r.id = m.run_id
+             WHERE m.run_id IN (SELECT DISTINCT run_id FROM series_wide) ORDER BY m.run_id",
+        )
+        .map_err(sql_err)?;
+    let long = st
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                Partition {
+                    tool: r.get(2)?,
+                    month: r.get(3)?,
+                },
+                r.get::<_, String>(4)?,
+            ))
+        })
+        .map_err(sql_err)?
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(sql_err)?;
+    let file = dir.join("long-series.parquet");
+    for (run, key, part, fid) in &long {
+        if copy_series(conn, t, *run, key, &file)? > 0 {
+            lake.put_file(&unit_path(t.name, part, fid), &file)?;
+        }
+    }
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE push_short AS
+         SELECT * FROM push_map WHERE run_id NOT IN (SELECT DISTINCT run_id FROM series_wide);",
+    )
+    .map_err(sql_err)
+}
+
 /// Writes one table's rows of the runs in `push_map`, one file per run, and uploads them.
 fn bulk_copy(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<()> {
     let (select, from) = if t.name == RUN.name {
@@ -221,8 +350,14 @@ fn bulk_copy(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<
         (
             format!("r.content_key AS run_key, {}", t.cols_of("t")),
             format!(
-                "{} t JOIN run r ON r.id = t.run_id JOIN push_map m ON m.run_id = t.run_id",
-                t.name
+                "{} t JOIN run r ON r.id = t.run_id JOIN {map} m ON m.run_id = t.run_id",
+                t.name,
+                // the long series went one run at a time (push_long_series)
+                map = if t.name == SERIES_POINT {
+                    "push_short"
+                } else {
+                    "push_map"
+                },
             ),
         )
     };
@@ -236,6 +371,7 @@ fn bulk_copy(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<
         conn,
         &format!("SELECT m.p_tool, m.p_month, m.p_fid, {select} FROM {from} ORDER BY {order}"),
         &out,
+        codec_of(t.name),
     )?;
     let mut files: std::collections::BTreeMap<(Partition, String), Vec<std::path::PathBuf>> =
         std::collections::BTreeMap::new();
@@ -257,6 +393,7 @@ fn bulk_copy(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<
                 conn,
                 &format!("SELECT * FROM read_parquet([{srcs}])"),
                 &merged,
+                codec_of(t.name),
             )?;
             merged
         };
@@ -265,10 +402,10 @@ fn bulk_copy(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<
     Ok(())
 }
 
-fn copy_to_partitioned(conn: &Connection, sql: &str, dir: &FsPath) -> Result<()> {
+fn copy_to_partitioned(conn: &Connection, sql: &str, dir: &FsPath, codec: &str) -> Result<()> {
     let d = dir.display().to_string().replace('\'', "''");
     conn.execute(
-        &format!("COPY ({sql}) TO '{d}' (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (p_tool, p_month, p_fid), OVERWRITE_OR_IGNORE)"),
+        &format!("COPY ({sql}) TO '{d}' (FORMAT parquet, COMPRESSION {codec}, PARTITION_BY (p_tool, p_month, p_fid), OVERWRITE_OR_IGNORE)"),
         [],
     )
     .map_err(sql_err)?;

@@ -9,9 +9,7 @@ use std::path::PathBuf;
 
 use duckdb::{params, Connection};
 
-use super::layout::{
-    self, classify, file_id, kind_of, parquet_scan, Kind, UnitKind, RUN, UNIT_KINDS,
-};
+use super::layout::{self, classify, file_id, kind_of, Kind, UnitKind, RUN, UNIT_KINDS};
 use super::{events, Entry, Lake};
 use crate::error::{Error, Result};
 use crate::store::{sql_err, ts, Warehouse};
@@ -143,15 +141,17 @@ fn stage_heads(
         app.flush().map_err(sql_err)?;
     }
     let local = kind.local;
+    let scan = super::read::source(conn, head.name, &files, &paths)?;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE {stage} AS
          SELECT * FROM (
              SELECT h.*, m.modified, min(h.filename) OVER (PARTITION BY h.{key}) AS first_file
              FROM {scan} h
              JOIN s_mtime m ON m.filename = h.filename
-         ) WHERE filename = first_file AND {key} NOT IN (SELECT content_key FROM {local});",
+         ) WHERE filename = first_file AND {key} NOT IN (SELECT content_key FROM {local});
+         DROP TABLE IF EXISTS f_{head};",
         key = head.key,
-        scan = parquet_scan(&paths),
+        head = head.name,
     ))
     .map_err(sql_err)?;
     let keys: Vec<String> = {
@@ -192,7 +192,7 @@ fn insert_units(
         let paths = lake.readable(&rels(&files), tmp, t.name)?;
         let cols = t.cols.join(", ");
         let p_cols = t.cols_of("p");
-        let src = parquet_scan(&paths);
+        let src = super::read::source(conn, t.name, &files, &paths)?;
         // A unit's rows are in one file per table unless a compacted file holds them too:
         // only then pick one file per unit (a small table of keys, not a window over rows).
         let pick = if files.iter().any(|e| e.rel.contains("/compact-")) {
@@ -237,6 +237,8 @@ fn insert_units(
             )
         };
         conn.execute_batch(&insert).map_err(sql_err)?;
+        conn.execute_batch(&format!("DROP TABLE IF EXISTS f_{};", t.name))
+            .map_err(sql_err)?;
     }
     Ok(())
 }

@@ -5,8 +5,8 @@
 //! such a file in about 0.1 ms when it is LZ4 (0.4 ms with zstd, whose decoder context it
 //! builds per column chunk: why the unit files are written as LZ4_RAW, see
 //! [`super::publish::codec_of`]) and runs on every core, so small files are read here and
-//! appended to a temporary table through DuckDB's Arrow appender. Compacted files are few and
-//! large: DuckDB streams them itself. Files whose columns differ from the first one's (a lake
+//! appended to a temporary table through DuckDB's Arrow appender. Compacted files and large
+//! ones (a long run's points) are few: DuckDB streams them itself. Files whose columns differ from the first one's (a lake
 //! written by several versions) leave the whole set to DuckDB's `union_by_name`.
 
 use std::fs::File;
@@ -39,10 +39,8 @@ pub(crate) fn source(
     files: &[Entry],
     paths: &[String],
 ) -> Result<String> {
-    let (compacted, small): (Vec<_>, Vec<_>) = files
-        .iter()
-        .zip(paths)
-        .partition(|(e, _)| e.rel.contains("/compact-"));
+    let (compacted, small): (Vec<_>, Vec<_>) =
+        files.iter().zip(paths).partition(|(e, _)| for_duckdb(e));
     let small: Vec<String> = small.into_iter().map(|(_, p)| p.clone()).collect();
     let compacted: Vec<String> = compacted.into_iter().map(|(_, p)| p.clone()).collect();
     if small.is_empty() {
@@ -59,6 +57,15 @@ pub(crate) fn source(
             parquet_scan(&compacted)
         )
     })
+}
+
+/// Files above this size go to DuckDB, which streams them: a file is decoded whole before it
+/// is appended (a long Locust run's points file, 37 MB for 14.7 M points, held 4 GB).
+const STAGE_MAX_BYTES: u64 = 1 << 20;
+
+/// Whether DuckDB reads a file itself: compacted files and large ones.
+fn for_duckdb(e: &Entry) -> bool {
+    e.rel.contains("/compact-") || e.bytes > STAGE_MAX_BYTES
 }
 
 /// One file's rows with its name, or None when its columns are not `want`'s.
@@ -286,6 +293,17 @@ mod tests {
             rows(&conn, &src),
             rows(&conn, &parquet_scan(&with_compacted))
         );
+    }
+
+    #[test]
+    fn compacted_and_large_files_are_streamed_by_duckdb() {
+        let mut e = entry("v1/series_point/tool=locust/month=2026-11/0d25e859.parquet");
+        assert!(!for_duckdb(&e));
+        e.bytes = STAGE_MAX_BYTES + 1;
+        assert!(for_duckdb(&e), "a long run's points file");
+        assert!(for_duckdb(&entry(
+            "v1/run/tool=k6/month=2026-11/compact-ab12.parquet"
+        )));
     }
 
     #[test]

@@ -191,6 +191,15 @@ mod tests {
         .unwrap();
     }
 
+    /// `a.parquet` and `b.parquet` in `dir` holding `a`'s and `b`'s rows, as LZ4_RAW.
+    fn two_files(conn: &Connection, dir: &std::path::Path, a: &str, b: &str) -> [String; 2] {
+        [("a", a), ("b", b)].map(|(name, sql)| {
+            let p = dir.join(format!("{name}.parquet"));
+            write(conn, sql, &p, "lz4_raw");
+            p.display().to_string()
+        })
+    }
+
     fn entry(rel: &str) -> Entry {
         Entry {
             rel: rel.into(),
@@ -260,27 +269,22 @@ mod tests {
     fn files_of_other_columns_and_compacted_files_are_left_to_duckdb() {
         let dir = tempfile::tempdir().unwrap();
         let conn = Connection::open_in_memory().unwrap();
-        let a = dir.path().join("a.parquet");
-        let b = dir.path().join("b.parquet");
-        let c = dir.path().join("compact-c.parquet");
-        write(&conn, "SELECT 'k1' AS run_key, 1.5 AS value", &a, "lz4_raw");
-        // an older writer without `unit`, and a compacted file
-        write(
+        // an older writer without `unit`
+        let mixed = two_files(
             &conn,
+            dir.path(),
+            "SELECT 'k1' AS run_key, 1.5 AS value",
             "SELECT 'k2' AS run_key, 2.5 AS value, 'ms' AS unit",
-            &b,
-            "lz4_raw",
         );
+        let c = dir.path().join("compact-c.parquet");
         write(&conn, "SELECT 'k3' AS run_key, 3.5 AS value", &c, "zstd");
-        let p = |f: &std::path::Path| f.display().to_string();
-        let mixed = [p(&a), p(&b)];
         let e = |n: &str| entry(&format!("v1/m/tool=x/month=none/{n}"));
         let src = source(&conn, "m", &[e("a.parquet"), e("b.parquet")], &mixed).unwrap();
         assert_eq!(src, parquet_scan(&mixed));
         let got = rows(&conn, &src);
         assert_eq!(got.len(), 2);
         assert!(got.iter().any(|r| r.starts_with("k2|2.5|ms|")), "{got:?}");
-        let with_compacted = [p(&a), p(&c)];
+        let with_compacted = [mixed[0].clone(), c.display().to_string()];
         let src = source(
             &conn,
             "n",
@@ -312,16 +316,12 @@ mod tests {
         // `users` of one run given, of the next not)
         let dir = tempfile::tempdir().unwrap();
         let conn = Connection::open_in_memory().unwrap();
-        let a = dir.path().join("a.parquet");
-        let b = dir.path().join("b.parquet");
-        write(&conn, "SELECT 'k1' AS run_key, 10 AS users", &a, "lz4_raw");
-        write(
+        let paths = two_files(
             &conn,
+            dir.path(),
+            "SELECT 'k1' AS run_key, 10 AS users",
             "SELECT 'k2' AS run_key, NULL::INTEGER AS users",
-            &b,
-            "lz4_raw",
         );
-        let paths = [a.display().to_string(), b.display().to_string()];
         let e = |n: &str| entry(&format!("v1/run/tool=x/month=none/{n}"));
         let src = source(&conn, "r", &[e("a.parquet"), e("b.parquet")], &paths).unwrap();
         assert_eq!(src, "f_r");

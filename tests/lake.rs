@@ -901,8 +901,8 @@ fn a_file_above_the_part_size_goes_up_in_parts_and_arrives_whole() {
         // above one part: the S3 lake uploaded it as a multipart upload of two parts
         assert!(bytes.len() > 5 << 20, "{} bytes", bytes.len());
         points.push(bytes);
-        // the file holds the index's points in the order they were stored (written without
-        // a sort since session 11: a scan per table, not the joined view sorted by rowid)
+        // the file holds the index's points in the order they were stored (written from a
+        // scan of each point table, not from the joined view sorted by rowid)
         let order = |q: String| {
             sql(
                 &db,

@@ -136,19 +136,15 @@ const FEED_MEMORY_LIMIT: &str = "32MB";
 /// history 432 MB -> 179 MB peak, 8 h 198 -> 177 MB, about as fast). One thread: the appender
 /// is one thread anyway, and DuckDB's idle workers took CPU from the feed's parsers (8 h of
 /// Locust, wide rows: 96 MB and 2 threads 3.16 s / 173 MB, 32 MB and 1 thread 2.81 s /
-/// 141 MB, pairs in turn). Only the feed: the lake's points file sorts them, which failed at
-/// 32 MB ("failed to pin block", 49,000 Locust lines).
+/// 141 MB, pairs in turn). Only the feed: the lake's points file, when it was still written
+/// sorted, failed at 32 MB ("failed to pin block", 49,000 Locust lines).
 fn fed(tx: &duckdb::Transaction<'_>, feed: impl FnOnce() -> Result<()>) -> Result<()> {
-    tx.execute_batch(&format!(
-        "SET memory_limit = '{FEED_MEMORY_LIMIT}'; SET threads = 1;"
-    ))
-    .map_err(db_err)?;
-    let out = feed();
-    let reset = tx
-        .execute_batch("RESET memory_limit; RESET threads;")
-        .map_err(db_err);
-    out?;
-    reset
+    super::with_settings(
+        tx,
+        &format!("SET memory_limit = '{FEED_MEMORY_LIMIT}'; SET threads = 1;"),
+        "RESET memory_limit; RESET threads;",
+        feed,
+    )
 }
 
 /// The run's rows in one transaction (the lake's files first when there is a lake).

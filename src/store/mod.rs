@@ -95,6 +95,22 @@ pub(crate) fn sql_err(e: duckdb::Error) -> Error {
     Error::Store(e.to_string())
 }
 
+/// Runs `f` under DuckDB settings (`set`, SET statements) and puts them back after (`reset`,
+/// RESET statements), also when `f` fails; `f`'s error comes first.
+pub(crate) fn with_settings<T>(
+    conn: &Connection,
+    set: &str,
+    reset: &str,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    conn.execute_batch(set).map_err(sql_err)?;
+    let out = f();
+    let reset = conn.execute_batch(reset).map_err(sql_err);
+    let v = out?;
+    reset?;
+    Ok(v)
+}
+
 /// Opens with retries while another process holds the file lock (bounded exponential backoff).
 fn open_conn(path: &Path, read_only: bool) -> Result<Connection> {
     let deadline = Instant::now() + lock_timeout();

@@ -129,7 +129,7 @@ fn compact_group(
     let already = tables
         .iter()
         .all(|t| members(files, t.name, &ids).len() <= 1)
-        && heads.iter().all(|e| e.rel.contains("/compact-"));
+        && heads.iter().all(|e| e.is_compacted());
     if keys.is_empty() || already {
         return Ok((0, 0, 0));
     }

@@ -50,6 +50,9 @@ pub const RUN: Table = Table {
     ],
 };
 
+/// The lake table of series points, whose rows come from two index tables (schema/013).
+pub const SERIES_POINT: &str = "series_point";
+
 /// The tables of a run other than `run` itself, written before it.
 pub const RUN_PARTS: &[Table] = &[
     Table {
@@ -78,7 +81,7 @@ pub const RUN_PARTS: &[Table] = &[
         cols: &["target", "count", "hdr"],
     },
     Table {
-        name: "series_point",
+        name: SERIES_POINT,
         key: "run_key",
         cols: &["target", "ts", "metric", "value"],
     },

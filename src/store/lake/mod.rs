@@ -55,6 +55,13 @@ pub struct Entry {
     pub modified: NaiveDateTime,
 }
 
+impl Entry {
+    /// A file written by `lake compact` (many units), not by one import.
+    pub fn is_compacted(&self) -> bool {
+        self.rel.contains("/compact-")
+    }
+}
+
 /// A lake command without a lake.
 pub fn no_lake() -> Error {
     Error::Usage("no lake: pass --lake URL (or set PERFLEDGER_LAKE)".into())

@@ -8,7 +8,7 @@ use duckdb::Connection;
 
 use super::layout::{
     self, file_id, unit_path, Partition, Table, UnitKind, RESOURCES_KIND, RUN, RUN_KIND, RUN_PARTS,
-    SNAPSHOT_KIND,
+    SERIES_POINT, SNAPSHOT_KIND,
 };
 use super::Lake;
 use crate::error::{Error, Result};
@@ -64,9 +64,6 @@ pub(crate) fn part_select(t: &Table, unit: Unit) -> String {
     )
 }
 
-/// The lake table of series points, whose rows come from two tables (schema/013).
-const SERIES_POINT: &str = "series_point";
-
 /// A run's series points for the lake in the order they were stored, streamed. The
 /// `series_point` view joins every point to its series, and a join does not keep order, so
 /// `ORDER BY rowid` had to sort them all in memory (8 h of Locust history, 14.7 M points:
@@ -74,7 +71,7 @@ const SERIES_POINT: &str = "series_point";
 /// the points come from a scan of `series_value` then of `series_wide` unnested cell by cell:
 /// scans, `UNION ALL` and projections keep their order in DuckDB, so the rows are the same,
 /// in the same order, with no sort and no join.
-pub(crate) fn series_select(conn: &Connection, t: &Table, run: i64, key: &str) -> Result<String> {
+pub(crate) fn series_select(conn: &Connection, run: i64, key: &str) -> Result<String> {
     use crate::store::lit;
     let mut st = conn
         .prepare("SELECT sid, target, metric FROM series WHERE run_id = ? ORDER BY sid")
@@ -90,11 +87,9 @@ pub(crate) fn series_select(conn: &Connection, t: &Table, run: i64, key: &str) -
         .map_err(sql_err)?
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(sql_err)?;
-    let Some(max) = series.last().map(|s| s.0) else {
-        return Ok(part_select(t, Unit::Run(run)));
-    };
     // ids are dense but for columns a run never filled: NULL there, never indexed
-    let mut targets = vec!["NULL".to_string(); max as usize + 1];
+    let len = series.last().map_or(0, |s| s.0 as usize + 1);
+    let mut targets = vec!["NULL".to_string(); len];
     let mut metrics = targets.clone();
     for (sid, target, metric) in &series {
         targets[*sid as usize] = lit(target);
@@ -127,11 +122,10 @@ pub(crate) fn series_select(conn: &Connection, t: &Table, run: i64, key: &str) -
 /// (8 h of Locust history: 3.4 GB at 4.0 s, on one thread 148 MB at 3.8 s), and one
 /// thread reads the scans in one order, so a retried import writes the same bytes.
 fn copy_series(conn: &Connection, t: &Table, run: i64, key: &str, file: &FsPath) -> Result<usize> {
-    let sql = series_select(conn, t, run, key)?;
-    conn.execute_batch("SET threads = 1;").map_err(sql_err)?;
-    let out = copy_to(conn, &sql, file, codec_of(t.name));
-    conn.execute_batch("RESET threads;").map_err(sql_err)?;
-    out
+    let sql = series_select(conn, run, key)?;
+    crate::store::with_settings(conn, "SET threads = 1;", "RESET threads;", || {
+        copy_to(conn, &sql, file, codec_of(t.name))
+    })
 }
 
 /// The codec of a table's unit files. A sync reads one small file per run and table (50,000
@@ -303,12 +297,19 @@ fn lake_ids(lake: &Lake, head: &str) -> Result<std::collections::HashSet<String>
 
 /// The series points of the runs in `push_map` that have wide rows (long histories), one
 /// run at a time as an import writes them ([`series_select`]: no sort of every point of every
-/// run); they are then taken out of `push_map`'s series for [`bulk_copy`].
+/// run); the others are left in `push_short` for [`bulk_copy`].
 fn push_long_series(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> Result<()> {
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP TABLE push_long AS
+         SELECT DISTINCT run_id FROM series_wide WHERE run_id IN (SELECT run_id FROM push_map);
+         CREATE OR REPLACE TEMP TABLE push_short AS
+         SELECT * FROM push_map WHERE run_id NOT IN (SELECT run_id FROM push_long);",
+    )
+    .map_err(sql_err)?;
     let mut st = conn
         .prepare(
-            "SELECT m.run_id, r.content_key, m.p_tool, m.p_month, m.p_fid FROM push_map m JOIN run r ON r.id = m.run_id
-             WHERE m.run_id IN (SELECT DISTINCT run_id FROM series_wide) ORDER BY m.run_id",
+            "SELECT m.run_id, r.content_key, m.p_tool, m.p_month, m.p_fid FROM push_map m
+             JOIN push_long USING (run_id) JOIN run r ON r.id = m.run_id ORDER BY m.run_id",
         )
         .map_err(sql_err)?;
     let long = st
@@ -332,11 +333,7 @@ fn push_long_series(conn: &Connection, lake: &Lake, t: &Table, dir: &FsPath) -> 
             lake.put_file(&unit_path(t.name, part, fid), &file)?;
         }
     }
-    conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE push_short AS
-         SELECT * FROM push_map WHERE run_id NOT IN (SELECT DISTINCT run_id FROM series_wide);",
-    )
-    .map_err(sql_err)
+    Ok(())
 }
 
 /// Writes one table's rows of the runs in `push_map`, one file per run, and uploads them.

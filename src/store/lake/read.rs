@@ -30,32 +30,59 @@ const BATCH_ROWS: usize = 16_384;
 /// Files decoded ahead of the appender, per worker.
 const AHEAD: usize = 8;
 
+/// An SQL source of lake files' rows, and the staged table it reads, if any.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub sql: String,
+    staged: Option<String>,
+}
+
+impl Source {
+    fn duckdb(sql: String) -> Source {
+        Source { sql, staged: None }
+    }
+
+    /// Drops the staged rows once the statement that reads them ran.
+    pub fn release(&self, conn: &Connection) -> Result<()> {
+        match &self.staged {
+            Some(t) => conn
+                .execute_batch(&format!("DROP TABLE IF EXISTS {t};"))
+                .map_err(sql_err),
+            None => Ok(()),
+        }
+    }
+}
+
 /// An SQL source of the rows of `files` (read from `paths`, the same order) with their
 /// columns and a `filename` column, as [`parquet_scan`] gives them: small files staged in the
-/// temporary table `f_<tag>`, compacted ones scanned by DuckDB.
+/// temporary table `f_<tag>`, compacted and large ones scanned by DuckDB.
 pub(crate) fn source(
     conn: &Connection,
     tag: &str,
     files: &[Entry],
     paths: &[String],
-) -> Result<String> {
+) -> Result<Source> {
     let (compacted, small): (Vec<_>, Vec<_>) =
         files.iter().zip(paths).partition(|(e, _)| for_duckdb(e));
     let small: Vec<String> = small.into_iter().map(|(_, p)| p.clone()).collect();
     let compacted: Vec<String> = compacted.into_iter().map(|(_, p)| p.clone()).collect();
     if small.is_empty() {
-        return Ok(parquet_scan(&compacted));
+        return Ok(Source::duckdb(parquet_scan(&compacted)));
     }
     let Some(staged) = stage(conn, tag, &small)? else {
-        return Ok(parquet_scan(paths));
+        return Ok(Source::duckdb(parquet_scan(paths)));
     };
-    Ok(if compacted.is_empty() {
-        staged
+    let sql = if compacted.is_empty() {
+        staged.clone()
     } else {
         format!(
             "(SELECT * FROM {staged} UNION ALL BY NAME SELECT * FROM {})",
             parquet_scan(&compacted)
         )
+    };
+    Ok(Source {
+        sql,
+        staged: Some(staged),
     })
 }
 
@@ -65,7 +92,7 @@ const STAGE_MAX_BYTES: u64 = 1 << 20;
 
 /// Whether DuckDB reads a file itself: compacted files and large ones.
 fn for_duckdb(e: &Entry) -> bool {
-    e.rel.contains("/compact-") || e.bytes > STAGE_MAX_BYTES
+    e.is_compacted() || e.bytes > STAGE_MAX_BYTES
 }
 
 /// One file's rows with its name, or None when its columns are not `want`'s.
@@ -259,7 +286,7 @@ mod tests {
         let files: Vec<Entry> = (0..paths.len())
             .map(|i| entry(&format!("v1/t/tool=x/month=none/{i}.parquet")))
             .collect();
-        let src = source(&conn, "t", &files, &paths).unwrap();
+        let src = source(&conn, "t", &files, &paths).unwrap().sql;
         assert_eq!(src, "f_t", "staged, not left to DuckDB");
         assert_eq!(rows(&conn, &src), rows(&conn, &parquet_scan(&paths)));
         assert_eq!(rows(&conn, &src).len(), 4 * 20_000 + 6);
@@ -279,7 +306,9 @@ mod tests {
         let c = dir.path().join("compact-c.parquet");
         write(&conn, "SELECT 'k3' AS run_key, 3.5 AS value", &c, "zstd");
         let e = |n: &str| entry(&format!("v1/m/tool=x/month=none/{n}"));
-        let src = source(&conn, "m", &[e("a.parquet"), e("b.parquet")], &mixed).unwrap();
+        let src = source(&conn, "m", &[e("a.parquet"), e("b.parquet")], &mixed)
+            .unwrap()
+            .sql;
         assert_eq!(src, parquet_scan(&mixed));
         let got = rows(&conn, &src);
         assert_eq!(got.len(), 2);
@@ -291,7 +320,8 @@ mod tests {
             &[e("a.parquet"), e("compact-c.parquet")],
             &with_compacted,
         )
-        .unwrap();
+        .unwrap()
+        .sql;
         assert!(src.contains("f_n UNION ALL BY NAME"), "{src}");
         assert_eq!(
             rows(&conn, &src),
@@ -323,7 +353,9 @@ mod tests {
             "SELECT 'k2' AS run_key, NULL::INTEGER AS users",
         );
         let e = |n: &str| entry(&format!("v1/run/tool=x/month=none/{n}"));
-        let src = source(&conn, "r", &[e("a.parquet"), e("b.parquet")], &paths).unwrap();
+        let src = source(&conn, "r", &[e("a.parquet"), e("b.parquet")], &paths)
+            .unwrap()
+            .sql;
         assert_eq!(src, "f_r");
         assert_eq!(rows(&conn, &src), rows(&conn, &parquet_scan(&paths)));
     }

@@ -148,12 +148,12 @@ fn stage_heads(
              SELECT h.*, m.modified, min(h.filename) OVER (PARTITION BY h.{key}) AS first_file
              FROM {scan} h
              JOIN s_mtime m ON m.filename = h.filename
-         ) WHERE filename = first_file AND {key} NOT IN (SELECT content_key FROM {local});
-         DROP TABLE IF EXISTS f_{head};",
+         ) WHERE filename = first_file AND {key} NOT IN (SELECT content_key FROM {local});",
         key = head.key,
-        head = head.name,
+        scan = scan.sql,
     ))
     .map_err(sql_err)?;
+    scan.release(conn)?;
     let keys: Vec<String> = {
         let mut st = conn
             .prepare(&format!("SELECT {} FROM {stage}", head.key))
@@ -192,10 +192,11 @@ fn insert_units(
         let paths = lake.readable(&rels(&files), tmp, t.name)?;
         let cols = t.cols.join(", ");
         let p_cols = t.cols_of("p");
-        let src = super::read::source(conn, t.name, &files, &paths)?;
+        let source = super::read::source(conn, t.name, &files, &paths)?;
+        let src = &source.sql;
         // A unit's rows are in one file per table unless a compacted file holds them too:
         // only then pick one file per unit (a small table of keys, not a window over rows).
-        let pick = if files.iter().any(|e| e.rel.contains("/compact-")) {
+        let pick = if files.iter().any(Entry::is_compacted) {
             conn.execute_batch(&format!(
                 "CREATE OR REPLACE TEMP TABLE s_pick AS
                  SELECT {key} AS k, min(filename) AS f FROM (SELECT DISTINCT {key}, filename FROM {src}) GROUP BY ALL;",
@@ -215,7 +216,7 @@ fn insert_units(
              JOIN {owner} o ON o.content_key = p.{key}",
             key = t.key,
         );
-        let insert = if t.name == "series_point" {
+        let insert = if t.name == layout::SERIES_POINT {
             // the lake keeps points with their names; the index keeps each series once
             // (schema/006_series.sql): new runs only, so ids start at 0 per run
             format!(
@@ -237,8 +238,7 @@ fn insert_units(
             )
         };
         conn.execute_batch(&insert).map_err(sql_err)?;
-        conn.execute_batch(&format!("DROP TABLE IF EXISTS f_{};", t.name))
-            .map_err(sql_err)?;
+        source.release(conn)?;
     }
     Ok(())
 }

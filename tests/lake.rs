@@ -934,3 +934,110 @@ fn a_file_above_the_part_size_goes_up_in_parts_and_arrives_whole() {
         "the S3 object differs from the folder lake's file"
     );
 }
+
+/// Per table of the lake: its row count in the index `db` and a sum of row hashes with each
+/// row's unit key in place of local ids (which differ between two indexes of one lake).
+fn fingerprint(db: &Path, tables: &[String]) -> std::collections::BTreeMap<String, String> {
+    let local = [
+        "id",
+        "run_id",
+        "snapshot_id",
+        "capture_id",
+        "imported_at",
+        "content_key",
+        "rowid",
+    ];
+    tables
+        .iter()
+        .map(|t| {
+            let cols: Vec<String> = sql(
+                db,
+                &format!(
+                    "SELECT column_name AS c FROM duckdb_columns() WHERE table_name = '{t}' ORDER BY column_index"
+                ),
+            )
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["c"].as_str().unwrap().to_string())
+            .collect();
+            let has = |c: &str| cols.iter().any(|x| x == c);
+            let (key, join) = if ["run", "pg_snapshot", "resource_capture"].contains(&t.as_str()) {
+                ("t.content_key", String::new())
+            } else if has("snapshot_id") {
+                ("o.content_key", "JOIN pg_snapshot o ON o.id = t.snapshot_id".into())
+            } else if has("capture_id") {
+                ("o.content_key", "JOIN resource_capture o ON o.id = t.capture_id".into())
+            } else {
+                ("o.content_key", "JOIN run o ON o.id = t.run_id".to_string())
+            };
+            let data: Vec<String> = cols
+                .iter()
+                .filter(|c| !local.contains(&c.as_str()))
+                .map(|c| format!("t.\"{c}\""))
+                .collect();
+            let v = sql(
+                db,
+                &format!(
+                    "SELECT count(*) AS n, coalesce(sum(hash({key}, {}) % 1000000007), 0)::BIGINT AS h FROM {t} t {join}",
+                    data.join(", ")
+                ),
+            );
+            (t.clone(), format!("{} rows, hash {}", v[0]["n"], v[0]["h"]))
+        })
+        .collect()
+}
+
+#[test]
+fn a_lake_of_small_files_syncs_into_a_fresh_index_with_every_row_of_every_table() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (lakes, _server) = Lake::both(&tmp.path().join("lakes"));
+    for lake in &lakes {
+        let dir = tmp.path().join(lake.kind());
+        std::fs::create_dir_all(&dir).unwrap();
+        let db = dir.join("w.duckdb");
+        // a folder of mixed real outputs: runs with every part table, and pg snapshots
+        for tool in ["k6", "wrk", "locust", "artillery", "jmeter", "pgss", "hey"] {
+            let out = lake.run(&db, &["import", "--quiet", fixture(tool).to_str().unwrap()]);
+            assert!(
+                matches!(out.status.code(), Some(0 | 3)),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let tables: Vec<String> = lake
+            .files()
+            .iter()
+            .filter_map(|p| {
+                let p = p.to_string_lossy();
+                let t = p.split("/v1/").nth(1)?.split('/').next()?.to_string();
+                (t != "event" && !t.contains('.')).then_some(t)
+            })
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        for t in [
+            "run",
+            "measurement",
+            "histogram",
+            "series_point",
+            "pg_statement",
+            "threshold",
+        ] {
+            assert!(
+                tables.iter().any(|x| x == t),
+                "[{}] no {t} in {tables:?}",
+                lake.kind()
+            );
+        }
+        let want = fingerprint(&db, &tables);
+        let fresh = dir.join("fresh.duckdb");
+        let v = lake.json(&fresh, &["sync"]);
+        let runs = sql(&db, "SELECT count(*) AS n FROM run")[0]["n"]
+            .as_i64()
+            .unwrap();
+        assert!(runs > 30, "{runs} runs");
+        assert_eq!(v["runs"].as_i64(), Some(runs), "{v}");
+        assert_eq!(fingerprint(&fresh, &tables), want, "[{}]", lake.kind());
+    }
+}

@@ -9,17 +9,19 @@
 //! ones (a long run's points) are few: DuckDB streams them itself. Files whose columns differ from the first one's (a lake
 //! written by several versions) leave the whole set to DuckDB's `union_by_name`.
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 
-use duckdb::arrow::array::{ArrayRef, StringArray};
+use duckdb::arrow::array::{ArrayRef, Int64Array, StringArray};
+use duckdb::arrow::compute::{filter_record_batch, is_not_null};
 use duckdb::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::Connection;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use super::layout::parquet_scan;
+use super::layout::{parquet_scan, Table};
 use super::Entry;
 use crate::error::{Error, Result};
 use crate::store::sql_err;
@@ -109,49 +111,24 @@ fn stage(conn: &Connection, tag: &str, paths: &[String]) -> Result<Option<String
     ))
     .map_err(sql_err)?;
     let want = schema_of(&paths[0])?;
-    // nullable whatever the first file said: DuckDB marks a column REQUIRED when the file
-    // had no NULL in it (a constant, a NOT NULL column), and the next file may have some
-    let mut fields: Vec<Field> = want
-        .fields()
-        .iter()
-        .map(|f| f.as_ref().clone().with_nullable(true))
-        .collect();
+    let mut fields: Vec<Field> = want.fields().iter().map(|f| nullable(f)).collect();
     fields.push(Field::new("filename", DataType::Utf8, true));
     let named: SchemaRef = Arc::new(Schema::new(fields));
-    let next = AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(2, std::num::NonZero::get)
-        .min(paths.len());
-    let (tx, rx) = mpsc::sync_channel::<Decoded>(AHEAD * workers);
     let mut app = conn.appender(&table).map_err(sql_err)?;
-    let same = std::thread::scope(|s| {
-        for _ in 0..workers {
-            let tx = tx.clone();
-            let (next, want, named) = (&next, &want, &named);
-            s.spawn(move || loop {
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(path) = paths.get(i) else { break };
-                let r = decode(path, want, named);
-                let go_on = matches!(r, Ok(Some(_)));
-                // a send fails once the appender stopped: nothing more is wanted
-                if tx.send(r).is_err() || !go_on {
-                    break;
-                }
-            });
-        }
-        drop(tx);
-        // rx is dropped when this returns, so workers blocked on a full queue stop too
-        let append = move |app: &mut duckdb::Appender<'_>| -> Result<bool> {
-            for r in rx {
-                let Some(batches) = r? else { return Ok(false) };
-                for b in batches {
-                    app.append_record_batch(b).map_err(sql_err)?;
-                }
-            }
+    let mut flush = Flusher::default();
+    let mut same = true;
+    on_every_core(
+        paths,
+        |path| decode(path, &want, &named),
+        |r| {
+            let Some(batches) = r? else {
+                same = false;
+                return Ok(false);
+            };
+            flush.append(&mut app, batches)?;
             Ok(true)
-        };
-        append(&mut app)
-    })?;
+        },
+    )?;
     app.flush().map_err(sql_err)?;
     drop(app);
     if !same {
@@ -160,6 +137,207 @@ fn stage(conn: &Connection, tag: &str, paths: &[String]) -> Result<Option<String
         return Ok(None);
     }
     Ok(Some(table))
+}
+
+/// Appends the rows of unit files straight into the index table `t.name`, as its `fk` column
+/// (the unit's local id, from `ids` by the row's key; rows of other keys are skipped, as the
+/// join of the SQL path skips them) and then `t.cols`: decoded on every core, no staged copy
+/// and no INSERT from one. Returns the paths left for DuckDB: compacted and large files, files
+/// whose columns are not the first small file's, or all of them when the index table's columns
+/// are not `fk` and `t.cols`.
+pub(crate) fn append_units(
+    conn: &Connection,
+    t: &Table,
+    fk: &str,
+    ids: &HashMap<String, i64>,
+    files: &[Entry],
+    paths: &[String],
+) -> Result<Vec<String>> {
+    let (large, small): (Vec<_>, Vec<_>) =
+        files.iter().zip(paths).partition(|(e, _)| for_duckdb(e));
+    let mut rest: Vec<String> = large.into_iter().map(|(_, p)| p.clone()).collect();
+    let small: Vec<String> = small.into_iter().map(|(_, p)| p.clone()).collect();
+    let Some(first) = small.first() else {
+        return Ok(rest);
+    };
+    let want = schema_of(first)?;
+    let Some(shape) = Shape::of(conn, t, fk, &want)? else {
+        rest.extend(small);
+        return Ok(rest);
+    };
+    let mut app = conn.appender(t.name).map_err(sql_err)?;
+    let mut flush = Flusher::default();
+    on_every_core(
+        &small,
+        |path| {
+            shape
+                .decode(path, &want, ids)
+                .map(|b| (path.to_string(), b))
+        },
+        |r| {
+            match r? {
+                (_, Some(batches)) => flush.append(&mut app, batches)?,
+                (path, None) => rest.push(path),
+            }
+            Ok(true)
+        },
+    )?;
+    app.flush().map_err(sql_err)?;
+    Ok(rest)
+}
+
+/// Where an index table's columns are in a lake file's: the unit key, then the data columns.
+struct Shape {
+    key: usize,
+    cols: Vec<usize>,
+    out: SchemaRef,
+}
+
+impl Shape {
+    /// None when the index table's columns are not `fk` then `t.cols`, or `want` (the first
+    /// file's columns) lacks one or holds the key as other than text.
+    fn of(conn: &Connection, t: &Table, fk: &str, want: &Schema) -> Result<Option<Shape>> {
+        let mut st = conn
+            .prepare(
+                "SELECT column_name FROM duckdb_columns()
+                 WHERE schema_name = 'main' AND table_name = ? AND NOT internal
+                 ORDER BY column_index",
+            )
+            .map_err(sql_err)?;
+        let names: Vec<String> = st
+            .query_map([t.name], |r| r.get(0))
+            .map_err(sql_err)?
+            .collect::<std::result::Result<_, _>>()
+            .map_err(sql_err)?;
+        let expected = std::iter::once(fk).chain(t.cols.iter().copied());
+        if !names.iter().map(String::as_str).eq(expected) {
+            return Ok(None);
+        }
+        let Ok(key) = want.index_of(t.key) else {
+            return Ok(None);
+        };
+        if want.field(key).data_type() != &DataType::Utf8 {
+            return Ok(None);
+        }
+        let Ok(cols) = t.cols.iter().map(|c| want.index_of(c)).collect() else {
+            return Ok(None);
+        };
+        let cols: Vec<usize> = cols;
+        let mut fields = vec![Field::new(fk, DataType::Int64, true)];
+        fields.extend(cols.iter().map(|&i| nullable(want.field(i))));
+        Ok(Some(Shape {
+            key,
+            cols,
+            out: Arc::new(Schema::new(fields)),
+        }))
+    }
+
+    /// A file's rows of the units in `ids` as batches of the index table's columns, or None
+    /// when its columns are not `want`'s.
+    fn decode(&self, path: &str, want: &Schema, ids: &HashMap<String, i64>) -> Decoded {
+        let builder = open(path)?;
+        if !same_columns(builder.schema(), want) {
+            return Ok(None);
+        }
+        let bad = |e: &dyn std::fmt::Display| Error::Store(format!("{path}: {e}"));
+        let reader = builder
+            .with_batch_size(BATCH_ROWS)
+            .build()
+            .map_err(|e| bad(&e))?;
+        let mut out = Vec::new();
+        for batch in reader {
+            let batch = batch.map_err(|e| bad(&e))?;
+            let keys = batch
+                .column(self.key)
+                .as_any()
+                .downcast_ref::<StringArray>()
+                .ok_or_else(|| bad(&"the unit key is not text"))?;
+            let fk: Int64Array = keys
+                .iter()
+                .map(|k| k.and_then(|k| ids.get(k).copied()))
+                .collect();
+            let mut cols: Vec<ArrayRef> = vec![Arc::new(fk)];
+            cols.extend(self.cols.iter().map(|&i| Arc::clone(batch.column(i))));
+            let rows = RecordBatch::try_new(Arc::clone(&self.out), cols).map_err(|e| bad(&e))?;
+            let kept = if rows.column(0).null_count() == 0 {
+                rows
+            } else {
+                let known = is_not_null(rows.column(0)).map_err(|e| bad(&e))?;
+                filter_record_batch(&rows, &known).map_err(|e| bad(&e))?
+            };
+            if kept.num_rows() > 0 {
+                out.push(kept);
+            }
+        }
+        Ok(Some(out))
+    }
+}
+
+/// Runs `decode` over `paths` on every core and hands each result to `take` as it comes (in
+/// no fixed order), until the paths run out or `take` returns false.
+fn on_every_core<T: Send>(
+    paths: &[String],
+    decode: impl Fn(&str) -> T + Sync,
+    mut take: impl FnMut(T) -> Result<bool>,
+) -> Result<()> {
+    let next = AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(2, std::num::NonZero::get)
+        .min(paths.len());
+    let (tx, rx) = mpsc::sync_channel::<T>(AHEAD * workers);
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let tx = tx.clone();
+            let (next, decode) = (&next, &decode);
+            s.spawn(move || loop {
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(path) = paths.get(i) else { break };
+                // a send fails once the taker stopped: nothing more is wanted
+                if tx.send(decode(path)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        // rx is moved in and dropped when this returns, so workers blocked on a full queue stop too
+        let rx = rx;
+        for r in &rx {
+            if !take(r)? {
+                break;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Bytes of Arrow rows appended between two flushes of an appender: DuckDB's appender holds
+/// 204,800 rows until it flushes (100 MB of a lake's histograms).
+const FLUSH_BYTES: usize = 16 << 20;
+
+/// Appends batches, flushing every [`FLUSH_BYTES`].
+#[derive(Default)]
+struct Flusher {
+    held: usize,
+}
+
+impl Flusher {
+    fn append(&mut self, app: &mut duckdb::Appender<'_>, batches: Vec<RecordBatch>) -> Result<()> {
+        for b in batches {
+            self.held += b.get_array_memory_size();
+            app.append_record_batch(b).map_err(sql_err)?;
+        }
+        if self.held > FLUSH_BYTES {
+            app.flush().map_err(sql_err)?;
+            self.held = 0;
+        }
+        Ok(())
+    }
+}
+
+/// A field made nullable whatever the first file said: DuckDB marks a column REQUIRED when
+/// the file had no NULL in it (a constant, a NOT NULL column), and the next file may have some.
+fn nullable(f: &Field) -> Field {
+    f.clone().with_nullable(true)
 }
 
 fn open(path: &str) -> Result<ParquetRecordBatchReaderBuilder<File>> {
@@ -375,5 +553,88 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("handmade_truncated.parquet"), "{err}");
+    }
+
+    /// A measurement-like index table and its lake shape.
+    const M: Table = Table {
+        name: "m",
+        key: "run_key",
+        cols: &["target", "value"],
+    };
+
+    #[test]
+    fn unit_files_go_straight_into_the_index_table_with_their_local_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch("CREATE TABLE m (run_id BIGINT NOT NULL, target VARCHAR NOT NULL, value DOUBLE NOT NULL);")
+            .unwrap();
+        // columns in another order than the table's; a row of a unit that is not new
+        let [a, b] = two_files(
+            &conn,
+            dir.path(),
+            "SELECT 'k1' AS run_key, 1.5::DOUBLE AS value, 'GET /a' AS target UNION ALL SELECT 'old', 9.0, 'GET /x'",
+            "SELECT 'k2' AS run_key, (range * 0.25)::DOUBLE AS value, 'GET /b' AS target FROM range(20000)",
+        );
+        // an older writer's file (other columns) and a large one: DuckDB's
+        let c = dir.path().join("c.parquet");
+        write(
+            &conn,
+            "SELECT 'k3' AS run_key, 'GET /c' AS target",
+            &c,
+            "lz4_raw",
+        );
+        let c = c.display().to_string();
+        let mut big = entry("v1/m/tool=x/month=none/d.parquet");
+        big.bytes = STAGE_MAX_BYTES + 1;
+        let e = |n: &str| entry(&format!("v1/m/tool=x/month=none/{n}"));
+        let files = [e("a.parquet"), e("b.parquet"), e("c.parquet"), big];
+        let paths = [a, b, c.clone(), "d.parquet".to_string()];
+        let ids: HashMap<String, i64> =
+            [("k1".into(), 7), ("k2".into(), 8), ("k3".into(), 9)].into();
+        let mut rest = append_units(&conn, &M, "run_id", &ids, &files, &paths).unwrap();
+        rest.sort();
+        assert_eq!(rest, [c, "d.parquet".to_string()]);
+        let got: (i64, i64, i64, f64) = conn
+            .query_row(
+                "SELECT count(*), count(*) FILTER (run_id = 7 AND target = 'GET /a' AND value = 1.5),
+                        count(*) FILTER (run_id = 8 AND target = 'GET /b'), sum(value) FILTER (run_id = 8) FROM m",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        // sum of range(20000) * 0.25 = 0.25 * 19999 * 20000 / 2
+        assert_eq!(got, (20_001, 1, 20_000, 49_997_500.0));
+    }
+
+    #[test]
+    fn an_index_table_of_other_columns_leaves_every_file_to_duckdb() {
+        let dir = tempfile::tempdir().unwrap();
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE m (run_id BIGINT, target VARCHAR, value DOUBLE, unit VARCHAR);",
+        )
+        .unwrap();
+        let paths = two_files(
+            &conn,
+            dir.path(),
+            "SELECT 'k1' AS run_key, 'GET /a' AS target, 1.5 AS value",
+            "SELECT 'k2' AS run_key, 'GET /b' AS target, 2.5 AS value",
+        );
+        let e = |n: &str| entry(&format!("v1/m/tool=x/month=none/{n}"));
+        let ids: HashMap<String, i64> = [("k1".into(), 1), ("k2".into(), 2)].into();
+        let rest = append_units(
+            &conn,
+            &M,
+            "run_id",
+            &ids,
+            &[e("a.parquet"), e("b.parquet")],
+            &paths,
+        )
+        .unwrap();
+        assert_eq!(rest, paths);
+        let n: i64 = conn
+            .query_row("SELECT count(*) FROM m", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(n, 0);
     }
 }

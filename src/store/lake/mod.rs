@@ -247,16 +247,26 @@ impl Lake {
             use tokio::io::AsyncWriteExt;
             let mut w =
                 object_store::buffered::BufWriter::with_capacity(Arc::clone(&self.store), p, part);
-            let mut f = std::fs::File::open(file)?;
-            let mut buf = vec![0u8; 1 << 20];
-            loop {
-                let n = std::io::Read::read(&mut f, &mut buf)?;
-                if n == 0 {
-                    break;
+            let sent: std::io::Result<()> = async {
+                let mut f = std::fs::File::open(file)?;
+                let mut buf = vec![0u8; 1 << 20];
+                loop {
+                    let n = std::io::Read::read(&mut f, &mut buf)?;
+                    if n == 0 {
+                        break;
+                    }
+                    w.write_all(&buf[..n]).await?;
                 }
-                w.write_all(&buf[..n]).await?;
+                w.shutdown().await
             }
-            w.shutdown().await
+            .await;
+            if sent.is_err() {
+                // the parts sent so far stay on the server (unlisted, billed) until aborted; a
+                // server that is gone cannot be told, nor can a killed import tell it: the
+                // README's lifecycle rule removes those
+                let _ = w.abort().await;
+            }
+            sent
         };
         self.rt
             .block_on(up)

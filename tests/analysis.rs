@@ -329,6 +329,15 @@ fn trend_finds_the_step_and_baselines_are_named() {
         .collect();
     assert_eq!(listed, ["16", "21", "22", "23"], "{table}");
     assert!(table.contains("(4 of 24 points listed"), "{table}");
+    // the listed points carry the commits json gives them (read for those runs only)
+    for l in table.lines() {
+        let cells: Vec<&str> = l.split_whitespace().collect();
+        let Some(i) = cells.first().and_then(|c| c.parse::<usize>().ok()) else {
+            continue;
+        };
+        let commit = t["points"][i]["commit"].as_str().unwrap();
+        assert_eq!(cells.get(6), Some(&commit), "{l}");
+    }
     let all = w.ok(
         &[
             "trend",

@@ -47,14 +47,24 @@ pub struct Trend {
     pub method: changepoint::Params,
 }
 
+/// Which points carry their commit label. Reading a label for each of a million runs is most
+/// of a long series' read, and a table lists only the latest points and the change points.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Commits {
+    All,
+    /// The latest this many points and every change point.
+    Latest(usize),
+}
+
 pub fn analyse(
     wh: &Warehouse,
     filter: &RunFilter,
     target: &str,
     metric: &str,
     params: &changepoint::Params,
+    commits: Commits,
 ) -> Result<Trend> {
-    let rows = wh.metric_series(filter, target, metric)?;
+    let rows = wh.metric_series(filter, target, metric, commits == Commits::All)?;
     if rows.is_empty() {
         return Err(Error::Usage(format!(
             "no run has {metric} for target '{target}' with these filters (see `perfledger runs`)"
@@ -63,7 +73,7 @@ pub fn analyse(
     let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
     let days: Vec<f64> = rows.iter().map(|r| r.time_us as f64 / 86_400e6).collect();
     let rm = rolling_median(&values, 5).unwrap_or_else(|| values.clone());
-    let points: Vec<Point> = rows
+    let mut points: Vec<Point> = rows
         .into_iter()
         .enumerate()
         .map(|(i, r)| Point {
@@ -75,6 +85,7 @@ pub fn analyse(
             commit: r.commit,
         })
         .collect();
+    drop(rm);
     // three independent O(n log n) passes: on two cores, Theil-Sen beside the other two
     let ((mk, cps), slope) = std::thread::scope(|s| {
         let slope = s.spawn(|| trend::theil_sen(&days, &values).map(|s| s * 30.4375));
@@ -82,6 +93,9 @@ pub fn analyse(
         let cps = changepoint::detect(&values, params).unwrap_or_default();
         ((mk, cps), slope.join().unwrap_or(None))
     });
+    if let Commits::Latest(n) = commits {
+        label_commits(wh, &mut points, n, &cps)?;
+    }
     let change_points = cps
         .iter()
         .map(|c| ChangePointOut {
@@ -108,17 +122,51 @@ pub fn analyse(
     })
 }
 
+/// Gives the latest `n` points and the change points their commit label.
+fn label_commits(
+    wh: &Warehouse,
+    points: &mut [Point],
+    n: usize,
+    cps: &[changepoint::ChangePoint],
+) -> Result<()> {
+    let first = points.len().saturating_sub(n);
+    let wanted: Vec<usize> = (first..points.len())
+        .chain(cps.iter().map(|c| c.index).filter(|&i| i < first))
+        .collect();
+    let ids: Vec<i64> = wanted.iter().map(|&i| points[i].run_id).collect();
+    let mut labels = wh.commit_labels(&ids)?;
+    for i in wanted {
+        points[i].commit = labels.remove(&points[i].run_id);
+    }
+    Ok(())
+}
+
 /// Annotations in the series' time window or on one of its runs.
 fn annotations(wh: &Warehouse, points: &[Point]) -> Result<Vec<AnnotationRow>> {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Ok(vec![]);
     };
-    // Annotations are few and series long: filter the run ids here rather than in SQL.
-    let ids: std::collections::HashSet<i64> = points.iter().map(|p| p.run_id).collect();
-    Ok(wh
-        .annotations(first.time, last.time)?
+    let found = wh.annotations(first.time, last.time)?;
+    // Annotations are few and series long: filter the run ids here rather than in SQL, and
+    // only look at the series' runs for annotations outside the window.
+    let mut runs: Vec<i64> = found
+        .iter()
+        .filter(|(_, in_window)| !in_window)
+        .filter_map(|(a, _)| a.run_id)
+        .collect();
+    runs.sort_unstable();
+    let on_series: std::collections::HashSet<i64> = if runs.is_empty() {
+        Default::default()
+    } else {
+        points
+            .iter()
+            .map(|p| p.run_id)
+            .filter(|r| runs.binary_search(r).is_ok())
+            .collect()
+    };
+    Ok(found
         .into_iter()
-        .filter(|(a, in_window)| *in_window || a.run_id.is_some_and(|r| ids.contains(&r)))
+        .filter(|(a, in_window)| *in_window || a.run_id.is_some_and(|r| on_series.contains(&r)))
         .map(|(a, _)| a)
         .collect())
 }

@@ -292,6 +292,7 @@ pub fn run(a: &DemoArgs) -> Result<()> {
         TOTAL,
         metrics::LATENCY_P95,
         &Params::default(),
+        trend::Commits::All,
     )?;
     emit(&crate::output::trend::render(&t, Format::Table, None))?;
 

@@ -49,6 +49,9 @@ impl TryFrom<&TrendArgs> for Request {
 
 pub fn run(loc: &Location, r: &Request) -> Result<()> {
     let wh = Warehouse::open_read(loc)?;
-    let t = trend::analyse(&wh, &r.filter, &r.target, &r.metric, &r.params)?;
+    // the commits of the points the output lists
+    let commits = crate::output::trend::shown(r.format, r.listed)
+        .map_or(trend::Commits::All, trend::Commits::Latest);
+    let t = trend::analyse(&wh, &r.filter, &r.target, &r.metric, &r.params, commits)?;
     emit(&crate::output::trend::render(&t, r.format, r.listed))
 }

@@ -4,13 +4,22 @@
 use super::{fmt_float, pretty, render_rows, Format};
 use crate::analysis::trend::Trend;
 
+/// The points `render` lists in form `f` when told to list `listed`: csv and json hold every
+/// point (`None`), a table the latest `listed` (and every change point).
+pub fn shown(f: Format, listed: Option<usize>) -> Option<usize> {
+    match f {
+        Format::Json | Format::Junit | Format::Csv => None,
+        _ => listed,
+    }
+}
+
 /// `listed`: points a table lists, the latest ones and every change point (`None`: all); csv
 /// and json hold every point.
 pub fn render(t: &Trend, f: Format, listed: Option<usize>) -> String {
     if matches!(f, Format::Json | Format::Junit) {
         return pretty(t);
     }
-    let listed = if f == Format::Csv { None } else { listed };
+    let listed = shown(f, listed);
     let first_listed = listed.map_or(0, |n| t.points.len().saturating_sub(n));
     let header: Vec<String> = [
         "#",

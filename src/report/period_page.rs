@@ -12,6 +12,7 @@ use super::recommend_section;
 use super::run_page::goal_table;
 use super::{provenance, Card, Cell, Chart, Common, Out, Table};
 use crate::analysis::goals::{self, GoalsFile, Status};
+use crate::analysis::trend::Commits;
 use crate::analysis::{plans, recommend, trend};
 use crate::error::{Error, Result};
 use crate::grid::{fmt_float, Datum, Grid};
@@ -175,7 +176,8 @@ pub fn build(wh: &Warehouse, o: &Options, out: &Out) -> Result<PeriodPage> {
             if series.len() >= o.max_series {
                 break;
             }
-            let Ok(t) = trend::analyse(wh, &filter, TOTAL, metric, &o.params) else {
+            let Ok(t) = trend::analyse(wh, &filter, TOTAL, metric, &o.params, Commits::Latest(0))
+            else {
                 continue;
             };
             if t.points.len() < 3 {
@@ -531,8 +533,9 @@ fn endpoint_panels(
     params: &Params,
 ) -> Result<Vec<multiples::Panel>> {
     let mut panels = Vec::new();
-    for (g, runs) in groups {
-        let series = wh.metric_by_target(runs, metrics::LATENCY_P95)?;
+    let runs: Vec<&[i64]> = groups.iter().map(|(_, runs)| runs.as_slice()).collect();
+    let lines = wh.metric_by_target(&runs, metrics::LATENCY_P95)?;
+    for ((g, _), series) in groups.iter().zip(lines) {
         let total = series
             .iter()
             .find(|(t, _)| t == TOTAL)

@@ -30,17 +30,21 @@ pub fn median(xs: &[f64]) -> Option<f64> {
     if xs.is_empty() {
         return None;
     }
+    Some(median_in_place(&mut xs.to_vec()))
+}
+
+/// The median of finite, non-empty `v`, reordering it.
+fn median_in_place(v: &mut [f64]) -> f64 {
     // selection, not a sort: O(n), which the change-point search needs on long histories
-    let mut v = xs.to_vec();
     let n = v.len();
     let (left, mid, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
     let upper = *mid;
-    Some(if n % 2 == 1 {
+    if n % 2 == 1 {
         upper
     } else {
         let lower = left.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
         (lower + upper) / 2.0
-    })
+    }
 }
 
 /// The `q` quantile by linear interpolation between the order statistics at ranks
@@ -69,11 +73,14 @@ pub fn mad_sigma(xs: &[f64]) -> Option<f64> {
 pub fn rolling_median(xs: &[f64], w: usize) -> Option<Vec<f64>> {
     finite(xs)?;
     let half = w.max(1) / 2;
+    // one buffer for every window: a million windows were a million allocations
+    let mut buf = Vec::with_capacity(2 * half + 1);
     Some(
         (0..xs.len())
             .map(|i| {
-                let window = &xs[i.saturating_sub(half)..(i + half + 1).min(xs.len())];
-                median(window).unwrap_or(xs[i])
+                buf.clear();
+                buf.extend_from_slice(&xs[i.saturating_sub(half)..(i + half + 1).min(xs.len())]);
+                median_in_place(&mut buf)
             })
             .collect(),
     )

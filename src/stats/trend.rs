@@ -283,17 +283,17 @@ impl SlopeSelection {
         let line_at =
             |s: f64| -> Vec<f64> { self.t.iter().zip(&self.y).map(|(t, y)| y - s * t).collect() };
         let (z_lo, z_hi) = (line_at(lo), line_at(hi));
-        let mut ord: Vec<usize> = (0..n).collect();
+        // sorted as (z at lo, z at hi, index) side by side rather than indices looking both
+        // up (a million points: 0.12 s of random reads)
+        let mut keyed: Vec<(f64, f64, usize)> = (0..n).map(|i| (z_lo[i], z_hi[i], i)).collect();
         // unstable: points equal at lo and at hi are the same line (same t and y)
-        ord.sort_unstable_by(|&a, &b| {
-            z_lo[a]
-                .total_cmp(&z_lo[b])
-                .then(z_hi[a].total_cmp(&z_hi[b]))
-        });
+        keyed.sort_unstable_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        // merged as (z at hi, index): the comparisons read no other array
+        let mut ord: Vec<(f64, usize)> = keyed.into_iter().map(|k| (k.1, k.2)).collect();
         let mut out = Vec::new();
         let mut buf = ord.clone();
-        let each = |left: &[usize], b: usize| {
-            for &a in left {
+        let each = |left: &[(f64, usize)], (_, b): (f64, usize)| {
+            for &(_, a) in left {
                 let dt = self.t[b] - self.t[a];
                 if dt != 0.0 {
                     let s = (self.y[b] - self.y[a]) / dt;
@@ -303,7 +303,7 @@ impl SlopeSelection {
                 }
             }
         };
-        merge_inversions(&mut ord, &mut buf, |a, b| z_hi[a] >= z_hi[b], each);
+        merge_inversions(&mut ord, &mut buf, |a, b| a.0 >= b.0, each);
         out.sort_unstable_by(f64::total_cmp);
         out
     }
@@ -331,7 +331,12 @@ impl SlopeSelection {
             k1 as f64 / self.pairs as f64,
             (k2 + 1) as f64 / self.pairs as f64,
         );
-        let mut margin = 4.0 / m.sqrt();
+        // 2.5 standard errors of a sample quantile (at most 0.5 / sqrt(m)) each way: the bracket
+        // holds the median at the first try with odds of about 99%, and is narrow enough
+        // (for a million points, 2.8e9 of 5e11 slopes) that one round of interpolated probes
+        // usually brings it under n; 8 standard errors (the first version) took three more
+        // counts of a million points, 0.1 s each, to get as far
+        let mut margin = 1.25 / m.sqrt();
         for _ in 0..8 {
             let pick = |q: f64| sample[((q * m) as isize).clamp(0, m as isize - 1) as usize];
             let span = sample[sample.len() - 1] - sample[0];
@@ -345,7 +350,11 @@ impl SlopeSelection {
             } else {
                 pick(q2 + margin)
             };
-            let (c_lo, c_hi) = (self.count_le(lo, buf), self.count_le(hi, buf));
+            let (c_lo, c_hi) = std::thread::scope(|s| {
+                let upper = s.spawn(|| self.count_le(hi, &mut Vec::new()));
+                let c_lo = self.count_le(lo, buf);
+                (c_lo, upper.join().unwrap_or(0))
+            });
             if c_lo <= k1 && c_hi > k2 {
                 return Some(Bracket { lo, hi, c_lo, c_hi });
             }

@@ -235,41 +235,26 @@ impl Shape {
     /// A file's rows of the units in `ids` as batches of the index table's columns, or None
     /// when its columns are not `want`'s.
     fn decode(&self, path: &str, want: &Schema, ids: &HashMap<String, i64>) -> Decoded {
-        let builder = open(path)?;
-        if !same_columns(builder.schema(), want) {
-            return Ok(None);
-        }
-        let bad = |e: &dyn std::fmt::Display| Error::Store(format!("{path}: {e}"));
-        let reader = builder
-            .with_batch_size(BATCH_ROWS)
-            .build()
-            .map_err(|e| bad(&e))?;
-        let mut out = Vec::new();
-        for batch in reader {
-            let batch = batch.map_err(|e| bad(&e))?;
+        read_batches(path, want, |batch| {
             let keys = batch
                 .column(self.key)
                 .as_any()
                 .downcast_ref::<StringArray>()
-                .ok_or_else(|| bad(&"the unit key is not text"))?;
+                .ok_or("the unit key is not text")?;
             let fk: Int64Array = keys
                 .iter()
                 .map(|k| k.and_then(|k| ids.get(k).copied()))
                 .collect();
             let mut cols: Vec<ArrayRef> = vec![Arc::new(fk)];
             cols.extend(self.cols.iter().map(|&i| Arc::clone(batch.column(i))));
-            let rows = RecordBatch::try_new(Arc::clone(&self.out), cols).map_err(|e| bad(&e))?;
+            let rows = RecordBatch::try_new(Arc::clone(&self.out), cols)?;
             let kept = if rows.column(0).null_count() == 0 {
                 rows
             } else {
-                let known = is_not_null(rows.column(0)).map_err(|e| bad(&e))?;
-                filter_record_batch(&rows, &known).map_err(|e| bad(&e))?
+                filter_record_batch(&rows, &is_not_null(rows.column(0))?)?
             };
-            if kept.num_rows() > 0 {
-                out.push(kept);
-            }
-        }
-        Ok(Some(out))
+            Ok((kept.num_rows() > 0).then_some(kept))
+        })
     }
 }
 
@@ -361,6 +346,26 @@ fn same_columns(a: &Schema, b: &Schema) -> bool {
 
 /// A file's rows as batches of `named` (its columns, then its path as `filename`).
 fn decode(path: &str, want: &Schema, named: &SchemaRef) -> Decoded {
+    read_batches(path, want, |batch| {
+        let n = batch.num_rows();
+        let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
+        cols.push(Arc::new(StringArray::from_iter_values(
+            std::iter::repeat_n(path, n),
+        )));
+        Ok(Some(RecordBatch::try_new(Arc::clone(named), cols)?))
+    })
+}
+
+/// What went wrong with one batch of a file.
+type BatchError = Box<dyn std::error::Error>;
+
+/// A file's batches as `each` turns them (None: left out), or None when its columns are not
+/// `want`'s; errors name the file.
+fn read_batches(
+    path: &str,
+    want: &Schema,
+    mut each: impl FnMut(RecordBatch) -> std::result::Result<Option<RecordBatch>, BatchError>,
+) -> Decoded {
     let builder = open(path)?;
     if !same_columns(builder.schema(), want) {
         return Ok(None);
@@ -373,12 +378,9 @@ fn decode(path: &str, want: &Schema, named: &SchemaRef) -> Decoded {
     let mut out = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| bad(&e))?;
-        let n = batch.num_rows();
-        let mut cols: Vec<ArrayRef> = batch.columns().to_vec();
-        cols.push(Arc::new(StringArray::from_iter_values(
-            std::iter::repeat_n(path, n),
-        )));
-        out.push(RecordBatch::try_new(Arc::clone(named), cols).map_err(|e| bad(&e))?);
+        if let Some(b) = each(batch).map_err(|e| bad(&e))? {
+            out.push(b);
+        }
     }
     Ok(Some(out))
 }

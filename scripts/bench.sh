@@ -59,7 +59,7 @@ machine() {
 bench_k6() {
   echo "### k6 --out json ingest (perfledger import) vs DuckDB read_ndjson + GROUP BY"
   echo
-  echo "| input | lines | perfledger wall | MB/s | lines/s | peak RSS | \`cat\` floor | DuckDB query (schema given) | DuckDB query (auto-detect) | DuckDB peak RSS | ratio (DuckDB best / perfledger) |"
+  echo "| input | lines | perfledger wall | MB/s | lines/s | peak RSS | \`wc -l\` floor | DuckDB query (schema given) | DuckDB query (auto-detect) | DuckDB peak RSS | ratio (DuckDB best / perfledger) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for mb in $SIZES; do
     f=$BENCH_DIR/k6_${mb}mb.json
@@ -68,7 +68,7 @@ bench_k6() {
     local lines bytes
     lines=$(cat "$f.lines"); bytes=$(stat -c %s "$f")
     cat "$f" >/dev/null # page cache, for both sides alike
-    best cat "$f"
+    best wc -l "$f"
     local floor=$WALL
     BEFORE="rm -f '$BENCH_DIR/k6.duckdb' '$BENCH_DIR/k6.duckdb.wal'" best "$P" --db "$BENCH_DIR/k6.duckdb" import "$f"
     local pw=$WALL prss=$RSS
@@ -93,14 +93,14 @@ bench_k6() {
 bench_locust() {
   echo "### Locust stats_history of long runs (51 rows per second: 50 endpoints + Aggregated)"
   echo
-  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | \`cat\` floor | DuckDB read_csv into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
+  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | \`wc -l\` floor | DuckDB read_csv into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|"
   for h in $LOCUST_HOURS; do
     local s=$((h * 3600)) pre=$BENCH_DIR/locust_$((h * 3600))s
     [ -s "${pre}_stats_history.csv" ] || "$G" locust "$s" "$pre" 2>/dev/null
     local f=${pre}_stats_history.csv bytes lines
     bytes=$(stat -c %s "$f"); lines=$(wc -l <"$f")
-    best cat "$f"
+    best wc -l "$f"
     local floor=$WALL
     BEFORE="rm -f '$BENCH_DIR/locust.duckdb' '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "$f"
     local pw=$WALL prss=$RSS points

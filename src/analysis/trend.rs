@@ -155,15 +155,11 @@ fn annotations(wh: &Warehouse, points: &[Point]) -> Result<Vec<AnnotationRow>> {
         .filter_map(|(a, _)| a.run_id)
         .collect();
     runs.sort_unstable();
-    let on_series: std::collections::HashSet<i64> = if runs.is_empty() {
-        Default::default()
-    } else {
-        points
-            .iter()
-            .map(|p| p.run_id)
-            .filter(|r| runs.binary_search(r).is_ok())
-            .collect()
-    };
+    let on_series: std::collections::HashSet<i64> = points
+        .iter()
+        .map(|p| p.run_id)
+        .filter(|r| runs.binary_search(r).is_ok())
+        .collect();
     Ok(found
         .into_iter()
         .filter(|(a, in_window)| *in_window || a.run_id.is_some_and(|r| on_series.contains(&r)))

@@ -64,10 +64,7 @@ pub(crate) fn source(
     files: &[Entry],
     paths: &[String],
 ) -> Result<Source> {
-    let (compacted, small): (Vec<_>, Vec<_>) =
-        files.iter().zip(paths).partition(|(e, _)| for_duckdb(e));
-    let small: Vec<String> = small.into_iter().map(|(_, p)| p.clone()).collect();
-    let compacted: Vec<String> = compacted.into_iter().map(|(_, p)| p.clone()).collect();
+    let (compacted, small) = split(files, paths);
     if small.is_empty() {
         return Ok(Source::duckdb(parquet_scan(&compacted)));
     }
@@ -95,6 +92,14 @@ const STAGE_MAX_BYTES: u64 = 1 << 20;
 /// Whether DuckDB reads a file itself: compacted files and large ones.
 fn for_duckdb(e: &Entry) -> bool {
     e.is_compacted() || e.bytes > STAGE_MAX_BYTES
+}
+
+/// The paths of `files` (`paths`, the same order) DuckDB reads, and those read here.
+fn split(files: &[Entry], paths: &[String]) -> (Vec<String>, Vec<String>) {
+    let (duckdb, here): (Vec<_>, Vec<_>) =
+        files.iter().zip(paths).partition(|(e, _)| for_duckdb(e));
+    let paths = |v: Vec<(&Entry, &String)>| v.into_iter().map(|(_, p)| p.clone()).collect();
+    (paths(duckdb), paths(here))
 }
 
 /// One file's rows with its name, or None when its columns are not `want`'s.
@@ -153,10 +158,7 @@ pub(crate) fn append_units(
     files: &[Entry],
     paths: &[String],
 ) -> Result<Vec<String>> {
-    let (large, small): (Vec<_>, Vec<_>) =
-        files.iter().zip(paths).partition(|(e, _)| for_duckdb(e));
-    let mut rest: Vec<String> = large.into_iter().map(|(_, p)| p.clone()).collect();
-    let small: Vec<String> = small.into_iter().map(|(_, p)| p.clone()).collect();
+    let (mut rest, small) = split(files, paths);
     let Some(first) = small.first() else {
         return Ok(rest);
     };
@@ -219,10 +221,14 @@ impl Shape {
         if want.field(key).data_type() != &DataType::Utf8 {
             return Ok(None);
         }
-        let Ok(cols) = t.cols.iter().map(|c| want.index_of(c)).collect() else {
+        let Ok(cols) = t
+            .cols
+            .iter()
+            .map(|c| want.index_of(c))
+            .collect::<std::result::Result<Vec<usize>, _>>()
+        else {
             return Ok(None);
         };
-        let cols: Vec<usize> = cols;
         let mut fields = vec![Field::new(fk, DataType::Int64, true)];
         fields.extend(cols.iter().map(|&i| nullable(want.field(i))));
         Ok(Some(Shape {

@@ -8,17 +8,20 @@ use serde::Serialize;
 use crate::error::{Error, Result};
 use crate::stats::{changepoint, rolling_median, trend};
 use crate::store::meta::AnnotationRow;
+use crate::store::values::Series;
 use crate::store::{RunFilter, Warehouse};
 
+/// One run's point: 56 bytes, so a million of them are 56 MB (a `usize` index and a
+/// `String` label made it 72).
 #[derive(Debug, Clone, Serialize)]
 pub struct Point {
-    pub index: usize,
+    pub index: u32,
     pub run_id: i64,
     #[serde(serialize_with = "crate::time::as_micros_text::serialize")]
     pub time: NaiveDateTime,
     pub value: f64,
     pub rolling_median: f64,
-    pub commit: Option<String>,
+    pub commit: Option<Box<str>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,35 +67,18 @@ pub fn analyse(
     params: &changepoint::Params,
     commits: Commits,
 ) -> Result<Trend> {
-    let rows = wh.metric_series(filter, target, metric, commits == Commits::All)?;
-    if rows.is_empty() {
+    let series = wh.metric_series(filter, target, metric, commits == Commits::All)?;
+    if series.is_empty() {
         return Err(Error::Usage(format!(
             "no run has {metric} for target '{target}' with these filters (see `perfledger runs`)"
         )));
     }
-    let values: Vec<f64> = rows.iter().map(|r| r.value).collect();
-    let days: Vec<f64> = rows.iter().map(|r| r.time_us as f64 / 86_400e6).collect();
-    let rm = rolling_median(&values, 5).unwrap_or_else(|| values.clone());
-    let mut points: Vec<Point> = rows
-        .into_iter()
-        .enumerate()
-        .map(|(i, r)| Point {
-            index: i,
-            run_id: r.run_id,
-            time: crate::time::from_micros(r.time_us).unwrap_or_default(),
-            value: r.value,
-            rolling_median: rm[i],
-            commit: r.commit,
-        })
-        .collect();
-    drop(rm);
-    // three independent O(n log n) passes: on two cores, Theil-Sen beside the other two
-    let ((mk, cps), slope) = std::thread::scope(|s| {
-        let slope = s.spawn(|| trend::theil_sen(&days, &values).map(|s| s * 30.4375));
-        let mk = trend::mann_kendall(&days, &values);
-        let cps = changepoint::detect(&values, params).unwrap_or_default();
-        ((mk, cps), slope.join().unwrap_or(None))
-    });
+    // the statistics first, while only the columns are held, then the points
+    let (mk, cps, slope) = statistics(&series, params);
+    // The statistics' scratch memory (~100 MB at a million points) is free now but still
+    // held by the C heap; this has it returned before the points take 72 MB more.
+    wh.release_cache();
+    let mut points = points_of(series);
     if let Commits::Latest(n) = commits {
         label_commits(wh, &mut points, n, &cps)?;
     }
@@ -102,7 +88,7 @@ pub fn analyse(
             index: c.index,
             run_id: points[c.index].run_id,
             time: points[c.index].time,
-            commit: points[c.index].commit.clone(),
+            commit: points[c.index].commit.as_deref().map(str::to_string),
             before: c.before,
             after: c.after,
             relative_change: c.relative_change,
@@ -122,6 +108,53 @@ pub fn analyse(
     })
 }
 
+/// Mann-Kendall, change points and the Theil-Sen slope per month: three independent
+/// O(n log n) passes, on two cores Theil-Sen beside the other two.
+fn statistics(
+    series: &Series,
+    params: &changepoint::Params,
+) -> (
+    Option<trend::MannKendall>,
+    Vec<changepoint::ChangePoint>,
+    Option<f64>,
+) {
+    let values = &series.value;
+    let days: Vec<f64> = series
+        .time_us
+        .iter()
+        .map(|t| *t as f64 / 86_400e6)
+        .collect();
+    std::thread::scope(|s| {
+        let slope = s.spawn(|| trend::theil_sen(&days, values).map(|s| s * 30.4375));
+        let mk = trend::mann_kendall(&days, values);
+        let cps = changepoint::detect(values, params).unwrap_or_default();
+        (mk, cps, slope.join().unwrap_or(None))
+    })
+}
+
+/// The points of a series, with the rolling median of 5 runs.
+fn points_of(series: Series) -> Vec<Point> {
+    let rm = rolling_median(&series.value, 5).unwrap_or_else(|| series.value.clone());
+    let mut commits = series.commit.into_iter();
+    series
+        .run_id
+        .iter()
+        .zip(&series.time_us)
+        .zip(&series.value)
+        .zip(rm)
+        .enumerate()
+        .map(|(i, (((run_id, time_us), value), rolling_median))| Point {
+            // a series of 4 billion runs would not fit in memory anyway
+            index: i as u32,
+            run_id: *run_id,
+            time: crate::time::from_micros(*time_us).unwrap_or_default(),
+            value: *value,
+            rolling_median,
+            commit: commits.next().flatten().map(String::into_boxed_str),
+        })
+        .collect()
+}
+
 /// Gives the latest `n` points and the change points their commit label.
 fn label_commits(
     wh: &Warehouse,
@@ -136,7 +169,7 @@ fn label_commits(
     let ids: Vec<i64> = wanted.iter().map(|&i| points[i].run_id).collect();
     let mut labels = wh.commit_labels(&ids)?;
     for i in wanted {
-        points[i].commit = labels.remove(&points[i].run_id);
+        points[i].commit = labels.remove(&points[i].run_id).map(String::into_boxed_str);
     }
     Ok(())
 }

@@ -36,8 +36,8 @@ pub fn render(t: &Trend, f: Format, listed: Option<usize>) -> String {
         .points
         .iter()
         .filter_map(|p| {
-            let cp = t.change_points.iter().find(|c| c.index == p.index);
-            (p.index >= first_listed || cp.is_some()).then_some((p, cp))
+            let cp = t.change_points.iter().find(|c| c.index == p.index as usize);
+            (p.index as usize >= first_listed || cp.is_some()).then_some((p, cp))
         })
         .map(|(p, cp)| {
             let cp = cp
@@ -49,7 +49,7 @@ pub fn render(t: &Trend, f: Format, listed: Option<usize>) -> String {
                 crate::time::display(p.time),
                 fmt_float(p.value),
                 fmt_float(p.rolling_median),
-                p.commit.clone().unwrap_or_default(),
+                p.commit.as_deref().unwrap_or_default().to_string(),
                 cp,
             ]
         })

@@ -77,21 +77,24 @@ const EXACT_MAX: usize = 2000;
 /// `EXACT_MAX` are segmented with changes allowed only every `ceil(n / 1000)` values (costs
 /// still from every value), then each change moves to its best split within one grid step.
 pub fn pelt(y: &[f64], penalty: f64, min_size: usize) -> Vec<usize> {
-    let n = y.len();
+    pelt_with(&Cost::new(y), y.len(), penalty, min_size)
+}
+
+/// `pelt` on the costs of n values.
+fn pelt_with(cost: &Cost, n: usize, penalty: f64, min_size: usize) -> Vec<usize> {
     let min_size = min_size.max(1);
     if n < 2 * min_size {
         return Vec::new();
     }
     let grid = if n > EXACT_MAX { n.div_ceil(1000) } else { 1 };
     let positions: Vec<usize> = (0..n).step_by(grid).chain(std::iter::once(n)).collect();
-    let cost = Cost::new(y);
-    let cps = pelt_positions(&cost, &positions, penalty, min_size);
+    let cps = pelt_positions(cost, &positions, penalty, min_size);
     if grid == 1 {
         cps
     } else {
-        let moved = refine(&cost, &cps, n, min_size, grid);
-        let kept = drop_unpaid(&cost, &moved, n, penalty);
-        refine(&cost, &kept, n, min_size, grid)
+        let moved = refine(cost, &cps, n, min_size, grid);
+        let kept = drop_unpaid(cost, &moved, n, penalty);
+        refine(cost, &kept, n, min_size, grid)
     }
 }
 
@@ -276,15 +279,18 @@ pub fn detect(values: &[f64], p: &Params) -> Option<Vec<ChangePoint>> {
         median(&y.iter().map(|v| v.abs()).collect::<Vec<_>>())?.max(1e-12)
     };
     let sigma = noise_sigma(&diffs)?.max(1e-4 * scale);
+    drop(diffs);
     let med = rolling_median(&y, 5)?;
     let clipped: Vec<f64> = y
         .iter()
         .zip(&med)
         .map(|(v, m)| v.clamp(m - 3.0 * sigma, m + 3.0 * sigma) / sigma)
         .collect();
+    // a million values are 8 MB per copy: only the clipped ones are needed from here
+    drop((y, med));
     let ln_n = (n as f64).ln();
-    let mut cps = pelt(&clipped, CANDIDATE_PENALTY * ln_n, p.min_size);
     let cost = Cost::new(&clipped);
+    let mut cps = pelt_with(&cost, n, CANDIDATE_PENALTY * ln_n, p.min_size);
     let threshold = p.penalty * ln_n;
     let judge = |cps: &[usize], k: usize| -> Judged {
         let (prev, cp) = (if k == 0 { 0 } else { cps[k - 1] }, cps[k]);

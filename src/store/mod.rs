@@ -287,7 +287,33 @@ impl Warehouse {
 }
 
 impl Warehouse {
-    /// Runs a query of ours and maps each row: the one place rows leave DuckDB.
+    /// Runs a query of ours and hands `f` each Arrow batch as DuckDB makes it: for long
+    /// results, which `rows` would hold whole twice (DuckDB's materialized result, then rows).
+    pub(crate) fn batches(
+        &self,
+        sql: &str,
+        params: impl duckdb::Params,
+        mut f: impl FnMut(&duckdb::arrow::record_batch::RecordBatch) -> Result<()>,
+    ) -> Result<()> {
+        let mut st = self.conn.prepare(sql).map_err(sql_err)?;
+        for batch in st.stream_arrow(params).map_err(sql_err)? {
+            f(&batch.map_err(sql_err)?)?;
+        }
+        Ok(())
+    }
+
+    /// Lets DuckDB's buffer pool go of the blocks it cached, which it otherwise keeps until
+    /// the process ends (~100-200 MB after reading a million-point series), and puts back
+    /// DuckDB's default memory limit. Shrinking the limit evicts unpinned blocks, and DuckDB
+    /// then has glibc return free heap memory to the system (`malloc_trim`, at most every
+    /// 100 ms), the process's own included. Best effort: a limit DuckDB cannot shrink to
+    /// changes nothing, so that error is not the caller's.
+    pub fn release_cache(&self) {
+        let _ = self.conn.execute_batch("SET memory_limit = '1MB'");
+        let _ = self.conn.execute_batch("RESET memory_limit");
+    }
+
+    /// Runs a query of ours and maps each row (with `batches`, the way rows leave DuckDB).
     pub(crate) fn rows<T>(
         &self,
         sql: &str,

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use duckdb::arrow::array::{Float64Array, Int64Array, StringArray};
+use duckdb::arrow::record_batch::RecordBatch;
 use duckdb::params_from_iter;
 use hdrhistogram::serialization::Deserializer;
 use hdrhistogram::Histogram;
@@ -13,14 +15,26 @@ use crate::metrics::{DB_HEALTH_METRICS, STATEMENT_METRICS, TARGET_METRICS};
 /// (target, metric) -> run id -> value.
 pub type Values = BTreeMap<(String, String), BTreeMap<i64, f64>>;
 
-/// One point of a metric's series over runs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SeriesRow {
-    pub run_id: i64,
-    /// Start of the run, microseconds since the Unix epoch.
-    pub time_us: i64,
-    pub value: f64,
-    pub commit: Option<String>,
+/// A metric's series over runs, oldest first (by start, then run id), as columns: a million
+/// points are 24 MB here, where rows of four fields were 48.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    pub run_id: Vec<i64>,
+    /// Start of each run, microseconds since the Unix epoch.
+    pub time_us: Vec<i64>,
+    pub value: Vec<f64>,
+    /// Each point's `commit` label when asked for, else empty.
+    pub commit: Vec<Option<String>>,
+}
+
+impl Series {
+    pub fn len(&self) -> usize {
+        self.run_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.run_id.is_empty()
+    }
 }
 
 /// One per-interval point within a run.
@@ -82,6 +96,72 @@ fn derived_source(metric: &str) -> String {
     } else {
         // any other name may be a resource summary (`import prometheus`, its own queries too)
         format!("(SELECT run_id, target, metric, value FROM resource_metric WHERE metric = {m})")
+    }
+}
+
+/// DuckDB's memory while a series is scanned: its buffer pool would otherwise keep every block
+/// read (~100 MB for a million-point series), on top of the points themselves.
+const SCAN_MEMORY_LIMIT: &str = "32MB";
+
+/// A typed column of an Arrow batch from one of our statements.
+fn column<T: 'static>(b: &RecordBatch, i: usize) -> Result<&T> {
+    b.column(i).as_any().downcast_ref::<T>().ok_or_else(|| {
+        Error::Store(format!(
+            "column {i} of a series scan is {}, not the type expected",
+            b.column(i).data_type()
+        ))
+    })
+}
+
+/// (run id, value) of each row; a NULL value is NaN (the statistics reject it, as before).
+fn push_values(b: &RecordBatch, out: &mut Vec<(i64, f64)>) -> Result<()> {
+    let run: &Int64Array = column(b, 0)?;
+    let value: &Float64Array = column(b, 1)?;
+    out.extend(
+        run.values()
+            .iter()
+            .zip(value.iter())
+            .map(|(r, v)| (*r, v.unwrap_or(f64::NAN))),
+    );
+    Ok(())
+}
+
+/// (run id, start in microseconds) of each row.
+fn push_runs(b: &RecordBatch, out: &mut Vec<(i64, i64)>) -> Result<()> {
+    let run: &Int64Array = column(b, 0)?;
+    let start: &Int64Array = column(b, 1)?;
+    out.extend(
+        run.values()
+            .iter()
+            .copied()
+            .zip(start.values().iter().copied()),
+    );
+    Ok(())
+}
+
+/// The values of the runs in `runs` (run ids are unique there), ordered by (start, run id);
+/// a run with two values keeps both, smaller value first.
+fn join_runs(mut values: Vec<(i64, f64)>, mut runs: Vec<(i64, i64)>) -> Series {
+    // both scans come in run order as a rule, which these sorts detect in one pass
+    values.sort_unstable_by_key(|v| v.0);
+    runs.sort_unstable_by_key(|r| r.0);
+    let mut joined: Vec<(i64, i64, f64)> = Vec::with_capacity(values.len().min(runs.len()));
+    let mut at = 0;
+    for (id, v) in values {
+        while runs.get(at).is_some_and(|r| r.0 < id) {
+            at += 1;
+        }
+        if runs.get(at).is_some_and(|r| r.0 == id) {
+            joined.push((runs[at].1, id, v));
+        }
+    }
+    drop(runs);
+    joined.sort_unstable_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
+    Series {
+        run_id: joined.iter().map(|j| j.1).collect(),
+        time_us: joined.iter().map(|j| j.0).collect(),
+        value: joined.iter().map(|j| j.2).collect(),
+        commit: Vec::new(),
     }
 }
 
@@ -288,48 +368,83 @@ impl Warehouse {
     /// `commit` label if `commits` (joining a label to each of a million runs is most of the
     /// read: see [`Warehouse::commit_labels`] for a few). Times travel as integers:
     /// formatting 100,000 timestamps in SQL and parsing them back cost more than the statistics.
+    ///
+    /// The values and the runs are two streamed scans, joined and ordered here: DuckDB's hash
+    /// join, sort and materialized result of a million rows held ~250 MB (traced at 1 M runs),
+    /// where the scans hold a few batches and the columns 24 MB per million points. The scans
+    /// run under a small memory limit, which bounds the blocks DuckDB caches as it reads,
+    /// and the cache is let go after (see [`Warehouse::release_cache`]), which restores
+    /// DuckDB's default limit.
     pub fn metric_series(
         &self,
         filter: &RunFilter,
         target: &str,
         metric: &str,
         commits: bool,
-    ) -> Result<Vec<SeriesRow>> {
-        let (cond, mut params) = filter.sql();
-        // the target of the stored series, then of the derived ones
-        for _ in 0..2 {
-            params.insert(0, duckdb::types::Value::Text(target.to_string()));
-        }
+    ) -> Result<Series> {
         let stored = self.history_values_sql(target, metric)?;
-        let derived = derived_source(metric);
-        let (label, join) = if commits {
-            (
-                "l.value",
-                "LEFT JOIN run_label l ON l.run_id = r.id AND l.key = 'commit'",
-            )
-        } else {
-            ("NULL::VARCHAR", "")
-        };
-        let rows: Vec<_> = self.rows(
+        let (cond, params) = filter.sql();
+        let mut values: Vec<(i64, f64)> = Vec::new();
+        // the derived sources are views with joins of their own, and small: no limit
+        self.batches(
             &format!(
-                "SELECT r.id, epoch_us(r.started_at), m.value, {label}
-                 FROM run r JOIN ({stored} UNION ALL SELECT run_id, value FROM {derived} WHERE target = ?) m
-                   ON m.run_id = r.id
-                 {join}
-                 {cond} AND r.started_at IS NOT NULL
-                 ORDER BY r.started_at, r.id"
+                "SELECT CAST(run_id AS BIGINT), CAST(value AS DOUBLE) FROM {}
+                 WHERE target = ? AND run_id IS NOT NULL",
+                derived_source(metric)
             ),
-            params_from_iter(params),
-            |r| {
-                Ok(SeriesRow {
-                    run_id: r.get(0)?,
-                    time_us: r.get(1)?,
-                    value: r.get::<_, Option<f64>>(2)?.unwrap_or(f64::NAN),
-                    commit: r.get(3)?,
-                })
+            [target],
+            |b| push_values(b, &mut values),
+        )?;
+        self.conn
+            .execute_batch(&format!("SET memory_limit = '{SCAN_MEMORY_LIMIT}'"))
+            .map_err(sql_err)?;
+        let mut runs: Vec<(i64, i64)> = Vec::new();
+        let scanned = self
+            .batches(
+                &format!("SELECT run_id, value FROM {stored} s"),
+                [target],
+                |b| push_values(b, &mut values),
+            )
+            .and_then(|()| {
+                self.batches(
+                    &format!(
+                        "SELECT r.id, epoch_us(r.started_at) FROM run r
+                         {cond} AND r.started_at IS NOT NULL"
+                    ),
+                    params_from_iter(params),
+                    |b| push_runs(b, &mut runs),
+                )
+            });
+        self.release_cache();
+        scanned?;
+        let mut series = join_runs(values, runs);
+        if commits {
+            series.commit = self.commits_of(&series.run_id)?;
+        }
+        Ok(series)
+    }
+
+    /// The `commit` label of every run in `ids` (in their order), read in one scan.
+    fn commits_of(&self, ids: &[i64]) -> Result<Vec<Option<String>>> {
+        let mut sorted: Vec<(i64, usize)> = ids.iter().copied().zip(0..).collect();
+        sorted.sort_unstable();
+        let mut out = vec![None; ids.len()];
+        self.batches(
+            "SELECT run_id, value FROM run_label WHERE key = 'commit'",
+            [],
+            |b| {
+                let run: &Int64Array = column(b, 0)?;
+                let label: &StringArray = column(b, 1)?;
+                for (r, l) in run.values().iter().zip(label.iter()) {
+                    let at = sorted.partition_point(|(id, _)| id < r);
+                    for (_, i) in sorted[at..].iter().take_while(|(id, _)| id == r) {
+                        out[*i] = l.map(str::to_string);
+                    }
+                }
+                Ok(())
             },
         )?;
-        Ok(rows)
+        Ok(out)
     }
 
     /// The `commit` label of each of `runs` that has one.
@@ -447,5 +562,34 @@ impl Warehouse {
             },
         )?;
         Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The join and order the old single statement got from DuckDB (`JOIN run ... ORDER BY
+    /// started_at, id`): values of runs the filter left out are dropped, runs without a value
+    /// give no point, inputs in any order, equal starts ordered by run id, and a run with two
+    /// values keeps both.
+    #[test]
+    fn join_runs_is_the_inner_join_in_run_order() {
+        let values = vec![
+            (7, 70.0),
+            (3, 30.0),
+            (5, 50.0),
+            (9, 90.0),
+            (5, 49.0),
+            (1, 10.0),
+        ];
+        // run 9 is filtered out; run 4 has no value; 7 and 3 start at the same time
+        let runs = vec![(7, 200), (4, 150), (3, 200), (5, 100), (1, 300)];
+        let s = join_runs(values, runs);
+        assert_eq!(s.run_id, vec![5, 5, 3, 7, 1]);
+        assert_eq!(s.time_us, vec![100, 100, 200, 200, 300]);
+        assert_eq!(s.value, vec![49.0, 50.0, 30.0, 70.0, 10.0]);
+        assert!(s.commit.is_empty());
+        assert!(join_runs(vec![(1, 1.0)], vec![]).is_empty());
     }
 }

@@ -53,5 +53,8 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     let commits = crate::output::trend::shown(r.format, r.listed)
         .map_or(trend::Commits::All, trend::Commits::Latest);
     let t = trend::analyse(&wh, &r.filter, &r.target, &r.metric, &r.params, commits)?;
-    emit(&crate::output::trend::render(&t, r.format, r.listed))
+    let out = crate::output::trend::render(&t, r.format, r.listed);
+    // a million points are 56 MB, no longer needed while the output is written
+    drop(t);
+    emit(&out)
 }

@@ -45,6 +45,11 @@ fn sign(x: f64) -> f64 {
 fn tie_terms(xs: &[f64]) -> (f64, f64, f64) {
     let mut v = xs.to_vec();
     v.sort_unstable_by(f64::total_cmp);
+    tie_terms_sorted(&v)
+}
+
+/// `tie_terms` of values already sorted.
+fn tie_terms_sorted(v: &[f64]) -> (f64, f64, f64) {
     let (mut t0, mut t1, mut t2) = (0.0, 0.0, 0.0);
     let mut i = 0;
     while i < v.len() {
@@ -104,8 +109,9 @@ fn by_time<'a>(t: &'a [f64], y: &'a [f64]) -> (Cow<'a, [f64]>, Cow<'a, [f64]>) {
     )
 }
 
-/// Knight's S = concordant - discordant = n0 - n1 - n2 + n3 - 2 * swaps.
-fn kendall_s(t: &[f64], y: &[f64]) -> f64 {
+/// Knight's S = concordant - discordant = n0 - n1 - n2 + n3 - 2 * swaps, with the tie terms
+/// of t and of y (from the sorted copies S needs anyway: no more copies of the series).
+fn kendall_s(t: &[f64], y: &[f64]) -> (f64, [(f64, f64, f64); 2]) {
     let (t, y) = by_time(t, y);
     let n = t.len() as u64;
     let n0 = n * (n - 1) / 2;
@@ -114,7 +120,8 @@ fn kendall_s(t: &[f64], y: &[f64]) -> f64 {
     let mut ys = y.into_owned();
     let swaps = count_descents(&mut ys);
     let n2 = tied_pairs(ys.iter());
-    (n0 as f64 - n1 as f64 - n2 as f64 + n3 as f64) - 2.0 * swaps as f64
+    let s = (n0 as f64 - n1 as f64 - n2 as f64 + n3 as f64) - 2.0 * swaps as f64;
+    (s, [tie_terms_sorted(&t), tie_terms_sorted(&ys)])
 }
 
 /// Sorts `v` ascending and returns the pairs i < j with v[i] > v[j] (strict inversions).
@@ -198,14 +205,12 @@ pub fn mann_kendall(t: &[f64], y: &[f64]) -> Option<MannKendall> {
         return None;
     }
     let n = t.len();
-    let s = if n <= NAIVE_MAX {
-        kendall_s_naive(t, y)
+    let (s, [(xt0, xt1, xt2), (yt0, yt1, yt2)]) = if n <= NAIVE_MAX {
+        (kendall_s_naive(t, y), [tie_terms(t), tie_terms(y)])
     } else {
         kendall_s(t, y)
     };
     let n0 = (n * (n - 1)) as f64 / 2.0;
-    let (xt0, xt1, xt2) = tie_terms(t);
-    let (yt0, yt1, yt2) = tie_terms(y);
     let denom = ((n0 - xt0) * (n0 - yt0)).sqrt();
     if denom == 0.0 {
         return None;
@@ -365,6 +370,31 @@ impl<'a> SlopeSelection<'a> {
     /// A bracket (lo, hi] around the k1-th..k2-th slopes (0-based) from a seeded sample of
     /// pairs, widened until the counts confirm it.
     fn bracket(&self, k1: u64, k2: u64, bufs: &mut [Buffers; 2]) -> Option<Bracket> {
+        let (q1, q2) = (
+            k1 as f64 / self.pairs as f64,
+            (k2 + 1) as f64 / self.pairs as f64,
+        );
+        // 2.5 standard errors of a sample quantile (at most 0.5 / sqrt(m)) each way: the bracket
+        // holds the median at the first try with odds of about 99%; 8 standard errors (the
+        // first version) took three more counts of a million points to get as far. Each
+        // next try is 4 times as wide.
+        (0..8).find_map(|i| {
+            // drawn again for a next try (the same seed, the same slopes), so that the
+            // sample (16 MB) is free while the points are counted
+            let (lo, hi) = self.sample_bracket(q1, q2, 4f64.powi(i));
+            let [b1, b2] = &mut *bufs;
+            let (c_lo, c_hi) = std::thread::scope(|s| {
+                let upper = s.spawn(|| self.count_le(hi, b2));
+                let c_lo = self.count_le(lo, b1);
+                (c_lo, upper.join().unwrap_or(0))
+            });
+            (c_lo <= k1 && c_hi > k2).then_some(Bracket { lo, hi, c_lo, c_hi })
+        })
+    }
+
+    /// The sample quantiles `widen` x 2.5 standard errors below q1 and above q2, from a seeded
+    /// sample of pairwise slopes (beyond the sample's range at the ends).
+    fn sample_bracket(&self, q1: f64, q2: f64, widen: f64) -> (f64, f64) {
         use rand::{Rng, SeedableRng};
         let n = self.t.len();
         let mut rng = rand::rngs::SmallRng::seed_from_u64(0x7e11_5e11);
@@ -382,48 +412,28 @@ impl<'a> SlopeSelection<'a> {
             }
         }
         let m = sample.len() as f64;
-        let (q1, q2) = (
-            k1 as f64 / self.pairs as f64,
-            (k2 + 1) as f64 / self.pairs as f64,
-        );
         let (first, last) = sample
             .iter()
             .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
                 (a.min(v), b.max(v))
             });
         let span = last - first;
-        // 2.5 standard errors of a sample quantile (at most 0.5 / sqrt(m)) each way: the bracket
-        // holds the median at the first try with odds of about 99%; 8 standard errors (the
-        // first version) took three more counts of a million points to get as far. Each
-        // next try is 4 times as wide.
-        let mut margin = 1.25 / m.sqrt();
-        for _ in 0..8 {
-            let mut pick = |q: f64| {
-                let i = ((q * m) as isize).clamp(0, m as isize - 1) as usize;
-                *sample.select_nth_unstable_by(i, f64::total_cmp).1
-            };
-            let lo = if q1 - margin <= 0.0 {
-                first - span - 1.0
-            } else {
-                pick(q1 - margin)
-            };
-            let hi = if q2 + margin >= 1.0 {
-                last + span + 1.0
-            } else {
-                pick(q2 + margin)
-            };
-            let [b1, b2] = &mut *bufs;
-            let (c_lo, c_hi) = std::thread::scope(|s| {
-                let upper = s.spawn(|| self.count_le(hi, b2));
-                let c_lo = self.count_le(lo, b1);
-                (c_lo, upper.join().unwrap_or(0))
-            });
-            if c_lo <= k1 && c_hi > k2 {
-                return Some(Bracket { lo, hi, c_lo, c_hi });
-            }
-            margin *= 4.0;
-        }
-        None
+        let margin = 1.25 / m.sqrt() * widen;
+        let mut pick = |q: f64| {
+            let i = ((q * m) as isize).clamp(0, m as isize - 1) as usize;
+            *sample.select_nth_unstable_by(i, f64::total_cmp).1
+        };
+        let lo = if q1 - margin <= 0.0 {
+            first - span - 1.0
+        } else {
+            pick(q1 - margin)
+        };
+        let hi = if q2 + margin >= 1.0 {
+            last + span + 1.0
+        } else {
+            pick(q2 + margin)
+        };
+        (lo, hi)
     }
 
     /// The median slope (mean of the two middle ones for an even count).
@@ -528,7 +538,9 @@ mod tests {
         /// Knight's S equals the sum over all pairs.
         #[test]
         fn kendall_s_matches_pairs((t, y) in series()) {
-            prop_assert_eq!(kendall_s(&t, &y), kendall_s_naive(&t, &y));
+            let (fast, ties) = kendall_s(&t, &y);
+            prop_assert_eq!(fast, kendall_s_naive(&t, &y));
+            prop_assert_eq!(ties, [tie_terms(&t), tie_terms(&y)]);
         }
 
         /// The branch-free merge sort counts every inverted pair (with `>=` and with `>`) and

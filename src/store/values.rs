@@ -420,10 +420,15 @@ impl Warehouse {
         if runs.len() < LONG_SERIES {
             self.batches(&scan, [target], |b| push_values(b, &mut values))?;
         } else {
-            // a small limit bounds the blocks DuckDB caches while it reads (it evicts as it
-            // goes), and they are let go after
+            // A small limit bounds the blocks DuckDB caches while it reads (it evicts as it
+            // goes), and they are let go after. One thread from here on: DuckDB's idle worker
+            // threads flush their allocator 0.5 s after their last task, and that flush takes
+            // the slot of DuckDB's heap trim (at most one per 100 ms) that the caller's
+            // `release_cache` after its own work needs (it was skipped in about half the runs).
             self.conn
-                .execute_batch(&format!("SET memory_limit = '{SCAN_MEMORY_LIMIT}'"))
+                .execute_batch(&format!(
+                    "SET memory_limit = '{SCAN_MEMORY_LIMIT}'; SET threads = 1"
+                ))
                 .map_err(sql_err)?;
             let scanned = self.batches(&scan, [target], |b| push_values(b, &mut values));
             self.release_cache();

@@ -76,9 +76,9 @@ pub fn analyse(
     // the statistics first, while only the columns are held, then the points
     let (mk, cps, slope) = statistics(&series, params);
     // The statistics' scratch memory (~100 MB at a million points) is free now but still
-    // held by the C heap; this has it returned before the points take 56 MB more. Best
-    // effort: DuckDB trims at most every 100 ms, and its idle worker threads' own flushes
-    // count, so the trim is sometimes skipped (peak ~235 MB instead of ~195 at 1 M points).
+    // held by the C heap; this has it returned before the points take 56 MB more (DuckDB
+    // trims at most every 100 ms: `metric_series` leaves it one thread after a long read, so
+    // that no idle worker's flush takes the slot).
     if series.len() >= LONG_SERIES {
         wh.release_cache();
     }

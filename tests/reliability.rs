@@ -385,3 +385,42 @@ fn a_version_5_warehouse_keeps_its_series_points_through_the_series_migration() 
     );
     assert_eq!(w.scalar("SELECT count(*) FROM series"), 3);
 }
+
+/// The catalog as text: every column, view, index, sequence and constraint of perfledger's.
+fn catalog_of(db: &std::path::Path) -> Vec<String> {
+    let conn = duckdb::Connection::open(db).unwrap();
+    let queries = [
+        "SELECT table_name || '.' || column_name || ' ' || data_type || ' ' || is_nullable || ' ' || coalesce(column_default, '') FROM duckdb_columns() WHERE NOT internal ORDER BY table_name, column_index",
+        "SELECT view_name || ': ' || sql FROM duckdb_views() WHERE NOT internal ORDER BY view_name",
+        "SELECT index_name || ': ' || sql FROM duckdb_indexes() ORDER BY index_name",
+        "SELECT sequence_name || ' ' || start_value FROM duckdb_sequences() ORDER BY sequence_name",
+        "SELECT table_name || ' ' || constraint_type || ' ' || constraint_text FROM duckdb_constraints() ORDER BY ALL",
+        "SELECT 'version ' || version FROM perfledger_schema ORDER BY version",
+    ];
+    let mut out = Vec::new();
+    for q in queries {
+        let mut st = conn.prepare(q).unwrap();
+        let rows = st.query_map([], |r| r.get::<_, String>(0)).unwrap();
+        out.extend(rows.map(Result::unwrap));
+    }
+    out
+}
+
+#[test]
+fn a_new_warehouse_has_the_schema_its_migrations_build_one_by_one() {
+    let w = Workdir::new();
+    let fresh = w.dir.path().join("fresh.duckdb");
+    drop(perfledger::store::Warehouse::open_rw(&fresh).unwrap());
+    // one version at a time, each committed on its own, as successive releases upgrade
+    let stepped = w.dir.path().join("stepped.duckdb");
+    for v in 1..=perfledger::store::migrate::latest_version() {
+        drop(perfledger::store::Warehouse::open_at_version(&stepped, v).unwrap());
+    }
+    let (a, b) = (catalog_of(&fresh), catalog_of(&stepped));
+    assert!(a.len() > 100, "{} catalog lines", a.len());
+    assert!(
+        a.iter().any(|l| l.starts_with("series_point: ")),
+        "views listed"
+    );
+    assert_eq!(a, b);
+}

@@ -29,20 +29,32 @@ pub fn latest_version() -> i64 {
     MIGRATIONS.last().map_or(0, |(v, _)| *v)
 }
 
+/// The schema version recorded in the warehouse, 0 for a file without perfledger's tables.
+/// The version table is read first and the catalog asked only when that fails: a lookup by
+/// name is ~1 ms, while both a catalog listing (`duckdb_tables()`, `information_schema`) and
+/// DuckDB's "did you mean" for a missing table build every default catalog entry (13 ms, once
+/// per process, measured) - the price a file without the table still pays.
 pub(super) fn schema_version(conn: &Connection) -> Result<i64, duckdb::Error> {
-    let exists: i64 = conn.query_row(
-        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'perfledger_schema'",
-        [],
-        |r| r.get(0),
-    )?;
-    if exists == 0 {
-        return Ok(0);
-    }
-    conn.query_row(
+    let read = conn.query_row(
         "SELECT coalesce(max(version), 0) FROM perfledger_schema",
         [],
         |r| r.get(0),
-    )
+    );
+    match read {
+        Ok(v) => Ok(v),
+        Err(e) => {
+            let exists: i64 = conn.query_row(
+                "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'perfledger_schema'",
+                [],
+                |r| r.get(0),
+            )?;
+            if exists == 0 {
+                Ok(0)
+            } else {
+                Err(e)
+            }
+        }
+    }
 }
 
 pub(super) fn check_not_newer(path: &Path, v: i64) -> Result<()> {
@@ -109,27 +121,25 @@ fn rekey_legacy(tx: &duckdb::Transaction) -> Result<(), duckdb::Error> {
     Ok(())
 }
 
+const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS perfledger_schema (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)";
+
 /// Applies the migrations the warehouse lacks up to `target`, each in its own transaction.
+/// A warehouse already there is only read (no statement that writes), so opening one costs
+/// one lookup of its version.
 pub(super) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Result<()> {
-    conn.execute_batch("CREATE TABLE IF NOT EXISTS perfledger_schema (version INTEGER NOT NULL, applied_at TIMESTAMP NOT NULL)")
-        .map_err(|e| wh_err(path, e))?;
     let current = schema_version(conn).map_err(|e| wh_err(path, e))?;
     check_not_newer(path, current)?;
+    if current >= target {
+        return Ok(());
+    }
+    conn.execute_batch(VERSION_TABLE)
+        .map_err(|e| wh_err(path, e))?;
     for (version, sql) in MIGRATIONS
         .iter()
         .filter(|(v, _)| *v > current && *v <= target)
     {
         let tx = conn.transaction().map_err(|e| wh_err(path, e))?;
-        tx.execute_batch(sql)
-            .map_err(|e| wh_err(path, format!("migration {version} failed: {e}")))?;
-        if *version == 4 {
-            rekey_legacy(&tx).map_err(|e| wh_err(path, format!("migration 4 failed: {e}")))?;
-        }
-        tx.execute(
-            "INSERT INTO perfledger_schema VALUES (?, current_timestamp)",
-            params![version],
-        )
-        .map_err(|e| wh_err(path, e))?;
+        apply(&tx, path, *version, sql)?;
         tx.commit().map_err(|e| {
             wh_err(
                 path,
@@ -137,5 +147,34 @@ pub(super) fn migrate_to(conn: &mut Connection, path: &Path, target: i64) -> Res
             )
         })?;
     }
+    Ok(())
+}
+
+/// Brings a file just created (nothing in it, nobody else can see it) to the latest schema in
+/// one transaction: the same statements as [`migrate_to`], without its version lookup and 12
+/// commits (~25 ms of a new warehouse's ~110 ms, measured). Each migration keeps its row.
+pub(super) fn create_latest(conn: &mut Connection, path: &Path) -> Result<()> {
+    let tx = conn.transaction().map_err(|e| wh_err(path, e))?;
+    tx.execute_batch(VERSION_TABLE)
+        .map_err(|e| wh_err(path, e))?;
+    for (version, sql) in MIGRATIONS {
+        apply(&tx, path, *version, sql)?;
+    }
+    tx.commit()
+        .map_err(|e| wh_err(path, format!("the new schema could not be committed: {e}")))
+}
+
+/// One migration's statements, its data step, and its row in `perfledger_schema`.
+fn apply(tx: &duckdb::Transaction, path: &Path, version: i64, sql: &str) -> Result<()> {
+    tx.execute_batch(sql)
+        .map_err(|e| wh_err(path, format!("migration {version} failed: {e}")))?;
+    if version == 4 {
+        rekey_legacy(tx).map_err(|e| wh_err(path, format!("migration 4 failed: {e}")))?;
+    }
+    tx.execute(
+        "INSERT INTO perfledger_schema VALUES (?, current_timestamp)",
+        params![version],
+    )
+    .map_err(|e| wh_err(path, e))?;
     Ok(())
 }

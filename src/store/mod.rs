@@ -163,9 +163,12 @@ fn create(path: &Path) -> Result<()> {
         .file_name()
         .map_or_else(|| "warehouse".into(), |n| n.to_string_lossy().to_string());
     let fresh = path.with_file_name(format!(".{name}.creating-{}", std::process::id()));
+    // a leftover of a killed process with this pid is no warehouse anyone uses
+    let _ = std::fs::remove_file(&fresh);
+    let _ = std::fs::remove_file(format!("{}.wal", fresh.display()));
     let made = (|| {
         let mut conn = open_conn(&fresh, false)?;
-        migrate::migrate_to(&mut conn, &fresh, migrate::latest_version())?;
+        migrate::create_latest(&mut conn, &fresh)?;
         conn.execute_batch("CHECKPOINT").map_err(sql_err)
     })();
     if let Err(e) = made {

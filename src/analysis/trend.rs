@@ -2,6 +2,8 @@
 //! slope per month (30.4375 days), and change points (see `stats::changepoint`) with the run,
 //! time, commit label, magnitude and significance; annotations in the window are listed too.
 
+use std::collections::HashMap;
+
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
@@ -11,17 +13,79 @@ use crate::store::meta::AnnotationRow;
 use crate::store::values::{Series, LONG_SERIES};
 use crate::store::{RunFilter, Warehouse};
 
-/// One run's point: 56 bytes, so a million of them are 56 MB (a `usize` index and a
-/// `String` label made it 72).
-#[derive(Debug, Clone, Serialize)]
-pub struct Point {
+/// One run's point as the outputs see it, made from [`Points`]' columns when asked for.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Point<'a> {
     pub index: u32,
     pub run_id: i64,
     #[serde(serialize_with = "crate::time::as_micros_text::serialize")]
     pub time: NaiveDateTime,
     pub value: f64,
     pub rolling_median: f64,
-    pub commit: Option<Box<str>>,
+    pub commit: Option<&'a str>,
+}
+
+/// A series' points as columns: the read's own (run, time, value: 24 bytes a point) and the
+/// rolling median, not a copy of them as rows beside the columns (56 bytes a point, the
+/// largest allocation of a million-point trend). Serialized as a list of [`Point`]s.
+#[derive(Debug, Clone, Default)]
+pub struct Points {
+    run_id: Vec<i64>,
+    time_us: Vec<i64>,
+    value: Vec<f64>,
+    rolling_median: Vec<f64>,
+    /// every point's commit label ([`Commits::All`]), else empty
+    commits: Vec<Option<String>>,
+    /// the labels read for a few points ([`Commits::Latest`]), by index
+    labels: HashMap<usize, String>,
+}
+
+impl Points {
+    pub fn len(&self) -> usize {
+        self.run_id.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.run_id.is_empty()
+    }
+
+    pub fn get(&self, i: usize) -> Option<Point<'_>> {
+        Some(Point {
+            // a series of 4 billion runs would not fit in memory anyway
+            index: i as u32,
+            run_id: *self.run_id.get(i)?,
+            time: crate::time::from_micros(self.time_us[i]).unwrap_or_default(),
+            value: self.value[i],
+            rolling_median: self.rolling_median[i],
+            commit: self
+                .commits
+                .get(i)
+                .and_then(Option::as_deref)
+                .or_else(|| self.labels.get(&i).map(String::as_str)),
+        })
+    }
+
+    pub fn first(&self) -> Option<Point<'_>> {
+        self.get(0)
+    }
+
+    pub fn last(&self) -> Option<Point<'_>> {
+        self.len().checked_sub(1).and_then(|i| self.get(i))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Point<'_>> + '_ {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+
+    pub fn run_ids(&self) -> &[i64] {
+        &self.run_id
+    }
+}
+
+impl Serialize for Points {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,7 +105,7 @@ pub struct ChangePointOut {
 pub struct Trend {
     pub target: String,
     pub metric: String,
-    pub points: Vec<Point>,
+    pub points: Points,
     pub mann_kendall_tau: Option<f64>,
     pub mann_kendall_p: Option<f64>,
     pub theil_sen_slope_per_month: Option<f64>,
@@ -88,15 +152,18 @@ pub fn analyse(
     }
     let change_points = cps
         .iter()
-        .map(|c| ChangePointOut {
-            index: c.index,
-            run_id: points[c.index].run_id,
-            time: points[c.index].time,
-            commit: points[c.index].commit.as_deref().map(str::to_string),
-            before: c.before,
-            after: c.after,
-            relative_change: c.relative_change,
-            p_value: c.p_value,
+        .filter_map(|c| {
+            let at = points.get(c.index)?;
+            Some(ChangePointOut {
+                index: c.index,
+                run_id: at.run_id,
+                time: at.time,
+                commit: at.commit.map(str::to_string),
+                before: c.before,
+                after: c.after,
+                relative_change: c.relative_change,
+                p_value: c.p_value,
+            })
         })
         .collect();
     Ok(Trend {
@@ -137,32 +204,22 @@ fn statistics(
 }
 
 /// The points of a series, with the rolling median of 5 runs.
-fn points_of(series: Series) -> Vec<Point> {
-    let rm = rolling_median(&series.value, 5).unwrap_or_else(|| series.value.clone());
-    let mut commits = series.commit.into_iter();
-    series
-        .run_id
-        .iter()
-        .zip(&series.time_us)
-        .zip(&series.value)
-        .zip(rm)
-        .enumerate()
-        .map(|(i, (((run_id, time_us), value), rolling_median))| Point {
-            // a series of 4 billion runs would not fit in memory anyway
-            index: i as u32,
-            run_id: *run_id,
-            time: crate::time::from_micros(*time_us).unwrap_or_default(),
-            value: *value,
-            rolling_median,
-            commit: commits.next().flatten().map(String::into_boxed_str),
-        })
-        .collect()
+fn points_of(series: Series) -> Points {
+    let rolling_median = rolling_median(&series.value, 5).unwrap_or_else(|| series.value.clone());
+    Points {
+        run_id: series.run_id,
+        time_us: series.time_us,
+        value: series.value,
+        rolling_median,
+        commits: series.commit,
+        labels: HashMap::new(),
+    }
 }
 
 /// Gives the latest `n` points and the change points their commit label.
 fn label_commits(
     wh: &Warehouse,
-    points: &mut [Point],
+    points: &mut Points,
     n: usize,
     cps: &[changepoint::ChangePoint],
 ) -> Result<()> {
@@ -170,16 +227,18 @@ fn label_commits(
     let wanted: Vec<usize> = (first..points.len())
         .chain(cps.iter().map(|c| c.index).filter(|&i| i < first))
         .collect();
-    let ids: Vec<i64> = wanted.iter().map(|&i| points[i].run_id).collect();
+    let ids: Vec<i64> = wanted.iter().map(|&i| points.run_id[i]).collect();
     let mut labels = wh.commit_labels(&ids)?;
     for i in wanted {
-        points[i].commit = labels.remove(&points[i].run_id).map(String::into_boxed_str);
+        if let Some(l) = labels.remove(&points.run_id[i]) {
+            points.labels.insert(i, l);
+        }
     }
     Ok(())
 }
 
 /// Annotations in the series' time window or on one of its runs.
-fn annotations(wh: &Warehouse, points: &[Point]) -> Result<Vec<AnnotationRow>> {
+fn annotations(wh: &Warehouse, points: &Points) -> Result<Vec<AnnotationRow>> {
     let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Ok(vec![]);
     };
@@ -193,8 +252,9 @@ fn annotations(wh: &Warehouse, points: &[Point]) -> Result<Vec<AnnotationRow>> {
         .collect();
     runs.sort_unstable();
     let on_series: std::collections::HashSet<i64> = points
+        .run_ids()
         .iter()
-        .map(|p| p.run_id)
+        .copied()
         .filter(|r| runs.binary_search(r).is_ok())
         .collect();
     Ok(found
@@ -210,4 +270,56 @@ pub fn has_regression(values: &[f64], metric: &str, params: &changepoint::Params
     let direction = crate::metrics::direction(metric);
     changepoint::detect(values, params)
         .is_some_and(|cps| cps.iter().any(|c| direction.is_worse(c.relative_change)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn series(commits: bool) -> Series {
+        Series {
+            run_id: vec![7, 9, 12],
+            time_us: vec![
+                1_700_000_000_000_000,
+                1_700_000_060_000_000,
+                1_700_000_120_500_000,
+            ],
+            value: vec![10.0, 30.0, 20.0],
+            commit: if commits {
+                vec![Some("a1".into()), None, Some("c3".into())]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// The columns serialize as the list of rows the outputs had before, field order too (the
+    /// rolling median of the first point is its window's, cut at the start: 10, 30, 20).
+    #[test]
+    fn points_serialize_as_rows() {
+        let p = points_of(series(true));
+        let json = serde_json::to_string(&p).unwrap();
+        assert_eq!(
+            json,
+            concat!(
+                r#"[{"index":0,"run_id":7,"time":"2023-11-14 22:13:20.000000","value":10.0,"rolling_median":20.0,"commit":"a1"},"#,
+                r#"{"index":1,"run_id":9,"time":"2023-11-14 22:14:20.000000","value":30.0,"rolling_median":20.0,"commit":null},"#,
+                r#"{"index":2,"run_id":12,"time":"2023-11-14 22:15:20.500000","value":20.0,"rolling_median":20.0,"commit":"c3"}]"#
+            )
+        );
+        assert_eq!(p.len(), 3);
+        assert_eq!(p.last().unwrap().run_id, 12);
+        assert!(p.get(3).is_none());
+        assert_eq!(p.iter().map(|q| q.index).collect::<Vec<_>>(), [0, 1, 2]);
+    }
+
+    /// Labels read for a few points (a table's) show on those points only.
+    #[test]
+    fn sparse_labels_land_on_their_points() {
+        let mut p = points_of(series(false));
+        assert!(p.iter().all(|q| q.commit.is_none()));
+        p.labels.insert(1, "b2".into());
+        let got: Vec<Option<&str>> = p.iter().map(|q| q.commit).collect();
+        assert_eq!(got, [None, Some("b2"), None]);
+    }
 }

@@ -49,7 +49,7 @@ pub fn render(t: &Trend, f: Format, listed: Option<usize>) -> String {
                 crate::time::display(p.time),
                 fmt_float(p.value),
                 fmt_float(p.rolling_median),
-                p.commit.as_deref().unwrap_or_default().to_string(),
+                p.commit.unwrap_or_default().to_string(),
                 cp,
             ]
         })

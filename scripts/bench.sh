@@ -50,6 +50,12 @@ best() {
   done
 }
 
+# a warehouse holding one earlier run: imports "into an existing warehouse" start from a copy
+base_warehouse() {
+  rm -f "$BENCH_DIR/base.duckdb" "$BENCH_DIR/base.duckdb.wal"
+  "$P" --db "$BENCH_DIR/base.duckdb" import fixtures/wrk/orders_latency_t2_c8_d3s.txt >/dev/null
+}
+
 machine() {
   echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p' | head -1), $(free -g | awk '/Mem:/{print $2}') GiB RAM; $(uname -sr)"
   echo "perfledger $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(rustc --version); python duckdb $(python3 -c 'import duckdb; print(duckdb.__version__)')"
@@ -59,8 +65,9 @@ machine() {
 bench_k6() {
   echo "### k6 --out json ingest (perfledger import) vs DuckDB read_ndjson + GROUP BY"
   echo
-  echo "| input | lines | perfledger wall | MB/s | lines/s | peak RSS | \`wc -l\` floor | DuckDB query (schema given) | DuckDB query (auto-detect) | DuckDB peak RSS | ratio (DuckDB best / perfledger) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| input | lines | perfledger wall | MB/s | lines/s | peak RSS | into an existing warehouse | MB/s | \`wc -l\` floor | DuckDB query (schema given) | DuckDB query (auto-detect) | DuckDB peak RSS | ratio (DuckDB best / perfledger) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  base_warehouse
   for mb in $SIZES; do
     f=$BENCH_DIR/k6_${mb}mb.json
     [ -s "$f" ] || "$G" k6 "$mb" "$f" 2>/dev/null
@@ -72,6 +79,8 @@ bench_k6() {
     local floor=$WALL
     BEFORE="rm -f '$BENCH_DIR/k6.duckdb' '$BENCH_DIR/k6.duckdb.wal'" best "$P" --db "$BENCH_DIR/k6.duckdb" import "$f"
     local pw=$WALL prss=$RSS
+    BEFORE="cp '$BENCH_DIR/base.duckdb' '$BENCH_DIR/k6.duckdb'; rm -f '$BENCH_DIR/k6.duckdb.wal'" best "$P" --db "$BENCH_DIR/k6.duckdb" import "$f"
+    local ew=$WALL
     best python3 scripts/bench/duckdb_k6.py "$f" schema
     local ds drss=$RSS
     ds=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
@@ -79,13 +88,13 @@ bench_k6() {
     local da
     da=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
     [ "$RSS" -gt "$drss" ] && drss=$RSS
-    awk -v mb="$mb" -v lines="$lines" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v floor="$floor" -v ds="$ds" -v da="$da" -v drss="$drss" 'BEGIN {
+    awk -v mb="$mb" -v lines="$lines" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v ew="$ew" -v floor="$floor" -v ds="$ds" -v da="$da" -v drss="$drss" 'BEGIN {
       d = (ds < da) ? ds : da
-      printf "| %d MB | %d | %.2f s | %.0f | %.2fM | %d MB | %.2f s | %.2f s | %.2f s | %d MB | %.1fx |\n",
-        mb, lines, pw, bytes / 1e6 / pw, lines / pw / 1e6, prss, floor, ds, da, drss, d / pw }'
+      printf "| %d MB | %d | %.2f s | %.0f | %.2fM | %d MB | %.2f s | %.0f | %.2f s | %.2f s | %.2f s | %d MB | %.1fx |\n",
+        mb, lines, pw, bytes / 1e6 / pw, lines / pw / 1e6, prss, ew, bytes / 1e6 / ew, floor, ds, da, drss, d / pw }'
   done
   echo
-  echo "perfledger wall = the whole \`perfledger import\` process into a new warehouse (parse, histograms, one transaction, checkpoint)."
+  echo "perfledger wall = the whole \`perfledger import\` process into a new warehouse (parse, histograms, one transaction, checkpoint); into an existing warehouse = the same into a copy of one holding an earlier run (a wrk file), the case of every import after the first."
   echo "DuckDB = in-process query time only (\`scripts/bench/duckdb_k6.py\`, Python start and import not counted), DuckDB using all cores."
   echo
 }
@@ -93,8 +102,9 @@ bench_k6() {
 bench_locust() {
   echo "### Locust stats_history of long runs (51 rows per second: 50 endpoints + Aggregated)"
   echo
-  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | \`wc -l\` floor | DuckDB read_csv into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | into an existing warehouse | MB/s | \`wc -l\` floor | DuckDB read_csv into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  base_warehouse
   for h in $LOCUST_HOURS; do
     local s=$((h * 3600)) pre=$BENCH_DIR/locust_$((h * 3600))s
     [ -s "${pre}_stats_history.csv" ] || "$G" locust "$s" "$pre" 2>/dev/null
@@ -105,15 +115,17 @@ bench_locust() {
     BEFORE="rm -f '$BENCH_DIR/locust.duckdb' '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "$f"
     local pw=$WALL prss=$RSS points
     points=$("$P" --db "$BENCH_DIR/locust.duckdb" sql "SELECT count(*) FROM series_point" --format csv | tail -1)
+    BEFORE="cp '$BENCH_DIR/base.duckdb' '$BENCH_DIR/locust.duckdb'; rm -f '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "$f"
+    local ew=$WALL
     best python3 scripts/bench/duckdb_locust.py "$f" "$BENCH_DIR/locust_duckdb.duckdb"
     local dw
     dw=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
-    awk -v h="$h" -v lines="$lines" -v points="$points" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v floor="$floor" -v dw="$dw" -v drss="$RSS" 'BEGIN {
-      printf "| %d h | %d | %.1fM | %d MB | %.2f s | %.0f | %d MB | %.2f s | %.2f s | %d MB | %.1fx |\n",
-        h, lines, points / 1e6, bytes / 1e6, pw, bytes / 1e6 / pw, prss, floor, dw, drss, dw / pw }'
+    awk -v h="$h" -v lines="$lines" -v points="$points" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v ew="$ew" -v floor="$floor" -v dw="$dw" -v drss="$RSS" 'BEGIN {
+      printf "| %d h | %d | %.1fM | %d MB | %.2f s | %.0f | %d MB | %.2f s | %.0f | %.2f s | %.2f s | %d MB | %.1fx |\n",
+        h, lines, points / 1e6, bytes / 1e6, pw, bytes / 1e6 / pw, prss, ew, bytes / 1e6 / ew, floor, dw, drss, dw / pw }'
   done
   echo
-  echo "perfledger wall = the whole \`perfledger import\` of the stats.csv + stats_history.csv set into a new warehouse."
+  echo "perfledger wall = the whole \`perfledger import\` of the stats.csv + stats_history.csv set into a new warehouse; into an existing warehouse = the same into a copy of one holding an earlier run (a wrk file)."
   echo "DuckDB = in-process time of \`scripts/bench/duckdb_locust.py\` (its parallel CSV reader, a row of the metric columns per line as in \`series_wide\`, one transaction, checkpoint), all cores."
   echo
 }

@@ -255,7 +255,7 @@ pub fn points(wh: &Warehouse, g: &Goal, runs: &[i64]) -> Result<BTreeMap<i64, f6
     } else {
         g.metric.as_str()
     };
-    let v = wh.values(runs, &[metric])?;
+    let v = wh.target_values(runs, &g.target, metric)?;
     Ok(v.get(&(g.target.clone(), metric.to_string()))
         .map(|m| {
             m.iter()

@@ -180,13 +180,25 @@ impl Warehouse {
     /// Values of (target, metric) for each run id, statement metrics of attached snapshots,
     /// database health and resource summaries included.
     pub fn values(&self, runs: &[i64], metrics: &[&str]) -> Result<Values> {
+        self.values_where(runs, metrics, None)
+    }
+
+    /// [`Warehouse::values`] of one target: a goal's (a quarter's runs x 50 targets read for
+    /// one of them was most of a quarterly report's time).
+    pub fn target_values(&self, runs: &[i64], target: &str, metric: &str) -> Result<Values> {
+        self.values_where(runs, &[metric], Some(target))
+    }
+
+    fn values_where(&self, runs: &[i64], metrics: &[&str], target: Option<&str>) -> Result<Values> {
         let mut out = Values::new();
         if runs.is_empty() || metrics.is_empty() {
             return Ok(out);
         }
         let ids = id_list(runs);
+        // the target condition of each source, by the column that is its target
+        let of = |col: &str| target.map_or(String::new(), |t| format!(" AND {col} = {}", lit(t)));
         let names = metrics.iter().map(|m| lit(m)).collect::<Vec<_>>().join(",");
-        let mut sql = format!("SELECT run_id, target, metric, value FROM measurement WHERE run_id IN ({ids}) AND metric IN ({names})");
+        let mut sql = format!("SELECT run_id, target, metric, value FROM measurement WHERE run_id IN ({ids}) AND metric IN ({names}){}", of("target"));
         let stmt_metrics: Vec<&&str> = metrics
             .iter()
             .filter(|m| STATEMENT_METRICS.contains(m))
@@ -203,8 +215,9 @@ impl Warehouse {
             if attached > 0 {
                 for m in stmt_metrics {
                     sql += &format!(
-                        " UNION ALL SELECT run_id, query, {}, CAST({m} AS DOUBLE) FROM pg_statement_delta WHERE run_id IN ({ids}) AND {m} IS NOT NULL",
-                        lit(m)
+                        " UNION ALL SELECT run_id, query, {}, CAST({m} AS DOUBLE) FROM pg_statement_delta WHERE run_id IN ({ids}) AND {m} IS NOT NULL{}",
+                        lit(m),
+                        of("query")
                     );
                 }
             }
@@ -216,8 +229,9 @@ impl Warehouse {
             .collect();
         if !health.is_empty() {
             sql += &format!(
-                " UNION ALL SELECT run_id, target, metric, value FROM pg_health_metric WHERE run_id IN ({ids}) AND metric IN ({})",
-                health.join(",")
+                " UNION ALL SELECT run_id, target, metric, value FROM pg_health_metric WHERE run_id IN ({ids}) AND metric IN ({}){}",
+                health.join(","),
+                of("target")
             );
         }
         let other: Vec<String> = metrics
@@ -227,8 +241,9 @@ impl Warehouse {
             .collect();
         if !other.is_empty() {
             sql += &format!(
-                " UNION ALL SELECT run_id, target, metric, value FROM resource_metric WHERE run_id IN ({ids}) AND metric IN ({})",
-                other.join(",")
+                " UNION ALL SELECT run_id, target, metric, value FROM resource_metric WHERE run_id IN ({ids}) AND metric IN ({}){}",
+                other.join(","),
+                of("target")
             );
         }
         let mut st = self.conn.prepare(&sql).map_err(sql_err)?;

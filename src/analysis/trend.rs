@@ -139,10 +139,11 @@ pub fn analyse(
     }
     // the statistics first, while only the columns are held, then the points
     let (mk, cps, slope) = statistics(&series, params);
-    // The statistics' scratch memory (~100 MB at a million points) is free now but still
-    // held by the C heap; this has it returned before the points take 56 MB more (DuckDB
-    // trims at most every 100 ms: `metric_series` leaves it one thread after a long read, so
-    // that no idle worker's flush takes the slot).
+    // The statistics' scratch memory (~50 MB at a million points) is free now but still
+    // held by the C heap; this has it returned before the rolling median and the output (a
+    // million points in json are 200 MB of text). DuckDB trims at most every 100 ms:
+    // `metric_series` leaves it one thread after a long read, so that no idle worker's flush
+    // takes the slot.
     if series.len() >= LONG_SERIES {
         wh.release_cache();
     }

@@ -81,28 +81,31 @@ impl TryFrom<&ImportArgs> for Request {
 enum Store<'s, 'w> {
     DryRun,
     Open(&'w mut Warehouse),
-    Opening(
-        Option<std::thread::ScopedJoinHandle<'s, Result<Warehouse>>>,
-        Option<Warehouse>,
-    ),
+    Opening(std::thread::ScopedJoinHandle<'s, Result<Warehouse>>),
+    Opened(Warehouse),
+    /// the open failed, and the import with it (never asked again)
+    Failed,
 }
 
 impl Store<'_, '_> {
     /// The warehouse, waiting for it to open if need be; None on a dry run. A warehouse that
     /// could not be opened fails the import as a whole, as it did before anything was parsed.
     fn get(&mut self) -> Result<Option<&mut Warehouse>> {
+        if matches!(self, Store::Opening(_)) {
+            if let Store::Opening(h) = std::mem::replace(self, Store::Failed) {
+                let opened = h
+                    .join()
+                    .map_err(|_| Error::Internal("opening the warehouse panicked".into()))?;
+                *self = Store::Opened(opened?);
+            }
+        }
         match self {
             Store::DryRun => Ok(None),
             Store::Open(wh) => Ok(Some(&mut **wh)),
-            Store::Opening(handle, wh) => {
-                if let Some(h) = handle.take() {
-                    let opened = h
-                        .join()
-                        .map_err(|_| Error::Internal("opening the warehouse panicked".into()))?;
-                    *wh = Some(opened?);
-                }
-                Ok(wh.as_mut())
-            }
+            Store::Opened(wh) => Ok(Some(wh)),
+            Store::Opening(_) | Store::Failed => Err(Error::Internal(
+                "the warehouse failed to open: the import should have stopped".into(),
+            )),
         }
     }
 }
@@ -351,7 +354,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
     } else {
         std::thread::scope(|scope| {
             let opening = scope.spawn(|| Warehouse::open_write(loc));
-            let mut store = Store::Opening(Some(opening), None);
+            let mut store = Store::Opening(opening);
             import_into(&mut store, &r.paths, tool, &r.options)
         })?
     };

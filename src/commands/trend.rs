@@ -54,7 +54,7 @@ pub fn run(loc: &Location, r: &Request) -> Result<()> {
         .map_or(trend::Commits::All, trend::Commits::Latest);
     let t = trend::analyse(&wh, &r.filter, &r.target, &r.metric, &r.params, commits)?;
     let out = crate::output::trend::render(&t, r.format, r.listed);
-    // a million points are 56 MB, no longer needed while the output is written
+    // a million points are 32 MB of columns, no longer needed while the output is written
     drop(t);
     emit(&out)
 }

@@ -343,9 +343,9 @@ pub(crate) fn ts_value(t: NaiveDateTime) -> duckdb::types::Value {
     duckdb::types::Value::Timestamp(duckdb::types::TimeUnit::Microsecond, crate::time::micros(t))
 }
 
-/// Run ids as an SQL list (`1,2,3`). Only for ids the warehouse gave us: integers, never user text.
-/// Run ids for `col IN (...)`: a list of literals, or, when some of them form a few long runs
-/// of consecutive ids (a period's runs), those runs as `range()`s and the rest as one list.
+/// Run ids for `col IN (...)`: a list of literals (`1,2,3`), or, when some of them form a few
+/// long runs of consecutive ids (a period's runs), those runs as `range()`s and the rest as one
+/// list. Only for ids the warehouse gave us: integers, never user text.
 /// DuckDB parses and plans an IN list of 6,600 literals in ~0.1 s and the same ids as a range
 /// subquery in ~0.02 s (measured on the 1,000,000-run warehouse), and a quarterly report asks
 /// many such questions. The rows selected are the same (tested).

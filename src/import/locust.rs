@@ -17,7 +17,8 @@ use super::text;
 use super::{read_text, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
 use crate::model::{
-    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesFeed, Target, TargetKind, TOTAL,
+    self, new_histogram, ErrorCount, Parsed, ParsedRun, SeriesFeed, SourceFile, Target, TargetKind,
+    TOTAL,
 };
 
 mod history;
@@ -157,8 +158,9 @@ impl Importer for LocustCsv {
         };
         let mut run = ParsedRun::new("locust", "locust-csv");
         parse_stats(stats, &mut run)?;
+        let mut digested = None;
         if let Some(h) = unit.siblings.get("history") {
-            parse_history(h, &mut run)?;
+            digested = parse_history(h, &mut run)?;
         }
         if let Some(f) = unit.siblings.get("failures") {
             parse_failures(f, &mut run)?;
@@ -170,6 +172,7 @@ impl Importer for LocustCsv {
             run.started_at = text::mtime(stats);
             run.labels.insert("time_source".into(), "file-mtime".into());
         }
+        run.sources = super::sources_with(unit, "output", digested.as_ref())?;
         Ok(Parsed::Runs(vec![run]))
     }
 }
@@ -243,8 +246,9 @@ fn parse_stats(path: &Path, run: &mut ParsedRun) -> Result<()> {
 /// has 1.5 M rows, 14.7 M points), so it is read twice and never held. The first pass, here,
 /// takes the run's span and its most users from the leading `Timestamp,User Count` fields of
 /// each line; the points are read by the run's [`SeriesFeed`] while the run is stored.
-fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
-    let scan = history::scan(path)?;
+/// Returns the file's digest when the first pass took it.
+fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<Option<SourceFile>> {
+    let mut scan = history::scan(path)?;
     run.started_at = scan.first;
     run.ended_at = scan.last;
     run.load.users = scan.max_users.map(|u| u as i64);
@@ -254,7 +258,7 @@ fn parse_history(path: &Path, run: &mut ParsedRun) -> Result<()> {
     run.series_feed = Some(SeriesFeed::new(std::sync::Arc::new(move |sink| {
         history::feed(&path, &stamp, blocks, sink)
     })));
-    Ok(())
+    Ok(scan.source.take())
 }
 
 fn parse_failures(path: &Path, run: &mut ParsedRun) -> Result<()> {

@@ -18,6 +18,7 @@ mod k6_ndjson;
 mod k6_points;
 mod k6_summary;
 mod locust;
+pub(crate) mod mapped;
 mod oha;
 mod pg_health;
 pub mod pg_live;
@@ -478,8 +479,22 @@ pub fn hex(bytes: &[u8]) -> String {
 
 /// The source-file records of a unit: the primary file and its siblings.
 pub fn sources(unit: &Unit, primary_role: &'static str) -> Result<Vec<SourceFile>> {
+    sources_with(unit, primary_role, None)
+}
+
+/// As [`sources`], with the digest of one file the importer took while reading it (its role
+/// and path say which), so that file is not read again.
+pub fn sources_with(
+    unit: &Unit,
+    primary_role: &'static str,
+    digested: Option<&SourceFile>,
+) -> Result<Vec<SourceFile>> {
     let mut out = Vec::new();
     let mut add = |path: &Path, role: &'static str| -> Result<()> {
+        if let Some(d) = digested.filter(|d| d.role == role && Path::new(&d.path) == path) {
+            out.push(d.clone());
+            return Ok(());
+        }
         let (blake3, bytes) = hash_file(path)?;
         out.push(SourceFile {
             path: path.display().to_string(),

@@ -11,7 +11,8 @@ use chrono::NaiveDateTime;
 
 use super::{is_total, target_name, Columns, PERCENTILE_COLS};
 use crate::error::{Error, Result};
-use crate::model::{SeriesBatch, TOTAL};
+use crate::import::mapped::{Window, Windows};
+use crate::model::{SeriesBatch, SourceFile, TOTAL};
 use crate::time;
 
 /// What the first pass finds.
@@ -21,6 +22,8 @@ pub struct Scan {
     pub max_users: Option<f64>,
     /// every line is a row of its own (no quoted line break): the points can be read in blocks
     pub lines_are_rows: bool,
+    /// the file's digest, taken while it was scanned in blocks (None when the CSV reader read it)
+    pub source: Option<SourceFile>,
 }
 
 impl Scan {
@@ -30,22 +33,13 @@ impl Scan {
             last: None,
             max_users: None,
             lines_are_rows,
+            source: None,
         }
     }
 }
 
-/// Size and modification time: the file the feed reads must be the one that was scanned
-/// (and digested).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Stamp(u64, Option<std::time::SystemTime>);
-
-impl Stamp {
-    pub fn of(path: &Path) -> Result<Self> {
-        let m = std::fs::metadata(path)
-            .map_err(|e| Error::input(path, None, format!("cannot read: {e}")))?;
-        Ok(Stamp(m.len(), m.modified().ok()))
-    }
-}
+/// The file the feed reads must be the one that was scanned (and digested).
+pub use crate::import::mapped::Stamp;
 
 fn open(path: &Path) -> Result<BufReader<std::fs::File>> {
     let f = std::fs::File::open(path)
@@ -75,10 +69,11 @@ pub fn scan(path: &Path) -> Result<Scan> {
 /// the file.
 fn scan_leading(path: &Path, start: usize) -> Result<Option<Scan>> {
     let mut s = Some(Scan::empty(true));
-    in_blocks(
+    let source = in_blocks(
         path,
         start,
         BLOCK_BYTES,
+        true,
         &|b| scan_block(path, b),
         &mut |part| {
             match (&mut s, part) {
@@ -95,17 +90,18 @@ fn scan_leading(path: &Path, start: usize) -> Result<Option<Scan>> {
             Ok(())
         },
     )?;
-    Ok(s)
+    Ok(s.map(|s| Scan { source, ..s }))
 }
 
 fn scan_block(path: &Path, block: &Block) -> Result<Option<Scan>> {
     let mut s = Scan::empty(true);
     let mut from = 0;
-    for (i, end) in memchr::memchr_iter(b'\n', &block.bytes)
-        .chain(std::iter::once(block.bytes.len()))
+    let bytes = block.bytes();
+    for (i, end) in memchr::memchr_iter(b'\n', bytes)
+        .chain(std::iter::once(bytes.len()))
         .enumerate()
     {
-        let l = block.bytes[from..end].trim_ascii();
+        let l = bytes[from..end].trim_ascii();
         from = end + 1;
         if l.is_empty() {
             continue;
@@ -211,6 +207,8 @@ const BATCH_ROWS: usize = 1 << 14;
 /// being parsed, parsed and waiting for the store): memory stays at a few blocks.
 const BLOCK_BYTES: usize = 2 << 20;
 const IN_FLIGHT: usize = 6;
+/// Longest line accepted: a file without line breaks must not be mapped whole.
+const MAX_LINE: usize = 64 << 20;
 
 /// The second pass: every point, in batches of rows, to `sink`, in file order. A file whose
 /// lines are its rows (what `scan` found: no quoted line breaks) is cut into blocks of whole
@@ -421,7 +419,13 @@ fn parse_sequential(path: &Path, out: &mut dyn FnMut(SeriesBatch) -> Result<()>)
 struct Block {
     seq: usize,
     line: usize,
-    bytes: Vec<u8>,
+    lines: Window,
+}
+
+impl Block {
+    fn bytes(&self) -> &[u8] {
+        self.lines.bytes()
+    }
 }
 
 /// Points in blocks: see [`in_blocks`].
@@ -438,21 +442,27 @@ fn feed_blocks(
         path,
         header_end,
         block_bytes,
+        false,
         &|b| parse_block(path, &layout, b),
         sink,
     )
+    .map(|_| ())
 }
 
-/// The file after `start` in blocks of whole lines read in one thread, each turned into a `T`
-/// by `work` on a worker per core, handed to `sink` in file order. At most [`IN_FLIGHT`]
+/// The file after `start` in blocks of whole lines mapped in one thread, each turned into a
+/// `T` by `work` on a worker per core, handed to `sink` in file order. At most [`IN_FLIGHT`]
 /// blocks exist at once: the reader waits for a token the sink gives back for each block.
+/// With `digest`, the reader digests the whole file on the way (the scan, so the file is not
+/// read once more for its content key).
 fn in_blocks<T: Send>(
     path: &Path,
     start: usize,
     block_bytes: usize,
+    digest: bool,
     work: &(dyn Fn(&Block) -> Result<T> + Sync),
     sink: &mut dyn FnMut(T) -> Result<()>,
-) -> Result<()> {
+) -> Result<Option<SourceFile>> {
+    let mut windows = Windows::open(path, start as u64, block_bytes, MAX_LINE, digest)?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get().clamp(1, 4));
     let (job_tx, job_rx) = sync_channel::<Block>(IN_FLIGHT);
     let job_rx = std::sync::Mutex::new(job_rx);
@@ -463,8 +473,9 @@ fn in_blocks<T: Send>(
     }
     std::thread::scope(|scope| {
         let done = done_tx.clone();
+        let windows = &mut windows;
         scope.spawn(move || {
-            if let Err((seq, e)) = read_blocks(path, start, block_bytes, &job_tx, &token_rx) {
+            if let Err((seq, e)) = read_blocks(path, windows, &job_tx, &token_rx) {
                 let _ = done.send((seq, Err(e)));
             }
         });
@@ -486,7 +497,8 @@ fn in_blocks<T: Send>(
         // the reader may wait for a token: without a sender it stops
         drop(token_tx);
         out
-    })
+    })?;
+    windows.finish("history")
 }
 
 /// Hands the parsed blocks to `sink` by their place in the file; returning drops the
@@ -509,57 +521,31 @@ fn in_order<T>(
     Ok(())
 }
 
-/// Reads the file after its header in blocks ending at a line's end.
+/// Hands the file's windows to the workers as blocks, each with its first line's number.
 fn read_blocks(
     path: &Path,
-    start: usize,
-    block_bytes: usize,
+    windows: &mut Windows,
     jobs: &std::sync::mpsc::SyncSender<Block>,
     tokens: &std::sync::mpsc::Receiver<()>,
 ) -> std::result::Result<(), (usize, Error)> {
-    use std::io::{Read, Seek, SeekFrom};
-    let fail =
-        |seq, e: std::io::Error| (seq, Error::input(path, None, format!("cannot read: {e}")));
-    let mut f = std::fs::File::open(path).map_err(|e| fail(0, e))?;
-    f.seek(SeekFrom::Start(start as u64))
-        .map_err(|e| fail(0, e))?;
     let (mut seq, mut line) = (0usize, 2usize);
-    let mut carry: Vec<u8> = Vec::new();
     loop {
         if tokens.recv().is_err() {
             return Ok(()); // the store stopped
         }
-        let mut buf = std::mem::take(&mut carry);
-        let mut eof = false;
-        // whole lines: read on until the block holds a line break (a line longer than a block)
-        loop {
-            let have = buf.len();
-            buf.reserve(block_bytes);
-            let n = (&mut f)
-                .take(block_bytes as u64)
-                .read_to_end(&mut buf)
-                .map_err(|e| fail(seq, e))?;
-            if n == 0 {
-                eof = true;
-                break;
-            }
-            if memchr::memrchr(b'\n', &buf[have..]).is_some() {
-                break;
-            }
-        }
-        if !eof {
-            let cut = memchr::memrchr(b'\n', &buf).map_or(buf.len(), |i| i + 1);
-            carry = buf.split_off(cut);
-        }
-        if buf.is_empty() {
-            return Ok(());
-        }
-        let lines = memchr::memchr_iter(b'\n', &buf).count();
+        let w = windows.next_window().map_err(|e| {
+            (
+                seq,
+                Error::input(path, Some(line), format!("cannot read: {e}")),
+            )
+        })?;
+        let Some(w) = w else { return Ok(()) };
+        let lines = memchr::memchr_iter(b'\n', w.bytes()).count();
         if jobs
             .send(Block {
                 seq,
                 line,
-                bytes: buf,
+                lines: w,
             })
             .is_err()
         {
@@ -567,9 +553,6 @@ fn read_blocks(
         }
         seq += 1;
         line += lines;
-        if eof {
-            return Ok(());
-        }
     }
 }
 
@@ -578,7 +561,7 @@ fn parse_block(path: &Path, layout: &Layout, block: &Block) -> Result<SeriesBatc
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_reader(&block.bytes[..]);
+        .from_reader(block.bytes());
     let mut rows = Rows::new(layout);
     let mut rec = csv::ByteRecord::new();
     loop {
@@ -640,6 +623,15 @@ mod tests {
         for f in &files {
             let scan = scan(f).unwrap();
             assert!(scan.lines_are_rows, "{}", f.display());
+            // the digest the scan took while mapping the file is the file's
+            let source = scan.source.expect("digested in the scan");
+            let (blake3, bytes) = crate::import::hash_file(f).unwrap();
+            assert_eq!(
+                (source.blake3, source.bytes),
+                (blake3, bytes),
+                "{}",
+                f.display()
+            );
             let want = points_of(|s| feed_sequential(f, s));
             assert!(!want.is_empty(), "{}", f.display());
             for block in [1, 97, 4096, BLOCK_BYTES] {

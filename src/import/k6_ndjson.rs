@@ -898,6 +898,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    /// The real k6 1.1 output the fold tests compare paths on.
+    const SHOP_POINTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/k6/shop_points.json");
+
     proptest! {
         /// The fast time parser agrees with chrono on every time it accepts.
         #[test]
@@ -920,7 +923,7 @@ mod tests {
         /// One worker or several, the same file folds to the same figures.
         #[test]
         fn block_split_does_not_matter(cut in 1usize..2500) {
-            let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/k6/shop_points.json")).unwrap();
+            let text = std::fs::read_to_string(SHOP_POINTS).unwrap();
             let lines: Vec<&str> = text.lines().collect();
             let cut = cut.min(lines.len() - 1);
             let path = Path::new("shop_points.json");
@@ -937,7 +940,7 @@ mod tests {
                 merged.merge(p).unwrap();
             }
             let a = merged.finish(path, "k6-ndjson").unwrap();
-            let b = fold_file(Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/k6/shop_points.json")), 1)
+            let b = fold_file(Path::new(SHOP_POINTS), 1)
                 .unwrap().0.finish(path, "k6-ndjson").unwrap();
             prop_assert_eq!(a.targets.len(), b.targets.len());
             for (ta, tb) in a.targets.iter().zip(&b.targets) {
@@ -960,11 +963,7 @@ mod tests {
     /// order k6 1.1 writes, on the fast path.
     #[test]
     fn both_key_orders_fold_alike() {
-        let text = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/k6/shop_points.json"
-        ))
-        .unwrap();
+        let text = std::fs::read_to_string(SHOP_POINTS).unwrap();
         let mut reordered = String::new();
         let mut folder = Folder::default();
         let mut probe = PointAgg::default();
@@ -995,10 +994,7 @@ mod tests {
             .0
             .finish(&path, "k6-ndjson")
             .unwrap();
-        let original = Path::new(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/k6/shop_points.json"
-        ));
+        let original = Path::new(SHOP_POINTS);
         let b = fold_file(original, 2)
             .unwrap()
             .0
@@ -1073,11 +1069,7 @@ mod tests {
     /// A broken line names the same line of the file on both paths.
     #[test]
     fn errors_name_the_same_line_on_both_paths() {
-        let original = std::fs::read_to_string(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/k6/shop_points.json"
-        ))
-        .unwrap();
+        let original = std::fs::read_to_string(SHOP_POINTS).unwrap();
         let mut lines: Vec<&str> = original.lines().collect();
         let broken = lines.len() * 2 / 3;
         lines[broken] = r#"{"metric":"http_reqs","type":"Point","data":{"time":"#;

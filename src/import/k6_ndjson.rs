@@ -349,7 +349,7 @@ struct Work {
 impl Work {
     /// Folds block `seq` of the file; false (and `stop` raised) on an error.
     fn fold(&mut self, path: &Path, seq: u64, bytes: &[u8], stop: &AtomicBool) -> bool {
-        self.agg.seq = seq;
+        self.agg.begin(seq);
         match self.folder.block(path, &mut self.agg, bytes) {
             Ok(n) => {
                 self.lines.push((seq, n));
@@ -394,11 +394,76 @@ fn worker(
 #[derive(Default)]
 struct Folder {
     time: TimeCache,
-    /// Raw bytes of the last HTTP point's tag object, its target and its status tag.
-    tags: Vec<u8>,
-    target: Option<(u32, Option<String>)>,
-    /// Raw bytes of the last custom metric point's tag object and its user tag set.
-    custom_tags: Option<(Vec<u8>, String)>,
+    /// An HTTP point's tag object -> its target and status tag.
+    http_tags: Seen<(u32, Option<String>)>,
+    /// A check point's tag object -> the check's name.
+    check_tags: Seen<Option<String>>,
+    /// A custom metric point's tag object -> its user tag set.
+    custom_tags: Seen<String>,
+}
+
+/// What a worker has read from the tag objects it met, by their bytes. A run repeats few tag
+/// objects (a request's points share one, and a test has few targets and checks), so most
+/// points are a comparison with the last object or one hash lookup instead of a scan (the
+/// scan was ~15% of the fold, measured). Emptied when full, so a file whose every request has
+/// tags of its own still folds in flat memory; what is kept depends only on the bytes, so the
+/// figures do not depend on what the cache holds.
+struct Seen<V> {
+    index: HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>,
+    values: Vec<V>,
+    /// The bytes last asked for and their value's place in `values`.
+    last: Vec<u8>,
+    last_at: Option<u32>,
+    /// Tag objects kept before the cache is emptied.
+    max: usize,
+}
+
+impl<V> Default for Seen<V> {
+    /// 4096 tag objects: a few MB at k6's usual tag sizes.
+    fn default() -> Self {
+        Seen::with_max(4096)
+    }
+}
+
+impl<V> Seen<V> {
+    fn with_max(max: usize) -> Self {
+        Seen {
+            index: HashMap::default(),
+            values: Vec::new(),
+            last: Vec::new(),
+            last_at: None,
+            max,
+        }
+    }
+
+    /// The value for `key`, read with `read` the first time; None when `read` declines it.
+    fn get(&mut self, key: &[u8], read: impl FnOnce(&[u8]) -> Option<V>) -> Option<&V> {
+        let at = match self.last_at {
+            Some(at) if self.last == key => at,
+            _ => {
+                let at = match self.index.get(key) {
+                    Some(at) => *at,
+                    None => self.insert(key, read(key)?),
+                };
+                self.last.clear();
+                self.last.extend_from_slice(key);
+                self.last_at = Some(at);
+                at
+            }
+        };
+        self.values.get(at as usize)
+    }
+
+    fn insert(&mut self, key: &[u8], value: V) -> u32 {
+        if self.values.len() >= self.max {
+            self.index.clear();
+            self.values.clear();
+        }
+        let at = self.values.len() as u32;
+        self.values.push(value);
+        self.index.insert(key.into(), at);
+        at
+    }
 }
 
 impl Folder {
@@ -453,40 +518,32 @@ impl Folder {
         }
         let sec = time.floor() as i64;
         if let Some(m) = HttpMetric::of(metric) {
-            if self.target.is_none() || self.tags != tags {
-                let Some(t) = Tags::scan(tags) else {
-                    return false;
-                };
+            let read = |b: &[u8]| {
+                let t = Tags::scan(b)?;
                 let id = agg.http_target(
                     t.method.as_deref().unwrap_or(""),
                     t.name.as_deref().or(t.url.as_deref()).unwrap_or("?"),
                     t.scenario.as_deref(),
                     t.group.as_deref(),
                 );
-                self.tags.clear();
-                self.tags.extend_from_slice(tags);
-                self.target = Some((id, t.status.map(Cow::into_owned)));
-            }
-            #[expect(clippy::expect_used, reason = "set just above when it was None")]
-            let (id, status) = self.target.as_ref().expect("set above");
-            agg.observe(time);
-            agg.add_http(*id, m, value, sec, || status.as_deref());
-        } else if metric == "checks" {
-            let Some(t) = Tags::scan(tags) else {
+                Some((id, t.status.map(Cow::into_owned)))
+            };
+            let Some((id, status)) = self.http_tags.get(tags, read) else {
                 return false;
             };
             agg.observe(time);
-            agg.add_other(metric, sec, value, || t.check.as_deref(), "");
+            agg.add_http(*id, m, value, sec, || status.as_deref());
+        } else if metric == "checks" {
+            let read = |b: &[u8]| Some(Tags::scan(b)?.check.map(Cow::into_owned));
+            let Some(check) = self.check_tags.get(tags, read) else {
+                return false;
+            };
+            agg.observe(time);
+            agg.add_other(metric, sec, value, || check.as_deref(), "");
         } else if PointAgg::is_custom(metric) {
-            // a custom metric's points repeat few tag sets: spelled once per change
-            if self.custom_tags.as_ref().is_none_or(|(b, _)| b != tags) {
-                let Some(set) = Tags::user_set(tags) else {
-                    return false;
-                };
-                self.custom_tags = Some((tags.to_vec(), set));
-            }
-            #[expect(clippy::expect_used, reason = "set just above when it was None")]
-            let (_, set) = self.custom_tags.as_ref().expect("set above");
+            let Some(set) = self.custom_tags.get(tags, |b| Tags::user_set(b)) else {
+                return false;
+            };
             agg.observe(time);
             agg.add_other(metric, sec, value, || None, set);
         } else {
@@ -896,6 +953,7 @@ fn slow(path: &Path, no: usize, line: &[u8], agg: &mut PointAgg) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::ParsedRun;
     use proptest::prelude::*;
 
     /// The real k6 1.1 output the fold tests compare paths on.
@@ -927,19 +985,27 @@ mod tests {
             let lines: Vec<&str> = text.lines().collect();
             let cut = cut.min(lines.len() - 1);
             let path = Path::new("shop_points.json");
-            let mut parts = Vec::new();
-            for (seq, part) in [&lines[..cut], &lines[cut..]].into_iter().enumerate() {
-                let mut agg = PointAgg::default();
-                agg.seq = seq as u64;
-                let data = (part.join("\n") + "\n").into_bytes();
-                Folder::default().block(path, &mut agg, &data).unwrap();
-                parts.push(agg);
-            }
-            let mut merged = PointAgg::default();
-            for p in parts.into_iter().rev() {
-                merged.merge(p).unwrap();
-            }
-            let a = merged.finish(path, "k6-ndjson").unwrap();
+            let fold = |forward: bool| {
+                let mut parts = Vec::new();
+                for (seq, part) in [&lines[..cut], &lines[cut..]].into_iter().enumerate() {
+                    let mut agg = PointAgg::default();
+                    agg.begin(seq as u64);
+                    let data = (part.join("\n") + "\n").into_bytes();
+                    Folder::default().block(path, &mut agg, &data).unwrap();
+                    parts.push(agg);
+                }
+                if !forward {
+                    parts.reverse();
+                }
+                let mut merged = PointAgg::default();
+                for p in parts {
+                    merged.merge(p).unwrap();
+                }
+                merged.finish(path, "k6-ndjson").unwrap()
+            };
+            let a = fold(false);
+            // the order the parts are merged in changes no bit
+            prop_assert_eq!(exactly(&a), exactly(&fold(true)));
             let b = fold_file(Path::new(SHOP_POINTS), 1)
                 .unwrap().0.finish(path, "k6-ndjson").unwrap();
             prop_assert_eq!(a.targets.len(), b.targets.len());
@@ -1064,6 +1130,64 @@ mod tests {
                 assert_eq!(got.load.users, want.load.users);
             }
         }
+    }
+
+    /// Everything a fold gives, to the bit: float figures by their Debug spelling, histograms
+    /// by their counts (HdrHistogram's `==`; its min/max fields depend on how parts merged).
+    fn exactly(run: &ParsedRun) -> (String, Vec<Option<hdrhistogram::Histogram<u64>>>) {
+        let mut targets = run.targets.clone();
+        let hists = targets.iter_mut().map(|t| t.histogram.take()).collect();
+        let text = format!(
+            "{targets:?} {:?} {:?} {:?} {:?} {:?}",
+            run.series, run.errors, run.started_at, run.ended_at, run.load.users
+        );
+        (text, hists)
+    }
+
+    /// However many threads share a file's slots, and whichever slots each one takes, the
+    /// figures are the same bits: float sums are added part by part in file order (a plain
+    /// sum in the order the threads met the slots differed in the last bits between imports
+    /// of the 1 GB bench file), and tag values list in file order.
+    #[test]
+    fn slots_fold_to_the_same_bits_on_any_number_of_threads() {
+        for f in [
+            "shop_points.json",
+            "steps_points.json",
+            "bimodal_points.json",
+        ] {
+            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("fixtures/k6")
+                .join(f);
+            let fold = |workers| {
+                let (agg, _) = fold_with(&path, workers, Reading::Mapped(1024)).unwrap();
+                exactly(&agg.finish(&path, "k6-ndjson").unwrap())
+            };
+            let want = fold(0);
+            for workers in [1, 2, 3, 1, 3] {
+                assert_eq!(fold(workers), want, "{f} with {workers} workers");
+            }
+        }
+    }
+
+    /// A tag cache emptied at every new tag object (as a file whose every request has tags
+    /// of its own makes it) folds to the same figures as one that keeps them all.
+    #[test]
+    fn a_full_tag_cache_folds_alike() {
+        let path = Path::new(SHOP_POINTS);
+        let data = std::fs::read(path).unwrap();
+        let fold = |mut folder: Folder| {
+            let mut agg = PointAgg::default();
+            let lines = folder.block(path, &mut agg, &data).unwrap();
+            assert!(lines > 1000, "{lines}");
+            exactly(&agg.finish(path, "k6-ndjson").unwrap())
+        };
+        let tiny = Folder {
+            http_tags: Seen::with_max(1),
+            check_tags: Seen::with_max(1),
+            custom_tags: Seen::with_max(1),
+            ..Folder::default()
+        };
+        assert_eq!(fold(tiny), fold(Folder::default()));
     }
 
     /// A broken line names the same line of the file on both paths.

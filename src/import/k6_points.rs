@@ -26,7 +26,8 @@ pub struct K6Csv;
 struct HttpAgg {
     method: String,
     name: String,
-    tags: BTreeMap<String, String>,
+    /// tag -> its values, each with where it was first seen (see [`FirstSeen`])
+    tags: BTreeMap<String, Vec<(FirstSeen, String)>>,
     requests: u64,
     failures: u64,
     hist: Option<Histogram<u64>>,
@@ -36,7 +37,7 @@ struct HttpAgg {
 #[derive(Clone)]
 struct CustomAgg {
     count: u64,
-    sum: f64,
+    sum: OrderedSum,
     min: f64,
     max: f64,
     /// (chunk order, value) of the latest point
@@ -60,7 +61,7 @@ impl CustomAgg {
             }
         }
         self.count += 1;
-        self.sum += value;
+        self.sum.add(seq, value);
         self.min = self.min.min(value);
         self.max = self.max.max(value);
         if seq >= self.last.0 {
@@ -74,7 +75,7 @@ impl CustomAgg {
     /// What another aggregator folded of the same metric.
     fn absorb(&mut self, c: CustomAgg) -> Result<()> {
         self.count += c.count;
-        self.sum += c.sum;
+        self.sum.absorb(c.sum);
         self.min = self.min.min(c.min);
         self.max = self.max.max(c.max);
         self.nonzero += c.nonzero;
@@ -98,7 +99,7 @@ impl Default for CustomAgg {
     fn default() -> Self {
         CustomAgg {
             count: 0,
-            sum: 0.0,
+            sum: OrderedSum::default(),
             min: f64::INFINITY,
             max: f64::NEG_INFINITY,
             last: (0, f64::NAN),
@@ -113,6 +114,49 @@ impl Default for CustomAgg {
 #[derive(Default, Clone, Copy)]
 struct Bucket(u64, u64, f64);
 
+/// A second's figures of one target over the whole file.
+#[derive(Default)]
+struct Second(u64, u64, OrderedSum);
+
+/// A float sum that comes out the same however the file's parts were shared among threads:
+/// each part's values (one `seq`) are added in file order and the parts' sums in part order,
+/// so a file of one part sums exactly as a plain `+=` does, and a large file folded by
+/// several threads gives the same bits on every import (a plain sum in whatever order the
+/// threads met the parts differed in the last bits from one import to the next, measured).
+/// It holds one number per part that touched it, a few per 4 MiB of file.
+#[derive(Default, Clone, Debug)]
+struct OrderedSum {
+    parts: Vec<(u64, f64)>,
+}
+
+impl OrderedSum {
+    fn add(&mut self, seq: u64, value: f64) {
+        match self.parts.last_mut() {
+            Some((s, sum)) if *s == seq => *sum += value,
+            _ => self.parts.push((seq, value)),
+        }
+    }
+
+    fn absorb(&mut self, other: OrderedSum) {
+        self.parts.extend(other.parts);
+    }
+
+    fn value(&self) -> f64 {
+        let mut parts = self.parts.clone();
+        // stable: a part's pieces (never split across threads) stay in the order they came
+        parts.sort_by_key(|(seq, _)| *seq);
+        parts
+            .into_iter()
+            .map(|(_, v)| v)
+            .reduce(|a, b| a + b)
+            .unwrap_or(0.0)
+    }
+}
+
+/// Where a tag value was first seen: the part of the file, then the order the aggregator that
+/// folded that part met it in, so values list in file order whichever thread met them.
+type FirstSeen = (u64, u64);
+
 /// Folds k6 points into per-target figures. Parts of one file can be folded by separate
 /// aggregators (one per thread) and [`PointAgg::merge`]d: `seq` orders them, so figures that
 /// keep the latest value (VUs per second, a gauge's value) do not depend on thread timing.
@@ -123,7 +167,7 @@ pub struct PointAgg {
     http_ids: HashMap<String, HashMap<String, u32>>,
     total_requests: u64,
     total_failures: u64,
-    per_second: HashMap<(i64, u32), Bucket>,
+    per_second: HashMap<(i64, u32), Second>,
     /// The bucket being filled: a request's points share it, so most points skip the map.
     current: Option<((i64, u32), Bucket)>,
     /// second -> (chunk order, VUs)
@@ -136,10 +180,12 @@ pub struct PointAgg {
     checks: BTreeMap<String, (u64, u64)>,
     first: Option<f64>,
     last: Option<f64>,
-    data_received: f64,
-    data_sent: f64,
-    /// Order of the part of the file being folded now.
-    pub seq: u64,
+    data_received: OrderedSum,
+    data_sent: OrderedSum,
+    /// Order of the part of the file being folded now (set by [`PointAgg::begin`]).
+    seq: u64,
+    /// Tag values met so far (orders them within a part).
+    tags_seen: u64,
 }
 
 /// One point with borrowed tag lookups.
@@ -215,18 +261,33 @@ impl HttpMetric {
     }
 }
 
-fn add_tag(tags: &mut BTreeMap<String, String>, key: &str, value: &str) {
-    match tags.get_mut(key) {
-        None => {
-            tags.insert(key.to_string(), value.to_string());
-        }
-        Some(e) => {
-            if e != value && !e.split(" | ").any(|x| x == value) {
-                e.push_str(" | ");
-                e.push_str(value);
-            }
-        }
+/// Keeps `value` among the tag's values, with the earliest place it was seen.
+fn add_tag(
+    tags: &mut BTreeMap<String, Vec<(FirstSeen, String)>>,
+    key: &str,
+    value: &str,
+    seen: FirstSeen,
+) {
+    let values = match tags.get_mut(key) {
+        Some(v) => v,
+        None => tags.entry(key.to_string()).or_default(),
+    };
+    match values.iter_mut().find(|(_, v)| v == value) {
+        Some((at, _)) => *at = (*at).min(seen),
+        None => values.push((seen, value.to_string())),
     }
+}
+
+/// A target's tags as a run keeps them: each tag's values in the order the file first shows
+/// them, joined by " | ".
+fn joined_tags(tags: BTreeMap<String, Vec<(FirstSeen, String)>>) -> BTreeMap<String, String> {
+    tags.into_iter()
+        .map(|(k, mut values)| {
+            values.sort_by_key(|(at, _)| *at);
+            let v: Vec<String> = values.into_iter().map(|(_, v)| v).collect();
+            (k, v.join(" | "))
+        })
+        .collect()
 }
 
 fn merge_hist(into: &mut Option<Histogram<u64>>, h: Option<Histogram<u64>>) -> Result<()> {
@@ -243,6 +304,12 @@ fn merge_hist(into: &mut Option<Histogram<u64>>, h: Option<Histogram<u64>>) -> R
 }
 
 impl PointAgg {
+    /// Starts folding part `seq` of the file (parts are folded whole, by one aggregator).
+    pub fn begin(&mut self, seq: u64) {
+        self.flush_bucket();
+        self.seq = seq;
+    }
+
     pub fn declare(&mut self, metric: &str, kind: &str) {
         self.kinds.insert(metric.to_string(), kind.to_string());
     }
@@ -312,7 +379,8 @@ impl PointAgg {
         let agg = &mut self.http[id as usize];
         for (key, v) in [("scenario", scenario), ("group", group)] {
             if let Some(v) = v {
-                add_tag(&mut agg.tags, key, v);
+                self.tags_seen += 1;
+                add_tag(&mut agg.tags, key, v, (self.seq, self.tags_seen));
             }
         }
         id
@@ -367,7 +435,7 @@ impl PointAgg {
             let e = self.per_second.entry(key).or_default();
             e.0 += b.0;
             e.1 += b.1;
-            e.2 += b.2;
+            e.2.add(self.seq, b.2);
         }
     }
 
@@ -400,8 +468,8 @@ impl PointAgg {
                     e.1 += 1;
                 }
             }
-            "data_received" => self.data_received += value,
-            "data_sent" => self.data_sent += value,
+            "data_received" => self.data_received.add(self.seq, value),
+            "data_sent" => self.data_sent.add(self.seq, value),
             m if Self::ignores(m) => {}
             m => {
                 let seq = self.seq;
@@ -437,9 +505,9 @@ impl PointAgg {
             let id = self.http_target(&a.method, &a.name, None, None);
             ids.push(id);
             let mine = &mut self.http[id as usize];
-            for (k, v) in &a.tags {
-                for part in v.split(" | ") {
-                    add_tag(&mut mine.tags, k, part);
+            for (k, values) in &a.tags {
+                for (seen, v) in values {
+                    add_tag(&mut mine.tags, k, v, *seen);
                 }
             }
             mine.requests += a.requests;
@@ -455,7 +523,7 @@ impl PointAgg {
             let e = self.per_second.entry((sec, ids[id as usize])).or_default();
             e.0 += b.0;
             e.1 += b.1;
-            e.2 += b.2;
+            e.2.absorb(b.2);
         }
         for (sec, v) in o.vus {
             let e = self.vus.entry(sec).or_insert(v);
@@ -478,8 +546,8 @@ impl PointAgg {
         for t in o.first.into_iter().chain(o.last) {
             self.observe(t);
         }
-        self.data_received += o.data_received;
-        self.data_sent += o.data_sent;
+        self.data_received.absorb(o.data_received);
+        self.data_sent.absorb(o.data_sent);
         Ok(())
     }
 
@@ -517,12 +585,12 @@ impl PointAgg {
             )
             .set(
                 "bytes_received",
-                Some(self.data_received).filter(|v| *v > 0.0),
+                Some(self.data_received.value()).filter(|v| *v > 0.0),
                 "bytes",
             )
             .set(
                 "bytes_sent",
-                Some(self.data_sent).filter(|v| *v > 0.0),
+                Some(self.data_sent.value()).filter(|v| *v > 0.0),
                 "bytes",
             );
         for a in &self.http {
@@ -540,7 +608,7 @@ impl PointAgg {
             let mut t = Target::new(name.clone(), TargetKind::Http);
             t.method = Some(a.method).filter(|m| !m.is_empty());
             t.url = Some(a.name);
-            t.tags = Some(a.tags).filter(|t| !t.is_empty());
+            t.tags = Some(joined_tags(a.tags)).filter(|t| !t.is_empty());
             t.set("requests", Some(a.requests as f64), "count")
                 .set("failures", Some(a.failures as f64), "count")
                 .set(
@@ -563,7 +631,7 @@ impl PointAgg {
         let mut per_second: Vec<_> = self
             .per_second
             .iter()
-            .map(|((sec, id), b)| (*sec, &shared[*id as usize], *b))
+            .map(|((sec, id), b)| (*sec, &shared[*id as usize], Bucket(b.0, b.1, b.2.value())))
             .collect();
         per_second.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)));
         for (sec, target, Bucket(n, f, sum)) in per_second {
@@ -652,10 +720,11 @@ fn csv_tag_set(tag_cols: &[(String, usize)], rec: &csv::StringRecord) -> String 
 /// A custom metric's figures by its kind (a metric of unknown kind is read as a Trend).
 fn custom_target(name: String, kind: &str, a: &CustomAgg, span: Option<f64>) -> Target {
     let mut t = Target::new(name, TargetKind::Metric);
+    let sum = a.sum.value();
     match kind {
         "counter" => {
-            t.set("count", Some(a.sum), "")
-                .set("rate", span.map(|s| a.sum / s), "/s");
+            t.set("count", Some(sum), "")
+                .set("rate", span.map(|s| sum / s), "/s");
         }
         "rate" => {
             t.set("rate", Some(a.nonzero as f64 / a.count as f64), "ratio")
@@ -668,7 +737,7 @@ fn custom_target(name: String, kind: &str, a: &CustomAgg, span: Option<f64>) -> 
                 .set("max", Some(a.max), "");
         }
         _ => {
-            t.set("value_mean", Some(a.sum / a.count as f64), "")
+            t.set("value_mean", Some(sum / a.count as f64), "")
                 .set("value_min", Some(a.min), "")
                 .set("value_max", Some(a.max), "")
                 .set("count", Some(a.count as f64), "count");
@@ -784,5 +853,65 @@ impl Importer for K6Csv {
         let mut run = agg.finish(path, "k6-csv")?;
         run.sources = vec![digest.finish("output")?];
         Ok(Parsed::Runs(vec![run]))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// One part sums exactly as `+=` does; parts absorbed in any order give the same bits.
+        #[test]
+        fn ordered_sums_do_not_depend_on_the_merge_order(
+            values in proptest::collection::vec(-1e6f64..1e6, 1..60),
+            cuts in proptest::collection::vec(0usize..60, 0..4),
+        ) {
+            let mut one = OrderedSum::default();
+            let mut plain = 0.0;
+            for v in &values {
+                one.add(7, *v);
+                plain += v;
+            }
+            prop_assert_eq!(one.value().to_bits(), plain.to_bits());
+
+            let mut bounds: Vec<usize> = cuts.iter().map(|c| c % values.len()).collect();
+            bounds.extend([0, values.len()]);
+            bounds.sort_unstable();
+            let parts: Vec<OrderedSum> = bounds
+                .windows(2)
+                .enumerate()
+                .map(|(seq, w)| {
+                    let mut p = OrderedSum::default();
+                    for v in &values[w[0]..w[1]] {
+                        p.add(seq as u64, *v);
+                    }
+                    p
+                })
+                .collect();
+            let merged = |order: &mut dyn Iterator<Item = &OrderedSum>| {
+                let mut m = OrderedSum::default();
+                for p in order {
+                    m.absorb(p.clone());
+                }
+                m.value()
+            };
+            let forward = merged(&mut parts.iter());
+            prop_assert_eq!(forward.to_bits(), merged(&mut parts.iter().rev()).to_bits());
+            prop_assert!((forward - plain).abs() <= 1e-9 * plain.abs().max(1.0));
+        }
+    }
+
+    /// Tag values list in the order the file first shows them, whichever part met them first.
+    #[test]
+    fn tag_values_keep_file_order_across_parts() {
+        let mut tags = BTreeMap::new();
+        add_tag(&mut tags, "scenario", "browse", (1, 1));
+        add_tag(&mut tags, "scenario", "buy", (1, 2));
+        // another thread's part 0 met "buy" earlier in the file, then "admin"
+        add_tag(&mut tags, "scenario", "buy", (0, 5));
+        add_tag(&mut tags, "scenario", "admin", (0, 6));
+        assert_eq!(joined_tags(tags)["scenario"], "buy | admin | browse");
     }
 }

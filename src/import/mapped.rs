@@ -182,11 +182,18 @@ pub struct Slots {
     max_line: usize,
 }
 
-/// One slot's mapping and the range of it that holds the lines starting in the slot.
+/// One slot's mapping and the range of it that holds the lines starting in the slot. Its
+/// own bytes are digested as the caller folds them ([`Slot::digest_through`]), so each piece
+/// is hashed while it is still in the core's cache (hashing a whole slot first and folding
+/// it after read every byte from memory twice).
 pub struct Slot {
     map: Option<memmap2::Mmap>,
     lines: std::ops::Range<usize>,
-    pub digest: Digest,
+    hasher: blake3::Hasher,
+    /// The slot's own bytes in the mapping, and how far they are hashed.
+    own: std::ops::Range<usize>,
+    hashed: usize,
+    root: bool,
 }
 
 /// A slot's part of the file digest: its subtree's chaining value, or the whole file's hash
@@ -200,6 +207,31 @@ pub enum Digest {
 impl Slot {
     pub fn bytes(&self) -> &[u8] {
         self.map.as_ref().map_or(&[], |m| &m[self.lines.clone()])
+    }
+
+    /// Hashes the slot's own bytes up to `end` of [`Slot::bytes`] (bytes past the slot's
+    /// end are the next slot's to hash).
+    pub fn digest_through(&mut self, end: usize) {
+        let Some(map) = self.map.as_ref() else {
+            return;
+        };
+        let to = (self.lines.start + end).min(self.own.end);
+        if to > self.hashed {
+            self.hasher.update(&map[self.hashed..to]);
+            self.hashed = to;
+        }
+    }
+
+    /// The slot's part of the file digest, its bytes not yet hashed hashed now.
+    pub fn digest(mut self) -> Digest {
+        if let Some(map) = self.map.as_ref() {
+            self.hasher.update(&map[self.hashed..self.own.end]);
+        }
+        if self.root {
+            Digest::Root(self.hasher.finalize())
+        } else {
+            Digest::Subtree(blake3::hazmat::HasherExt::finalize_non_root(&self.hasher))
+        }
     }
 }
 
@@ -220,17 +252,19 @@ impl Slots {
         self.stamp.0.div_ceil(self.slot).max(1)
     }
 
-    /// Slot `k`: digested, and cut to the lines whose first byte lies in it (the last one read
-    /// on past the slot to its end, at most `max_line` bytes).
+    /// Slot `k`, cut to the lines whose first byte lies in it (the last one read on past the
+    /// slot to its end, at most `max_line` bytes); digested as it is folded.
     pub fn slot(&self, k: u64) -> std::io::Result<Slot> {
         let len = self.stamp.0;
         let (lo, hi) = (k * self.slot, ((k + 1) * self.slot).min(len));
         if lo >= hi {
-            let h = blake3::Hasher::new().finalize();
             return Ok(Slot {
                 map: None,
                 lines: 0..0,
-                digest: Digest::Root(h),
+                hasher: blake3::Hasher::new(),
+                own: 0..0,
+                hashed: 0,
+                root: true,
             });
         }
         // one byte before the slot (is a line starting at its first byte?) and some after it
@@ -253,12 +287,6 @@ impl Slots {
         let own = (lo - from) as usize..(hi - from) as usize;
         let mut hasher = blake3::Hasher::new();
         blake3::hazmat::HasherExt::set_input_offset(&mut hasher, lo);
-        hasher.update(&map[own.clone()]);
-        let digest = if self.count() == 1 {
-            Digest::Root(hasher.finalize())
-        } else {
-            Digest::Subtree(blake3::hazmat::HasherExt::finalize_non_root(&hasher))
-        };
         crate::progress::bytes(hi - lo);
         let start = if lo == 0 {
             Some(0)
@@ -272,7 +300,10 @@ impl Slots {
         Ok(Slot {
             map: Some(map),
             lines,
-            digest,
+            hasher,
+            hashed: own.start,
+            own,
+            root: self.count() == 1,
         })
     }
 
@@ -414,9 +445,13 @@ mod tests {
         let slots = Slots::open(&path, slot, max_line).expect("open");
         let (mut lines, mut digests) = (Vec::new(), Vec::new());
         for k in (0..slots.count()).rev() {
-            let s = slots.slot(k).expect("slot");
+            let mut s = slots.slot(k).expect("slot");
             lines.push(s.bytes().to_vec());
-            digests.push(s.digest);
+            // hashed piece by piece as a fold does, some pieces past the lines' end
+            for end in (0..=s.bytes().len() + 8).step_by(7) {
+                s.digest_through(end);
+            }
+            digests.push(s.digest());
         }
         lines.reverse();
         digests.reverse();

@@ -26,9 +26,10 @@ what=${1:-all}
 
 [ -x /usr/bin/time ] || { echo "needs GNU time (apt-get install -y time)" >&2; exit 2; }
 python3 -c 'import duckdb' 2>/dev/null || pip install --quiet duckdb
-cargo build --release --quiet --bin perfledger --example bench_gen
+cargo build --release --quiet --bin perfledger --example bench_gen --example wide_store
 P=$CARGO_TARGET_DIR/release/perfledger
 G=$CARGO_TARGET_DIR/release/examples/bench_gen
+W=$CARGO_TARGET_DIR/release/examples/wide_store
 mkdir -p "$BENCH_DIR"
 
 # best of REPEAT: sets WALL (s) and RSS (MB) of the fastest run; OK_CODES lists accepted exits
@@ -102,8 +103,8 @@ bench_k6() {
 bench_locust() {
   echo "### Locust stats_history of long runs (51 rows per second: 50 endpoints + Aggregated)"
   echo
-  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | into an existing warehouse | MB/s | \`wc -l\` floor | DuckDB read_csv into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| test length | rows | points | size | perfledger wall | MB/s | peak RSS | into an existing warehouse | MB/s | \`wc -l\` floor | DuckDB read_csv into the same table | DuckDB peak RSS | ratio (DuckDB / perfledger) | DuckDB appender alone, the same rows |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   base_warehouse
   for h in $LOCUST_HOURS; do
     local s=$((h * 3600)) pre=$BENCH_DIR/locust_$((h * 3600))s
@@ -118,16 +119,29 @@ bench_locust() {
     BEFORE="cp '$BENCH_DIR/base.duckdb' '$BENCH_DIR/locust.duckdb'; rm -f '$BENCH_DIR/locust.duckdb.wal'" best "$P" --db "$BENCH_DIR/locust.duckdb" import "${pre}_stats.csv" "$f"
     local ew=$WALL
     best python3 scripts/bench/duckdb_locust.py "$f" "$BENCH_DIR/locust_duckdb.duckdb"
-    local dw
+    local dw store
+    store=$(store_floor "$BENCH_DIR/locust.duckdb")
     dw=$(python3 -c 'import json,sys; print("%.2f" % json.loads(open(sys.argv[1]).read().splitlines()[-1])["wall_s"])' "$BENCH_DIR/out.txt")
-    awk -v h="$h" -v lines="$lines" -v points="$points" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v ew="$ew" -v floor="$floor" -v dw="$dw" -v drss="$RSS" 'BEGIN {
-      printf "| %d h | %d | %.1fM | %d MB | %.2f s | %.0f | %d MB | %.2f s | %.0f | %.2f s | %.2f s | %d MB | %.1fx |\n",
-        h, lines, points / 1e6, bytes / 1e6, pw, bytes / 1e6 / pw, prss, ew, bytes / 1e6 / ew, floor, dw, drss, dw / pw }'
+    awk -v h="$h" -v lines="$lines" -v points="$points" -v bytes="$bytes" -v pw="$pw" -v prss="$prss" -v ew="$ew" -v floor="$floor" -v dw="$dw" -v drss="$RSS" -v store="$store" 'BEGIN {
+      printf "| %d h | %d | %.1fM | %d MB | %.2f s | %.0f | %d MB | %.2f s | %.0f | %.2f s | %.2f s | %d MB | %.1fx | %.2f s |\n",
+        h, lines, points / 1e6, bytes / 1e6, pw, bytes / 1e6 / pw, prss, ew, bytes / 1e6 / ew, floor, dw, drss, dw / pw, store }'
   done
   echo
   echo "perfledger wall = the whole \`perfledger import\` of the stats.csv + stats_history.csv set into a new warehouse; into an existing warehouse = the same into a copy of one holding an earlier run (a wrk file)."
   echo "DuckDB = in-process time of \`scripts/bench/duckdb_locust.py\` (its parallel CSV reader, a row of the metric columns per line as in \`series_wide\`, one transaction, checkpoint), all cores."
+  echo "DuckDB appender alone = \`examples/wide_store.rs\`: the rows the import stored, held in memory, appended to a new database as the import's store step does (Arrow batches of a feed block, 32 MB, one thread), commit and close: the part of the import no parser speed can remove."
   echo
+}
+
+# best of REPEAT of examples/wide_store.rs on a warehouse's series_wide rows, in seconds
+store_floor() {
+  local i ms best=
+  for i in $(seq "$REPEAT"); do
+    ms=$("$W" "$1" "$BENCH_DIR/store.duckdb" | sed -n 's/^[0-9]* rows: \([0-9]*\) ms.*/\1/p')
+    if [ -z "$best" ] || [ "$ms" -lt "$best" ]; then best=$ms; fi
+  done
+  rm -f "$BENCH_DIR/store.duckdb" "$BENCH_DIR/store.duckdb.wal"
+  awk -v ms="$best" 'BEGIN { printf "%.2f", ms / 1000 }'
 }
 
 bench_warehouse() {

@@ -1000,6 +1000,23 @@ mod tests {
     /// The real k6 1.1 output the fold tests compare paths on.
     const SHOP_POINTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/k6/shop_points.json");
 
+    fn k6_fixture(name: &str) -> std::path::PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/k6")
+            .join(name)
+    }
+
+    /// The real `--out json` outputs the fold tests run on, by name and path.
+    fn points_fixtures() -> impl Iterator<Item = (&'static str, std::path::PathBuf)> {
+        [
+            "shop_points.json",
+            "steps_points.json",
+            "bimodal_points.json",
+        ]
+        .into_iter()
+        .map(|f| (f, k6_fixture(f)))
+    }
+
     proptest! {
         /// The fast time parser agrees with chrono on every time it accepts.
         #[test]
@@ -1128,14 +1145,7 @@ mod tests {
     /// slot size and the number of threads.
     #[test]
     fn slots_fold_as_the_reader_does() {
-        for f in [
-            "shop_points.json",
-            "steps_points.json",
-            "bimodal_points.json",
-        ] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/k6")
-                .join(f);
+        for (f, path) in points_fixtures() {
             let (read, read_source) = fold_with(&path, 1, Reading::Read).unwrap();
             let want = read.finish(&path, "k6-ndjson").unwrap();
             for (slot, workers) in [(1024, 1), (4096, 3), (65_536, 2), (SLOT, 1)] {
@@ -1191,14 +1201,7 @@ mod tests {
     /// of the 1 GB bench file), and tag values list in file order.
     #[test]
     fn slots_fold_to_the_same_bits_on_any_number_of_threads() {
-        for f in [
-            "shop_points.json",
-            "steps_points.json",
-            "bimodal_points.json",
-        ] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/k6")
-                .join(f);
+        for (f, path) in points_fixtures() {
             let fold = |workers| {
                 let (agg, _) = fold_with(&path, workers, Reading::Mapped(1024)).unwrap();
                 exactly(&agg.finish(&path, "k6-ndjson").unwrap())
@@ -1260,9 +1263,7 @@ mod tests {
     #[test]
     fn the_digest_taken_while_reading_is_the_files() {
         for f in ["shop_points.json", "shop_points_gz.json.gz"] {
-            let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-                .join("fixtures/k6")
-                .join(f);
+            let path = k6_fixture(f);
             let bytes = std::fs::read(&path).unwrap();
             for workers in [1, 3] {
                 let (_, source) = fold_file(&path, workers).unwrap();

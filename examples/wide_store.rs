@@ -5,8 +5,8 @@
 //! Reads the `series_wide` rows of WAREHOUSE (a Locust history imported by perfledger) into
 //! memory, then times what the import's store step does with them and nothing else: one
 //! transaction on a new database, the rows through DuckDB's appender as Arrow batches of about
-//! one feed block (2 MiB of CSV lines, ~10,000 rows), under the feed's settings (32 MB memory
-//! limit, one thread), commit and close. `scripts/bench.sh locust` prints it beside the import.
+//! one feed block (2 MiB of CSV lines, ~10,000 rows), under the feed's own settings
+//! (`store::ingest::FEED_SETTINGS`: 32 MB memory limit, one thread), commit and close. `scripts/bench.sh locust` prints it beside the import.
 use std::time::Instant;
 
 use duckdb::arrow::record_batch::RecordBatch;
@@ -51,14 +51,14 @@ fn main() -> Res<()> {
     let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
     let t0 = Instant::now();
     let tx = db.transaction()?;
-    tx.execute_batch("SET memory_limit = '32MB'; SET threads = 1;")?;
+    tx.execute_batch(perfledger::store::ingest::FEED_SETTINGS)?;
     let mut app = tx.appender("series_wide")?;
     for b in batches {
         app.append_record_batch(b)?;
     }
     app.flush()?;
     drop(app);
-    tx.execute_batch("RESET memory_limit; RESET threads;")?;
+    tx.execute_batch(perfledger::store::ingest::FEED_RESET)?;
     let t1 = Instant::now();
     tx.commit()?;
     let t2 = Instant::now();

@@ -359,11 +359,7 @@ impl Work {
             let end = piece_end(bytes, at);
             match self.folder.block(path, &mut self.agg, &bytes[at..end]) {
                 Ok(n) => lines += n,
-                Err((line, e)) => {
-                    stop.store(true, Ordering::Relaxed);
-                    self.error = Some((seq, lines + line, e));
-                    return false;
-                }
+                Err((line, e)) => return self.failed(stop, seq, lines + line, e),
             }
             slot.digest_through(end);
             at = end;
@@ -380,12 +376,15 @@ impl Work {
                 self.lines.push((seq, n));
                 true
             }
-            Err((line, e)) => {
-                stop.store(true, Ordering::Relaxed);
-                self.error = Some((seq, line, e));
-                false
-            }
+            Err((line, e)) => self.failed(stop, seq, line, e),
         }
+    }
+
+    /// Notes the error at `line` of block `seq` and raises `stop` for the other threads.
+    fn failed(&mut self, stop: &AtomicBool, seq: u64, line: usize, e: Error) -> bool {
+        stop.store(true, Ordering::Relaxed);
+        self.error = Some((seq, line, e));
+        false
     }
 }
 

@@ -126,8 +126,10 @@ fn ingest_run_tx(wh: &mut Warehouse, run: &ParsedRun) -> Result<(i64, Outcome)> 
     write_run(wh, run, &key, &part)
 }
 
-/// DuckDB's memory limit while a fed series is stored (see [`fed`]).
-const FEED_MEMORY_LIMIT: &str = "32MB";
+/// DuckDB's settings while a fed series is stored, and what restores them (see [`fed`]);
+/// public for `examples/wide_store.rs`, which times the store step alone under them.
+pub const FEED_SETTINGS: &str = "SET memory_limit = '32MB'; SET threads = 1;";
+pub const FEED_RESET: &str = "RESET memory_limit; RESET threads;";
 
 /// Runs `feed` under a small memory limit and one DuckDB thread, the defaults back after
 /// (also when it fails). DuckDB keeps the row groups a transaction appends in its buffer pool
@@ -139,12 +141,7 @@ const FEED_MEMORY_LIMIT: &str = "32MB";
 /// 141 MB, pairs in turn). Only the feed: the lake's points file, when it was still written
 /// sorted, failed at 32 MB ("failed to pin block", 49,000 Locust lines).
 fn fed(tx: &duckdb::Transaction<'_>, feed: impl FnOnce() -> Result<()>) -> Result<()> {
-    super::with_settings(
-        tx,
-        &format!("SET memory_limit = '{FEED_MEMORY_LIMIT}'; SET threads = 1;"),
-        "RESET memory_limit; RESET threads;",
-        feed,
-    )
+    super::with_settings(tx, FEED_SETTINGS, FEED_RESET, feed)
 }
 
 /// The run's rows in one transaction (the lake's files first when there is a lake).
